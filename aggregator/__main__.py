@@ -1,0 +1,5 @@
+"""Allows `python -m aggregator`."""
+
+from aggregator.cli import main
+
+main()

@@ -1,0 +1,88 @@
+"""Sanitising fetched HTML (nh3) and turning it into bounded plain text; idempotent by design."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+# Tags a summary may keep: text structure, links and simple images. Everything else (script, style,
+# form, iframe, svg, event attributes) is removed by nh3's allow-list.
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "div", "dl", "dt", "em", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s",
+    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+})
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "abbr": {"title"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _absolutise(base_url: str | None):
+    def filter_attribute(element: str, attribute: str, value: str) -> str | None:
+        if attribute in ("href", "src") and base_url:
+            return urljoin(base_url, value)
+        return value
+
+    return filter_attribute
+
+
+def clean_html(fragment: str | None, base_url: str | None = None) -> str:
+    """Return `fragment` with only safe tags, attributes and http(s)/mailto URLs; links made absolute."""
+    if not fragment:
+        return ""
+    fragment = _CONTROL.sub("", fragment)
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        attribute_filter=_absolutise(base_url) if base_url else None,
+        strip_comments=True,
+    )
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded, controls removed."""
+    if not fragment:
+        return ""
+    text = nh3.clean(fragment, tags=set(), strip_comments=True)
+    # nh3 escapes text when it drops tags; decode once so "&amp;" in the source becomes "&".
+    text = html.unescape(text)
+    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def clean_text(value: str | None) -> str:
+    """A single line of plain text: controls removed, whitespace folded (titles, names)."""
+    if not value:
+        return ""
+    return _WS.sub(" ", _CONTROL.sub("", value)).strip()
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """Cut `text` at a word boundary to at most `limit` characters, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def is_http_url(value: str | None) -> bool:
+    """True when `value` is an absolute http(s) URL with a host."""
+    if not value:
+        return False
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
