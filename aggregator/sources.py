@@ -228,12 +228,12 @@ def parse_sources(text: str, filename: str = "sources.yaml") -> SourcesFile:
     try:
         return SourcesFile.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(exc, root, data, filename) from None
+        raise _config_error(exc, root, filename) from None
     except _DuplicateId as exc:  # pragma: no cover - pydantic wraps ValueErrors, kept for safety
         raise ConfigError(str(exc), path=filename, hint="give every source its own id") from None
 
 
-def _config_error(exc: ValidationError, root: yaml.Node, data: dict[str, Any], filename: str) -> ConfigError:
+def _config_error(exc: ValidationError, root: yaml.Node, filename: str) -> ConfigError:
     # A misspelt key also makes its real key "missing": report the misspelling, it is the cause.
     errors = sorted(exc.errors(include_url=False), key=lambda e: e.get("type") != "extra_forbidden")
     error = errors[0]
@@ -242,32 +242,32 @@ def _config_error(exc: ValidationError, root: yaml.Node, data: dict[str, Any], f
     ctx_error = (error.get("ctx") or {}).get("error")
     if isinstance(ctx_error, _DuplicateId):
         loc = ("sources", ctx_error.index, "id")
-    node, exact = _node_at(root, loc)
-    line = node.start_mark.line + 1 if node is not None else None
+    line = _line_at(root, loc)
     where = ".".join(str(part) for part in loc)
-    hint = _hint_for(error, loc, data, exact)
+    hint = _hint_for(error, loc)
     return ConfigError(f"{where}: {message}" if where else message, path=filename, line=line, hint=hint)
 
 
-def _node_at(root: yaml.Node, loc: Iterable[Any]) -> tuple[yaml.Node | None, bool]:
-    """The YAML node at a pydantic error location (or its nearest ancestor that exists in the file)."""
-    node = root
+def _line_at(root: yaml.Node, loc: Iterable[Any]) -> int:
+    """The 1-based line of a pydantic error location: the key or list item that holds it, or the
+    nearest enclosing one that exists in the file (a missing key is reported at its parent's key)."""
+    node, line = root, root.start_mark.line
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             found = next(((k, v) for k, v in node.value if k.value == part), None)
             if found is None:
-                return node, False
-            key, value = found
-            # an unknown key is reported at the key itself
-            node = value if not isinstance(value, yaml.ScalarNode) else key
+                break
+            key, node = found
+            line = key.start_mark.line
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
+            line = node.start_mark.line
         else:
-            return node, False
-    return node, True
+            break
+    return line + 1
 
 
-def _hint_for(error: dict[str, Any], loc: Sequence[Any], data: dict[str, Any], exact: bool) -> str:
+def _hint_for(error: dict[str, Any], loc: Sequence[Any]) -> str:
     kind = error.get("type", "")
     field = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":

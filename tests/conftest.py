@@ -23,3 +23,22 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def sites_dir() -> Path:
     return SITES
+
+
+@pytest.fixture
+def database_url(tmp_path: Path):
+    """A fresh, migrated database per test: PostgreSQL (own schema) when AGGREGATOR_TEST_DATABASE_URL is
+    set, else a SQLite file in tmp_path. Yields the URL to give to the code under test."""
+    from tests.support.db import fresh_database
+
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database_url: str):
+    from aggregator.db.engine import create_db_engine
+
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,132 @@
+"""The database tables (SQLAlchemy Core); Alembic migrations in aggregator/migrations create them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset, so it is stored as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: every datetime must be timezone-aware")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+# Per-source state and health; the configuration itself lives in sources.yaml.
+sources = Table(
+    "sources", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text, nullable=False, comment="current URL: updated after a permanent redirect"),
+    Column("configured_url", Text, nullable=False, comment="the URL sources.yaml gave when `url` was set"),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("harvest_cursor", Text, comment="OAI-PMH `from` for the next incremental harvest"),
+    Column("last_fetch_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_count", Integer),
+    Column("best_count", Integer, nullable=False, default=0),
+    Column("drift_alarm", Boolean, nullable=False, default=False),
+    Column("disabled_reason", Text),
+    Column("paused_until", UTCDateTime),
+)
+
+# One row per source per run: the health history shown on the sources page.
+fetch_runs = Table(
+    "fetch_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", String(64), ForeignKey("sources.id"), nullable=False, index=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("outcome", String(16), nullable=False),  # new-data | not-modified | failed | skipped
+    Column("http_status", Integer),
+    Column("seen", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("error", Text),
+)
+
+# The resource editors see: one per real-world resource, whatever the number of sources listing it.
+resources = Table(
+    "resources", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("canonical_url", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("summary_html", Text, nullable=False, default=""),
+    Column("type", String(16), nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("doi", String(255)),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("image_url", Text),
+    Column("event_start", UTCDateTime),
+    Column("event_end", UTCDateTime),
+    Column("event_timezone", String(64)),
+    Column("event_location", Text),
+    Column("event_online", Boolean),
+    Column("registration_url", Text),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | approved | rejected
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("modified_at", UTCDateTime, nullable=False),
+    Index("ix_resources_status_created", "status", "created_at"),
+    Index("ix_resources_canonical_url", "canonical_url"),
+    Index("ix_resources_doi", "doi"),
+)
+
+# What each source said about a resource (provenance): its own link, title, summary, tags.
+entries = Table(
+    "entries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", String(64), ForeignKey("sources.id"), nullable=False),
+    Column("key", Text, nullable=False, comment="guid:<guid> or url:<canonical url>"),
+    Column("resource_id", Integer, ForeignKey("resources.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("canonical_url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("summary_html", Text, nullable=False, default=""),
+    Column("type", String(16), nullable=False),
+    Column("published_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("doi", String(255)),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source_id", "key"),
+    Index("ix_entries_source_canonical", "source_id", "canonical_url"),
+)

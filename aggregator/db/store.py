@@ -1,0 +1,183 @@
+"""Writing normalised resources and source health to the database, one transaction per source."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from aggregator.db.schema import entries, fetch_runs, resources, sources
+from aggregator.model import Resource
+from aggregator.sources import SourceConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What storing one source's resources did."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the database remembers about a source between runs."""
+
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    harvest_cursor: str | None
+    last_fetch_at: datetime | None
+    consecutive_failures: int
+    best_count: int
+    disabled_reason: str | None
+    paused_until: datetime | None
+
+
+def sync_sources(conn: Connection, configs: Iterable[SourceConfig]) -> None:
+    """Make sure every configured source has a state row; a URL changed in sources.yaml wins over a
+    URL learnt from a redirect (the editor's word is newer)."""
+    existing = {row.id: row for row in conn.execute(select(sources.c.id, sources.c.configured_url))}
+    for config in configs:
+        row = existing.get(config.id)
+        if row is None:
+            conn.execute(insert(sources).values(
+                id=config.id, url=config.url, configured_url=config.url, consecutive_failures=0,
+                best_count=0, drift_alarm=False))
+        elif row.configured_url != config.url:
+            logger.info("source URL changed in sources.yaml", extra={"source_id": config.id, "url": config.url})
+            conn.execute(update(sources).where(sources.c.id == config.id).values(
+                url=config.url, configured_url=config.url, etag=None, last_modified=None,
+                disabled_reason=None, paused_until=None))
+
+
+def load_source_state(conn: Connection, source_id: str) -> SourceState:
+    row = conn.execute(select(
+        sources.c.id, sources.c.url, sources.c.etag, sources.c.last_modified, sources.c.harvest_cursor,
+        sources.c.last_fetch_at, sources.c.consecutive_failures, sources.c.best_count,
+        sources.c.disabled_reason, sources.c.paused_until,
+    ).where(sources.c.id == source_id)).one()
+    return SourceState(**row._mapping)
+
+
+def store_resources(conn: Connection, source_id: str, items: Sequence[Resource], now: datetime) -> StoreResult:
+    """Insert new resources, update changed ones in place, touch unchanged ones (within one source).
+
+    An entry is the same as a stored one when its key (guid, else canonical URL) or its canonical URL
+    matches; so a re-run over unchanged sources adds no rows.
+    """
+    by_key: dict[str, tuple[int, int, str]] = {}
+    by_url: dict[str, tuple[int, int, str]] = {}
+    for row in conn.execute(select(entries.c.id, entries.c.key, entries.c.canonical_url,
+                                   entries.c.resource_id, entries.c.content_hash)
+                            .where(entries.c.source_id == source_id)):
+        record = (row.id, row.resource_id, row.content_hash)
+        by_key[row.key] = record
+        by_url.setdefault(row.canonical_url, record)
+
+    fresh: list[Resource] = []
+    changed: list[tuple[int, int, Resource]] = []
+    unchanged: list[int] = []
+    seen_in_batch: set[str] = set()
+    for item in items:
+        if item.key in seen_in_batch or item.canonical_url in seen_in_batch:
+            continue  # the same entry twice in one fetch: keep the first
+        seen_in_batch.update((item.key, item.canonical_url))
+        match = by_key.get(item.key) or by_url.get(item.canonical_url)
+        if match is None:
+            fresh.append(item)
+        elif match[2] == item.content_hash:
+            unchanged.append(match[0])
+        else:
+            changed.append((match[0], match[1], item))
+
+    _insert_new(conn, fresh, now)
+    _update_changed(conn, changed, now)
+    if unchanged:
+        conn.execute(update(entries).where(entries.c.id == bindparam("entry_id"))
+                     .values(last_seen_at=bindparam("seen")),
+                     [{"entry_id": entry_id, "seen": now} for entry_id in unchanged])
+    return StoreResult(new=len(fresh), updated=len(changed), unchanged=len(unchanged))
+
+
+def _resource_values(item: Resource) -> dict:
+    event = item.event
+    return {
+        "canonical_url": item.canonical_url, "url": item.url, "title": item.title, "summary": item.summary,
+        "summary_html": item.summary_html, "type": item.type.value, "published_at": item.published,
+        "updated_at": item.updated, "doi": item.doi, "authors": list(item.authors), "tags": list(item.tags),
+        "image_url": item.image_url,
+        "event_start": event.start if event else None, "event_end": event.end if event else None,
+        "event_timezone": event.timezone if event else None, "event_location": event.location if event else None,
+        "event_online": event.online if event else None,
+        "registration_url": event.registration_url if event else None,
+    }
+
+
+def _entry_values(item: Resource) -> dict:
+    return {
+        "url": item.url, "canonical_url": item.canonical_url, "title": item.title, "summary": item.summary,
+        "summary_html": item.summary_html, "type": item.type.value, "published_at": item.published,
+        "updated_at": item.updated, "doi": item.doi, "authors": list(item.authors), "tags": list(item.tags),
+        "extra": dict(item.extra), "content_hash": item.content_hash,
+    }
+
+
+def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> None:
+    if not fresh:
+        return
+    rows = [{**_resource_values(item), "status": "pending", "created_at": now, "modified_at": now}
+            for item in fresh]
+    ids = conn.execute(insert(resources).returning(resources.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    conn.execute(insert(entries), [
+        {**_entry_values(item), "source_id": item.source_id, "key": item.key, "resource_id": resource_id,
+         "first_seen_at": now, "last_seen_at": now}
+        for item, resource_id in zip(fresh, ids, strict=True)
+    ])
+
+
+def _update_changed(conn: Connection, changed: Sequence[tuple[int, int, Resource]], now: datetime) -> None:
+    for entry_id, resource_id, item in changed:
+        conn.execute(update(entries).where(entries.c.id == entry_id)
+                     .values(**_entry_values(item), key=item.key, last_seen_at=now))
+        # Only a resource still waiting for review follows its source; once an editor has decided,
+        # changes are kept on the entry (provenance) for the editors to review.
+        conn.execute(update(resources)
+                     .where(resources.c.id == resource_id, resources.c.status == "pending")
+                     .values(**_resource_values(item), modified_at=now))
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """The outcome of one source's fetch, as stored in its health."""
+
+    source_id: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # new-data | not-modified | failed | skipped
+    http_status: int | None = None
+    seen: int = 0
+    result: StoreResult = StoreResult()
+    error: str | None = None
+
+
+def record_fetch(conn: Connection, record: FetchRecord, **state_changes) -> None:
+    """Append the run to the source's history and update its health (plus any state given)."""
+    conn.execute(insert(fetch_runs).values(
+        source_id=record.source_id, started_at=record.started_at, finished_at=record.finished_at,
+        outcome=record.outcome, http_status=record.http_status, seen=record.seen, new=record.result.new,
+        updated=record.result.updated, unchanged=record.result.unchanged, error=record.error))
+    values: dict = {"last_fetch_at": record.finished_at, "last_status": record.http_status, **state_changes}
+    if record.outcome == "failed":
+        values["last_error"] = record.error
+        values["consecutive_failures"] = sources.c.consecutive_failures + 1
+    elif record.outcome in ("new-data", "not-modified"):
+        values.update(last_error=None, consecutive_failures=0, last_success_at=record.finished_at)
+    conn.execute(update(sources).where(sources.c.id == record.source_id).values(**values))

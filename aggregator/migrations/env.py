@@ -1,0 +1,29 @@
+"""Alembic environment: runs migrations on the engine the application passes in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from aggregator.db.schema import metadata
+
+config = context.config
+
+
+def run_migrations() -> None:
+    engine = config.attributes.get("engine")
+    if engine is None:  # `alembic` run by hand with -x url=...
+        from aggregator.db.engine import create_db_engine
+
+        url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+        engine = create_db_engine(url)
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs batch mode for ALTER
+            compare_type=True,
+        )
+        context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,84 @@
+"""Normalising RawEntry into Resource: canonical URLs, DOIs, bounded clean text, identity keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from aggregator.model import Event, RawEntry, ResourceType
+from aggregator.normalize import canonicalize, normalize_doi, normalize_entry
+from aggregator.sources import SourceConfig
+
+SOURCE = SourceConfig(id="s", name="S", url="https://example.org/feed", adapter="feed", tags=("Partner",))
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("HTTPS://Example.ORG:443/a/?utm_source=news&b=2&a=1#top", "https://example.org/a/?a=1&b=2"),
+    ("http://www.england.nhs.uk:80/culture/?utm_medium=email&mc_cid=abc&id=5",
+     "http://www.england.nhs.uk/culture/?id=5"),
+    ("https://eprints.lse.ac.uk/12345/", "https://eprints.lse.ac.uk/12345/"),
+    ("https://x.org/?fbclid=123&gclid=9", "https://x.org/"),
+    ("https://x.org/path%7Efoo/", "https://x.org/path~foo/"),
+])
+def test_canonicalize(url, expected):
+    assert canonicalize(url) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("https://doi.org/10.1136/BMJ.n123.", "10.1136/bmj.n123"),
+    ("doi:10.1000/xyz", "10.1000/xyz"),
+    ("10.1186/s12913-020-05420-3", "10.1186/s12913-020-05420-3"),
+    ("not a doi", None),
+    (None, None),
+])
+def test_normalize_doi(value, expected):
+    assert normalize_doi(value) == expected
+
+
+def test_normalize_entry_cleans_and_bounds():
+    entry = RawEntry(
+        url="https://example.org/post/?utm_source=x",
+        title="  Kindness \n in   care\x07 ",
+        guid="post-1",
+        summary_html="<p>" + "word " * 1000 + "</p>",
+        authors=("A. Writer", "a. writer", ""),
+        tags=("Kindness", "kindness", "Partner"),
+        doi="https://doi.org/10.1000/ABC",
+        published=datetime(2025, 3, 1, tzinfo=timezone.utc),
+    )
+    resource = normalize_entry(entry, SOURCE, summary_max_chars=200)
+    assert resource.title == "Kindness in care"
+    assert resource.canonical_url == "https://example.org/post/"
+    assert resource.key == "guid:post-1"
+    assert len(resource.summary) <= 200 and resource.summary.endswith("…")
+    assert resource.summary_html.startswith("<p>word") and len(resource.summary_html) < 400
+    assert resource.authors == ("A. Writer",)
+    assert resource.tags == ("Kindness", "Partner")
+    assert resource.doi == "10.1000/abc"
+    assert resource.type is ResourceType.RESEARCH  # a DOI and no other statement
+    assert len(resource.content_hash) == 64
+
+
+def test_key_falls_back_to_canonical_url_and_hash_is_stable():
+    entry = RawEntry(url="https://example.org/a?utm_campaign=z", title="T")
+    first, second = normalize_entry(entry, SOURCE), normalize_entry(entry, SOURCE)
+    assert first.key == "url:https://example.org/a"
+    assert first.content_hash == second.content_hash
+    changed = normalize_entry(RawEntry(url=entry.url, title="T2"), SOURCE)
+    assert changed.content_hash != first.content_hash
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    (RawEntry(url="https://e.org/1", title="t", type_hint=ResourceType.POLICY), ResourceType.POLICY),
+    (RawEntry(url="https://e.org/1", title="t", event=Event(start=datetime(2025, 1, 1, tzinfo=timezone.utc))),
+     ResourceType.EVENT),
+    (RawEntry(url="https://e.org/1", title="t"), ResourceType.NEWS),
+])
+def test_default_type(entry, expected):
+    assert normalize_entry(entry, SOURCE).type is expected
+
+
+def test_empty_title_falls_back_to_summary():
+    entry = RawEntry(url="https://e.org/x", title="", summary_html="<p>Compassion circles for staff</p>")
+    assert normalize_entry(entry, SOURCE).title == "Compassion circles for staff"

@@ -1,0 +1,106 @@
+"""sources.yaml validation: good files load; bad ones are refused with the line and a fix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.errors import ConfigError
+from aggregator.sources import load_sources, parse_sources
+
+GOOD = """\
+version: 1
+defaults:
+  interval: 1d
+  hints:
+    audiences: [frontline-staff]
+sources:
+  - id: kindness-feed
+    name: Kindness in Healthcare
+    url: https://example.org/feed/
+    adapter: feed
+    hints:
+      themes: [kindness]
+  - id: seminars
+    name: Seminars
+    url: https://example.org/previous-seminars/
+    adapter: page
+    interval: 7d
+    selectors:
+      container: article.seminar
+      title: h3
+      fields:
+        speaker: .speaker
+        slides: a.slides @href
+"""
+
+
+def test_good_file_loads_with_defaults_merged():
+    loaded = parse_sources(GOOD)
+    feed, page = loaded.sources
+    assert feed.interval == timedelta(days=1)
+    assert page.interval == timedelta(days=7)
+    # nested mappings merge one level down: the default audiences stay beside the source's themes
+    assert feed.hints.audiences == ("frontline-staff",) and feed.hints.themes == ("kindness",)
+    assert page.selectors.fields["slides"].css == "a.slides" and page.selectors.fields["slides"].attr == "href"
+    assert page.selectors.title.attr is None
+
+
+@pytest.mark.parametrize(("old", "new", "line", "fragment", "hint"), [
+    ("url: https://example.org/feed/", "url: file:///etc/passwd", 9, "only absolute http", "https://"),
+    ("url: https://example.org/feed/", "url: ftp://example.org/feed", 9, "only absolute http", "https://"),
+    ("    adapter: feed\n", "    adaptor: feed\n", 10, "adaptor", "did you mean 'adapter'"),
+    ("adapter: feed", "adapter: rss", 10, "adapter", "feed, page, govuk"),
+    ("interval: 7d", "interval: weekly", 17, "duration", "6h, 1d or 1w"),
+    ("id: seminars", "id: kindness-feed", 13, "duplicate source id", "own id"),
+    ("id: seminars", "id: Seminars Page", 13, "lower-case", "see the sources.yaml reference"),
+    ("      container: article.seminar\n", "", 18, "container", "add `container:`"),
+    ("        speaker: .speaker", "        speaker: ' @href'", 22, "CSS part", "reference"),
+])
+def test_bad_file_is_refused_with_line_and_hint(old, new, line, fragment, hint):
+    text = GOOD.replace(old, new, 1)
+    assert text != GOOD
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(text, "sources.yaml")
+    error = caught.value
+    assert error.line == line, str(error)
+    assert fragment in str(error)
+    assert hint in error.hint
+    assert str(error).startswith(f"sources.yaml:{line}:")
+
+
+def test_unknown_top_level_key_is_an_error():
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(GOOD + "extra: 1\n")
+    assert "extra" in str(caught.value) and caught.value.line == 24
+
+
+def test_yaml_syntax_error_has_line():
+    with pytest.raises(ConfigError) as caught:
+        parse_sources("sources:\n  - id: a\n   name: b\n")
+    assert caught.value.line == 3
+    assert "indentation" in caught.value.hint
+
+
+def test_page_adapter_requires_selectors():
+    text = GOOD.replace("    selectors:\n      container: article.seminar\n      title: h3\n      fields:\n"
+                        "        speaker: .speaker\n        slides: a.slides @href\n", "")
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(text)
+    assert "selectors" in str(caught.value)
+
+
+def test_missing_file_has_hint(tmp_path: Path):
+    with pytest.raises(ConfigError) as caught:
+        load_sources(tmp_path / "nope.yaml")
+    assert "AGGREGATOR_SOURCES_FILE" in caught.value.hint
+
+
+def test_repository_sources_file_is_valid():
+    root = Path(__file__).resolve().parents[1]
+    loaded = load_sources(root / "sources.yaml")
+    adapters = {s.adapter for s in loaded.sources}
+    assert {"feed", "page", "govuk", "oai-pmh"} <= adapters
+    assert all(s.url.startswith("https://") for s in loaded.sources)
