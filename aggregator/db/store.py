@@ -135,11 +135,14 @@ def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> N
         return
     rows = [{**_resource_values(item), "status": "pending", "created_at": now, "modified_at": now}
             for item in fresh]
-    ids = conn.execute(insert(resources).returning(resources.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    # Canonical URLs are unique within a batch (store_resources drops repeats), so ids are matched by
+    # URL: asking RETURNING for parameter order makes SQLite insert one row per statement.
+    returned = conn.execute(insert(resources).returning(resources.c.id, resources.c.canonical_url), rows)
+    ids = {url: resource_id for resource_id, url in returned}
     conn.execute(insert(entries), [
-        {**_entry_values(item), "source_id": item.source_id, "key": item.key, "resource_id": resource_id,
-         "first_seen_at": now, "last_seen_at": now}
-        for item, resource_id in zip(fresh, ids, strict=True)
+        {**_entry_values(item), "source_id": item.source_id, "key": item.key,
+         "resource_id": ids[item.canonical_url], "first_seen_at": now, "last_seen_at": now}
+        for item in fresh
     ])
 
 
