@@ -1,0 +1,412 @@
+"""Structured metadata of a detail page (citation_*, JSON-LD, OpenGraph, Dublin Core) and entries filled from it.
+
+Each field is taken from the first source that has it, in this order: Highwire `citation_*` meta
+(what EPrints, OJS and journal platforms print for Google Scholar), schema.org (JSON-LD, then
+microdata), OpenGraph, Dublin Core, then plain `<meta name=description>` / `<title>`. Tags are the
+union of every source's keywords. Dates go through `aggregator.dates` and come out in UTC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import extruct
+import lxml.html
+from bs4 import UnicodeDammit
+
+from aggregator.adapters.fields import absolute_url, unique_texts
+from aggregator.adapters.page import is_html
+from aggregator.dates import parse_date
+from aggregator.errors import ParseError
+from aggregator.model import Event, RawEntry, ResourceType
+from aggregator.sanitize import clean_text, html_to_text
+
+logger = logging.getLogger(__name__)
+
+SYNTAXES = ["json-ld", "microdata", "opengraph", "dublincore"]
+_DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_LINK = re.compile(r"^(?:https?://|/|www\.)", re.IGNORECASE)  # a profile link, not an author's name
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Highwire tags that say what kind of work this is
+_CITATION_TYPES = (
+    ("citation_technical_report_institution", ResourceType.REPORT),
+    ("citation_technical_report_number", ResourceType.REPORT),
+    ("citation_journal_title", ResourceType.RESEARCH),
+    ("citation_conference_title", ResourceType.RESEARCH),
+    ("citation_dissertation_institution", ResourceType.RESEARCH),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PageMetadata:
+    """What a detail page says about itself; None / () where it says nothing."""
+
+    title: str | None = None
+    description: str | None = None  # plain text
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    doi: str | None = None  # bare and lower-case: "10.1136/bmj.n1234"
+    tags: tuple[str, ...] = ()
+    type_hint: ResourceType | None = None
+    url: str | None = None  # canonical link, else og:url, else schema.org url
+    image_url: str | None = None
+    site_name: str | None = None
+    event: Event | None = None
+    pdf_url: str | None = None
+
+
+def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London") -> PageMetadata:
+    """The metadata of the HTML page `body` fetched from `url`; ParseError only when it is not HTML."""
+    tree = read_tree(body, url)
+    data = extruct.extract(tree, base_url=url, syntaxes=SYNTAXES, uniform=True, with_og_array=True, errors="log")
+    metas = read_metas(tree)
+    nodes = find_schema_nodes([*data.get("json-ld", []), *data.get("microdata", [])])
+    main = nodes[0] if nodes else {}
+    og = _merge_dicts(data.get("opengraph", []))
+    dc = _dublin_core(data.get("dublincore", []))
+    citation = {name: values for name, values in metas.items() if name.startswith("citation_")}
+    date = functools.partial(parse_date, default_tz=default_tz)
+    documents = (main, *_pages(nodes))  # a Yoast WebPage node carries the dates an Event node lacks
+
+    return PageMetadata(
+        title=_first_text(_one(citation, "citation_title"), _text(main, "headline", "name"), _one(og, "og:title"),
+                          _one(dc, "dc.title"), _document_title(tree)),
+        description=_first_text(_one(citation, "citation_abstract"), _text(main, "description"),
+                                _one(og, "og:description"), _one(dc, "dc.description", "dcterms.abstract"),
+                                _one(metas, "description")),
+        authors=_first_nonempty(citation.get("citation_author", ()), _names(main, "author", "creator"),
+                                dc.get("dc.creator", ()), metas.get("author", ()),
+                                [a for a in _many(og, "article:author") if not _LINK.match(a)]),
+        published=_first_date(date, _one(citation, "citation_publication_date", "citation_date",
+                                          "citation_online_date", "citation_cover_date"),
+                              *(_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
+                              _one(og, "article:published_time", "article:published"),
+                              _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created")),
+        updated=_first_date(date, *(_text(n, "dateModified") for n in documents),
+                            _one(og, "article:modified_time", "og:updated_time"),
+                            _one(dc, "dcterms.modified", "dc.date.modified")),
+        doi=_first_doi(_one(citation, "citation_doi"), *dc.get("dc.identifier", ()), *metas.get("prism.doi", ()),
+                       *_values(main, "identifier", "sameAs", "url")),
+        tags=unique_texts(_keywords(citation.get("citation_keywords", ()), _values(main, "keywords"),
+                                    _many(og, "article:tag"), dc.get("dc.subject", ()), metas.get("keywords", ()))),
+        type_hint=_type_hint(citation, main, og),
+        url=_first_url(url, _canonical_link(tree), _one(og, "og:url"), _text(main, "url")),
+        image_url=_first_url(url, _one(og, "og:image", "og:image:url"), _image(main)),
+        site_name=_first_text(_one(og, "og:site_name"), *(_text(n, "name") for n in nodes if "WebSite" in _types(n)),
+                              *_names(main, "publisher")),
+        event=next((_event(n, url, default_tz) for n in nodes if is_event_node(n)), None),
+        pdf_url=_first_url(url, _one(citation, "citation_pdf_url"), _pdf_url(main)),
+    )
+
+
+def enrich_entry(entry: RawEntry, meta: PageMetadata) -> RawEntry:
+    """`entry` with its missing fields filled from `meta`; the entry's own values always win, tags are merged."""
+    changes: dict[str, Any] = {}
+    fill = {"published": meta.published, "updated": meta.updated, "doi": meta.doi, "type_hint": meta.type_hint,
+            "event": meta.event, "image_url": meta.image_url}
+    for name, value in fill.items():
+        if getattr(entry, name) is None and value is not None:
+            changes[name] = value
+    if not entry.title.strip() and meta.title:
+        changes["title"] = meta.title
+    if not entry.authors and meta.authors:
+        changes["authors"] = meta.authors
+    if entry.summary_html is None and meta.description:
+        changes["summary_html"] = f"<p>{html.escape(meta.description, quote=False)}</p>"
+    tags = unique_texts([*entry.tags, *meta.tags])
+    if tags != entry.tags:
+        changes["tags"] = tags
+    if meta.pdf_url and "pdf_url" not in entry.extra:
+        changes["extra"] = MappingProxyType({**entry.extra, "pdf_url": meta.pdf_url})
+    return dataclasses.replace(entry, **changes) if changes else entry
+
+
+def read_tree(body: bytes, url: str | None = None) -> lxml.html.HtmlElement:
+    """`body` as an lxml tree, decoded by its BOM, `<meta charset>` or a guess; ParseError when not HTML."""
+    if not is_html(body):
+        raise ParseError(f"not an HTML page: {url or 'body'} starts with {body[:20]!r}",
+                         hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml")
+    text = UnicodeDammit(body, is_html=True).unicode_markup or body.decode("utf-8", "replace")
+    # lxml refuses str input that still carries an XML encoding declaration
+    return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
+
+
+def read_metas(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:
+    """Every `<meta name|property content>`, by lower-cased name, values in page order."""
+    metas: dict[str, list[str]] = {}
+    for meta in tree.iter("meta"):
+        name = (meta.get("name") or meta.get("property") or "").strip().lower()
+        content = clean_text(meta.get("content"))
+        if name and content:
+            metas.setdefault(name, []).append(content)
+    return metas
+
+
+def normalise_doi(value: str | None) -> str | None:
+    """The bare lower-case DOI in `value` ("https://doi.org/10.1/X" -> "10.1/x"), or None."""
+    if not value:
+        return None
+    match = _DOI.search(_DOI_PREFIX.sub("", value.strip()))
+    return match.group(0).rstrip(".,;)").lower() if match else None
+
+
+# --- picking values -----------------------------------------------------------------------------
+
+def _one(source: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        values = _many(source, name)
+        if values:
+            return values[0]
+    return None
+
+
+def _many(source: Mapping[str, Any], name: str) -> list[str]:
+    value = source.get(name)
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+
+def _first_text(*candidates: str | None) -> str | None:
+    for candidate in candidates:
+        text = _plain(candidate)
+        if text:
+            return text
+    return None
+
+
+def _plain(value: str | None) -> str:
+    """Plain text of `value`; twice when it was HTML escaped once more (The Events Calendar's JSON-LD)."""
+    text = html_to_text(value)
+    return html_to_text(text) if _TAG.search(text) else text
+
+
+def _first_nonempty(*candidates: Iterable[str]) -> tuple[str, ...]:
+    # authors are not merged across sources: "West, Michael" and "Michael West" would both stay
+    for candidate in candidates:
+        names = unique_texts(_plain(name) for name in candidate)
+        if names:
+            return names
+    return ()
+
+
+def _first_date(parse: Callable[[str], datetime | None], *candidates: str | None) -> datetime | None:
+    for candidate in candidates:
+        value = parse(candidate) if candidate else None
+        if value is not None:
+            return value
+    return None
+
+
+def _first_doi(*candidates: str | None) -> str | None:
+    return next((doi for doi in map(normalise_doi, candidates) if doi), None)
+
+
+def _first_url(base_url: str, *candidates: str | None) -> str | None:
+    return next((u for u in (absolute_url(c, base_url) for c in candidates) if u), None)
+
+
+def _keywords(*groups: Iterable[str]) -> list[str]:
+    """Keywords from every source; one string may hold several, split on ';' (Highwire) or ','."""
+    words: list[str] = []
+    for group in groups:
+        for value in group:
+            separator = ";" if ";" in value else ","
+            words.extend(part.strip() for part in value.split(separator))
+    return words
+
+
+def _type_hint(citation: Mapping[str, list[str]], main: Mapping[str, Any],
+               og: Mapping[str, Any]) -> ResourceType | None:
+    for name, kind in _CITATION_TYPES:
+        if citation.get(name):
+            return kind
+    if (kind := schema_type_hint(main)) is not None:
+        return kind
+    og_type = (_one(og, "@type") or "").lower()
+    return ResourceType.VIDEO if og_type.startswith("video") else None
+
+
+def _merge_dicts(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for item in items:
+        for key, value in item.items():
+            merged.setdefault(key, value)
+    return merged
+
+
+def _dublin_core(items: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """extruct's Dublin Core (elements and terms) as lower-cased name -> values; DCTERMS.x also as dcterms.x."""
+    found: dict[str, list[str]] = {}
+    for item in items:
+        for element in [*item.get("elements", []), *item.get("terms", [])]:
+            name, content = str(element.get("name", "")).lower(), clean_text(element.get("content"))
+            if name and content:
+                found.setdefault(name, []).append(content)
+    return found
+
+
+def _document_title(tree: lxml.html.HtmlElement) -> str | None:
+    title = tree.find(".//title")
+    return title.text_content() if title is not None else None
+
+
+def _canonical_link(tree: lxml.html.HtmlElement) -> str | None:
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            return link.get("href")
+    return None
+
+
+# --- schema.org nodes (JSON-LD and microdata, as extruct's uniform dicts) -----------------------
+
+# Nodes that describe the site, not the page's subject; the main node is never one of these
+# unless nothing else has a name.
+_SITE_TYPES = frozenset({
+    "WebSite", "Organization", "Corporation", "GovernmentOrganization", "NGO", "Person", "BreadcrumbList",
+    "ListItem", "ImageObject", "SearchAction", "SiteNavigationElement", "WPHeader", "WPFooter", "WPSideBar",
+    "Offer", "AggregateOffer", "AggregateRating", "Rating", "PostalAddress", "Place", "EntryPoint", "ReadAction",
+})
+_PAGE_TYPES = frozenset({"WebPage", "AboutPage", "CollectionPage", "ItemPage", "SearchResultsPage", "ContactPage"})
+_TYPE_HINTS = {
+    "ScholarlyArticle": ResourceType.RESEARCH, "MedicalScholarlyArticle": ResourceType.RESEARCH,
+    "Thesis": ResourceType.RESEARCH, "Report": ResourceType.REPORT, "VideoObject": ResourceType.VIDEO,
+    "NewsArticle": ResourceType.NEWS, "GovernmentService": ResourceType.POLICY,
+    "Legislation": ResourceType.POLICY, "LegislationObject": ResourceType.POLICY, "HowTo": ResourceType.TOOLKIT,
+}
+
+
+def find_schema_nodes(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Top-level schema.org nodes (with @graph and a WebPage's mainEntity unfolded), the main one first."""
+    nodes: list[dict[str, Any]] = []
+    for item in items:
+        graph = item.get("@graph") if isinstance(item, dict) else None
+        for node in graph if isinstance(graph, list) else [item]:
+            if isinstance(node, dict):
+                nodes.append(node)
+                if isinstance(node.get("mainEntity"), dict):
+                    nodes.append(node["mainEntity"])
+    return sorted(nodes, key=_rank)  # stable: page order within a rank
+
+
+def is_event_node(node: Mapping[str, Any]) -> bool:
+    return any(kind.endswith("Event") for kind in _types(node))
+
+
+def schema_type_hint(node: Mapping[str, Any]) -> ResourceType | None:
+    """The resource type a schema.org @type states (Event and its subtypes -> event), or None."""
+    if is_event_node(node):
+        return ResourceType.EVENT
+    return next((_TYPE_HINTS[kind] for kind in _types(node) if kind in _TYPE_HINTS), None)
+
+
+def _pages(nodes: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [node for node in nodes if _types(node) & _PAGE_TYPES]
+
+
+def _rank(node: Mapping[str, Any]) -> int:
+    types = _types(node)
+    named = bool(_text(node, "headline", "name"))
+    if types & _SITE_TYPES or not named:
+        return 3 if named else 4
+    if types & _PAGE_TYPES:
+        return 1
+    return 0 if types else 2
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    """@type values without their vocabulary IRI ("http://schema.org/Event" -> "Event")."""
+    value = node.get("@type") or node.get("type") or []
+    values = value if isinstance(value, list) else [value]
+    return {re.split(r"[/#:]", v.rstrip("/"))[-1] for v in values if isinstance(v, str) and v}
+
+
+def _values(node: Mapping[str, Any], *keys: str) -> list[str]:
+    """String values under `keys`; from objects their value, url, @id or name (PropertyValue, Thing)."""
+    found: list[str] = []
+    for key in keys:
+        value = node.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                item = next((item[k] for k in ("value", "url", "@id", "name") if isinstance(item.get(k), str)), None)
+            if isinstance(item, (str, int, float)) and str(item).strip():
+                found.append(str(item).strip())
+    return found
+
+
+def _text(node: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        value = node.get(key)
+        value = value[0] if isinstance(value, list) and value else value
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _names(node: Mapping[str, Any], *keys: str) -> list[str]:
+    names: list[str] = []
+    for key in keys:
+        value = node.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            name = _text(item, "name") if isinstance(item, dict) else item
+            if isinstance(name, str) and name.strip() and not _LINK.match(name):
+                names.append(name)
+    return names
+
+
+def _image(node: Mapping[str, Any]) -> str | None:
+    value = node.get("image") or node.get("thumbnailUrl")
+    value = value[0] if isinstance(value, list) and value else value
+    return _text(value, "url", "contentUrl") if isinstance(value, dict) else value if isinstance(value, str) else None
+
+
+def _pdf_url(node: Mapping[str, Any]) -> str | None:
+    for media in [node, *(m for key in ("encoding", "associatedMedia") for m in _as_list(node.get(key)))]:
+        if isinstance(media, dict):
+            link = _text(media, "contentUrl")
+            if link and ("pdf" in str(media.get("encodingFormat", "")).lower() or link.lower().endswith(".pdf")):
+                return link
+    return None
+
+
+def _event(node: Mapping[str, Any], base_url: str, default_tz: str) -> Event:
+    location = _as_list(node.get("location"))
+    place = location[0] if location else None
+    mode = str(node.get("eventAttendanceMode") or "")
+    online = any(isinstance(p, dict) and "VirtualLocation" in _types(p) for p in location) or "Online" in mode
+    offers = _as_list(node.get("offers"))
+    return Event(
+        start=parse_date(_text(node, "startDate"), default_tz=default_tz),
+        end=parse_date(_text(node, "endDate"), default_tz=default_tz),
+        timezone=default_tz,
+        location=_place_text(place),
+        online=True if online or "Mixed" in mode else (False if "Offline" in mode else None),
+        registration_url=_first_url(base_url, *(_text(o, "url") for o in offers if isinstance(o, dict))),
+    )
+
+
+def _place_text(place: Any) -> str | None:
+    if isinstance(place, str):
+        return clean_text(place) or None
+    if not isinstance(place, dict) or "VirtualLocation" in _types(place):
+        return None
+    address = place.get("address")
+    if isinstance(address, dict):
+        address = ", ".join(_values(address, "streetAddress", "addressLocality", "postalCode"))
+    parts = unique_texts([_text(place, "name"), address if isinstance(address, str) else None])
+    return ", ".join(parts) or None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
