@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import soupsieve
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -61,6 +62,15 @@ class Selector(_Strict):
             if not css.strip():
                 raise ValueError("a selector needs a CSS part, e.g. 'h3 a' or 'a.slides @href'")
             return {"css": css.strip(), "attr": attr.strip() or None}
+        return value
+
+    @field_validator("css")
+    @classmethod
+    def _valid_css(cls, value: str) -> str:
+        try:
+            soupsieve.compile(value)
+        except soupsieve.SelectorSyntaxError as exc:
+            raise ValueError(f"not a valid CSS selector: {value!r} ({str(exc).splitlines()[0]})") from None
         return value
 
 
@@ -284,6 +294,8 @@ def _hint_for(error: dict[str, Any], loc: Sequence[Any]) -> str:
         return "adapter is one of: feed, page, govuk, oai-pmh, metadata"
     if "http" in error.get("msg", ""):
         return "use the site's public https:// address; file: and other schemes are refused"
+    if "CSS" in error.get("msg", ""):
+        return "write a CSS selector as in a browser's developer tools, e.g. 'article.seminar h3 a'"
     if field == "interval":
         return "write a duration such as 6h, 1d or 1w"
     return "see the sources.yaml reference in README.md"

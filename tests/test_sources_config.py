@@ -57,7 +57,8 @@ def test_good_file_loads_with_defaults_merged():
     ("id: seminars", "id: kindness-feed", 13, "duplicate source id", "own id"),
     ("id: seminars", "id: Seminars Page", 13, "lower-case", "see the sources.yaml reference"),
     ("      container: article.seminar\n", "", 18, "container", "add `container:`"),
-    ("        speaker: .speaker", "        speaker: ' @href'", 22, "CSS part", "reference"),
+    ("        speaker: .speaker", "        speaker: ' @href'", 22, "CSS part", "developer tools"),
+    ("        speaker: .speaker", "        speaker: 'div[[oops'", 22, "not a valid CSS selector", "developer tools"),
 ])
 def test_bad_file_is_refused_with_line_and_hint(old, new, line, fragment, hint):
     text = GOOD.replace(old, new, 1)
