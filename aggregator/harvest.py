@@ -81,7 +81,8 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
         return _unchanged(fetched)
     limit = request.source.max_entries
     try:
-        entries = parse_feed(fetched.body, fetched.url, content_type=fetched.content_type, max_entries=limit)
+        entries = parse_feed(fetched.body, fetched.url, content_type=fetched.content_type, max_entries=limit,
+                             with_content=False)  # a Resource keeps a summary, not the full content
     except ParseError:
         # An HTML page where a feed was expected: follow its <link rel="alternate"> (autodiscovery).
         candidates = discover_feeds(fetched.body, fetched.url)
@@ -89,7 +90,7 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
             raise
         logger.info("feed discovered from page", extra={"url": fetched.url, "feed_url": candidates[0]})
         feed = fetcher.fetch(candidates[0], accept=FEED_ACCEPT)
-        entries = parse_feed(feed.body, feed.url, content_type=feed.content_type, max_entries=limit)
+        entries = parse_feed(feed.body, feed.url, content_type=feed.content_type, max_entries=limit, with_content=False)
     return _harvested(fetched, entries)
 
 

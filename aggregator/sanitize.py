@@ -30,7 +30,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _absolutise(base_url: str | None):
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
         if attribute in ("href", "src") and base_url:
-            return urljoin(base_url, value)
+            try:
+                return urljoin(base_url, value)
+            except ValueError:  # e.g. a malformed IPv6 host: drop the attribute
+                return None
         return value
 
     return filter_attribute

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aggregator.adapters.page import is_html, parse_page
-from aggregator.errors import ConfigError, ParseError
+from aggregator.errors import ParseError
 from aggregator.model import Event, RawEntry
 from aggregator.sources import PageSelectors
 
@@ -271,6 +271,9 @@ def test_is_html(body: bytes) -> None:
     assert is_html(body)
 
 
-def test_invalid_selector_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="invalid CSS selector"):
-        parse_page(b"<html><body></body></html>", BASE, selectors(container="li[", title="h3"))
+def test_invalid_selector_is_refused_when_the_config_loads() -> None:
+    # sources.yaml compiles every selector at load, so a page is never parsed with a broken one
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not a valid CSS selector"):
+        selectors(container="li[", title="h3")

@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from urllib.parse import urljoin
 
-from aggregator.model import EMPTY
 import nh3
 from feedparser.urls import _urljoin
 
 from aggregator import sanitize
+from aggregator.model import EMPTY
 from aggregator.sanitize import clean_text, html_to_text, is_http_url
 
 UTC = timezone.utc
@@ -130,7 +130,10 @@ def make_cleaner(base_url: str) -> nh3.Cleaner:
     """
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
         if attribute in ("href", "src") and not is_plain_absolute(value):
-            return urljoin(base_url, value)
+            try:
+                return urljoin(base_url, value)
+            except ValueError:
+                return None  # as when clean_html's filter raises: nh3 drops the attribute
         return value
 
     return nh3.Cleaner(
