@@ -34,7 +34,8 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show
     """Settings come from AGGREGATOR_* environment variables; see README.md."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=err_console, show_path=False)], force=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def open_database(settings: Settings) -> Engine:
@@ -193,7 +194,10 @@ def demo() -> None:
     """Serve the partner-site fixtures locally and run the pipeline against them (no network needed)."""
     from aggregator.demo import run_demo
 
-    run_demo(fetch_sources)
+    settings = Settings()
+    # The demo keeps its own database so that it never mixes fixtures with real data.
+    demo_settings = settings.model_copy(update={"data_dir": settings.data_dir / "demo", "database_url": None})
+    run_demo(fetch_sources, settings=demo_settings)
 
 
 def main() -> None:
