@@ -1,0 +1,72 @@
+"""Rule signals: the partner's tags, the source's hints and the taxonomy's phrases, each with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from aggregator.classify.text import PhraseMatcher
+from aggregator.classify.values import ClassifyInput, Reason
+from aggregator.taxonomy import Kind, LabelRef, Taxonomy
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWeights:
+    """How much each signal counts (0..1); several signals for one label combine as a noisy-OR."""
+
+    partner_tag: float = 0.9
+    source_hint: float = 0.3  # a prior: most of a source's resources share these labels, not all
+    phrase_in_title: float = 0.6
+    phrase_in_tags: float = 0.45
+    phrase_in_summary: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One signal for one label."""
+
+    ref: LabelRef
+    weight: float
+    reason: Reason
+
+
+class Rules:
+    """The rule signals for a taxonomy; `collect_evidence` is pure once built."""
+
+    def __init__(self, taxonomy: Taxonomy, weights: RuleWeights = RuleWeights()) -> None:
+        self.taxonomy = taxonomy
+        self.weights = weights
+        self.matcher = PhraseMatcher((*taxonomy.audiences, *taxonomy.themes))
+
+    def collect_evidence(self, item: ClassifyInput) -> tuple[Evidence, ...]:
+        """Every rule signal for `item`; the same label may appear several times with different reasons."""
+        return (*self._from_tags(item), *self._from_hints(item), *self._from_phrases(item))
+
+    def _from_tags(self, item: ClassifyInput) -> Iterator[Evidence]:
+        for tag in item.tags:
+            for ref in self.taxonomy.labels_for_tag(tag):
+                yield Evidence(ref, self.weights.partner_tag, Reason("partner-tag", f'tag "{tag}"'))
+
+    def _from_hints(self, item: ClassifyInput) -> Iterator[Evidence]:
+        source = item.source_id or "source"
+        kinds: tuple[tuple[Kind, tuple[str, ...]], ...] = (("audience", item.hints_audiences), ("theme", item.hints_themes))
+        for kind, ids in kinds:
+            known = self.taxonomy.ids(kind)
+            for label_id in ids:
+                if label_id in known:  # a hint naming a label that was since removed is ignored
+                    yield Evidence(LabelRef(kind, label_id), self.weights.source_hint,
+                                   Reason("source-hint", f'{source} hints {kind} "{label_id}"'))
+
+    def _from_phrases(self, item: ClassifyInput) -> Iterator[Evidence]:
+        unmapped = " ; ".join(tag for tag in item.tags if not self.taxonomy.labels_for_tag(tag))
+        seen: set[tuple[LabelRef, str]] = set()
+        fields = (("title", item.title, self.weights.phrase_in_title),
+                  ("tags", unmapped, self.weights.phrase_in_tags),
+                  ("summary", item.summary, self.weights.phrase_in_summary))
+        for where, text, weight in fields:  # strongest place first: a phrase counts once, where it is strongest
+            for match in self.matcher.find(text):
+                ref = LabelRef(match.kind, match.label_id)
+                if (ref, match.phrase.casefold()) in seen:
+                    continue
+                seen.add((ref, match.phrase.casefold()))
+                yield Evidence(ref, weight, Reason("phrase", f'phrase "{match.phrase}" in {where}'))
