@@ -36,6 +36,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def render_item(type_, obj, autogen_context):
+    """Alembic hook: migrations must not import the application's types; UTCDateTime is a timestamptz."""
+    from aggregator.db.schema import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def compare_type(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    """Alembic hook: UTCDateTime stores text on SQLite by design; that is not a schema change."""
+    from aggregator.db.schema import UTCDateTime
+
+    if isinstance(metadata_type, UTCDateTime):
+        return False
+    return None
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(naming_convention={
@@ -113,9 +114,13 @@ resources = Table(
     Column("event_location", Text),
     Column("event_online", Boolean),
     Column("registration_url", Text),
-    Column("status", String(16), nullable=False, default="pending"),  # pending | approved | rejected
+    Column("status", String(16), nullable=False, default="pending"),  # pending | approved | rejected | merged
     Column("created_at", UTCDateTime, nullable=False),
     Column("modified_at", UTCDateTime, nullable=False),
+    Column("off_topic", Boolean, nullable=False, default=False, server_default=false()),
+    Column("classified_at", UTCDateTime),
+    Column("merged_into_id", Integer, ForeignKey("resources.id"), comment="set while merged into another resource"),
+    Column("proposed_title", Text, comment="a new source's title for a resource editors already decided on"),
     Index("ix_resources_status_created", "status", "created_at"),
     Index("ix_resources_canonical_url", "canonical_url"),
     Index("ix_resources_doi", "doi"),
@@ -145,4 +150,41 @@ entries = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_id", "key"),
     Index("ix_entries_source_canonical", "source_id", "canonical_url"),
+)
+
+# Audience and theme labels, with how sure and why; editors' labels are kept apart from the classifier's.
+labels = Table(
+    "labels", metadata,
+    Column("resource_id", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # audience | theme
+    Column("label_id", String(64), primary_key=True),
+    Column("confidence", Float, nullable=False),
+    Column("reasons", JSON, nullable=False, default=list),  # [{"signal": ..., "detail": ...}]
+    Column("origin", String(16), nullable=False),  # classifier | editor
+)
+
+# Every editor correction of a label: what the next `classify retrain` learns from.
+label_corrections = Table(
+    "label_corrections", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resource_id", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("label_id", String(64), nullable=False),
+    Column("action", String(8), nullable=False),  # add | remove
+    Column("editor", String(255)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Each merge of one resource into another, with the entries it moved, so that it can be split again.
+merges = Table(
+    "merges", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kept_id", Integer, ForeignKey("resources.id"), nullable=False, index=True),
+    Column("absorbed_id", Integer, ForeignKey("resources.id"), nullable=False, index=True),
+    Column("entry_ids", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("split_at", UTCDateTime),
+    Column("split_by", String(255)),
 )

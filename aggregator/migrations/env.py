@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from aggregator.db.engine import compare_type, render_item
 from aggregator.db.schema import metadata
 
 config = context.config
@@ -21,7 +22,8 @@ def run_migrations() -> None:
             connection=connection,
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs batch mode for ALTER
-            compare_type=True,
+            compare_type=compare_type,
+            render_item=render_item,
         )
         context.run_migrations()
 
