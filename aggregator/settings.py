@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_USER_AGENT = (
@@ -13,10 +13,10 @@ DEFAULT_USER_AGENT = (
 )
 
 
-class FetchLimits(BaseSettings):
+class FetchLimits(BaseModel):
     """How politely and how far the fetcher may go (AGGREGATOR_FETCH__<NAME>)."""
 
-    model_config = SettingsConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     connect_timeout: float = Field(10.0, gt=0, description="seconds to open a connection")
     read_timeout: float = Field(20.0, gt=0, description="seconds to wait for the next bytes")
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="folder for the SQLite file, outbox and feeds")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/aggregator.db")
     sources_file: Path = Field(Path("sources.yaml"))
+    taxonomy_file: Path = Field(Path("taxonomy.yaml"), description="audiences and themes, editable by editors")
+    labelled_set: Path = Field(Path("tests/eval/classifier/resources.jsonl"),
+                               description="labelled resources the classifier model is trained on, with corrections")
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = Field(
         False, description="allow fetching loopback/private addresses (tests and the local demo only)"
@@ -61,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def model_path(self) -> Path:
+        return self.data_dir / "classifier.model"
 
     @property
     def feeds_dir(self) -> Path:
