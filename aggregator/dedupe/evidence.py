@@ -1,0 +1,114 @@
+"""Judge one candidate pair: exact DOI or URL, else title similarity confirmed by dates and authors."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from aggregator.dedupe.model import DedupeConfig, Match
+from aggregator.dedupe.normalize import Prepared
+
+
+def judge_pair(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
+    """Return a Match when the two records name the same resource, else None."""
+    ra, rb = a.record, b.record
+    if ra.doi and rb.doi:
+        # Two DOIs name two works: an erratum or a reply often repeats its article's title.
+        return Match(ra.id, rb.id, 1.0, "doi") if ra.doi == rb.doi else None
+    if a.url and a.url == b.url:
+        return Match(ra.id, rb.id, 1.0, "canonical-url")
+    return judge_titles(a, b, config)
+
+
+def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
+    """Return a Match when the titles are near-duplicates and dates and authors do not contradict it."""
+    if not a.text or not b.text or has_number_conflict(a, b) or has_container_conflict(a, b, config):
+        return None
+    set_score = fuzz.token_set_ratio(a.text, b.text, score_cutoff=config.title_threshold)
+    if not set_score:
+        return None
+    near = fuzz.ratio(a.text, b.text) >= config.near_identical
+    gap = date_gap_days(a, b)
+    if gap is not None and gap > config.max_date_gap_days:
+        return None
+    authors = has_author_overlap(a, b, config)
+    if authors is False and not near:
+        return None
+    close = gap is not None and gap <= config.close_date_days
+    tokens_a, tokens_b = set(a.tokens), set(b.tokens)
+    if min(len(tokens_a), len(tokens_b)) < config.min_informative_tokens:
+        # "Introduction" or "Annual report" says nothing alone: the same people on the same day must.
+        if not (near and authors and close):
+            return None
+    coverage = len(tokens_a & tokens_b) / max(len(tokens_a), len(tokens_b))
+    # A short title inside a long one ("Intrapleural streptokinase for empyema?") needs shared authors.
+    if coverage < config.min_coverage and not (near or authors):
+        return None
+    return Match(a.record.id, b.record.id, round(set_score / 100, 3), describe_evidence(set_score, gap, authors))
+
+
+def has_number_conflict(a: Prepared, b: Prepared) -> bool:
+    """Return True when each title has a number the other lacks ("report 2023" vs "report 2024")."""
+    return bool(a.numbers - b.numbers) and bool(b.numbers - a.numbers)
+
+
+def date_gap_days(a: Prepared, b: Prepared) -> int | None:
+    """Return the days between the two published dates, None when either is unknown."""
+    da, db = a.record.published, b.record.published
+    return abs((da - db).days) if da and db else None
+
+
+def has_author_overlap(a: Prepared, b: Prepared, config: DedupeConfig) -> bool | None:
+    """Return whether the records share enough surnames; None when either lists no authors.
+
+    The shorter list is the denominator because databases truncate author lists ("et al.").
+    """
+    if not a.surnames or not b.surnames:
+        return None
+    shared = len(a.surnames & b.surnames)
+    return shared / min(len(a.surnames), len(b.surnames)) >= config.min_author_overlap
+
+
+def has_container_conflict(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
+    """Return True when both name a journal or series and the names clearly differ.
+
+    The same abstract in a congress supplement and the full paper in a journal share a title but are
+    two publications. Abbreviations ("Dtsch Med Wochenschr") count as the same journal.
+    """
+    if not a.container or not b.container:
+        return False
+    words_a, words_b = a.container.split(), b.container.split()
+    similarity = 100 * abbreviation_coverage(words_a, words_b)
+    if min(len(words_a), len(words_b)) == 1:  # "jthoraccardiovascsurg"
+        similarity = max(similarity, fuzz.ratio("".join(words_a), "".join(words_b)))
+    return similarity < config.container_threshold
+
+
+def abbreviation_coverage(words_a: list[str], words_b: list[str]) -> float:
+    """Return the share of the shorter name's words that abbreviate a word of the longer one.
+
+    Three such words are enough whatever the share: names given with a translation
+    ("Zhonghua jie he ... = Chinese journal of tuberculosis ...") share only the English part.
+    """
+    short, long = sorted((words_a, words_b), key=len)
+    if not short:
+        return 0.0
+    found = sum(any(is_abbreviation(s, w) or is_abbreviation(w, s) for w in long) for s in short)
+    return 1.0 if found >= 3 else found / len(short)
+
+
+def is_abbreviation(short: str, word: str) -> bool:
+    """Return True when `short` starts like `word` and its letters appear in `word` in order ("dtsch", "deutsche")."""
+    if not short or short[0] != word[0]:
+        return False
+    rest = iter(word)
+    return all(ch in rest for ch in short)
+
+
+def describe_evidence(set_score: float, gap: int | None, authors: bool | None) -> str:
+    """Return the reason shown to editors, e.g. "title 0.97 + date 3d + authors"."""
+    parts = [f"title {set_score / 100:.2f}"]
+    if gap is not None:
+        parts.append(f"date {gap}d")
+    if authors:
+        parts.append("authors")
+    return " + ".join(parts)

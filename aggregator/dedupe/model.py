@@ -1,0 +1,50 @@
+"""Values of the de-duplication stage: the record to match, the thresholds, and a judged match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+RecordId = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeRecord:
+    """What de-duplication needs to know about one resource (built by the caller from a Resource)."""
+
+    id: RecordId
+    title: str
+    canonical_url: str | None = None
+    doi: str | None = None  # bare lower-case "10.xxxx/..."
+    published: date | None = None
+    authors: tuple[str, ...] = ()
+    source_id: str | None = None
+    container: str | None = None  # journal or series a publication appeared in; never the partner site
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeConfig:
+    """Thresholds for judging two records the same resource; scores are rapidfuzz's 0-100 scale."""
+
+    title_threshold: float = 90.0  # token-set similarity needed before other evidence is weighed
+    near_identical: float = 97.0  # whole-title similarity that overrides an author mismatch
+    min_author_overlap: float = 0.5  # shared surnames / shorter author list, below it authors disagree
+    container_threshold: float = 75.0  # journal names less similar than this: different publications
+    min_coverage: float = 0.6  # shared / larger token set, needed for a subset match without support
+    min_informative_tokens: int = 3  # shorter titles are "generic" and need authors and date too
+    max_date_gap_days: int = 180  # both dated further apart than this: different resources
+    close_date_days: int = 31  # dated within this many days counts as supporting evidence
+    prefilter_share: float = 0.8  # longest common subsequence / shorter sorted title, to reach judging
+    prefilter_long_share: float = 0.4  # ... and / longer sorted title: a 3-word title is inside many long ones
+    block_tokens: int = 3  # each record is blocked on its this-many rarest title tokens
+    max_block_size: int = 400  # larger blocks hold common words only and are not compared
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Two records judged to be the same resource, with the evidence that decided it."""
+
+    a: RecordId
+    b: RecordId
+    score: float  # 0-1
+    reason: str  # e.g. "doi", "canonical-url", "title 0.97 + date 3d + authors"
