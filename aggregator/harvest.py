@@ -82,7 +82,7 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     limit = request.source.max_entries
     try:
         entries = parse_feed(fetched.body, fetched.url, content_type=fetched.content_type, max_entries=limit,
-                             with_content=False)  # a Resource keeps a summary, not the full content
+                             with_content=request.source.full_content)
     except ParseError:
         # An HTML page where a feed was expected: follow its <link rel="alternate"> (autodiscovery).
         candidates = discover_feeds(fetched.body, fetched.url)
@@ -90,7 +90,8 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
             raise
         logger.info("feed discovered from page", extra={"url": fetched.url, "feed_url": candidates[0]})
         feed = fetcher.fetch(candidates[0], accept=FEED_ACCEPT)
-        entries = parse_feed(feed.body, feed.url, content_type=feed.content_type, max_entries=limit, with_content=False)
+        entries = parse_feed(feed.body, feed.url, content_type=feed.content_type, max_entries=limit,
+                             with_content=request.source.full_content)
     return _harvested(fetched, entries)
 
 

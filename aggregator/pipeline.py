@@ -7,7 +7,7 @@ import queue
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -16,8 +16,10 @@ from sqlalchemy import Engine
 from aggregator.db.store import FetchRecord, SourceState, StoreResult, load_source_state, record_fetch, \
     store_resources, sync_sources
 from aggregator.errors import AggregatorError, GoneError, RateLimitedError
+from aggregator.classify.resource_type import infer_entry_type
+from aggregator.events import find_event
 from aggregator.harvest import Fetcher, Harvest, HarvestRequest, harvest_source
-from aggregator.model import Resource
+from aggregator.model import RawEntry, Resource
 from aggregator.normalize import normalize_entry
 from aggregator.settings import Settings
 from aggregator.sources import SourceConfig
@@ -100,6 +102,14 @@ def run_fetch(settings: Settings, configs: Sequence[SourceConfig], engine: Engin
     return outcomes
 
 
+def with_event(entry: RawEntry) -> RawEntry:
+    """The entry with the event its own text announces (date, time, place, registration link), if any."""
+    if entry.event is not None:
+        return entry
+    event = find_event(entry.content_html or entry.summary_html)
+    return replace(entry, event=event) if event else entry
+
+
 def _skip_reason(state: SourceState, now: datetime) -> str | None:
     if state.disabled_reason:
         return f"disabled: {state.disabled_reason}"
@@ -115,8 +125,8 @@ def _harvest_one(config: SourceConfig, state: SourceState, fetcher: Fetcher, set
                              cursor=state.harvest_cursor)
     try:
         harvest = harvest_source(request, fetcher)
-        items = tuple(normalize_entry(e, config, summary_max_chars=settings.summary_max_chars)
-                      for e in harvest.entries)
+        items = tuple(normalize_entry(with_event(e), config, summary_max_chars=settings.summary_max_chars,
+                                      infer_type=infer_entry_type) for e in harvest.entries)
         return _Harvested(config, started, harvest, items)
     except Exception as exc:  # recorded per source by the caller; unexpected ones are flagged as bugs
         if not isinstance(exc, AggregatorError):

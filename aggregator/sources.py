@@ -129,6 +129,8 @@ class SourceConfig(_Strict):
     govuk: GovukOptions | None = None
     max_entries: int = Field(500, ge=1, le=100_000)
     homepage: str | None = None
+    full_content: bool = Field(False, description="read each feed entry's full content (event details, fuller "
+                                                  "summaries); slower, so only for sources that need it")
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: check_http_url(v)))
 

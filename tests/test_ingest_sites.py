@@ -65,6 +65,11 @@ def test_every_partner_site_flows_into_the_database(setup, engine, sites):
     with engine.connect() as conn:
         extras = conn.execute(select(entries.c.extra).where(entries.c.source_id == "seminar-series-previous")).scalars().all()
     assert all(e.get("speaker") and e.get("affiliation") for e in extras)
+    # the monthly conversation announced in a post: start time and registration link from its text
+    december = [r for r in rows if r.event_start is not None and r.registration_url
+                and "eventbrite" in r.registration_url]
+    assert december and december[0].event_start.isoformat() == "2026-12-09T12:30:00+00:00"
+    assert december[0].event_online is True
     # summaries are plain text; HTML kept only sanitised
     assert all("<script" not in r.summary_html.lower() for r in rows)
     assert all("<" not in r.summary for r in rows if r.summary)

@@ -1,0 +1,22 @@
+"""Storing small sets of resources for tests through the real normaliser and store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from aggregator.db.store import store_resources, sync_sources
+from aggregator.model import RawEntry
+from aggregator.normalize import normalize_entry
+from aggregator.sources import SourceConfig
+
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def source(source_id: str, **extra) -> SourceConfig:
+    return SourceConfig(id=source_id, name=source_id, url=f"https://{source_id}.example/feed", adapter="feed", **extra)
+
+
+def store(engine, config: SourceConfig, entries: list[RawEntry], now: datetime = NOW) -> None:
+    with engine.begin() as conn:
+        sync_sources(conn, [config])
+        store_resources(conn, config.id, [normalize_entry(e, config) for e in entries], now)
