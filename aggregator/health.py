@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from aggregator.db.schema import entries, resources, sources
+from aggregator.db.schema import entries, labels, resources, sources
 from aggregator.sources import SourceConfig
 
 FAILURES_FOR_ALARM = 3
@@ -65,21 +65,34 @@ class ResourceRow:
     title: str
     sources: str
     status: str
+    labels: str  # "theme:kindness 0.9, audience:leaders 0.6"
+    off_topic: bool
 
 
 def list_resources(engine: Engine, *, source_id: str | None = None, status: str | None = None,
-                   limit: int = 30) -> list[ResourceRow]:
-    """The newest resources (by first seen), with the ids of the sources listing each."""
-    source_list = select(func.group_concat(entries.c.source_id.distinct())) if engine.dialect.name == "sqlite" \
-        else select(func.string_agg(entries.c.source_id.distinct(), ","))
-    source_list = source_list.where(entries.c.resource_id == resources.c.id).scalar_subquery()
+                   theme: str | None = None, audience: str | None = None, limit: int = 30) -> list[ResourceRow]:
+    """The newest live resources (by first seen) with their sources and labels, optionally filtered."""
     query = select(resources.c.id, resources.c.type, resources.c.published_at, resources.c.title,
-                   resources.c.status, source_list.label("source_ids"))
+                   resources.c.status, resources.c.off_topic).where(resources.c.status != "merged")
     if source_id:
         query = query.where(resources.c.id.in_(select(entries.c.resource_id).where(entries.c.source_id == source_id)))
     if status:
         query = query.where(resources.c.status == status)
+    for kind, label_id in (("theme", theme), ("audience", audience)):
+        if label_id:
+            query = query.where(resources.c.id.in_(
+                select(labels.c.resource_id).where(labels.c.kind == kind, labels.c.label_id == label_id)))
     query = query.order_by(resources.c.created_at.desc(), resources.c.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return [ResourceRow(r.id, r.type, f"{r.published_at:%Y-%m-%d}" if r.published_at else "", r.title,
-                            r.source_ids or "", r.status) for r in conn.execute(query)]
+        rows = conn.execute(query).all()
+        ids = [r.id for r in rows]
+        sources_of: dict[int, list[str]] = {}
+        for e in conn.execute(select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids))):
+            sources_of.setdefault(e.resource_id, []).append(e.source_id)
+        labels_of: dict[int, list[str]] = {}
+        for lab in conn.execute(select(labels).where(labels.c.resource_id.in_(ids))
+                                .order_by(labels.c.kind.desc(), labels.c.confidence.desc())):
+            labels_of.setdefault(lab.resource_id, []).append(f"{lab.kind}:{lab.label_id} {lab.confidence:.1f}")
+    return [ResourceRow(r.id, r.type, f"{r.published_at:%Y-%m-%d}" if r.published_at else "", r.title,
+                        ", ".join(sorted(set(sources_of.get(r.id, [])))), r.status,
+                        ", ".join(labels_of.get(r.id, [])), r.off_topic) for r in rows]

@@ -1,0 +1,90 @@
+"""`aggregator classify ...` and `aggregator dedupe ...`: label resources, evaluate, retrain, de-duplicate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from aggregator.cli import app, console, open_database
+from aggregator.settings import Settings
+
+classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
+dedupe_app = typer.Typer(help="Merge the same resource listed by several sources; evaluate the matching.")
+app.add_typer(classify_app, name="classify")
+app.add_typer(dedupe_app, name="dedupe")
+DEFAULT_DEDUPE_SET = Path("..") / "shared" / "corpus" / "dedupe" / "bib-respiratory"
+
+
+@classify_app.callback(invoke_without_command=True)
+def classify(ctx: typer.Context,
+             everything: bool = typer.Option(False, "--all", help="Label every resource again, not only new or changed ones.")) -> None:
+    """Label pending resources that are new or changed since they were last labelled."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from aggregator.labelling import classify_resources
+    from aggregator.monthly import build_classifier, source_hints
+    from aggregator.pipeline import utcnow
+    from aggregator.sources import load_sources
+
+    settings = Settings()
+    hints = source_hints(load_sources(settings.sources_file).sources)
+    report = classify_resources(open_database(settings), build_classifier(settings), hints, utcnow(),
+                                everything=everything)
+    console.print(f"labelled {report.classified} resources ({report.off_topic} off-topic)")
+
+
+@classify_app.command("eval")
+def classify_eval(folds: int = typer.Option(5, min=2, max=20, help="Folds of the cross-validation.")) -> None:
+    """Score the classifier on the labelled set: micro/macro F1 per label set, the worst labels' confusion."""
+    from aggregator.classify.evaluate import evaluate_both, format_report
+    from aggregator.classify.labelled import load_labelled
+    from aggregator.taxonomy import load_taxonomy
+
+    settings = Settings()
+    examples = load_labelled(settings.labelled_set)
+    for report in evaluate_both(examples, load_taxonomy(settings.taxonomy_file), folds=folds):
+        console.print(format_report(report), highlight=False)
+
+
+@classify_app.command("retrain")
+def classify_retrain() -> None:
+    """Train the model on the labelled set plus every editor correction; rules keep applying."""
+    from aggregator.classify.labelled import load_labelled
+    from aggregator.classify.model import save_model, train_model
+    from aggregator.labelling import corrected_examples
+    from aggregator.monthly import source_hints
+    from aggregator.sources import load_sources
+    from aggregator.taxonomy import load_taxonomy
+
+    settings = Settings()
+    seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
+    corrections = corrected_examples(open_database(settings), source_hints(load_sources(settings.sources_file).sources))
+    model = train_model([*seed, *corrections], load_taxonomy(settings.taxonomy_file))
+    settings.model_path.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, settings.model_path)
+    console.print(f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; "
+                  f"saved {settings.model_path}")
+
+
+@dedupe_app.callback(invoke_without_command=True)
+def dedupe(ctx: typer.Context) -> None:
+    """Merge resources that several sources list (DOI, canonical URL, near-identical title)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from aggregator.merging import dedupe_resources
+    from aggregator.pipeline import utcnow
+
+    report = dedupe_resources(open_database(Settings()), utcnow())
+    console.print(f"merged {report.merged} duplicates among {report.compared} resources")
+
+
+@dedupe_app.command("eval")
+def dedupe_eval(folder: Optional[Path] = typer.Argument(None, help="A bib-dedupe style folder; default the shared corpus.")) -> None:
+    """Precision and recall of duplicate pairs on a labelled set of real records."""
+    from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
+
+    labelled = load_bib_set(folder or DEFAULT_DEDUPE_SET)
+    scores = evaluate_set(labelled)
+    console.print(f"{len(labelled.records)} records, {len(labelled.gold_groups)} gold groups: {scores.describe()}")

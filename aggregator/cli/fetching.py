@@ -1,0 +1,87 @@
+"""Commands that fetch: `run` (the monthly pass), `fetch` and `demo`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aggregator.cli import app, console, err_console, open_database
+from aggregator.settings import Settings
+
+
+@app.command()
+def run() -> None:
+    """One pass of the monthly pipeline on the configured (by default embedded) setup:
+    fetch every source, merge duplicates, label new resources."""
+    pass_over_sources(Settings(), only=None, monthly=True)
+
+
+@app.command()
+def fetch(source: Optional[list[str]] = typer.Option(None, "--source", "-s", help="Only this source id (repeatable).")) -> None:
+    """Fetch sources now, store new and changed resources, and print a summary per source."""
+    pass_over_sources(Settings(), only=source, monthly=False)
+
+
+@app.command()
+def demo() -> None:
+    """Serve the partner-site fixtures locally and run the monthly pass against them (no network needed)."""
+    from aggregator.demo import run_demo
+
+    settings = Settings()
+    # The demo keeps its own database so that it never mixes fixtures with real data.
+    demo_settings = settings.model_copy(update={"data_dir": settings.data_dir / "demo", "database_url": None})
+    run_demo(lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport),
+             settings=demo_settings)
+
+
+def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bool, transport=None) -> None:
+    """Fetch (and with `monthly`, de-duplicate and label), then print what happened."""
+    from aggregator.fetch import Fetcher
+    from aggregator.monthly import run_monthly
+    from aggregator.pipeline import run_fetch
+    from aggregator.sources import load_sources
+
+    sources_file = load_sources(settings.sources_file)
+    configs = [sources_file.get(s) for s in only] if only else list(sources_file.sources)
+    engine = open_database(settings)
+    with Fetcher(settings, transport=transport) as fetcher, _progress() as progress:
+        task = progress.add_task("fetching", total=sum(1 for c in configs if c.enabled))
+
+        def advance(outcome) -> None:
+            progress.update(task, advance=1, description=outcome.source_id)
+
+        if monthly:
+            report = run_monthly(settings, configs, engine, fetcher, on_done=advance)
+            outcomes = report.outcomes
+        else:
+            outcomes = run_fetch(settings, configs, engine, fetcher, on_done=advance)
+    console.print(_summary_table(outcomes))
+    if monthly:
+        console.print(f"merged {report.merges.merged} duplicates among {report.merges.compared} resources; "
+                      f"labelled {report.labels.classified} ({report.labels.off_topic} off-topic)")
+    for outcome in outcomes:
+        if outcome.outcome == "failed":
+            err_console.print(f"[red]✗ {outcome.source_id}[/red]: {outcome.error}", highlight=False)
+    attempted = [o for o in outcomes if o.outcome != "skipped"]
+    if attempted and all(o.outcome == "failed" for o in attempted):
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+def _summary_table(outcomes: Sequence) -> Table:
+    table = Table(title="Fetch summary")
+    for column in ("source", "outcome", "new", "updated", "unchanged", "HTTP"):
+        table.add_column(column, justify="right" if column in ("new", "updated", "unchanged", "HTTP") else "left")
+    colours = {"new-data": "green", "not-modified": "cyan", "failed": "red", "skipped": "yellow"}
+    for o in sorted(outcomes, key=lambda o: o.source_id):
+        table.add_row(o.source_id, f"[{colours[o.outcome]}]{o.outcome}[/]", str(o.result.new), str(o.result.updated),
+                      str(o.result.unchanged), str(o.http_status or ""))
+    return table

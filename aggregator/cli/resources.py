@@ -1,0 +1,110 @@
+"""`aggregator resources ...` and `aggregator db ...`: look at stored resources, split merges, the schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from aggregator.cli import app, console, open_database
+from aggregator.settings import Settings
+
+resources_app = typer.Typer(help="Look at stored resources, split wrong merges, export events.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(resources_app, name="resources")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    from aggregator.db.engine import current_revision
+
+    engine = open_database(Settings())
+    console.print(f"database at revision {current_revision(engine)}: "
+                  f"{engine.url.render_as_string(hide_password=True)}")
+
+
+@resources_app.command("list")
+def resources_list(source: Optional[str] = typer.Option(None, help="Only resources from this source id."),
+                   status: Optional[str] = typer.Option(None, help="pending, approved or rejected."),
+                   theme: Optional[str] = typer.Option(None, help="Only resources with this theme label."),
+                   audience: Optional[str] = typer.Option(None, help="Only resources with this audience label."),
+                   limit: int = typer.Option(30, min=1, max=10_000)) -> None:
+    """The newest stored resources with their type, date, sources and labels."""
+    from aggregator.health import list_resources
+
+    rows = list_resources(open_database(Settings()), source_id=source, status=status, theme=theme,
+                          audience=audience, limit=limit)
+    table = Table(title="Resources")
+    for column in ("id", "type", "published", "title", "sources", "labels", "status"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        status_text = f"{row.status} (off-topic)" if row.off_topic else row.status
+        table.add_row(str(row.id), row.type, row.published, row.title, row.sources, row.labels, status_text)
+    console.print(table)
+
+
+@resources_app.command("show")
+def resources_show(resource_id: int = typer.Argument(..., help="The resource's id (see `resources list`).")) -> None:
+    """One resource: its fields, labels with reasons, every source listing it, and its merges."""
+    from aggregator.db.schema import entries, labels, merges, resources
+
+    engine = open_database(Settings())
+    with engine.connect() as conn:
+        row = conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
+        if row is None:
+            raise typer.BadParameter(f"no resource {resource_id}")
+        console.print(f"[bold]{row.title}[/bold]  ({row.type}, {row.status}{', off-topic' if row.off_topic else ''})")
+        console.print(f"{row.url}\n{row.summary}", highlight=False)
+        if row.proposed_title:
+            console.print(f"[yellow]a source proposes the title:[/yellow] {row.proposed_title}", highlight=False)
+        if row.event_start:
+            console.print(f"event: {row.event_start:%Y-%m-%d %H:%M} UTC {row.event_location or ''} "
+                          f"{row.registration_url or ''}", highlight=False)
+        for label in conn.execute(select(labels).where(labels.c.resource_id == resource_id)):
+            why = "; ".join(r["detail"] for r in label.reasons)
+            console.print(f"  {label.kind}: {label.label_id} {label.confidence:.2f} [{label.origin}] {why}", highlight=False)
+        for entry in conn.execute(select(entries).where(entries.c.resource_id == resource_id)):
+            console.print(f"  listed by {entry.source_id}: {entry.title} <{entry.url}>", highlight=False)
+        for merge in conn.execute(select(merges).where(merges.c.kept_id == resource_id, merges.c.split_at.is_(None))):
+            console.print(f"  merge {merge.id}: resource {merge.absorbed_id} ({merge.reason}); "
+                          f"undo with `aggregator resources split {merge.id}`", highlight=False)
+
+
+@resources_app.command("split")
+def resources_split(merge_id: int = typer.Argument(..., help="The merge's id (see `resources show`)."),
+                    editor: Optional[str] = typer.Option(None, help="Who split it, for the record.")) -> None:
+    """Undo a wrong merge: the absorbed resource comes back with its own sources, and stays apart."""
+    from aggregator.merging import split_merge
+    from aggregator.pipeline import utcnow
+
+    engine = open_database(Settings())
+    with engine.begin() as conn:
+        restored = split_merge(conn, merge_id, editor=editor, now=utcnow())
+    console.print(f"split merge {merge_id}: resource {restored} is separate again")
+
+
+@resources_app.command("ics")
+def resources_ics(resource_id: int = typer.Argument(...),
+                  output: Optional[Path] = typer.Argument(None, help="File to write; default stdout.")) -> None:
+    """The calendar entry (.ics) of an event resource."""
+    from aggregator.db.schema import resources
+    from aggregator.events import EventListing, event_to_ics
+    from aggregator.pipeline import utcnow
+
+    engine = open_database(Settings())
+    with engine.connect() as conn:
+        row = conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
+    if row is None or row.event_start is None:
+        raise typer.BadParameter(f"resource {resource_id} is not an event with a date")
+    data = event_to_ics(EventListing(row.id, row.title, row.url, row.event_start, row.event_end, row.event_timezone,
+                                     row.event_location, row.event_online, row.registration_url, row.summary),
+                        now=utcnow())
+    if output:
+        output.write_bytes(data)
+    else:
+        typer.echo(data.decode())
