@@ -8,7 +8,7 @@ from sqlalchemy import (
     JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
     UniqueConstraint,
 )
-from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import false, true
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(naming_convention={
@@ -121,6 +121,10 @@ resources = Table(
     Column("classified_at", UTCDateTime),
     Column("merged_into_id", Integer, ForeignKey("resources.id"), comment="set while merged into another resource"),
     Column("proposed_title", Text, comment="a new source's title for a resource editors already decided on"),
+    Column("featured", Boolean, nullable=False, default=False, server_default=false()),
+    Column("rejection_reason", Text),
+    Column("decided_by", Integer, ForeignKey("users.id")),
+    Column("decided_at", UTCDateTime),
     Index("ix_resources_status_created", "status", "created_at"),
     Index("ix_resources_canonical_url", "canonical_url"),
     Index("ix_resources_doi", "doi"),
@@ -187,4 +191,99 @@ merges = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("split_at", UTCDateTime),
     Column("split_by", String(255)),
+)
+
+# Editors and admins of the web app.
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("role", String(16), nullable=False),  # editor | admin
+    Column("password_hash", Text, nullable=False),  # argon2
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),
+)
+
+# Who did what, when: approvals, rejections, edits, merges, splits, issue approvals, source changes.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("user_id", Integer, ForeignKey("users.id")),  # None: the pipeline itself
+    Column("action", String(32), nullable=False),
+    Column("subject_type", String(16), nullable=False),  # resource | issue | source | user | subscriber
+    Column("subject_id", String(64), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+)
+
+# A month's digest ("issue"): draft -> approved -> sending -> sent.
+issues = Table(
+    "issues", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("month", String(7), nullable=False, unique=True),  # YYYY-MM
+    Column("status", String(16), nullable=False, default="draft"),
+    Column("intro", Text, nullable=False, default=""),  # written by editors (plain text, paragraphs)
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("approved_at", UTCDateTime),
+    Column("approved_by", Integer, ForeignKey("users.id")),
+    Column("send_at", UTCDateTime, comment="when the approved issue may go out"),
+    Column("sent_at", UTCDateTime),
+)
+
+# The resources of an issue, in the editors' order, grouped into sections (a theme id, or "events").
+issue_items = Table(
+    "issue_items", metadata,
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource_id", Integer, ForeignKey("resources.id"), primary_key=True),
+    Column("section", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+# People who receive the digest; active only after confirming (double opt-in).
+subscribers = Table(
+    "subscribers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # pending | active | paused | unsubscribed | bounced
+    Column("audiences", JSON, nullable=False, default=list),  # empty: everything
+    Column("themes", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("unsubscribed_at", UTCDateTime),
+    Column("bounce_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("origin", String(16), nullable=False),  # form | import
+    Column("token_version", Integer, nullable=False, default=1, server_default="1",
+           comment="raised to invalidate every link sent before"),
+)
+
+# The consent ledger: every opt-in, confirmation, preference change and unsubscribe, with the wording shown.
+consent_events = Table(
+    "consent_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(24), nullable=False),  # opt-in | confirm | preferences | pause | resume | unsubscribe | import
+    Column("origin", String(16), nullable=False),  # form | import | link | one-click | admin
+    Column("wording_version", String(32), nullable=False),
+    Column("detail", JSON, nullable=False, default=dict),
+)
+
+# One row per (issue, subscriber): sent only after the server's 250; a lease stops two workers sending it.
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed | skipped
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("message_id", String(255)),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    UniqueConstraint("issue_id", "subscriber_id"),
+    Index("ix_deliveries_issue_status", "issue_id", "status"),
 )
