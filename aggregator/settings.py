@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_USER_AGENT = (
@@ -28,6 +28,80 @@ class FetchLimits(BaseModel):
     robots_txt: bool = Field(True, description="honour robots.txt")
 
 
+class SMTPSettings(BaseModel):
+    """Where digests go (AGGREGATOR_SMTP__<NAME>); no host means the embedded outbox folder of .eml files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None
+    port: int = Field(587, ge=1, le=65535)
+    security: str = Field("starttls", pattern="^(starttls|tls|none)$", description="starttls, tls (implicit) or none")
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = Field(30.0, gt=0)
+    rate_per_second: float = Field(20.0, gt=0, description="messages per second across all connections")
+    connections: int = Field(2, ge=1, le=32, description="SMTP connections used at once")
+    messages_per_connection: int = Field(500, ge=1, description="reconnect after this many messages")
+    retries: int = Field(3, ge=0, le=10, description="retries of a 4xx answer, with backoff")
+    hard_bounce_after: int = Field(3, ge=1, description="5xx answers before an address is marked bounced")
+
+
+class DKIMSettings(BaseModel):
+    """Optional DKIM signing (AGGREGATOR_DKIM__<NAME>); signs the List-Unsubscribe headers too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str | None = None
+    selector: str | None = None
+    private_key_file: Path | None = None
+
+
+class MailSettings(BaseModel):
+    """What the digest says about itself (AGGREGATOR_MAIL__<NAME>). Never fetched text in a header."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_address: str = "Kindness in care digest <digest@kindness-in-care.example>"
+    reply_to: str | None = "editors@kindness-in-care.example"
+    list_id: str = "Kindness in care digest <digest.kindness-in-care.example>"
+    unsubscribe_mailto: str = "unsubscribe@kindness-in-care.example"
+    subject_pattern: str = Field("Kindness in care digest: {month_name} {year}",
+                                 description="placeholders {month_name}, {month}, {year}")
+    wording_version: str = Field("2026-11", description="version of the consent wording shown on the subscribe form")
+    tracking_pixel: bool = False
+
+    @field_validator("from_address", "reply_to", "list_id", "unsubscribe_mailto", "subject_pattern")
+    @classmethod
+    def _one_line_header(cls, value: str | None) -> str | None:
+        if value is not None and ("\r" in value or "\n" in value):
+            raise ValueError("mail settings go into headers: one line only")
+        return value
+
+
+class WebSettings(BaseModel):
+    """The web app (AGGREGATOR_WEB__<NAME>)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=64)
+    second_editor_approval: bool = Field(False, description="an issue needs a second editor (or an admin) to approve")
+    login_rate_limit: str = "5 per minute"
+    subscribe_rate_limit: str = "5 per hour"
+
+
+class ScheduleSettings(BaseModel):
+    """When the scheduler prepares the monthly draft (AGGREGATOR_SCHEDULE__<NAME>)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    draft_day: int = Field(20, ge=1, le=28, description="day of the month the draft is prepared")
+    draft_hour: int = Field(8, ge=0, le=23)
+    timezone: str = "Europe/London"
+    editors_email: str | None = None
+
+
 class Settings(BaseSettings):
     """Everything the aggregator needs to know about its environment; defaults run embedded."""
 
@@ -47,6 +121,14 @@ class Settings(BaseSettings):
     )
     fetch: FetchLimits = Field(default_factory=FetchLimits)
     summary_max_chars: int = Field(1200, ge=100)
+    base_url: str = Field("http://127.0.0.1:8000", description="public address of the web app, for links in mail")
+    secret_key: SecretStr | None = Field(None, description="signs sessions and links; default: made once and "
+                                                          "kept in <data_dir>/secret.key")
+    smtp: SMTPSettings = Field(default_factory=SMTPSettings)
+    dkim: DKIMSettings = Field(default_factory=DKIMSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @field_validator("user_agent")
     @classmethod
@@ -64,6 +146,25 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    def secret(self) -> str:
+        """The signing secret: the setting, else one made once and kept beside the database."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            import os
+            import secrets
+
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def model_path(self) -> Path:

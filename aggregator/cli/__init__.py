@@ -45,4 +45,6 @@ def main() -> None:
 
 
 # the command modules register themselves on `app`
-from aggregator.cli import classifying, fetching, resources, sources  # noqa: E402,F401
+from aggregator.cli import (  # noqa: E402,F401
+    classifying, delivery, fetching, publishing, resources, sources, subscribers, web,
+)

@@ -1,0 +1,1 @@
+"""Commands of the delivery stage (filled in by the issue that builds it)."""

@@ -1,0 +1,1 @@
+"""Commands of the publishing stage (filled in by the issue that builds it)."""
