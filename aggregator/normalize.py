@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 
 import courlan
 from w3lib.url import canonicalize_url
 
-from aggregator.model import RawEntry, Resource, ResourceType
+from aggregator.model import EMPTY, Event, RawEntry, Resource, ResourceType
 from aggregator.sanitize import clean_text, html_to_text, truncate_text
 from aggregator.sources import SourceConfig
 
@@ -51,54 +51,47 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
                     infer_type: TypeInferrer = default_type) -> Resource:
     """One RawEntry of `source` as a Resource ready to store (pure)."""
     canonical = canonicalize(entry.url)
-    summary_source = entry.summary_html or entry.content_html or ""
-    summary = truncate_text(html_to_text(summary_source), summary_max_chars)
+    summary = truncate_text(html_to_text(entry.summary_html or entry.content_html), summary_max_chars)
     summary_html = entry.summary_html or ""
     if len(summary_html) > summary_max_chars * 4:
         # Too long to show as is: keep the bounded plain text, escaped, instead of cutting HTML mid-tag.
         summary_html = f"<p>{html.escape(summary)}</p>"
-    title = clean_text(entry.title) or truncate_text(summary, 120) or canonical
+    title = truncate_text(clean_text(entry.title) or truncate_text(summary, 120) or canonical, 500)
     guid = clean_text(entry.guid)
-    resource = Resource(
-        source_id=source.id,
-        key=f"guid:{guid}" if guid else f"url:{canonical}",
-        url=entry.url.strip(),
-        canonical_url=canonical,
-        title=truncate_text(title, 500),
-        summary=summary,
-        summary_html=summary_html,
-        type=infer_type(entry, source),
-        published=entry.published,
-        updated=entry.updated,
-        authors=_unique(clean_text(a) for a in entry.authors),
-        tags=_unique([*(clean_text(t) for t in entry.tags), *source.tags]),
-        doi=normalize_doi(entry.doi),
-        event=entry.event,
-        image_url=entry.image_url,
-        extra={k: clean_text(v) for k, v in entry.extra.items()},
+    url = entry.url.strip()
+    resource_type = infer_type(entry, source)
+    authors = _unique([clean_text(a) for a in entry.authors])
+    tags = _unique([*(clean_text(t) for t in entry.tags), *source.tags])
+    doi = normalize_doi(entry.doi)
+    extra = {k: clean_text(v) for k, v in entry.extra.items()} if entry.extra else EMPTY
+    content_hash = _content_hash(url, title, summary, summary_html, resource_type.value, entry.published,
+                                 entry.updated, authors, tags, doi, entry.event, entry.image_url, extra)
+    return Resource(
+        source_id=source.id, key=f"guid:{guid}" if guid else f"url:{canonical}", url=url,
+        canonical_url=canonical, title=title, summary=summary, summary_html=summary_html, type=resource_type,
+        published=entry.published, updated=entry.updated, authors=authors, tags=tags, doi=doi,
+        event=entry.event, image_url=entry.image_url, extra=extra, content_hash=content_hash,
     )
-    return _with_hash(resource)
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for value in values:
-        if value and value.casefold() not in seen:
-            seen[value.casefold()] = value
+        if value:
+            seen.setdefault(value.casefold(), value)
     return tuple(seen.values())
 
 
-def _with_hash(resource: Resource) -> Resource:
-    from dataclasses import replace
+def _content_hash(url: str, title: str, summary: str, summary_html: str, type_value: str,
+                  published: datetime | None, updated: datetime | None, authors: tuple[str, ...],
+                  tags: tuple[str, ...], doi: str | None, event: Event | None, image_url: str | None,
+                  extra: Mapping[str, str]) -> str:
+    """A digest of every stored field: equal digests mean the entry needs no write.
 
-    payload = json.dumps(
-        [resource.url, resource.title, resource.summary, resource.summary_html, resource.type.value,
-         _iso(resource.published), _iso(resource.updated), resource.authors, resource.tags, resource.doi,
-         repr(resource.event), resource.image_url, sorted(resource.extra.items())],
-        ensure_ascii=False, separators=(",", ":"),
-    )
-    return replace(resource, content_hash=hashlib.sha256(payload.encode()).hexdigest())
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+    repr() of a tuple of strings, None and tuples is an unambiguous literal (and escapes lone
+    surrogates, which UTF-8 cannot encode); datetimes go in as ISO text, independent of repr.
+    """
+    payload = repr((url, title, summary, summary_html, type_value,
+                    published.isoformat() if published else None, updated.isoformat() if updated else None,
+                    authors, tags, doi, repr(event), image_url, sorted(extra.items())))
+    return hashlib.blake2b(payload.encode(), digest_size=32).hexdigest()

@@ -23,8 +23,10 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
-_WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Built once: nh3.clean() builds its cleaner on every call, which costs as much as the cleaning.
+# A Cleaner holds no per-call state, so threads share it.
+_TEXT_ONLY = nh3.Cleaner(tags=set(), strip_comments=True)
 
 
 def _absolutise(base_url: str | None):
@@ -59,17 +61,22 @@ def html_to_text(fragment: str | None) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded, controls removed."""
     if not fragment:
         return ""
-    text = nh3.clean(fragment, tags=set(), strip_comments=True)
+    text = _TEXT_ONLY.clean(fragment)
     # nh3 escapes text when it drops tags; decode once so "&amp;" in the source becomes "&".
-    text = html.unescape(text)
-    return _WS.sub(" ", _CONTROL.sub("", text)).strip()
+    return _fold_space(_CONTROL.sub("", html.unescape(text)))
 
 
 def clean_text(value: str | None) -> str:
     """A single line of plain text: controls removed, whitespace folded (titles, names)."""
     if not value:
         return ""
-    return _WS.sub(" ", _CONTROL.sub("", value)).strip()
+    return _fold_space(_CONTROL.sub("", value))
+
+
+def _fold_space(text: str) -> str:
+    # str.split() splits on exactly the characters the regex \s matches (str.isspace), several
+    # times faster than re.sub on long text.
+    return " ".join(text.split())
 
 
 def truncate_text(text: str, limit: int) -> str:

@@ -87,14 +87,19 @@ def bench_sqlite3(path: Path, items) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; the best is compared")
     args = parser.parse_args()
     items = make_resources(args.count)
+    baselines, ours = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = bench_sqlite3(Path(tmp) / "raw.db", items)
-        ours = bench_store(Path(tmp) / "store.db", items)
-    ratio = ours / baseline
-    print(f"store: {args.count} resources  sqlite3 executemany {baseline:.2f}s  "
-          f"store_resources {ours:.2f}s  ratio {ratio:.2f}x (target <= {TARGET}x)")
+        # Interleaved, best of N: load from other work on the machine inflates neither side alone.
+        for run in range(args.repeat):
+            baselines.append(bench_sqlite3(Path(tmp) / f"raw-{run}.db", items))
+            ours.append(bench_store(Path(tmp) / f"store-{run}.db", items))
+    baseline, best = min(baselines), min(ours)
+    ratio = best / baseline
+    print(f"store: {args.count} resources, best of {args.repeat}  sqlite3 executemany {baseline:.2f}s  "
+          f"store_resources {best:.2f}s ({args.count / best:,.0f} resources/s)  ratio {ratio:.2f}x (target <= {TARGET}x)")
     return 0 if ratio <= TARGET else 1
 
 

@@ -20,6 +20,9 @@ runner = CliRunner()
 
 @pytest.fixture
 def monthly_db(tmp_path, monkeypatch, database_url):
+    from aggregator.cli import console
+
+    monkeypatch.setattr(console, "width", 250)  # the console measured its width when first imported
     monkeypatch.setenv("AGGREGATOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AGGREGATOR_DATABASE_URL", database_url)
     monkeypatch.setenv("AGGREGATOR_FETCH__PER_HOST_DELAY", "0")

@@ -6,6 +6,7 @@ parse_feed then hands the whole document to feedparser, so only speed depends on
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -126,21 +127,22 @@ def _read_entries(elements, read, base_url: str, max_entries: int, with_content:
     return entries
 
 
-def _handler_name(element: etree._Element) -> str:
+@functools.lru_cache(maxsize=512)
+def _handler_name(tag: str, prefix: str | None) -> str:
     """The feedparser handler an element reaches (feedparser keys namespaces by URI, else by prefix)."""
-    tag = element.tag
-    if not isinstance(tag, str):
-        return ""
     namespace, _, local = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
-    prefix = _FeedParserMixin._matchnamespaces.get(namespace.lower(), element.prefix) if namespace else ""
+    prefix = _FeedParserMixin._matchnamespaces.get(namespace.lower(), prefix) if namespace else ""
     return f"{prefix}_{local.lower()}" if prefix else local.lower()
 
 
 def _classify(element: etree._Element, known: dict[str, str]) -> str:
-    key = known.get(element.tag) or _MEDIA_TAGS.get(element.tag)
+    tag = element.tag
+    key = known.get(tag) or _MEDIA_TAGS.get(tag)
     if key:
         return key
-    name = _handler_name(element)
+    if not isinstance(tag, str):
+        return "ignore"
+    name = _handler_name(tag, element.prefix)
     if name in _HARMLESS:
         return "ignore"
     if name in _HANDLERS or len(element):

@@ -6,7 +6,7 @@ import html
 import re
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from urllib.parse import urljoin
 
@@ -61,7 +61,10 @@ def parse_rfc822(value: str) -> datetime | None:
         local = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC)
     except ValueError as error:
         raise DeclinedError(f"date {value!r}") from error
-    return _to_utc_seconds(local.timestamp() - offset * 60)
+    try:
+        return local - timedelta(minutes=offset)
+    except OverflowError:  # before year 1
+        return None
 
 
 def parse_rfc3339(value: str) -> datetime | None:
@@ -161,7 +164,8 @@ def sanitised_html(value: str | None, is_html: bool, cleaner: nh3.Cleaner) -> st
 def entry_url(link: str | None, guid: str | None) -> str | None:
     """The entry's absolute http(s) URL: its link, else its guid when that is a URL; None when neither is."""
     for candidate in (link, guid):
-        if candidate and is_http_url(candidate):
+        # A plain absolute URL is an http(s) URL with a host: no need to split it to know.
+        if candidate and (is_plain_absolute(candidate) or is_http_url(candidate)):
             return candidate.strip()
     return None
 

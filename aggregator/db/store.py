@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Column, Connection, Dialect, Row, Table, insert, select, update
 
 from aggregator.db.schema import entries, fetch_runs, resources, sources
-from aggregator.model import Resource
+from aggregator.model import Event, Resource
 from aggregator.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
@@ -100,61 +102,158 @@ def store_resources(conn: Connection, source_id: str, items: Sequence[Resource],
 
     _insert_new(conn, fresh, now)
     _update_changed(conn, changed, now)
-    if unchanged:
-        conn.execute(update(entries).where(entries.c.id == bindparam("entry_id"))
-                     .values(last_seen_at=bindparam("seen")),
-                     [{"entry_id": entry_id, "seen": now} for entry_id in unchanged])
+    _touch_unchanged(conn, unchanged, now)
     return StoreResult(new=len(fresh), updated=len(changed), unchanged=len(unchanged))
 
 
-def _resource_values(item: Resource) -> dict:
-    event = item.event
-    return {
-        "canonical_url": item.canonical_url, "url": item.url, "title": item.title, "summary": item.summary,
-        "summary_html": item.summary_html, "type": item.type.value, "published_at": item.published,
-        "updated_at": item.updated, "doi": item.doi, "authors": list(item.authors), "tags": list(item.tags),
-        "image_url": item.image_url,
-        "event_start": event.start if event else None, "event_end": event.end if event else None,
-        "event_timezone": event.timezone if event else None, "event_location": event.location if event else None,
-        "event_online": event.online if event else None,
-        "registration_url": event.registration_url if event else None,
-    }
+# Columns a resource and its entry take from the Resource, in the order _resource_row/_entry_row give them.
+RESOURCE_COLUMNS = (
+    "canonical_url", "url", "title", "summary", "summary_html", "type", "published_at", "updated_at", "doi",
+    "authors", "tags", "image_url", "event_start", "event_end", "event_timezone", "event_location",
+    "event_online", "registration_url",
+)
+ENTRY_COLUMNS = (
+    "url", "canonical_url", "title", "summary", "summary_html", "type", "published_at", "updated_at", "doi",
+    "authors", "tags", "extra", "content_hash",
+)
+_NO_EVENT = Event()
 
 
-def _entry_values(item: Resource) -> dict:
-    return {
-        "url": item.url, "canonical_url": item.canonical_url, "title": item.title, "summary": item.summary,
-        "summary_html": item.summary_html, "type": item.type.value, "published_at": item.published,
-        "updated_at": item.updated, "doi": item.doi, "authors": list(item.authors), "tags": list(item.tags),
-        "extra": dict(item.extra), "content_hash": item.content_hash,
-    }
+def _resource_row(item: Resource) -> tuple:
+    # authors and tags stay tuples: the JSON columns store them as lists all the same.
+    event = item.event or _NO_EVENT
+    return (item.canonical_url, item.url, item.title, item.summary, item.summary_html, item.type.value,
+            item.published, item.updated, item.doi, item.authors, item.tags, item.image_url,
+            event.start, event.end, event.timezone, event.location, event.online, event.registration_url)
+
+
+def _entry_row(item: Resource) -> tuple:
+    return (item.url, item.canonical_url, item.title, item.summary, item.summary_html, item.type.value,
+            item.published, item.updated, item.doi, item.authors, item.tags, dict(item.extra),
+            item.content_hash)
 
 
 def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> None:
     if not fresh:
         return
-    rows = [{**_resource_values(item), "status": "pending", "created_at": now, "modified_at": now}
-            for item in fresh]
     # Canonical URLs are unique within a batch (store_resources drops repeats), so ids are matched by
     # URL: asking RETURNING for parameter order makes SQLite insert one row per statement.
-    returned = conn.execute(insert(resources).returning(resources.c.id, resources.c.canonical_url), rows)
+    returned = bulk_insert(conn, resources, RESOURCE_COLUMNS, [_resource_row(item) for item in fresh],
+                           {"status": "pending", "created_at": now, "modified_at": now},
+                           returning=(resources.c.id, resources.c.canonical_url))
     ids = {url: resource_id for resource_id, url in returned}
-    conn.execute(insert(entries), [
-        {**_entry_values(item), "source_id": item.source_id, "key": item.key,
-         "resource_id": ids[item.canonical_url], "first_seen_at": now, "last_seen_at": now}
-        for item in fresh
-    ])
+    bulk_insert(conn, entries, (*ENTRY_COLUMNS, "source_id", "key", "resource_id"),
+                [(*_entry_row(item), item.source_id, item.key, ids[item.canonical_url]) for item in fresh],
+                {"first_seen_at": now, "last_seen_at": now})
 
 
 def _update_changed(conn: Connection, changed: Sequence[tuple[int, int, Resource]], now: datetime) -> None:
     for entry_id, resource_id, item in changed:
         conn.execute(update(entries).where(entries.c.id == entry_id)
-                     .values(**_entry_values(item), key=item.key, last_seen_at=now))
+                     .values(**dict(zip(ENTRY_COLUMNS, _entry_row(item))), key=item.key, last_seen_at=now))
         # Only a resource still waiting for review follows its source; once an editor has decided,
         # changes are kept on the entry (provenance) for the editors to review.
         conn.execute(update(resources)
                      .where(resources.c.id == resource_id, resources.c.status == "pending")
-                     .values(**_resource_values(item), modified_at=now))
+                     .values(**dict(zip(RESOURCE_COLUMNS, _resource_row(item))), modified_at=now))
+
+
+def _touch_unchanged(conn: Connection, entry_ids: Sequence[int], now: datetime) -> None:
+    for start in range(0, len(entry_ids), 1000):
+        conn.execute(update(entries).where(entries.c.id.in_(entry_ids[start:start + 1000]))
+                     .values(last_seen_at=now))
+
+
+# Bound parameters per statement: SQLite's limit since 3.32 (SQLAlchemy's insertmanyvalues assumes it too).
+_MAX_PARAMETERS = 32766
+# Rows per multi-row INSERT ... RETURNING; each size up to this is compiled once, so it stays modest.
+_MAX_ROWS_PER_STATEMENT = 128
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
+                constants: Mapping[str, object], *, returning: Sequence[Column] = ()) -> list[Row]:
+    """Insert `rows` (tuples of values for `columns`) with `constants` in every row; the RETURNING rows.
+
+    The per-row cost of Core's executemany is in building and processing one parameter dict per row.
+    On positional dialects (SQLite) the compiled INSERT runs on the driver directly: values go through
+    the same bind processors SQLAlchemy would use, column by column, constants and Python-side column
+    defaults once per call. Other dialects (PostgreSQL) take the plain Core executemany.
+    """
+    if not rows:
+        return []
+    dialect = conn.dialect
+    if not dialect.positional:
+        statement = insert(table).returning(*returning) if returning else insert(table)
+        result = conn.execute(statement, [{**dict(zip(columns, row)), **constants} for row in rows])
+        return result.all() if returning else []
+    names = _insert_names(dialect, table, (*columns, *constants))
+    index = {name: i for i, name in enumerate(columns)}
+    values = []
+    for name in names:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if name in index:
+            column = [row[index[name]] for row in rows]
+            values.append(_processed(process, column) if process else column)
+        else:
+            value = constants[name] if name in constants else _default_value(table.c[name])
+            values.append(itertools.repeat(process(value) if process else value))
+    parameters = list(zip(*values))
+    if not returning:
+        conn.exec_driver_sql(_insert_sql(dialect, table, names, (), 1), parameters)
+        return []
+    returned: list[Row] = []
+    limit = min(_MAX_ROWS_PER_STATEMENT, _MAX_PARAMETERS // len(names))
+    start = 0
+    while start < len(parameters):
+        # Power-of-two chunks bound the number of distinct statements compiled (and cached).
+        size = min(limit, 1 << ((len(parameters) - start).bit_length() - 1))
+        sql = _insert_sql(dialect, table, names, tuple(returning), size)
+        chunk = tuple(itertools.chain.from_iterable(parameters[start:start + size]))
+        returned.extend(conn.exec_driver_sql(sql, chunk).all())
+        start += size
+    return returned
+
+
+def _processed(process: Callable[[object], object], values: list) -> list:
+    """`process` applied to each value; tuples of strings (tags, authors: they repeat from row to row) once
+    per distinct tuple. Only those are shared: for them equal values always process alike (1 == True does not)."""
+    memo: dict[tuple[str, ...], object] = {}
+    processed = []
+    for value in values:
+        if type(value) is tuple and all(type(item) is str for item in value):
+            result = memo.get(value)
+            if result is None:
+                result = memo[value] = process(value)
+        else:
+            result = process(value)
+        processed.append(result)
+    return processed
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_names(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of a one-row INSERT of `names` in parameter order, with the ones given Python-side defaults."""
+    return tuple(insert(table).compile(dialect=dialect, column_keys=list(names)).positiontup)
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_sql(dialect: Dialect, table: Table, names: tuple[str, ...], returning: tuple[Column, ...],
+                rows: int) -> str:
+    """The SQL of a `rows`-row INSERT of `names` (in _insert_names order), as SQLAlchemy compiles it."""
+    statement = insert(table).values([dict.fromkeys(names)] * rows if rows > 1 else dict.fromkeys(names))
+    compiled = (statement.returning(*returning) if returning else statement).compile(dialect=dialect)
+    if len(compiled.positiontup) != rows * len(names) or (rows == 1 and tuple(compiled.positiontup) != names):
+        raise RuntimeError(f"unexpected parameter order in a bulk INSERT into {table.name}")
+    return compiled.string
+
+
+def _default_value(column: Column) -> object:
+    default = column.default
+    if default is None:
+        return None
+    if not default.is_scalar:
+        raise ValueError(f"{column} has a computed default: give its value explicitly in a bulk insert")
+    return default.arg
 
 
 @dataclass(frozen=True, slots=True)
