@@ -5,18 +5,18 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import courlan
 from w3lib.url import canonicalize_url
 
-from aggregator.model import EMPTY, Event, RawEntry, Resource, ResourceType
+from aggregator.model import EMPTY, Event, RawEntry, Resource
+from aggregator.resource_types import infer_entry_type
 from aggregator.sanitize import clean_text, html_to_text, truncate_text
 from aggregator.sources import SourceConfig
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
-TypeInferrer = Callable[[RawEntry, SourceConfig], ResourceType]
 
 
 def canonicalize(url: str) -> str:
@@ -34,21 +34,7 @@ def normalize_doi(value: str | None) -> str | None:
     return match.group(0).rstrip(".,;").lower() if match else None
 
 
-def default_type(entry: RawEntry, source: SourceConfig) -> ResourceType:
-    """The platform's own statement first, then the source's hint; events by their date; else news."""
-    if entry.type_hint is not None:
-        return entry.type_hint
-    if entry.event is not None and entry.event.start is not None:
-        return ResourceType.EVENT
-    if source.hints.type is not None:
-        return source.hints.type
-    if entry.doi:
-        return ResourceType.RESEARCH
-    return ResourceType.NEWS
-
-
-def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars: int = 1200,
-                    infer_type: TypeInferrer = default_type) -> Resource:
+def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars: int = 1200) -> Resource:
     """One RawEntry of `source` as a Resource ready to store (pure)."""
     canonical = canonicalize(entry.url)
     summary = truncate_text(html_to_text(entry.summary_html or entry.content_html), summary_max_chars)
@@ -59,7 +45,7 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
     title = truncate_text(clean_text(entry.title) or truncate_text(summary, 120) or canonical, 500)
     guid = clean_text(entry.guid)
     url = entry.url.strip()
-    resource_type = infer_type(entry, source)
+    resource_type = infer_entry_type(entry, source, summary=summary)
     authors = _unique([clean_text(a) for a in entry.authors])
     tags = _unique([*(clean_text(t) for t in entry.tags), *source.tags])
     doi = normalize_doi(entry.doi)

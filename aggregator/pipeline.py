@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from aggregator.db.store import FetchRecord, SourceState, StoreResult, load_source_state, record_fetch, \
     store_resources, sync_sources
 from aggregator.errors import AggregatorError, GoneError, RateLimitedError
-from aggregator.classify.resource_type import infer_entry_type
 from aggregator.events import find_event
 from aggregator.harvest import Fetcher, Harvest, HarvestRequest, harvest_source
 from aggregator.model import RawEntry, Resource
@@ -125,8 +124,8 @@ def _harvest_one(config: SourceConfig, state: SourceState, fetcher: Fetcher, set
                              cursor=state.harvest_cursor)
     try:
         harvest = harvest_source(request, fetcher)
-        items = tuple(normalize_entry(with_event(e), config, summary_max_chars=settings.summary_max_chars,
-                                      infer_type=infer_entry_type) for e in harvest.entries)
+        items = tuple(normalize_entry(with_event(e), config, summary_max_chars=settings.summary_max_chars)
+                      for e in harvest.entries)
         return _Harvested(config, started, harvest, items)
     except Exception as exc:  # recorded per source by the caller; unexpected ones are flagged as bugs
         if not isinstance(exc, AggregatorError):

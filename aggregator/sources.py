@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import soupsieve
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aggregator.configfile import LocatedError, parse_yaml_model, unknown_key_hint
 from aggregator.errors import ConfigError
 from aggregator.model import ResourceType
 
@@ -183,7 +182,8 @@ class SourcesFile(_Strict):
         seen: set[str] = set()
         for index, source in enumerate(self.sources):
             if source.id in seen:
-                raise _DuplicateId(index, source.id)
+                raise LocatedError(f"duplicate source id {source.id!r}", ("sources", index, "id"),
+                                   "give every source its own id")
             seen.add(source.id)
         return self
 
@@ -193,12 +193,6 @@ class SourcesFile(_Strict):
                 return source
         known = ", ".join(s.id for s in self.sources)
         raise ConfigError(f"no source with id {source_id!r}", hint=f"known ids: {known}")
-
-
-class _DuplicateId(ValueError):
-    def __init__(self, index: int, source_id: str) -> None:
-        super().__init__(f"duplicate source id {source_id!r}")
-        self.index = index
 
 
 def merge_defaults(defaults: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
@@ -226,70 +220,15 @@ def load_sources(path: Path) -> SourcesFile:
 
 def parse_sources(text: str, filename: str = "sources.yaml") -> SourcesFile:
     """Validate sources.yaml text; errors carry the file name, line number and a hint."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(f"not valid YAML: {exc.problem}", path=filename, line=line,
-                          hint="check the indentation and that every `key: value` has a space after the colon") from None
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping with `sources:` at the top", path=filename, line=1,
-                          hint="start the file with `version: 1` and a `sources:` list")
-    try:
-        return SourcesFile.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(exc, root, filename) from None
-    except _DuplicateId as exc:  # pragma: no cover - pydantic wraps ValueErrors, kept for safety
-        raise ConfigError(str(exc), path=filename, hint="give every source its own id") from None
+    return parse_yaml_model(text, filename, SourcesFile, hint_for=_hint_for,
+                            expected="start the file with `version: 1` and a `sources:` list")
 
 
-def _config_error(exc: ValidationError, root: yaml.Node, filename: str) -> ConfigError:
-    # A misspelt key also makes its real key "missing": report the misspelling, it is the cause.
-    errors = sorted(exc.errors(include_url=False), key=lambda e: e.get("type") != "extra_forbidden")
-    error = errors[0]
-    loc: Sequence[Any] = tuple(error.get("loc", ()))
-    message = error.get("msg", "invalid value").removeprefix("Value error, ")
-    ctx_error = (error.get("ctx") or {}).get("error")
-    if isinstance(ctx_error, _DuplicateId):
-        loc = ("sources", ctx_error.index, "id")
-    line = _line_at(root, loc)
-    where = ".".join(str(part) for part in loc)
-    hint = _hint_for(error, loc)
-    return ConfigError(f"{where}: {message}" if where else message, path=filename, line=line, hint=hint)
-
-
-def _line_at(root: yaml.Node, loc: Iterable[Any]) -> int:
-    """The 1-based line of a pydantic error location: the key or list item that holds it, or the
-    nearest enclosing one that exists in the file (a missing key is reported at its parent's key)."""
-    node, line = root, root.start_mark.line
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next(((k, v) for k, v in node.value if k.value == part), None)
-            if found is None:
-                break
-            key, node = found
-            line = key.start_mark.line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line
-        else:
-            break
-    return line + 1
-
-
-def _hint_for(error: dict[str, Any], loc: Sequence[Any]) -> str:
+def _hint_for(error: Mapping[str, Any], loc: Sequence[Any]) -> str:
     kind = error.get("type", "")
     field = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
-        model_fields = _fields_for(loc[:-1])
-        close = difflib.get_close_matches(field, model_fields, n=1)
-        if close:
-            return f"unknown key {field!r}: did you mean {close[0]!r}?"
-        return f"unknown key {field!r}; allowed here: {', '.join(sorted(model_fields))}"
-    if isinstance((error.get("ctx") or {}).get("error"), _DuplicateId):
-        return "give every source its own id"
+        return unknown_key_hint(field, _fields_for(loc[:-1]))
     if kind == "missing":
         return f"add `{field}:` to this entry" + (" (or to `defaults:`)" if loc and loc[0] == "sources" else "")
     if kind == "literal_error" and field == "adapter":

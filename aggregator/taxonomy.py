@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aggregator.configfile import LocatedError, parse_yaml_model, unknown_key_hint
 from aggregator.errors import ConfigError
 
 Kind = Literal["audience", "theme"]
@@ -71,15 +71,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Located(ValueError):
-    """A whole-file problem that belongs to one place in the file (reported at that line)."""
-
-    def __init__(self, message: str, loc: tuple[Any, ...], hint: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.hint = hint
-
-
 class LabelEntry(_Strict):
     id: str
     name: str = Field(min_length=1)
@@ -120,7 +111,7 @@ class TaxonomyFile(_Strict):
             seen: set[str] = set()
             for index, entry in enumerate(getattr(self, section)):
                 if entry.id in seen:
-                    raise _Located(f"duplicate label id {entry.id!r} in {section}", (section, index, "id"),
+                    raise LocatedError(f"duplicate label id {entry.id!r} in {section}", (section, index, "id"),
                                    f"give every one of the {section} its own id")
                 seen.add(entry.id)
             known = [entry.id for entry in getattr(self, section)]
@@ -129,7 +120,7 @@ class TaxonomyFile(_Strict):
                     if target not in known:
                         close = difflib.get_close_matches(target, known, n=1)
                         hint = f"did you mean {close[0]!r}?" if close else f"known {section}: {', '.join(known)}"
-                        raise _Located(f"partner tag {tag!r} maps to unknown label {target!r}",
+                        raise LocatedError(f"partner tag {tag!r} maps to unknown label {target!r}",
                                        ("partner_tags", section, tag), hint)
         return self
 
@@ -146,68 +137,16 @@ def load_taxonomy(path: Path) -> Taxonomy:
 
 def parse_taxonomy(text: str, filename: str = "taxonomy.yaml") -> Taxonomy:
     """Validate taxonomy.yaml text; errors carry the file name, line number and a hint."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(f"not valid YAML: {exc.problem}", path=filename, line=mark.line + 1 if mark else None,
-                          hint="check the indentation and that every `key: value` has a space after the colon") from None
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping with `audiences:` and `themes:`", path=filename, line=1,
-                          hint="start the file with `version: 1`, then `audiences:` and `themes:` lists")
-    try:
-        parsed = TaxonomyFile.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error(exc, root, filename) from None
+    parsed = parse_yaml_model(text, filename, TaxonomyFile, hint_for=_hint_for,
+                              expected="start the file with `version: 1`, then `audiences:` and `themes:` lists")
     return _to_taxonomy(parsed)
-
-
-def _config_error(exc: ValidationError, root: yaml.Node, filename: str) -> ConfigError:
-    # A misspelt key also makes its real key "missing": report the misspelling, it is the cause.
-    errors = sorted(exc.errors(include_url=False), key=lambda e: e.get("type") != "extra_forbidden")
-    error = errors[0]
-    loc: Sequence[Any] = tuple(error.get("loc", ()))
-    message = error.get("msg", "invalid value").removeprefix("Value error, ")
-    located = (error.get("ctx") or {}).get("error")
-    if isinstance(located, _Located):
-        loc, hint = located.loc, located.hint
-    else:
-        hint = _hint_for(error, loc)
-    line = _line_at(root, loc)
-    where = ".".join(str(part) for part in loc)
-    return ConfigError(f"{where}: {message}" if where else message, path=filename, line=line, hint=hint)
-
-
-def _line_at(root: yaml.Node, loc: Iterable[Any]) -> int:
-    """The 1-based line of a pydantic error location, or of the nearest enclosing key that exists.
-
-    The same walk as sources.py's; kept here because that one is private to its module."""
-    node, line = root, root.start_mark.line
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next(((k, v) for k, v in node.value if k.value == part), None)
-            if found is None:
-                break
-            key, node = found
-            line = key.start_mark.line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line
-        else:
-            break
-    return line + 1
 
 
 def _hint_for(error: Mapping[str, Any], loc: Sequence[Any]) -> str:
     kind = error.get("type", "")
     field = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        close = difflib.get_close_matches(field, allowed, n=1)
-        if close:
-            return f"unknown key {field!r}: did you mean {close[0]!r}?"
-        return f"unknown key {field!r}; allowed here: {', '.join(sorted(allowed))}"
+        return unknown_key_hint(field, _allowed_keys(loc[:-1]))
     if kind == "missing":
         return f"add `{field}:` to this entry"
     if field == "id":

@@ -75,7 +75,7 @@ def test_key_falls_back_to_canonical_url_and_hash_is_stable():
      ResourceType.EVENT),
     (RawEntry(url="https://e.org/1", title="t"), ResourceType.NEWS),
 ])
-def test_default_type(entry, expected):
+def test_type_inference(entry, expected):
     assert normalize_entry(entry, SOURCE).type is expected
 
 

@@ -6,7 +6,7 @@ from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.model import (
     LearnedModel, ModelError, load_model, model_from_bytes, model_to_bytes, save_model, train_model,
 )
-from aggregator.classify.resource_type import infer_entry_type, infer_type, is_event
+from aggregator.resource_types import infer_entry_type, infer_type, is_event
 from aggregator.classify.rules import RuleWeights
 from aggregator.classify.values import (
     Classification, ClassifyInput, Label, Reason, TrainingExample, input_from_resource,

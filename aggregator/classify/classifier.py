@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aggregator.classify.model import OFF_TOPIC, LearnedModel
-from aggregator.classify.resource_type import infer_type
+from aggregator.resource_types import infer_type
 from aggregator.classify.rules import Evidence, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.taxonomy import KINDS, Kind, LabelRef, Taxonomy

@@ -1,4 +1,4 @@
-"""Inferring a resource's type (event, case study, toolkit, research, ...) from hints, metadata and text cues."""
+"""Inferring what kind of resource an entry is (event, case study, report, research, toolkit, policy, video, news)."""
 
 from __future__ import annotations
 
@@ -93,8 +93,8 @@ def _is_write_up(text: str) -> bool:
     return bool(regex.search(r"\b(?:recording|slides|write-?up|took place|was held|last (?:week|month)|highlights)\b", text, _I))
 
 
-def infer_entry_type(entry: RawEntry, source: SourceConfig) -> ResourceType:
-    """`infer_type` for a RawEntry: fits `normalize_entry(..., infer_type=infer_entry_type)`.
+def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | None = None) -> ResourceType:
+    """`infer_type` for a RawEntry (`summary`: its plain text, when the caller already has it).
 
     Precedence: the platform's type, an event date, the source's type hint, a DOI, then text cues."""
     if entry.type_hint is not None:
@@ -105,5 +105,6 @@ def infer_entry_type(entry: RawEntry, source: SourceConfig) -> ResourceType:
         return source.hints.type
     if entry.doi:
         return T.RESEARCH
-    summary = html_to_text(entry.summary_html or entry.content_html or "")
+    if summary is None:
+        summary = html_to_text(entry.summary_html or entry.content_html or "")
     return infer_type(entry.title, summary, None, entry.url, entry.tags)

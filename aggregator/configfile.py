@@ -1,0 +1,86 @@
+"""Reading a YAML configuration file into a pydantic model; a bad file is refused with its line and a fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from aggregator.errors import ConfigError
+
+Model = TypeVar("Model", bound=BaseModel)
+# Gives the fix-it hint for one pydantic error (as from ValidationError.errors()) at its location.
+Hinter = Callable[[Mapping[str, Any], Sequence[Any]], str]
+
+
+class LocatedError(ValueError):
+    """Raised by a whole-file validator for a problem that belongs to one place in the file."""
+
+    def __init__(self, message: str, loc: tuple[Any, ...], hint: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.hint = hint
+
+
+def parse_yaml_model(text: str, filename: str, model: type[Model], *, hint_for: Hinter, expected: str) -> Model:
+    """Validate YAML `text` as `model`. `expected` says what the top of the file should look like."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(f"not valid YAML: {exc.problem}", path=filename, line=mark.line + 1 if mark else None,
+                          hint="check the indentation and that every `key: value` has a space after the colon") from None
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping at the top of the file", path=filename, line=1, hint=expected)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, root, filename, hint_for) from None
+
+
+def config_error(exc: ValidationError, root: yaml.Node, filename: str, hint_for: Hinter) -> ConfigError:
+    """The first error of `exc` as a ConfigError at its line."""
+    # A misspelt key also makes its real key "missing": report the misspelling, it is the cause.
+    error = sorted(exc.errors(include_url=False), key=lambda e: e.get("type") != "extra_forbidden")[0]
+    loc: Sequence[Any] = tuple(error.get("loc", ()))
+    message = error.get("msg", "invalid value").removeprefix("Value error, ")
+    located = (error.get("ctx") or {}).get("error")
+    if isinstance(located, LocatedError):
+        loc, hint = located.loc, located.hint
+    else:
+        hint = hint_for(error, loc)
+    where = ".".join(str(part) for part in loc)
+    return ConfigError(f"{where}: {message}" if where else message, path=filename, line=line_at(root, loc),
+                       hint=hint)
+
+
+def line_at(root: yaml.Node, loc: Iterable[Any]) -> int:
+    """The 1-based line of a pydantic error location: the key or list item that holds it, or the
+    nearest enclosing one that exists in the file (a missing key is reported at its parent's key)."""
+    node, line = root, root.start_mark.line
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == part), None)
+            if found is None:
+                break
+            key, node = found
+            line = key.start_mark.line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return line + 1
+
+
+def unknown_key_hint(key: str, allowed: Iterable[str]) -> str:
+    """'did you mean ...?' for a misspelt key, else the keys allowed there."""
+    allowed = list(allowed)
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key {key!r}: did you mean {close[0]!r}?"
+    return f"unknown key {key!r}; allowed here: {', '.join(sorted(allowed))}"
