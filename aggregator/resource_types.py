@@ -5,48 +5,49 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-import regex
+import re
 
 from aggregator.model import RawEntry, ResourceType
 from aggregator.sanitize import html_to_text
 from aggregator.sources import SourceConfig
 
 T = ResourceType
-_I = regex.IGNORECASE
+# Patterns are lower-case and matched against lower-cased text: much faster than case-insensitive matching.
+_I = 0
 
-_DOI = regex.compile(r"\b(?:doi:?\s*|doi\.org/)?10\.\d{4,9}/\S+", _I)
+_DOI = re.compile(r"\b(?:doi:?\s*|doi\.org/)?10\.\d{4,9}/\S+", _I)
 _VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
-_TIME = regex.compile(r"\b\d{1,2}(?:[:.]\d{2})\s*(?:am|pm)?\b|\b\d{1,2}\s*(?:am|pm)\b", _I)
-_INVITE = regex.compile(r"\b(?:join us|join (?:the|our)|book (?:your |a )?(?:free )?(?:place|ticket)s?|register|registration|sign up"
+_TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})\s*(?:am|pm)?\b|\b\d{1,2}\s*(?:am|pm)\b", _I)
+_INVITE = re.compile(r"\b(?:join us|join (?:the|our)|book (?:your |a )?(?:free )?(?:place|ticket)s?|register|registration|sign up"
                         r"|booking|places are|will be held|will take place|takes place|free to attend|all welcome)\b", _I)
-_EVENT_STRONG = regex.compile(r"\b(?:seminars?|webinars?|conference|masterclass|symposium|workshops?|summit"
+_EVENT_STRONG = re.compile(r"\b(?:seminars?|webinars?|conference|masterclass|symposium|workshops?|summit"
                               r"|lecture|festival|launch event|meet-?up)\b", _I)
-_EVENT_WEAK = regex.compile(r"\b(?:conversations?|sessions?|events?|gathering|circles?|rounds|meeting)\b", _I)
+_EVENT_WEAK = re.compile(r"\b(?:conversations?|sessions?|events?|gathering|circles?|rounds|meeting)\b", _I)
 _PLACE = r"(?:trust|unit|ward|team|practice|network|hospital|hospice|service|department|care home|board)"
 
 # Cues in the order they win: a seminar about a toolkit is an event, a paper proposing a toolkit is research.
 # Strong cues are looked for in the title, then the summary; only then the weak ones (report, news).
 # News cues count in the title only: "appointed" in a summary is rarely what the resource is.
-_NEWS_TITLE = regex.compile(r"\b(?:vacanc(?:y|ies)|we are recruiting|raises? £?[\d,]+|wins?|won|awards?|appointed|signs? up to"
+_NEWS_TITLE = re.compile(r"\b(?:vacanc(?:y|ies)|we are recruiting|raises? £?[\d,]+|wins?|won|awards?|appointed|signs? up to"
                            r"|announces?|announced|meet our|write-?up|notes from|what we heard)\b", _I)
-_STRONG: tuple[tuple[ResourceType, regex.Pattern[str]], ...] = (
-    (T.CASE_STUDY, regex.compile(r"\bcase stud(?:y|ies)\b|\bwhat we learned\b|\blessons learned\b"
+_STRONG: tuple[tuple[ResourceType, re.Pattern[str]], ...] = (
+    (T.CASE_STUDY, re.compile(r"\bcase stud(?:y|ies)\b|\bwhat we learned\b|\blessons learned\b"
                                  r"|\b(?:shares?|describes?|explains?) how (?:\w+ ){0,4}?" + _PLACE +
                                  r"|\b(?:one|a|an|our|her|his|their) (?:[\w'-]+ ){0,3}?" + _PLACE + r"s? (?:has )?(?:introduced|launched|relaunched"
                                  r"|set up|redesigned|paired|invited|worked with|moved|rewrote|changed|used|made|piloted)\b", _I)),
-    (T.VIDEO, regex.compile(r"\b(?:video|watch|film|animation|recording|podcast|listen to|episode)\b", _I)),
-    (T.RESEARCH, regex.compile(r"\b(?:journal|peer[- ]reviewed|systematic review|scoping review|meta-analysis|realist review"
+    (T.VIDEO, re.compile(r"\b(?:video|watch|film|animation|recording|podcast|listen to|episode)\b", _I)),
+    (T.RESEARCH, re.compile(r"\b(?:journal|peer[- ]reviewed|systematic review|scoping review|meta-analysis|realist review"
                                r"|this (?:paper|article|study)|we (?:conducted|interviewed|surveyed|analysed|analyzed|examine|explore|argue|find|found|report)"
                                r"|working paper|preprint|participants|methods?:|results:|conclusions?:|cross-sectional|qualitative study)\b", _I)),
-    (T.POLICY, regex.compile(r"\b(?:policy paper|white paper|green paper|consultation|government response|statutory guidance"
+    (T.POLICY, re.compile(r"\b(?:policy paper|white paper|green paper|consultation|government response|statutory guidance"
                              r"|legislation|regulations|bill|act 20\d\d|strategy|the government (?:has|will|is)|secretary of state"
                              r"|minister|mandate|long[- ]term (?:workforce )?plan|national policy|charter|sets out the (?:government|nhs|national))\b", _I)),
-    (T.TOOLKIT, regex.compile(r"\b(?:toolkits?|tools?|guide|guides|handbook|workbook|templates?|checklists?|resource pack|resources for"
+    (T.TOOLKIT, re.compile(r"\b(?:toolkits?|tools?|guide|guides|handbook|workbook|templates?|checklists?|resource pack|resources for"
                               r"|how to|step[- ]by[- ]step|e-?learning|practical|cards|activities|facilitator|guidance|framework"
                               r"|introduction to|explained|explainer|reading list|prompts|syllabus|starter pack)\b", _I)),
 )
-_WEAK: tuple[tuple[ResourceType, regex.Pattern[str]], ...] = (
-    (T.REPORT, regex.compile(r"\b(?:report|reports|review|inquiry|findings|survey|results|annual|evaluation|insights|analysis"
+_WEAK: tuple[tuple[ResourceType, re.Pattern[str]], ...] = (
+    (T.REPORT, re.compile(r"\b(?:report|reports|review|inquiry|findings|survey|results|annual|evaluation|insights|analysis"
                              r"|data|statistics|briefing|evidence|looking back|told us)\b", _I)),
 )
 _TAG_TYPES = {"event": T.EVENT, "events": T.EVENT, "webinar": T.EVENT, "seminar": T.EVENT, "case study": T.CASE_STUDY,
@@ -61,6 +62,7 @@ def infer_type(title: str, summary: str, type_hint: str | ResourceType | None = 
     title and the summary; a resource with no cue is news."""
     if type_hint:
         return ResourceType(type_hint)
+    title, summary = title.lower(), summary.lower()
     host = urlsplit(url or "").hostname or ""
     if any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS):
         return T.VIDEO
@@ -83,14 +85,18 @@ def infer_type(title: str, summary: str, type_hint: str | ResourceType | None = 
 
 def is_event(title: str, summary: str) -> bool:
     """An invitation to something that happens at a time: a seminar, webinar or monthly conversation."""
-    text = f"{title}\n{summary}"
+    text = f"{title}\n{summary}".lower()
+    title = title.lower()
     if _EVENT_STRONG.search(title) and not _is_write_up(text):
         return True
     return bool(_INVITE.search(text) and (_TIME.search(text) or _EVENT_STRONG.search(text) or _EVENT_WEAK.search(text)))
 
 
+_WRITE_UP = re.compile(r"\b(?:recording|slides|write-?up|took place|was held|last (?:week|month)|highlights)\b")
+
+
 def _is_write_up(text: str) -> bool:
-    return bool(regex.search(r"\b(?:recording|slides|write-?up|took place|was held|last (?:week|month)|highlights)\b", text, _I))
+    return bool(_WRITE_UP.search(text))
 
 
 def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | None = None) -> ResourceType:
