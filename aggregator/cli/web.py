@@ -1,1 +1,97 @@
-"""Commands of the web stage (filled in by the issue that builds it)."""
+"""`aggregator serve` (the web app under gunicorn) and `aggregator users ...` (editor and admin accounts)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from aggregator.cli import app, console, open_database
+from aggregator.settings import Settings
+
+users_app = typer.Typer(help="Editor and admin accounts of the web app.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None, help="Address to listen on; default AGGREGATOR_WEB__HOST."),
+          port: Optional[int] = typer.Option(None, help="Port; default AGGREGATOR_WEB__PORT."),
+          workers: Optional[int] = typer.Option(None, help="Worker processes; default AGGREGATOR_WEB__WORKERS.")) -> None:
+    """Serve the editors' web app and the public pages with gunicorn (put a TLS proxy in front on the internet)."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = Settings()
+    open_database(settings).dispose()  # upgrade the schema once, before the workers start
+    settings.secret()  # make the signing secret once, so that every worker shares it
+    options = {"bind": f"{host or settings.web.host}:{port or settings.web.port}",
+               "workers": workers or settings.web.workers, "timeout": 60,  # "fetch now" may take 20 s
+               "accesslog": "-", "forwarded_allow_ips": "127.0.0.1"}
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from aggregator.web import create_app
+
+            return create_app(settings)  # in each worker: its own engine and connections
+
+    console.print(f"serving on http://{options['bind']}/editor/ (Ctrl+C to stop)")
+    _Server().run()
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return typer.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")  # piped in: `... | aggregator users add ...`
+
+
+@users_app.command("add")
+def users_add(email: str = typer.Argument(..., help="Their email address (they sign in with it)."),
+              role: str = typer.Option(..., "--role", help="editor (reviews, composes) or admin (also sources, "
+                                                          "people, sending)."),
+              name: str = typer.Option("", "--name", help="Their name as shown in the app.")) -> None:
+    """Add an account. The password is asked for (or read from stdin), never given as an argument."""
+    from aggregator.pipeline import utcnow
+    from aggregator.users import Passwords, add_user, check_role
+
+    check_role(role)
+    password = _read_password()
+    engine = open_database(Settings())
+    with engine.begin() as conn:
+        user_id = add_user(conn, email, password, role=role, name=name, now=utcnow(), passwords=Passwords())
+    console.print(f"[green]✓[/green] added {email.strip().lower()} as {role} (id {user_id})")
+
+
+@users_app.command("password")
+def users_password(email: str = typer.Argument(..., help="The account's email address.")) -> None:
+    """Set a new password for an account (asked for, or read from stdin); it signs them out everywhere."""
+    from aggregator.users import AccountError, Passwords, find_user_by_email, set_password
+
+    password = _read_password()
+    engine = open_database(Settings())
+    with engine.begin() as conn:
+        user = find_user_by_email(conn, email)
+        if user is None:
+            raise AccountError(f"no account for {email}")
+        set_password(conn, user.id, password, passwords=Passwords())
+    console.print(f"[green]✓[/green] new password set for {user.email}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account with its role and whether it can sign in."""
+    from aggregator.users import list_users
+
+    with open_database(Settings()).connect() as conn:
+        people = list_users(conn)
+    table = Table(title="Accounts")
+    for column in ("id", "email", "name", "role", "active", "last sign-in"):
+        table.add_column(column)
+    for p in people:
+        table.add_row(str(p.id), p.email, p.name, p.role, "yes" if p.active else "no",
+                      f"{p.last_login_at:%Y-%m-%d %H:%M}" if p.last_login_at else "")
+    console.print(table)

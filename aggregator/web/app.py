@@ -1,0 +1,191 @@
+"""The editors' web app factory: settings and database passed in, extensions, security and blueprints wired up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, g, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException
+
+from aggregator.sanitize import clean_html
+from aggregator.settings import Settings
+from aggregator.sources import SourceConfig
+from aggregator.taxonomy import Taxonomy, load_taxonomy
+from aggregator.users import Passwords
+from aggregator.web.security import OriginCheckingCSRF, add_security_headers, origin_of
+
+logger = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+SESSION_HOURS = 12
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class WebContext:
+    """What the views need, passed in at creation (reach it with `deps()`)."""
+
+    settings: Settings
+    engine: Engine
+    taxonomy: Taxonomy
+    sources: tuple[SourceConfig, ...]
+    passwords: Passwords
+    clock: Callable[[], datetime]
+    fetcher_factory: Callable[[Settings], Any] | None  # None: a real Fetcher (aggregator.fetch)
+    csrf: OriginCheckingCSRF
+    limiter: Limiter
+
+    def source_name(self, source_id: str) -> str:
+        return next((s.name for s in self.sources if s.id == source_id), source_id)
+
+    def label_name(self, kind: str, label_id: str) -> str:
+        if kind in ("audience", "theme"):
+            for label in self.taxonomy.labels(kind):  # type: ignore[arg-type]
+                if label.id == label_id:
+                    return label.name
+        return label_id
+
+    @property
+    def local_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.schedule.timezone)
+
+
+def deps() -> WebContext:
+    return current_app.extensions["aggregator"]
+
+
+def create_app(settings: Settings, engine: Engine | None = None, *, clock: Callable[[], datetime] = utcnow,
+               fetcher_factory: Callable[[Settings], Any] | None = None, passwords: Passwords | None = None) -> Flask:
+    """The web app over `engine` (default: the configured database, upgraded to the newest schema).
+
+    Public blueprints (subscriptions, published) get the CSRFProtect at `app.extensions["csrf"]` (use
+    `csrf.exempt(view)` for the one-click unsubscribe POST) and the Limiter at
+    `app.extensions["aggregator"].limiter`; a blueprint module may define `init_app(app)`, called after it
+    is registered, to do that.
+    """
+    from aggregator.sources import load_sources
+
+    if engine is None:
+        from aggregator.cli import open_database
+
+        engine = open_database(settings)
+    app = Flask("aggregator.web", template_folder=str(TEMPLATES),
+                static_folder=str(Path(__file__).resolve().parent / "static"))
+    secure = settings.base_url.lower().startswith("https://")
+    app.config.update(
+        SECRET_KEY=settings.secret(),
+        SESSION_COOKIE_NAME="__Host-aggregator" if secure else "aggregator_session",
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,  # an open page's form keeps working through a working day
+        WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=1024 * 1024,
+        RATELIMIT_HEADERS_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+        AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine,  # what the public blueprints read
+    )
+    csrf = OriginCheckingCSRF(app, trusted_origins=(origin_of(settings.base_url),))
+    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    context = WebContext(settings, engine, load_taxonomy(settings.taxonomy_file),
+                         tuple(load_sources(settings.sources_file).sources), passwords or Passwords(), clock,
+                         fetcher_factory, csrf, limiter)
+    app.extensions["aggregator"] = context
+    _register_template_helpers(app, context)
+    _register_errors(app)
+    app.after_request(add_security_headers)
+    _register_blueprints(app, context)
+    return app
+
+
+def _register_blueprints(app: Flask, context: WebContext) -> None:
+    from aggregator.web import accounts, audit, auth, composition, published, queue, resources, sources, \
+        subscriptions
+
+    auth.init_auth(app)
+    for module in (auth, queue, resources, composition, sources, audit, accounts, subscriptions, published):
+        app.register_blueprint(module.bp)
+        hook = getattr(module, "init_app", None)
+        if hook is not None:
+            hook(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"Content-Type": "text/plain"}
+
+    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
+        # Mails link to the site's home; until the public pages claim "/", send visitors somewhere useful.
+        public = next((r.endpoint for r in app.url_map.iter_rules()
+                       if r.endpoint.startswith("subscriptions.") and "GET" in (r.methods or ())
+                       and not r.arguments), None)
+
+        @app.get("/")
+        def home():
+            from flask import redirect, url_for
+
+            return redirect(url_for(public or "queue.index"))
+
+
+def _register_template_helpers(app: Flask, context: WebContext) -> None:
+    zone = context.local_zone
+
+    def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+        return value.astimezone(zone).strftime(fmt) if value else ""
+
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["clean_html"] = lambda html: Markup(clean_html(html))
+    app.jinja_env.filters["percent"] = lambda value: f"{round((value or 0) * 100)}%"
+    app.jinja_env.globals.update(label_name=context.label_name, source_name=context.source_name,
+                                 taxonomy=context.taxonomy, app_settings=context.settings, csrf_field=csrf_field)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def current_user() -> dict[str, Any]:
+        from flask import session
+
+        return {"user": getattr(g, "user", None), "undo": session.get("undo") if getattr(g, "user", None) else None}
+
+
+def csrf_field() -> Markup:
+    """The hidden CSRF input, made once per request (the queue page has a hundred forms)."""
+    from flask_wtf.csrf import generate_csrf
+
+    field = g.get("_csrf_field")
+    if field is None:
+        field = g._csrf_field = Markup('<input type="hidden" name="csrf_token" value="%s">') % generate_csrf()
+    return field
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        logger.info("state-changing request refused: %s", error.description, extra={"url": request.path})
+        return render_template("web/error.html", status=403, title="This form cannot be accepted",
+                               message="The form was out of date or came from another site, so nothing was "
+                                       "changed. Go back, reload the page and try again."), 403
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(error: RateLimitExceeded):
+        return render_template("web/error.html", status=429, title="Too many attempts",
+                               message="There were too many attempts from here in a short time. "
+                                       "Wait a minute, then try again."), 429
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {404: "There is nothing at this address. It may have been removed, or the link is wrong.",
+                    403: "You do not have permission to do this.",
+                    405: "This page cannot be used that way."}
+        message = error.description if error.code == 403 and error.description and \
+            not error.description.startswith("You don't") else messages.get(error.code or 500, error.description)
+        return render_template("web/error.html", status=error.code, title=error.name, message=message), error.code

@@ -1,0 +1,320 @@
+"""Composing the month's issue: the draft's sections, reordering, the intro, previews, a test send and approval."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import Connection, func, select
+
+from aggregator.db.schema import audit_log, issue_items, issues
+from aggregator.errors import AggregatorError
+from aggregator.issues import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
+from aggregator.lifecycle import change_issue_status, record_audit
+from aggregator.web.app import deps
+from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
+from aggregator.web.preview import Reader, find_reader, render_preview, send_test_copy
+from aggregator.web.security import PREVIEW_CSP, require_login
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("issues", __name__, url_prefix="/editor/issues")
+bp.before_request(require_login)
+
+
+def section_name(section: str) -> str:
+    if section == EVENTS:
+        return "Upcoming events"
+    if section == OTHER:
+        return "Other resources"
+    return deps().label_name("theme", section)
+
+
+def section_choices() -> list[tuple[str, str]]:
+    return [(t, section_name(t)) for t in deps().taxonomy.ids("theme")] + [(EVENTS, section_name(EVENTS)),
+                                                                          (OTHER, section_name(OTHER))]
+
+
+def _audit_edit(conn: Connection, issue_id: int, what: str, **detail) -> None:
+    record_audit(conn, user_id=g.user.id, action="issue-edit", subject_type="issue", subject_id=issue_id,
+                 now=deps().clock(), detail={"what": what, **detail})
+
+
+def _draft_or_refuse(conn: Connection, issue_id: int) -> None:
+    status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one_or_none()
+    if status is None:
+        abort(404)
+    if status != "draft":
+        raise AggregatorError("this issue is no longer a draft: put it back to draft to change it")
+
+
+def last_editor(conn: Connection, issue_id: int) -> int | None:
+    return conn.execute(select(audit_log.c.user_id).where(
+        audit_log.c.subject_type == "issue", audit_log.c.subject_id == str(issue_id),
+        audit_log.c.action.in_(("issue-edit", "issue-prepare"))).order_by(audit_log.c.id.desc()).limit(1)).scalar()
+
+
+def approval_refusal(conn: Connection, issue_id: int) -> str | None:
+    """Why the signed-in user may not approve this issue for sending, or None when they may."""
+    if g.user.is_admin:
+        return None
+    if not deps().settings.web.second_editor_approval:
+        return "Only an admin can approve an issue for sending."
+    if last_editor(conn, issue_id) == g.user.id:
+        return "You made the last change to this issue, so another editor or an admin must approve it."
+    return None
+
+
+@bp.get("/")
+def index():
+    context = deps()
+    counts = (select(issue_items.c.issue_id, func.count().label("n")).where(issue_items.c.section != REMOVED)
+              .group_by(issue_items.c.issue_id).subquery())
+    with context.engine.connect() as conn:
+        rows = conn.execute(select(issues, func.coalesce(counts.c.n, 0).label("count"))
+                            .outerjoin(counts, counts.c.issue_id == issues.c.id)
+                            .order_by(issues.c.month.desc()).limit(60)).all()
+    month = context.clock().astimezone(context.local_zone).strftime("%Y-%m")
+    return render_template("web/issues.html", issues=rows, month=month, errors={})
+
+
+@bp.post("/prepare")
+def prepare():
+    try:
+        form = parse_form(PrepareForm, request.form)
+    except FormError as exc:
+        flash(f"Nothing was prepared: {exc.message}", "error")
+        return redirect(url_for("issues.index"), 303)
+    return _prepare(form.month)
+
+
+@bp.post("/<int:issue_id>/refresh")
+def refresh(issue_id: int):
+    with deps().engine.connect() as conn:
+        month = conn.execute(select(issues.c.month).where(issues.c.id == issue_id)).scalar_one_or_none()
+    if month is None:
+        abort(404)
+    return _prepare(month)
+
+
+def _prepare(month: str):
+    context = deps()
+    now = context.clock()
+    with context.engine.begin() as conn:
+        before = conn.execute(select(func.count()).select_from(issue_items).join(issues).where(
+            issues.c.month == month)).scalar_one()
+        issue_id = prepare_draft(conn, month, now)
+        added = conn.execute(select(func.count()).select_from(issue_items).where(
+            issue_items.c.issue_id == issue_id)).scalar_one() - before
+        status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
+        if status == "draft":
+            record_audit(conn, user_id=g.user.id, action="issue-prepare", subject_type="issue",
+                         subject_id=issue_id, now=now, detail={"month": month, "added": added})
+    if status != "draft":
+        flash(f"The {month} issue is {status}; nothing was added. Put it back to draft to change it.", "info")
+    else:
+        flash(f"The {month} draft is ready: {added} newly approved resource{'s' if added != 1 else ''} added.",
+              "success")
+    return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+
+@bp.get("/<int:issue_id>")
+def show(issue_id: int):
+    context = deps()
+    with context.engine.connect() as conn:
+        if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
+            abort(404)
+        content = load_issue(conn, issue_id, context.clock(), {s.id: s.name for s in context.sources})
+        row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
+        refusal = approval_refusal(conn, issue_id)
+    default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
+        hour=9, minute=0, second=0, microsecond=0)
+    return render_template("web/issue.html", content=content, issue=row, sections=content.sections(),
+                           section_name=section_name, section_choices=section_choices(), refusal=refusal,
+                           default_send=default_send.strftime("%Y-%m-%dT%H:%M"), errors={})
+
+
+def _change(issue_id: int, what: str, change, success: str, **detail):
+    context = deps()
+    try:
+        with context.engine.begin() as conn:
+            _draft_or_refuse(conn, issue_id)
+            change(conn)
+            _audit_edit(conn, issue_id, what, **detail)
+    except (AggregatorError, KeyError) as exc:
+        message = exc.message if isinstance(exc, AggregatorError) else "that resource is not in this issue"
+        flash(f"Nothing was changed: {message}.", "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("issues.show", issue_id=issue_id) + _anchor(), 303)
+
+
+def _anchor() -> str:
+    anchor = request.form.get("anchor", "")
+    return anchor if anchor.startswith("#") and anchor[1:].replace("-", "").isalnum() else ""
+
+
+@bp.post("/<int:issue_id>/items/<int:resource_id>/move")
+def move(issue_id: int, resource_id: int):
+    try:
+        form = parse_form(MoveForm, request.form)
+    except FormError as exc:
+        flash(f"Nothing was moved: {exc.message}", "error")
+        return redirect(url_for("issues.show", issue_id=issue_id), 303)
+    direction = request.form.get("direction")
+    if form.section and form.section not in dict(section_choices()):
+        flash("Nothing was moved: choose a section from the list.", "error")
+        return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+    def change(conn: Connection) -> None:
+        if direction in ("up", "down") or form.position is not None:
+            position = _target_position(conn, issue_id, resource_id, direction, form.position)
+            if position is not None:
+                move_item(conn, issue_id, resource_id, position=position)
+        if form.section:
+            move_item(conn, issue_id, resource_id, section=form.section)
+
+    return _change(issue_id, "move", change, "Moved.", resource=resource_id, direction=direction,
+                   position=form.position, section=form.section)
+
+
+def _target_position(conn: Connection, issue_id: int, resource_id: int, direction: str | None,
+                     wanted: int | None) -> int | None:
+    """The whole-issue position (what move_item takes) that puts the item one up, one down, or at
+    `wanted` (1-based) within its own section."""
+    rows = conn.execute(select(issue_items.c.resource_id, issue_items.c.section)
+                        .where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position)).all()
+    order = [r.resource_id for r in rows]
+    section = dict((r.resource_id, r.section) for r in rows).get(resource_id)
+    if section is None:
+        raise KeyError(resource_id)
+    mates = [r.resource_id for r in rows if r.section == section]
+    here = mates.index(resource_id)
+    target = here - 1 if direction == "up" else here + 1 if direction == "down" else (wanted or 1) - 1
+    target = max(0, min(target, len(mates) - 1))
+    if target == here:
+        return None
+    return order.index(mates[target]) + 1
+
+
+@bp.post("/<int:issue_id>/items/<int:resource_id>/remove")
+def remove(issue_id: int, resource_id: int):
+    return _change(issue_id, "remove", lambda conn: remove_item(conn, issue_id, resource_id),
+                   "Removed from this issue; it stays approved and can go into a later issue.", resource=resource_id)
+
+
+@bp.post("/<int:issue_id>/intro")
+def intro(issue_id: int):
+    try:
+        form = parse_form(IntroForm, request.form)
+    except FormError as exc:
+        flash(f"The introduction was not saved: {exc.message}", "error")
+        return redirect(url_for("issues.show", issue_id=issue_id), 303)
+    return _change(issue_id, "intro", lambda conn: set_intro(conn, issue_id, form.intro.strip(), deps().clock()),
+                   "Introduction saved.")
+
+
+def _reader() -> Reader:
+    context = deps()
+    email = (request.args.get("subscriber") or "").strip()
+    if email:
+        with context.engine.connect() as conn:
+            found = find_reader(conn, email)
+        if found is None:
+            flash(f"No subscriber with the address {email}; showing the choices ticked below instead.", "error")
+        else:
+            return found
+    audiences = tuple(a for a in request.args.getlist("audience") if a in context.taxonomy.ids("audience"))
+    themes = tuple(t for t in request.args.getlist("theme") if t in context.taxonomy.ids("theme"))
+    return Reader(audiences, themes)
+
+
+def _preview(issue_id: int):
+    context = deps()
+    with context.engine.connect() as conn:
+        if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
+            abort(404)
+        content = load_issue(conn, issue_id, context.clock(), {s.id: s.name for s in context.sources})
+    reader = _reader()
+    return reader, render_preview(content, reader, settings=context.settings, taxonomy=context.taxonomy)
+
+
+@bp.get("/<int:issue_id>/preview")
+def preview(issue_id: int):
+    reader, rendered = _preview(issue_id)
+    frame = url_for("issues.preview_html", issue_id=issue_id, **request.args.to_dict(flat=False))
+    return render_template("web/preview.html", issue_id=issue_id, reader=reader, preview=rendered,
+                           who=reader.description(deps().taxonomy), frame_url=frame, args=request.args)
+
+
+@bp.get("/<int:issue_id>/preview.html")
+def preview_html(issue_id: int):
+    _, rendered = _preview(issue_id)
+    response = Response(rendered.html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
+
+
+@bp.post("/<int:issue_id>/test")
+def send_test(issue_id: int):
+    context = deps()
+    try:
+        form = parse_form(EmailForm, request.form)
+    except FormError as exc:
+        flash(f"No test was sent: {exc.message}", "error")
+        return redirect(url_for("issues.show", issue_id=issue_id), 303)
+    with context.engine.connect() as conn:
+        if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
+            abort(404)
+        content = load_issue(conn, issue_id, context.clock(), {s.id: s.name for s in context.sources})
+    try:
+        send_test_copy(content, form.email, settings=context.settings, taxonomy=context.taxonomy,
+                       now=context.clock())
+    except (AggregatorError, OSError) as exc:
+        flash(f"The test was not sent: {exc}", "error")
+    else:
+        with context.engine.begin() as conn:
+            record_audit(conn, user_id=g.user.id, action="issue-test", subject_type="issue", subject_id=issue_id,
+                         now=context.clock(), detail={"to": form.email})
+        flash(f"A test copy was sent to {form.email}.", "success")
+    return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+
+@bp.post("/<int:issue_id>/approve")
+def approve(issue_id: int):
+    context = deps()
+    try:
+        form = parse_form(SendAtForm, request.form)
+        local = form.send_at if form.send_at.tzinfo else form.send_at.replace(tzinfo=context.local_zone)
+        if local < context.clock() - timedelta(minutes=5):
+            raise FormError({"send_at": "Send time: this time has passed; choose a time from now on."})
+    except FormError as exc:
+        flash(f"The issue was not approved: {exc.message}", "error")
+        return redirect(url_for("issues.show", issue_id=issue_id), 303)
+    try:
+        with context.engine.begin() as conn:
+            refusal = approval_refusal(conn, issue_id)
+            if refusal:
+                abort(403, description=refusal)
+            change_issue_status(conn, issue_id, "approved", user_id=g.user.id, now=context.clock())
+            conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=local))
+    except AggregatorError as exc:
+        flash(f"The issue was not approved: {exc.message}.", "error")
+        return redirect(url_for("issues.show", issue_id=issue_id), 303)
+    when = local.astimezone(context.local_zone).strftime("%d %b %Y at %H:%M")
+    flash(f"Approved for sending on {when}.", "success")
+    return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+
+@bp.post("/<int:issue_id>/reopen")
+def reopen(issue_id: int):
+    context = deps()
+    try:
+        with context.engine.begin() as conn:
+            change_issue_status(conn, issue_id, "draft", user_id=g.user.id, now=context.clock())
+            conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=None))
+    except AggregatorError as exc:
+        flash(f"Nothing was changed: {exc.message}.", "error")
+    else:
+        flash("The issue is a draft again and will not be sent until it is approved.", "success")
+    return redirect(url_for("issues.show", issue_id=issue_id), 303)

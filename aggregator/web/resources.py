@@ -1,0 +1,190 @@
+"""One resource: its page with the edit form, and the editors' actions on it (approve, reject, feature, edit, split, undo)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import Connection
+
+from aggregator.errors import AggregatorError
+from aggregator.merging import split_merge
+from aggregator.model import ResourceType
+from aggregator.web.app import deps
+from aggregator.web.forms import EditForm, FormError, RejectForm, parse_form
+from aggregator.web.queue_data import load_card
+from aggregator.web.security import require_login, safe_next
+from aggregator.web.undo import ResourceEdit, Step, edit_resource, set_featured, set_status, undo
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("resources", __name__, url_prefix="/editor")
+bp.before_request(require_login)
+
+
+def back(default: str | None = None):
+    """303 to the page the form came from (its `next` field, a path on this site), else `default`."""
+    return redirect(safe_next(request.form.get("next"), default or url_for("queue.index")), 303)
+
+
+def remember_undo(label: str, steps: list[Step]) -> None:
+    session["undo"] = {"label": label, "steps": steps}
+
+
+def short(title: str, limit: int = 70) -> str:
+    return title if len(title) <= limit else title[:limit - 1] + "…"
+
+
+def run_action(label: Callable[[], str], action: Callable[[Connection], list[Step]], *, undoable: bool = True):
+    """Run `action` in one transaction; remember its undo steps; tell the editor what happened."""
+    context = deps()
+    try:
+        with context.engine.begin() as conn:
+            steps = action(conn)
+    except AggregatorError as exc:
+        flash(f"Nothing was changed: {exc.message}. Reload the page: someone may have changed it meanwhile.",
+              "error")
+        return
+    if steps and undoable:
+        remember_undo(label(), steps)
+    flash(label() + ".", "success")
+
+
+@bp.get("/resources/<int:resource_id>")
+def show(resource_id: int):
+    with deps().engine.connect() as conn:
+        card = load_card(conn, resource_id)
+    if card is None:
+        abort(404)
+    return render_template("web/resource.html", card=card, errors={}, form=None,
+                           types=[t.value for t in ResourceType], next=safe_next(request.args.get("next"), ""))
+
+
+@bp.post("/resources/<int:resource_id>/approve")
+def approve(resource_id: int):
+    title = _title(resource_id)
+    run_action(lambda: f"Approved “{short(title)}”", lambda conn: [set_status(
+        conn, resource_id, "approved", user_id=g.user.id, now=deps().clock())])
+    return back()
+
+
+@bp.post("/resources/<int:resource_id>/reject")
+def reject(resource_id: int):
+    title = _title(resource_id)
+    try:
+        form = parse_form(RejectForm, request.form)
+    except FormError as exc:
+        flash(f"Nothing was changed: {exc.message}", "error")
+        return back()
+    run_action(lambda: f"Rejected “{short(title)}”", lambda conn: [set_status(
+        conn, resource_id, "rejected", user_id=g.user.id, now=deps().clock(), reason=form.reason)])
+    return back()
+
+
+@bp.post("/resources/<int:resource_id>/reopen")
+def reopen(resource_id: int):
+    title = _title(resource_id)
+    run_action(lambda: f"Moved “{short(title)}” back to the queue", lambda conn: [set_status(
+        conn, resource_id, "pending", user_id=g.user.id, now=deps().clock())])
+    return back()
+
+
+@bp.post("/resources/<int:resource_id>/feature")
+def feature(resource_id: int):
+    title = _title(resource_id)
+    wanted = request.form.get("featured") == "1"
+    verb = "Featured" if wanted else "Stopped featuring"
+    run_action(lambda: f"{verb} “{short(title)}”", lambda conn: [set_featured(
+        conn, resource_id, wanted, user_id=g.user.id, now=deps().clock())])
+    return back()
+
+
+@bp.post("/resources/<int:resource_id>/edit")
+def edit(resource_id: int):
+    context = deps()
+    with context.engine.connect() as conn:
+        card = load_card(conn, resource_id)
+    if card is None:
+        abort(404)
+    try:
+        form = parse_form(EditForm, request.form, lists=("audience", "theme"))
+        wanted = {kind: frozenset(getattr(form, kind)) for kind in ("audience", "theme")}
+        errors = {kind: f"Unknown {kind} label: {', '.join(sorted(ids - set(context.taxonomy.ids(kind))))}. "
+                        f"Choose from the list." for kind, ids in wanted.items()
+                  if ids - set(context.taxonomy.ids(kind))}  # type: ignore[arg-type]
+        if errors:
+            raise FormError(errors)
+    except FormError as exc:
+        return render_template("web/resource.html", card=card, errors=exc.errors, form=request.form,
+                               types=[t.value for t in ResourceType], next=request.form.get("next", "")), 400
+    change = ResourceEdit(title=form.title, summary=form.summary, labels=wanted)
+    run_action(lambda: f"Saved your changes to “{short(form.title)}”",
+               lambda conn: [s for s in [edit_resource(conn, resource_id, change, user_id=g.user.id,
+                                                       editor=g.user.email, now=context.clock())] if s])
+    return back(url_for("resources.show", resource_id=resource_id))
+
+
+@bp.post("/resources/<int:resource_id>/proposed-title")
+def proposed_title(resource_id: int):
+    context = deps()
+    with context.engine.connect() as conn:
+        card = load_card(conn, resource_id)
+    if card is None or card.proposed_title is None:
+        flash("There is no proposed title any more.", "error")
+        return back()
+    accept = request.form.get("choice") == "accept"
+    change = ResourceEdit(title=card.proposed_title if accept else None, clear_proposed_title=True)
+    label = f"Now titled “{short(card.proposed_title)}”" if accept else "Kept the current title"
+    run_action(lambda: label, lambda conn: [s for s in [edit_resource(
+        conn, resource_id, change, user_id=g.user.id, editor=g.user.email, now=context.clock())] if s])
+    return back()
+
+
+@bp.post("/merges/<int:merge_id>/split")
+def split(merge_id: int):
+    context = deps()
+    try:
+        with context.engine.begin() as conn:
+            restored = split_merge(conn, merge_id, editor=g.user.email, now=context.clock())
+            from aggregator.lifecycle import record_audit
+
+            record_audit(conn, user_id=g.user.id, action="split", subject_type="resource", subject_id=restored,
+                         now=context.clock(), detail={"merge": merge_id})
+    except AggregatorError as exc:
+        flash(f"Nothing was changed: {exc.message}.", "error")
+        return back()
+    session.pop("undo", None)  # a split is not undone from here; the two will not be merged again
+    flash(f"Split: resource {restored} is separate again and back in the queue. "
+          "They will not be merged again automatically.", "success")
+    return back()
+
+
+@bp.post("/undo")
+def undo_last():
+    record = session.get("undo")
+    if not record:
+        flash("There is nothing to undo.", "info")
+        return back()
+    context = deps()
+    try:
+        with context.engine.begin() as conn:
+            undo(conn, record["steps"], user_id=g.user.id, editor=g.user.email, now=context.clock(),
+                 label=record["label"])
+    except AggregatorError as exc:
+        flash(f"Could not undo: {exc.message}. Someone may have changed it since.", "error")
+        return back()
+    session.pop("undo", None)
+    flash(f"Undone: {record['label']}.", "success")
+    return back()
+
+
+def _title(resource_id: int) -> str:
+    from sqlalchemy import select
+
+    from aggregator.db.schema import resources
+
+    with deps().engine.connect() as conn:
+        title = conn.execute(select(resources.c.title).where(resources.c.id == resource_id)).scalar_one_or_none()
+    if title is None:
+        abort(404)
+    return title

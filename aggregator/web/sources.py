@@ -1,0 +1,156 @@
+"""The sources page: every source's health in plain words, and (for admins) disable, enable and fetch now."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from sqlalchemy import select, update
+
+from aggregator.db.schema import sources as sources_table
+from aggregator.db.store import sync_sources
+from aggregator.health import SourceHealth, source_health
+from aggregator.lifecycle import record_audit
+from aggregator.web.app import deps
+from aggregator.web.security import admin_required, require_login
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("sources", __name__, url_prefix="/editor/sources")
+bp.before_request(require_login)
+FETCH_NOW_DEADLINE = 20.0  # seconds: "fetch now" runs while the admin waits for the page
+
+# (pattern in the stored error, what it means for an editor); first match wins.
+EXPLANATIONS: tuple[tuple[str, str], ...] = (
+    (r"^disabled by", "An admin turned this source off. Nothing is fetched until it is turned on again."),
+    (r"internal error", "Something went wrong inside the aggregator itself, not at the partner's site. "
+                        "Please pass the technical details to whoever looks after the aggregator."),
+    (r"layout drift|layout seems to have changed", "The partner's page looks different from before and no "
+                                                  "resources were found on it. The page settings need updating."),
+    (r"410", "The partner has removed this address for good. Find the new address and update the source."),
+    (r"HTTP 404", "The address was not found (404). The partner may have moved the page."),
+    (r"HTTP 40[13]", "The partner's site refused to let us in (it may need a login or block robots)."),
+    (r"HTTP (429|503)|retry after", "The partner's site asked us to slow down. We will try again later, "
+                                    "as it asked."),
+    (r"HTTP 5\d\d", "The partner's site had a problem of its own. This usually clears up by itself."),
+    (r"robots\.txt", "The partner's site asks robots not to read this page. Ask them to allow it."),
+    (r"timed out|deadline", "The partner's site took too long to answer. It will be tried again next time."),
+    (r"cannot resolve|no IPv4|cannot connect|ConnectError", "We could not reach the site: the address may be "
+                                                             "wrong, or the site is down."),
+    (r"non-public address|scheme", "The address points somewhere we are not allowed to fetch from."),
+    (r"redirect", "The site keeps sending us to other addresses. Open it in a browser and use the final one."),
+    (r"over the cap", "The page or feed is far bigger than expected, so it was not read."),
+    (r"adapter|parse|not valid|no title", "The address did not give what we expected (for example a feed). "
+                                          "Check the address and the kind of source."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    health: SourceHealth
+    name: str
+    url: str
+    explanation: str  # plain words for the problem; "" when all is well
+    disabled: bool  # turned off by an admin here (not in sources.yaml)
+
+
+def explain_problem(problem: str) -> str:
+    if not problem:
+        return ""
+    for pattern, explanation in EXPLANATIONS:
+        if re.search(pattern, problem, re.IGNORECASE):
+            return explanation
+    return "The last fetch did not work. The technical details below say why."
+
+
+@bp.get("/")
+def index():
+    context = deps()
+    rows = []
+    with context.engine.connect() as conn:
+        disabled = {r.id: r.disabled_reason for r in conn.execute(
+            select(sources_table.c.id, sources_table.c.disabled_reason))}
+    for health in source_health(context.engine, context.sources):
+        config = next(s for s in context.sources if s.id == health.source_id)
+        rows.append(SourceRow(health, config.name, config.homepage or config.url, explain_problem(health.problem),
+                              bool(disabled.get(health.source_id))))
+    return render_template("web/sources.html", rows=rows)
+
+
+def _config(source_id: str):
+    config = next((s for s in deps().sources if s.id == source_id), None)
+    if config is None:
+        abort(404)
+    return config
+
+
+@bp.post("/<source_id>/disable")
+@admin_required
+def disable(source_id: str):
+    context = deps()
+    config = _config(source_id)
+    now = context.clock()
+    reason = f"disabled by {g.user.display_name} on {now.astimezone(context.local_zone):%d %b %Y}"
+    with context.engine.begin() as conn:
+        sync_sources(conn, [config])
+        conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=reason))
+        record_audit(conn, user_id=g.user.id, action="source-disable", subject_type="source", subject_id=source_id,
+                     now=now)
+    flash(f"{config.name} is turned off: it will not be fetched until it is turned on again.", "success")
+    return redirect(url_for("sources.index"), 303)
+
+
+@bp.post("/<source_id>/enable")
+@admin_required
+def enable(source_id: str):
+    context = deps()
+    config = _config(source_id)
+    with context.engine.begin() as conn:
+        sync_sources(conn, [config])
+        conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=None))
+        record_audit(conn, user_id=g.user.id, action="source-enable", subject_type="source", subject_id=source_id,
+                     now=context.clock())
+    flash(f"{config.name} is turned on again and will be fetched at the next run.", "success")
+    return redirect(url_for("sources.index"), 303)
+
+
+@bp.post("/<source_id>/fetch")
+@admin_required
+def fetch_now(source_id: str):
+    """Fetch one source now, in this request, with a short deadline; then label what is new."""
+    from aggregator.fetch import Fetcher
+    from aggregator.labelling import classify_resources
+    from aggregator.monthly import build_classifier, source_hints
+    from aggregator.pipeline import run_fetch
+
+    context = deps()
+    config = _config(source_id)
+    if not config.enabled:
+        flash(f"{config.name} is switched off in sources.yaml, so it cannot be fetched.", "error")
+        return redirect(url_for("sources.index"), 303)
+    limits = context.settings.fetch.model_copy(update={
+        "total_deadline": min(context.settings.fetch.total_deadline, FETCH_NOW_DEADLINE),
+        "connect_timeout": min(context.settings.fetch.connect_timeout, 5.0),
+        "read_timeout": min(context.settings.fetch.read_timeout, 10.0)})
+    settings = context.settings.model_copy(update={"fetch": limits})
+    factory = context.fetcher_factory or (lambda s: Fetcher(s))
+    with factory(settings) as fetcher:
+        (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock)
+    if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
+        classify_resources(context.engine, build_classifier(settings), source_hints(context.sources), context.clock())
+    with context.engine.begin() as conn:
+        record_audit(conn, user_id=g.user.id, action="source-fetch", subject_type="source", subject_id=source_id,
+                     now=context.clock(), detail={"outcome": outcome.outcome, "new": outcome.result.new})
+    if outcome.outcome == "failed":
+        flash(f"Fetching {config.name} did not work. {explain_problem(outcome.error or '')}", "error")
+    elif outcome.outcome == "skipped":
+        flash(f"{config.name} was not fetched: {outcome.error}.", "info")
+    elif outcome.outcome == "not-modified":
+        flash(f"Fetched {config.name}: nothing has changed since the last fetch.", "success")
+    else:
+        result = outcome.result
+        flash(f"Fetched {config.name}: {result.new} new, {result.updated} updated, {result.unchanged} unchanged.",
+              "success")
+    return redirect(url_for("sources.index"), 303)
+
