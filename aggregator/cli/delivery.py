@@ -1,1 +1,169 @@
-"""Commands of the delivery stage (filled in by the issue that builds it)."""
+"""`aggregator issue ...`: check the month's digest, preview a subscriber's copy, send it (or resume sending)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Connection, func, select
+
+from aggregator.cli import app, console, open_database
+from aggregator.digest.errors import SendStateError
+from aggregator.settings import Settings
+
+issue_app = typer.Typer(help="The month's digest: check its links, preview a copy, send it.", no_args_is_help=True)
+app.add_typer(issue_app, name="issue")
+
+ISSUE_OPTION = typer.Option(None, "--issue", help="The issue's id.")
+MONTH_OPTION = typer.Option(None, "--month", help="The issue's month, YYYY-MM (default: the newest issue).")
+
+
+def _issue_id(conn: Connection, issue: int | None, month: str | None) -> int:
+    from aggregator.db.schema import issues
+
+    query = select(issues.c.id)
+    if issue is not None:
+        query = query.where(issues.c.id == issue)
+    elif month is not None:
+        query = query.where(issues.c.month == month)
+    else:
+        query = query.order_by(issues.c.month.desc()).limit(1)
+    found = conn.execute(query).scalar_one_or_none()
+    if found is None:
+        raise SendStateError("no such issue", hint="prepare the month's draft with `make run`, or check --month")
+    return found
+
+
+def _source_names(settings: Settings) -> dict[str, str]:
+    from aggregator.errors import ConfigError
+    from aggregator.sources import load_sources
+
+    try:
+        return {s.id: s.name for s in load_sources(settings.sources_file).sources}
+    except ConfigError:
+        return {}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@issue_app.command("send")
+def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION,
+               dry_run: bool = typer.Option(False, "--dry-run", help="Render every copy and count the recipients; "
+                                                                      "send and record nothing."),
+               worker_id: Optional[str] = typer.Option(None, "--worker-id", help="Name of this sender; run again "
+                                                       "under the same name to take back its work at once.")) -> None:
+    """Send an approved issue to every active subscriber once (or resume a stopped send)."""
+    from aggregator.db.schema import deliveries, issues, subscribers
+    from aggregator.digest.plan import plan_send
+    from aggregator.digest.send import send_issue
+    from aggregator.digest.transport import make_transport
+    from aggregator.taxonomy import load_taxonomy
+
+    settings = Settings()
+    engine = open_database(settings)
+    taxonomy, names = load_taxonomy(settings.taxonomy_file), _source_names(settings)
+    with engine.connect() as conn:
+        issue_id = _issue_id(conn, issue, month)
+        row = conn.execute(select(issues.c.month, issues.c.status).where(issues.c.id == issue_id)).one()
+        if row.status == "sending":
+            total = conn.execute(select(func.count()).where(deliveries.c.issue_id == issue_id,
+                                                            deliveries.c.status == "pending")).scalar_one()
+        else:
+            total = conn.execute(select(func.count()).where(subscribers.c.status == "active")).scalar_one()
+        if dry_run:
+            plan = plan_send(conn, issue_id, settings, taxonomy, _now(), names)
+    if dry_run:
+        table = Table("audiences", "themes", "subscribers", "resources", title=f"issue {plan.month}: dry run")
+        for audiences, themes, people, count in plan.copies:
+            table.add_row(", ".join(audiences) or "(all)", ", ".join(themes) or "(all)", str(people), str(count))
+        console.print(table)
+        console.print(f"{plan.recipients} messages would go in {len(plan.copies)} distinct copies; nothing sent.")
+        return
+    transport = make_transport(settings, row.month)
+    with Progress(TextColumn("sending {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task(row.month, total=total)
+        report = send_issue(engine, issue_id, transport, settings, worker_id=worker_id, taxonomy=taxonomy,
+                            source_names=names, progress=lambda n: bar.advance(task, n))
+    console.print(f"sent {report.sent}, skipped {report.skipped}, failed {report.failed}, bounced {report.bounced}, "
+                  f"retries {report.retried}; {report.copies} distinct copies; pending {report.pending}")
+    for error in report.errors:
+        console.print(f"[red]{error}[/red]", highlight=False)
+    if report.finished:
+        console.print(f"issue {row.month} is sent")
+    else:
+        console.print("not finished: run `aggregator issue send` again to resume")
+        raise typer.Exit(1)
+
+
+@issue_app.command("check")
+def issue_check(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION) -> None:
+    """The quality gate: dead and login-walled links, repeats of the last 3 issues, images without alt text."""
+    from aggregator.digest.quality import FetcherLinkChecker, check_issue
+    from aggregator.fetch import Fetcher
+    from aggregator.taxonomy import load_taxonomy
+
+    settings = Settings()
+    engine = open_database(settings)
+    with engine.connect() as conn, Fetcher(settings) as fetcher:
+        report = check_issue(conn, _issue_id(conn, issue, month), FetcherLinkChecker(fetcher), _now(),
+                             settings=settings, taxonomy=load_taxonomy(settings.taxonomy_file))
+    table = Table("problem", "resource", "detail", title=f"{report.links_checked} links checked")
+    for problem in report.problems:
+        table.add_row(problem.kind, f"{problem.resource_id or ''} {problem.title}".strip(), problem.detail)
+    console.print(table)
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("the issue passes the quality gate")
+
+
+@issue_app.command("preview")
+def issue_preview(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION,
+                  subscriber: Optional[str] = typer.Option(None, "--subscriber", help="Show this subscriber's copy "
+                                                           "(their preferences and links)."),
+                  text: bool = typer.Option(False, "--text", help="Print the plain-text part instead of the HTML.")
+                  ) -> None:
+    """Print an issue as a subscriber (or, by default, everyone) would get it."""
+    from aggregator.db.schema import subscribers
+    from aggregator.digest.render import Recipient, render_digest
+    from aggregator.issues import load_issue
+    from aggregator.taxonomy import load_taxonomy
+
+    settings = Settings()
+    engine = open_database(settings)
+    with engine.connect() as conn:
+        content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
+        recipient = None
+        if subscriber:
+            row = conn.execute(select(subscribers).where(subscribers.c.email == subscriber)).one_or_none()
+            if row is None:
+                raise SendStateError(f"no subscriber {subscriber}", hint="check the address")
+            recipient = Recipient(row.id, row.email, tuple(row.audiences or ()), tuple(row.themes or ()),
+                                  row.token_version)
+    rendered = render_digest(content, recipient=recipient, settings=settings,
+                             taxonomy=load_taxonomy(settings.taxonomy_file))
+    typer.echo(f"Subject: {rendered.subject}\n")
+    typer.echo(rendered.text if text else rendered.html)
+
+
+@issue_app.command("send-test")
+def issue_send_test(to: str = typer.Option(..., "--to", help="Address to send the test to."),
+                    issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION) -> None:
+    """Send the whole issue once to one address with a [TEST] subject (not recorded as a delivery)."""
+    from aggregator.digest.single import send_test
+    from aggregator.digest.transport import make_transport
+    from aggregator.issues import load_issue
+    from aggregator.taxonomy import load_taxonomy
+
+    settings = Settings()
+    engine = open_database(settings)
+    with engine.connect() as conn:
+        content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
+    send_test(content, to, make_transport(settings, content.month), settings,
+              taxonomy=load_taxonomy(settings.taxonomy_file), now=_now())
+    console.print(f"test of {content.month} sent to {to}")

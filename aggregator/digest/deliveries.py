@@ -1,0 +1,177 @@
+"""The deliveries table as the sending engine uses it: one row per (issue, subscriber), claimed under a lease.
+
+Exactly-once as far as SMTP allows: a row is marked sent in its own transaction right after the
+server's 250 for it, and only by the worker holding its lease. A worker only sends a message whose
+lease it still holds with time to spare, so an expired lease cannot be reclaimed by another worker
+while its message is on the wire. The one duplicate SMTP cannot rule out is a message whose 250
+was lost, or whose worker died between the 250 and that commit: at most one message per worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import JSON, Connection, Integer, String, and_, bindparam, case, func, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from aggregator.db.schema import UTCDateTime, deliveries, issues, subscribers
+from aggregator.digest.errors import SendStateError
+from aggregator.lifecycle import TransitionError, change_issue_status
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A claimed delivery whose subscriber was active at the last check, with what their copy needs."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    audiences: tuple[str, ...]
+    themes: tuple[str, ...]
+    token_version: int
+
+
+def start_sending(conn: Connection, issue_id: int, now: datetime) -> str:
+    """Move an approved issue to sending and create a pending delivery for every active subscriber, in one
+    transaction; an issue already sending (resume, or a second worker) is left as it is. Returns the status."""
+    status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one_or_none()
+    if status is None:
+        raise SendStateError(f"there is no issue {issue_id}")
+    if status == "approved":
+        try:
+            change_issue_status(conn, issue_id, "sending", user_id=None, now=now)
+        except TransitionError:  # another worker started it first: its transaction made the rows
+            return conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
+        create_deliveries(conn, issue_id)
+        return "sending"
+    if status not in ("sending", "sent"):
+        raise SendStateError(f"issue {issue_id} is a {status}, not approved")
+    return status
+
+
+def create_deliveries(conn: Connection, issue_id: int) -> int:
+    """A pending row for each active subscriber that has none for this issue (set-based; skips existing)."""
+    chosen = select(literal(issue_id), subscribers.c.id, literal("pending"), literal(0)).where(
+        subscribers.c.status == "active")
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = (dialect.insert(deliveries)
+                 .from_select(["issue_id", "subscriber_id", "status", "attempts"], chosen)
+                 .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"]))
+    return conn.execute(statement).rowcount
+
+
+def release_leases(conn: Connection, issue_id: int, owner_prefix: str) -> int:
+    """Free the pending rows leased by owners starting with `owner_prefix` (a worker restarted under its id)."""
+    return conn.execute(update(deliveries).where(
+        deliveries.c.issue_id == issue_id, deliveries.c.status == "pending",
+        deliveries.c.lease_owner.startswith(owner_prefix, autoescape=True),
+    ).values(lease_owner=None, lease_until=None)).rowcount
+
+
+def claim_batch(conn: Connection, issue_id: int, owner: str, now: datetime, lease: timedelta,
+                size: int) -> list[int]:
+    """Lease up to `size` pending rows that nobody holds (or whose lease expired); their ids, in id order.
+
+    One UPDATE whose WHERE is the compare-and-set: it is evaluated again under the row lock
+    (PostgreSQL) or inside SQLite's single writer, so two workers never get the same row. On
+    PostgreSQL, SKIP LOCKED lets a second worker pass rows the first is claiming instead of waiting.
+    """
+    free = and_(deliveries.c.issue_id == issue_id, deliveries.c.status == "pending",
+                or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now))
+    candidates = select(deliveries.c.id).where(free).order_by(deliveries.c.id).limit(size)
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    rows = conn.execute(update(deliveries).where(deliveries.c.id.in_(candidates.scalar_subquery()), free)
+                        .values(lease_owner=owner, lease_until=now + lease)
+                        .returning(deliveries.c.id)).scalars().all()
+    return sorted(rows)
+
+
+def renew_leases(conn: Connection, ids: list[int], owner: str, until: datetime) -> set[int]:
+    """Extend the lease of the rows in `ids` still held by `owner`; returns those ids."""
+    if not ids:
+        return set()
+    return set(conn.execute(update(deliveries).where(
+        deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.status == "pending",
+    ).values(lease_until=until).returning(deliveries.c.id)).scalars())
+
+
+# The two statements run for every message are plain SQL, built once: composing a Core statement and its
+# cache key cost more than the query itself (about 0.3 ms each, a third of a message's budget).
+_CHECK = text(
+    "SELECT d.subscriber_id, s.email, s.status, s.audiences, s.themes, s.token_version "
+    "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+    "WHERE d.id = :id AND d.status = 'pending' AND d.lease_owner = :owner"
+).columns(subscriber_id=Integer, email=String, status=String, audiences=JSON, themes=JSON, token_version=Integer)
+_MARK_SENT = text(
+    "UPDATE deliveries SET status = 'sent', sent_at = :sent_at, message_id = :message_id, lease_until = NULL, "
+    "attempts = attempts + 1 WHERE id = :id AND lease_owner = :owner AND status = 'pending'"
+).bindparams(bindparam("sent_at", type_=UTCDateTime()))
+
+
+def check_target(conn: Connection, delivery_id: int, owner: str, now: datetime) -> Target | None:
+    """Right before sending: the delivery if it is still ours and pending and its subscriber still active.
+    A subscriber who left meanwhile gets nothing: the row is marked skipped."""
+    row = conn.execute(_CHECK, {"id": delivery_id, "owner": owner}).one_or_none()
+    if row is None:
+        return None
+    if row.status != "active":
+        _finish(conn, delivery_id, owner, status="skipped", now=None, error=f"subscriber {row.status}")
+        return None
+    return Target(delivery_id, row.subscriber_id, row.email, tuple(row.audiences or ()), tuple(row.themes or ()),
+                  row.token_version)
+
+
+def mark_sent(conn: Connection, delivery_id: int, owner: str, message_id: str, now: datetime) -> bool:
+    return conn.execute(_MARK_SENT, {"id": delivery_id, "owner": owner, "sent_at": now,
+                                     "message_id": message_id}).rowcount == 1
+
+
+def mark_failed(conn: Connection, target: Target, owner: str, error: str, *, bounce: bool,
+                hard_bounce_after: int) -> None:
+    """The message was refused for good; a refused address counts a bounce, and is marked bounced at the limit."""
+    _finish(conn, target.delivery_id, owner, status="failed", now=None, error=error[:500])
+    if bounce:
+        count = subscribers.c.bounce_count + 1
+        conn.execute(update(subscribers).where(subscribers.c.id == target.subscriber_id).values(
+            bounce_count=count,
+            status=case((and_(count >= hard_bounce_after, subscribers.c.status == "active"), "bounced"),
+                        else_=subscribers.c.status)))
+
+
+def release(conn: Connection, ids: list[int], owner: str) -> None:
+    """Give back the rows of `ids` this worker holds and has not finished (it stops early)."""
+    if ids:
+        conn.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner,
+                                              deliveries.c.status == "pending")
+                     .values(lease_owner=None, lease_until=None))
+
+
+def count_by_status(conn: Connection, issue_id: int) -> dict[str, int]:
+    return dict(conn.execute(select(deliveries.c.status, func.count()).where(deliveries.c.issue_id == issue_id)
+                             .group_by(deliveries.c.status)).all())
+
+
+def finish_if_done(conn: Connection, issue_id: int, now: datetime) -> bool:
+    """Mark the issue sent when no delivery is pending; True when it is (now or already) sent."""
+    status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
+    if status == "sent":
+        return True
+    pending = conn.execute(select(func.count()).where(deliveries.c.issue_id == issue_id,
+                                                      deliveries.c.status == "pending")).scalar_one()
+    if status != "sending" or pending:
+        return False
+    try:
+        change_issue_status(conn, issue_id, "sent", user_id=None, now=now)
+    except TransitionError:  # another worker finished it at the same moment
+        pass
+    return True
+
+
+def _finish(conn: Connection, delivery_id: int, owner: str, *, status: str, now: datetime | None,
+            message_id: str | None = None, error: str | None = None) -> bool:
+    return conn.execute(update(deliveries).where(
+        deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner, deliveries.c.status == "pending",
+    ).values(status=status, sent_at=now, message_id=message_id, last_error=error, lease_until=None,
+             attempts=deliveries.c.attempts + 1)).rowcount == 1

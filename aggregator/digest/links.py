@@ -1,0 +1,55 @@
+"""The web app's addresses that mails link to, built in one place from settings.base_url."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from aggregator.tokens import Tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """URLs under the public base address; the web app serves these paths."""
+
+    base_url: str
+
+    def _url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+    def confirm(self, token: str) -> str:
+        return self._url(f"/subscribe/confirm/{quote(token, safe='')}")
+
+    def preferences(self, token: str) -> str:
+        return self._url(f"/preferences/{quote(token, safe='')}")
+
+    def unsubscribe(self, token: str) -> str:
+        return self._url(f"/unsubscribe/{quote(token, safe='')}")
+
+    def event_ics(self, resource_id: int) -> str:
+        return self._url(f"/events/{int(resource_id)}.ics")
+
+    def archive(self, month: str) -> str:
+        return self._url(f"/archive/{quote(month, safe='')}")
+
+    def home(self) -> str:
+        return self._url("/")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalLinks:
+    """The two links that differ for every subscriber."""
+
+    unsubscribe: str
+    preferences: str
+
+
+def personal_links(links: Links, tokens: Tokens, subscriber_id: int, token_version: int) -> PersonalLinks:
+    """Signed unsubscribe and preference links for one subscriber."""
+    return PersonalLinks(unsubscribe=links.unsubscribe(tokens.make("unsubscribe", subscriber_id, token_version)),
+                         preferences=links.preferences(tokens.make("preferences", subscriber_id, token_version)))
+
+
+def unsubscribe_mailto(address: str) -> str:
+    """The mailto: half of List-Unsubscribe (RFC 2369)."""
+    return f"mailto:{address}?subject=unsubscribe"

@@ -1,0 +1,225 @@
+"""Rendering a subscriber's copy of an issue (and the confirmation email) to subject, HTML and plain text: pure."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from aggregator.digest.links import Links, PersonalLinks
+from aggregator.issues import EVENTS, OTHER, IssueContent, IssueItem, personalise
+from aggregator.sanitize import clean_text, is_http_url, truncate_text
+from aggregator.settings import Settings
+from aggregator.taxonomy import Taxonomy
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+SUMMARY_CHARS = 320  # read on a phone between shifts: a taste, then the link
+TEXT_WIDTH = 72
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a copy is for: their choices shape it, their id and token version sign its links."""
+
+    subscriber_id: int
+    email: str
+    audiences: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    token_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMail:
+    """A mail ready to be put into MIME: a one-line subject, the HTML (CSS inlined) and the plain text."""
+
+    subject: str
+    html: str
+    text: str
+
+
+RenderedDigest = RenderedMail
+
+
+def issue_subject(month: str, settings: Settings, *, prefix: str = "") -> str:
+    """The fixed subject: the settings' pattern filled with the issue month only, never fetched text."""
+    year, number = month.split("-")
+    subject = settings.mail.subject_pattern.format(month_name=MONTH_NAMES[int(number) - 1], month=number,
+                                                   year=year)
+    return _plain(prefix + subject)
+
+
+def render_digest(content: IssueContent, *, recipient: Recipient | None, settings: Settings, taxonomy: Taxonomy,
+                  personal: PersonalLinks | None = None) -> RenderedMail:
+    """A subscriber's copy of `content`, filtered and ordered by their preferences (None: everything).
+
+    `personal` gives the unsubscribe and preference links; without it the links are signed for
+    `recipient` (reading settings.secret()), or are preview placeholders when there is no recipient.
+    The sending engine passes placeholders here and puts each subscriber's links into the bytes.
+    """
+    links = Links(settings.base_url)
+    if recipient is not None:
+        content = personalise(content, recipient.audiences, recipient.themes)
+    if personal is None:
+        personal = _default_links(links, recipient, settings)
+    zone = ZoneInfo(settings.schedule.timezone)
+    context = {
+        "subject": issue_subject(content.month, settings),
+        "month_title": _month_title(content.month),
+        "intro": [_plain(p) for p in content.intro.split("\n\n") if _plain(p)],
+        "sections": [_section(name, items, taxonomy, links, zone) for name, items in content.sections()],
+        "count": len(content.items),
+        "personal": personal,
+        "archive_url": links.archive(content.month),
+        "home_url": links.home(),
+        "list_name": _display_name(settings.mail.from_address),
+        "preferences_chosen": bool(recipient and (recipient.audiences or recipient.themes)),
+    }
+    env = _environment(str(TEMPLATES_DIR))
+    html = env.get_template("digest.html.j2").render(context)
+    text = env.get_template("digest.txt.j2").render(context)
+    return RenderedMail(subject=context["subject"], html=_inline(html), text=_crlf_free(text))
+
+
+def render_confirmation(*, confirm_url: str, settings: Settings) -> RenderedMail:
+    """The double opt-in mail: one link to a page whose button confirms (a GET alone never does)."""
+    env = _environment(str(TEMPLATES_DIR))
+    list_name = _display_name(settings.mail.from_address)
+    subject = _plain(f"Please confirm your subscription to {list_name}")
+    context = {"confirm_url": confirm_url, "list_name": list_name, "home_url": Links(settings.base_url).home(),
+               "subject": subject}
+    return RenderedMail(subject=subject,
+                        html=_inline(env.get_template("confirm.html.j2").render(context)),
+                        text=_crlf_free(env.get_template("confirm.txt.j2").render(context)))
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemView:
+    title: str
+    url: str | None
+    summary: str
+    meta: str
+    also_listed_on: str
+    image_url: str | None
+    event_when: str | None
+    event_where: str | None
+    ics_url: str | None
+    registration_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _SectionView:
+    id: str
+    name: str
+    items: tuple[_ItemView, ...]
+
+
+def _section(name: str, items: Sequence[IssueItem], taxonomy: Taxonomy, links: Links, zone: ZoneInfo) -> _SectionView:
+    names = {label.id: label.name for label in taxonomy.themes}
+    title = {EVENTS: "Upcoming events", OTHER: "More resources"}.get(name) or names.get(name, name.replace("-", " ").capitalize())
+    return _SectionView(id=name, name=title, items=tuple(_item(i, links, zone) for i in items))
+
+
+def _item(item: IssueItem, links: Links, zone: ZoneInfo) -> _ItemView:
+    meta = [item.type.replace("-", " ").capitalize()] if item.type and not item.event else []
+    if item.published and not item.event:
+        meta.append(_date(item.published, zone))
+    event = item.event
+    where = None
+    if event is not None:
+        where = ", ".join(p for p in (_plain(event.location), "online" if event.online else "") if p) or None
+    return _ItemView(
+        title=_plain(item.title) or "(untitled)",
+        url=item.url if is_http_url(item.url) else None,
+        summary=truncate_text(_plain(item.summary), SUMMARY_CHARS),
+        meta=" · ".join(meta),
+        also_listed_on=", ".join(_plain(n) for n in item.also_listed_on),
+        image_url=item.image_url if is_http_url(item.image_url) else None,
+        event_when=_when(event.start, event.end, zone) if event else None,
+        event_where=where,
+        ics_url=links.event_ics(item.resource_id) if event else None,
+        registration_url=event.registration_url if event and is_http_url(event.registration_url) else None,
+    )
+
+
+def _plain(value: str | None) -> str:
+    """Fetched text as one line: controls and bidirectional overrides removed (they could disguise a link)."""
+    return _BIDI.sub("", clean_text(value))
+
+
+def _date(value: datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    return f"{local.day} {MONTH_NAMES[local.month - 1]} {local.year}"
+
+
+def _when(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
+    local = start.astimezone(zone)
+    text = f"{local:%a} {_date(start, zone)}, {local:%H:%M}"
+    if end is not None:
+        local_end = end.astimezone(zone)
+        text += (f"–{local_end:%H:%M}" if local_end.date() == local.date()
+                 else f" to {local_end:%a} {_date(end, zone)}, {local_end:%H:%M}")
+    return f"{text} ({local.tzname()})"
+
+
+def _month_title(month: str) -> str:
+    year, number = month.split("-")
+    return f"{MONTH_NAMES[int(number) - 1]} {year}"
+
+
+def _display_name(address: str) -> str:
+    from email.utils import parseaddr
+
+    return _plain(parseaddr(address)[0]) or "Kindness in care digest"
+
+
+def _default_links(links: Links, recipient: Recipient | None, settings: Settings) -> PersonalLinks:
+    if recipient is None:
+        return PersonalLinks(unsubscribe=links.unsubscribe("preview"), preferences=links.preferences("preview"))
+    from aggregator.digest.links import personal_links
+    from aggregator.tokens import Tokens
+
+    return personal_links(links, Tokens(settings.secret()), recipient.subscriber_id, recipient.token_version)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _crlf_free(text: str) -> str:
+    """Plain text with \\n line ends, no trailing spaces and at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
+
+
+@lru_cache(maxsize=4)
+def _environment(templates_dir: str) -> Environment:
+    env = Environment(loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(["html.j2", "html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["wrap"] = _wrap
+    return env
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    # @media rules (dark mode, narrow screens) stay in a <style> for the clients that honour them
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def _inline(html: str) -> str:
+    return _inliner().inline(html)

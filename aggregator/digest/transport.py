@@ -1,0 +1,124 @@
+"""Ways out for messages: SMTP (STARTTLS/TLS, login, one connection per session) and the outbox folder of .eml files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import time
+import uuid
+from pathlib import Path
+
+from aggregator.digest.errors import DeliveryFailure, SenderRefusedError, TransportError
+from aggregator.settings import Settings, SMTPSettings
+
+logger = logging.getLogger(__name__)
+
+
+class SMTPSession:
+    """One open SMTP connection; `send` raises DeliveryFailure for a refused message and TransportError
+    when the connection is gone (open a new session then)."""
+
+    def __init__(self, client: smtplib.SMTP) -> None:
+        self._client = client
+
+    def send(self, sender: str, recipient: str, data: bytes) -> None:
+        try:
+            self._client.sendmail(sender, [recipient], data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise DeliveryFailure(f"{code} {_text(reply)}", code=code, recipient_refused=code >= 500) from None
+        except smtplib.SMTPSenderRefused as exc:
+            if 400 <= exc.smtp_code < 500:
+                raise DeliveryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code) from None
+            raise SenderRefusedError(f"the server refused the sender {sender}: {exc.smtp_code} "
+                                     f"{_text(exc.smtp_error)}") from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise TransportError(f"the mail server closed the connection: {exc}") from None
+        except smtplib.SMTPResponseException as exc:  # SMTPDataError and the rest carry a reply code
+            raise DeliveryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportError(f"sending failed: {type(exc).__name__}: {exc}") from None
+
+    def close(self) -> None:
+        try:
+            self._client.quit()
+        except (OSError, smtplib.SMTPException):
+            self._client.close()
+
+
+class SMTPTransport:
+    """Opens SMTP sessions as the settings say (host, port, starttls|tls|none, optional login)."""
+
+    def __init__(self, smtp: SMTPSettings) -> None:
+        if not smtp.host:
+            raise TransportError("no SMTP host configured", hint="set AGGREGATOR_SMTP__HOST, or leave it empty "
+                                                                  "to write the outbox folder")
+        self._smtp = smtp
+
+    def open(self) -> SMTPSession:
+        smtp = self._smtp
+        context = ssl.create_default_context() if smtp.security != "none" else None  # 40 ms each: only when used
+        try:
+            if smtp.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+            else:
+                client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+                if smtp.security == "starttls":
+                    client.starttls(context=context)
+            client.ehlo_or_helo_if_needed()
+            if smtp.username:
+                client.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportError(f"the mail server refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
+                                 hint="check AGGREGATOR_SMTP__USERNAME and AGGREGATOR_SMTP__PASSWORD") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransportError(f"the mail server does not support {smtp.security}: {exc}",
+                                 hint="set AGGREGATOR_SMTP__SECURITY to what the server offers") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportError(f"cannot connect to {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from None
+        return SMTPSession(client)
+
+
+class OutboxSession:
+    """Writes each message to its own .eml file, atomically (a killed process leaves no half file)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def send(self, sender: str, recipient: str, data: bytes) -> None:
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:12]}"
+        partial = self._folder / f".{name}.tmp"
+        try:
+            with open(partial, "wb") as handle:
+                handle.write(data)
+            os.replace(partial, self._folder / f"{name}.eml")
+        except OSError as exc:
+            raise TransportError(f"cannot write to the outbox {self._folder}: {exc}",
+                                 hint="check that AGGREGATOR_DATA_DIR is writable") from None
+
+    def close(self) -> None:
+        pass
+
+
+class OutboxTransport:
+    """The embedded default: messages become .eml files in a folder (settings.outbox_dir / <month>)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def open(self) -> OutboxSession:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return OutboxSession(self.folder)
+
+
+def make_transport(settings: Settings, month: str) -> SMTPTransport | OutboxTransport:
+    """SMTP when a host is configured, else the outbox folder for `month`."""
+    if settings.smtp.host:
+        return SMTPTransport(settings.smtp)
+    return OutboxTransport(settings.outbox_dir / month)
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
