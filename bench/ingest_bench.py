@@ -1,7 +1,7 @@
 """Ingest benchmark: 200 generated feeds x 50 entries, fetch-free, parse -> sanitise -> normalise -> store.
 
 Each feed is one source stored in its own transaction, as the pipeline does, into a fresh migrated
-SQLite file. The floor is a bare lxml parse + field extraction of the same bytes (bench/feedgen.py),
+SQLite file. The floor is a bare lxml parse + field extraction of the same bytes (bench/synthetic_feeds.py),
 timed interleaved with the ingest in the same process; the best of --repeat runs of each is compared so
 that other work on the machine inflates neither side. A second pass over the same feeds (every entry
 unchanged) must add no rows; its rate is reported too. Exits 1 when the ratio target is missed.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feedgen import BASE_URL, CONTENT_TYPE, bare_lxml, generate_feeds
+from synthetic_feeds import BASE_URL, CONTENT_TYPE, bare_lxml, generate_feeds
 from sqlalchemy import Engine, func, select
 
 from aggregator.adapters.feed import parse_feed

@@ -13,7 +13,7 @@ import argparse
 import time
 
 import feedparser
-from feedgen import BASE_URL, CONTENT_TYPE, bare_lxml, generate_feeds
+from synthetic_feeds import BASE_URL, CONTENT_TYPE, bare_lxml, generate_feeds
 
 from aggregator.adapters.feed import parse_feed
 

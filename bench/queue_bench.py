@@ -25,8 +25,6 @@ from sqlalchemy import insert
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/ holds scripts named like packages (bench/feedgen.py): keep them from shadowing the real ones.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from aggregator.db.engine import create_db_engine, upgrade_database  # noqa: E402
