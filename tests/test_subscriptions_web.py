@@ -3,6 +3,8 @@ preferences and RFC 8058 one-click unsubscribe."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import email
 import re
 from datetime import datetime, timedelta, timezone
@@ -18,7 +20,6 @@ from aggregator.digest.errors import TransportError
 from aggregator.settings import Settings
 from aggregator.tokens import Tokens
 from aggregator.web.app import create_app
-from aggregator.web.subscriptions import MAILER_CONFIG_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "test-secret-" + "x" * 40
@@ -216,12 +217,12 @@ def test_subscribe_needs_the_csrf_token(client, engine, settings):
     assert foreign.status_code == 400 and rows(engine) == []
 
 
-def test_a_failing_mail_server_does_not_change_the_reply(app, client, engine):
+def test_a_failing_mail_server_does_not_change_the_reply(app, client, engine, monkeypatch):
     class Broken:
         def open(self):
             raise TransportError("cannot connect")
 
-    app.config[MAILER_CONFIG_KEY] = Broken()
+    monkeypatch.setitem(app.extensions, "aggregator", dataclasses.replace(app.extensions["aggregator"], mailer=Broken()))
     answer = post_subscribe(client)
     assert answer.status_code == 200 and "Check your email" in answer.get_data(as_text=True)
     assert rows(engine)[0]["status"] == "pending"

@@ -47,6 +47,7 @@ class WebContext:
     fetcher_factory: Callable[[Settings], Any] | None  # None: a real Fetcher (aggregator.fetch)
     csrf: OriginCheckingCSRF
     limiter: Limiter
+    mailer: Any | None = None  # sends confirmation mail; None: SMTP when configured, else the outbox folder
 
     def source_name(self, source_id: str) -> str:
         return next((s.name for s in self.sources if s.id == source_id), source_id)
@@ -68,7 +69,8 @@ def deps() -> WebContext:
 
 
 def create_app(settings: Settings, engine: Engine | None = None, *, clock: Callable[[], datetime] = utcnow,
-               fetcher_factory: Callable[[Settings], Any] | None = None, passwords: Passwords | None = None) -> Flask:
+               fetcher_factory: Callable[[Settings], Any] | None = None, passwords: Passwords | None = None,
+               mailer: Any | None = None) -> Flask:
     """The web app over `engine` (default: the configured database, upgraded to the newest schema).
 
     Public blueprints (subscriptions, published) get the CSRFProtect at `app.extensions["csrf"]` (use
@@ -99,7 +101,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
     context = WebContext(settings, engine, load_taxonomy(settings.taxonomy_file),
                          tuple(load_sources(settings.sources_file).sources), passwords or Passwords(), clock,
-                         fetcher_factory, csrf, limiter)
+                         fetcher_factory, csrf, limiter, mailer)
     app.extensions["aggregator"] = context
     _register_template_helpers(app, context)
     _register_errors(app)

@@ -8,7 +8,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, Literal
 
-from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Flask, Response, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,8 +30,6 @@ from aggregator.web.forms import FormError, parse_form
 logger = logging.getLogger(__name__)
 bp = Blueprint("subscriptions", __name__)
 PAGES = "web/public/"
-# Config key for tests or deployments that send confirmations another way (an object with `open()`).
-MAILER_CONFIG_KEY = "AGGREGATOR_CONFIRMATION_MAILER"
 _Ids = list[str]
 
 
@@ -287,7 +285,7 @@ def confirmation_mailer(settings: Settings) -> Mailer:
 
 def _confirmation_job(address: str, confirm_url: str, now: datetime) -> Callable[[], None]:
     settings = deps().settings
-    mailer = current_app.config.get(MAILER_CONFIG_KEY) or confirmation_mailer(settings)
+    mailer = deps().mailer or confirmation_mailer(settings)
 
     def job() -> None:
         try:
