@@ -1,0 +1,152 @@
+"""The public, cacheable pages of the web app: the feeds (RSS, Atom, JSON Feed), their index, and the archive.
+
+The app factory registers `bp` and sets `app.config["AGGREGATOR_SETTINGS"]` (Settings) and
+`app.config["AGGREGATOR_ENGINE"]` (an SQLAlchemy Engine); nothing else of the web package is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import Engine
+from werkzeug.http import is_resource_modified
+
+from aggregator.archive import (
+    STYLESHEET, archive_feed, find_sent_issue, is_month, list_sent_issues, load_archived_content, render_archive_index,
+    render_issue_page,
+)
+from aggregator.feeds.build import feed_listings, render_index, render_opml
+from aggregator.feeds.model import ALL, FORMATS, FeedKey
+from aggregator.feeds.query import FeedContext, load_context, load_feed, newest_decision
+from aggregator.feeds.render import feed_version, render_feed
+from aggregator.settings import Settings
+
+bp = Blueprint("published", __name__)
+# Readers poll often; a short public max-age lets proxies absorb bursts while new resources show up soon.
+CACHE_CONTROL = "public, max-age=300"
+
+
+def _settings() -> Settings:
+    return current_app.config["AGGREGATOR_SETTINGS"]
+
+
+def _engine() -> Engine:
+    return current_app.config["AGGREGATOR_ENGINE"]
+
+
+def _context() -> FeedContext:
+    """Label and partner names, read again only when taxonomy.yaml or sources.yaml change: reading them
+    costs ~100 ms, far more than answering a reader's conditional GET."""
+    settings = _settings()
+    stamp = (_mtime(settings.taxonomy_file), _mtime(settings.sources_file))
+    cache = current_app.extensions.setdefault("published", {})
+    if cache.get("stamp") != stamp:  # two threads may both reload; either result is right
+        cache["context"], cache["stamp"] = load_context(settings), stamp
+    return cache["context"]
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+@bp.get("/feeds/all.<any(rss, atom, json):fmt>")
+def combined_feed(fmt: str) -> Response:
+    return _feed_response(ALL, fmt)
+
+
+@bp.get("/feeds/<any(theme, audience):kind>/<label_id>.<any(rss, atom, json):fmt>")
+def label_feed(kind: str, label_id: str, fmt: str) -> Response:
+    return _feed_response(FeedKey(kind, label_id), fmt)  # type: ignore[arg-type]
+
+
+@bp.get("/feeds/")
+def feeds_index() -> Response:
+    context = _context()
+    with _engine().connect() as conn:
+        feeds = [(key, load_feed(conn, key, context)) for key in context.keys()]
+    body = render_index(feed_listings(feeds, context), context).encode("utf-8")
+    return _page(body, "text/html; charset=utf-8")
+
+
+@bp.get("/feeds/index.opml")
+def feeds_opml() -> Response:
+    context = _context()
+    with _engine().connect() as conn:
+        feeds = [(key, load_feed(conn, key, context)) for key in context.keys()]
+    return _page(render_opml(feed_listings(feeds, context), context), "text/x-opml; charset=utf-8")
+
+
+@bp.get("/archive/")
+def archive_index() -> Response:
+    context = _context()
+    with _engine().connect() as conn:
+        archived = list_sent_issues(conn)
+    return _page(render_archive_index(archived, context).encode("utf-8"), "text/html; charset=utf-8")
+
+
+@bp.get("/archive/archive.css")
+def stylesheet() -> Response:
+    return _page(STYLESHEET.read_bytes(), "text/css; charset=utf-8")
+
+
+@bp.get("/archive/feed.<any(rss, atom, json):fmt>")
+def archive_feed_route(fmt: str) -> Response:
+    context = _context()
+    with _engine().connect() as conn:
+        feed = archive_feed(conn, context)
+    return _conditional(feed_version(feed, fmt), feed.updated, FORMATS[fmt].media_type,
+                        lambda: render_feed(feed, fmt))
+
+
+@bp.get("/archive/<month>")
+@bp.get("/archive/<month>/")
+def archive_issue(month: str) -> Response:
+    if not is_month(month):
+        abort(404)
+    context = _context()
+    with _engine().connect() as conn:
+        issue = find_sent_issue(conn, month)
+        if issue is None:
+            abort(404)
+        content = load_archived_content(conn, issue, context)
+    return _page(render_issue_page(issue, content, context).encode("utf-8"), "text/html; charset=utf-8")
+
+
+def _feed_response(key: FeedKey, fmt: str) -> Response:
+    context = _context()
+    if not context.has_feed(key):
+        abort(404)
+    with _engine().connect() as conn:
+        feed = load_feed(conn, key, context)
+        decided = newest_decision(conn)
+    # A resource leaving the feed (rejected) changes its ids but not its newest date: the newest
+    # decision anywhere keeps Last-Modified moving forward for clients that only send If-Modified-Since.
+    last_modified = max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated
+    return _conditional(feed_version(feed, fmt), last_modified, FORMATS[fmt].media_type,
+                        lambda: render_feed(feed, fmt))
+
+
+def _conditional(etag: str, last_modified: datetime, media_type: str, render: Callable[[], bytes]) -> Response:
+    """200 with the body, or 304 without rendering it (RFC 9110 13.1: If-None-Match wins over
+    If-Modified-Since; werkzeug's check follows that order)."""
+    if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
+        response = Response(status=304)
+    else:
+        response = Response(render(), mimetype=media_type)
+        response.headers["Content-Type"] = f"{media_type}; charset=utf-8"
+    response.set_etag(etag)
+    response.last_modified = last_modified
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+def _page(body: bytes, content_type: str) -> Response:
+    response = Response(body, headers={"Content-Type": content_type, "Cache-Control": CACHE_CONTROL})
+    response.add_etag()
+    return response.make_conditional(request)
