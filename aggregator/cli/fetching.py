@@ -63,6 +63,11 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
     if monthly:
         console.print(f"merged {report.merges.merged} duplicates among {report.merges.compared} resources; "
                       f"labelled {report.labels.classified} ({report.labels.off_topic} off-topic)")
+        console.print(f"this month's draft is issue {report.draft_id}; feeds: {report.feeds.feeds} built in "
+                      f"{report.feeds.output_dir}; archive in {settings.archive_dir}")
+        for sent in report.sends:
+            console.print(f"issue {sent.issue_id}: sent {sent.sent}, failed {sent.failed}, pending {sent.pending}"
+                          f"{' (finished)' if sent.finished else ''}")
     for outcome in outcomes:
         if outcome.outcome == "failed":
             err_console.print(f"[red]✗ {outcome.source_id}[/red]: {outcome.error}", highlight=False)
