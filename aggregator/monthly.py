@@ -52,6 +52,14 @@ def source_hints(configs: Sequence[SourceConfig]) -> dict[str, Hints]:
     return {c.id: c.hints for c in configs}
 
 
+def settle_resources(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
+                     now: datetime) -> tuple[MergeReport, LabelReport]:
+    """After a fetch: merge what several sources list, then label what is new or changed."""
+    merges = dedupe_resources(engine, now)
+    labels = classify_resources(engine, build_classifier(settings), source_hints(configs), now)
+    return merges, labels
+
+
 def current_month(settings: Settings, now: datetime) -> str:
     """The month (YYYY-MM) it is now where the editors work."""
     return now.astimezone(ZoneInfo(settings.schedule.timezone)).strftime("%Y-%m")
@@ -66,8 +74,7 @@ def run_monthly(settings: Settings, configs: Sequence[SourceConfig], engine: Eng
     from aggregator.issues import prepare_draft
 
     outcomes = run_fetch(settings, configs, engine, fetcher, on_done=on_done, clock=clock)
-    merges = dedupe_resources(engine, clock())
-    labels = classify_resources(engine, build_classifier(settings), source_hints(configs), clock())
+    merges, labels = settle_resources(engine, settings, configs, clock())
     with engine.begin() as conn:
         draft_id = prepare_draft(conn, current_month(settings, clock()), clock())
     sends = send_due_issues(engine, settings, configs, clock)

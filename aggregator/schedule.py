@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import smtplib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from aggregator.errors import AggregatorError
 from aggregator.harvest import Fetcher
 from aggregator.issues import REMOVED, prepare_draft
 from aggregator.lifecycle import record_audit
+from aggregator.monthly import settle_resources
 from aggregator.pipeline import SourceOutcome, run_fetch, utcnow
 from aggregator.settings import Settings
 from aggregator.sources import SourceConfig
@@ -203,6 +205,8 @@ def run_due(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
     now = clock()
     due = due_sources(engine, configs, now)
     fetched = run_fetch(settings, due, engine, fetcher, clock=clock) if due else []
+    if any(o.outcome == "new-data" for o in fetched):
+        settle_resources(engine, settings, configs, clock())  # editors find new resources merged and labelled
     return ScheduleReport(tuple(fetched), prepare_scheduled_draft(engine, settings, clock(), notifier))
 
 
@@ -226,6 +230,7 @@ def make_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceC
         timezone=timezone.utc, executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     now, last = clock(), last_fetches(engine)
+    settling = threading.Lock()
 
     def fetch_job(config: SourceConfig) -> None:
         current = clock()
@@ -233,7 +238,10 @@ def make_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceC
         if due_at > current + TOLERANCE:  # fetched meanwhile (e.g. by `make run`): look again when due
             scheduler.modify_job(f"fetch:{config.id}", next_run_time=due_at)
             return
-        run_fetch(settings, [config], engine, fetcher, clock=clock)
+        outcomes = run_fetch(settings, [config], engine, fetcher, clock=clock)
+        if any(o.outcome == "new-data" for o in outcomes):
+            with settling:  # fetch jobs run in parallel threads; merging and labelling go one at a time
+                settle_resources(engine, settings, configs, clock())
 
     for config in configs:
         if config.enabled:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from aggregator.db.schema import audit_log, issues
+from aggregator.db.schema import audit_log, issues, resources
 from aggregator.fetch import Fetcher
 from aggregator.issues import prepare_draft
 from aggregator.schedule import (
@@ -85,6 +85,9 @@ def test_once_fetches_only_the_sources_due(engine, sched_settings, http_server):
         assert {o.source_id for o in first.fetched} == {"hourly", "daily", "halfhourly"}  # never fetched: due
         assert all(o.outcome == "new-data" for o in first.fetched)
         assert first.draft is None  # not the draft day yet
+        with engine.connect() as conn:  # what was fetched reaches the editors labelled (or marked off-topic)
+            assert conn.execute(select(func.count()).select_from(resources)
+                                .where(resources.c.classified_at.is_(None))).scalar_one() == 0
 
         http_server.clear()
         assert run_due(engine, sched_settings, configs, fetcher, None, clock=clock).fetched == ()  # a restart
