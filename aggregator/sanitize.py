@@ -23,10 +23,19 @@ ALLOWED_ATTRIBUTES = {
     "abbr": {"title"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls and DEL, and lone surrogates: a JSON "\ud800" escape decodes to one, which UTF-8 (and
+# so nh3 and the database) cannot encode.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Built once: nh3.clean() builds its cleaner on every call, which costs as much as the cleaning.
 # A Cleaner holds no per-call state, so threads share it.
 _TEXT_ONLY = nh3.Cleaner(tags=set(), strip_comments=True)
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(URL_SCHEMES),
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+)
 
 
 def _absolutise(base_url: str | None):
@@ -45,23 +54,23 @@ def clean_html(fragment: str | None, base_url: str | None = None) -> str:
     """Return `fragment` with only safe tags, attributes and http(s)/mailto URLs; links made absolute."""
     if not fragment:
         return ""
-    fragment = _CONTROL.sub("", fragment)
-    return nh3.clean(
-        fragment,
+    cleaner = nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         attribute_filter=_absolutise(base_url) if base_url else None,
         strip_comments=True,
-    )
+    ) if base_url else _CLEANER
+    # Character references decode to controls ("&#1;"), so they are removed after cleaning as well.
+    return _CONTROL.sub("", cleaner.clean(_CONTROL.sub("", fragment)))
 
 
 def html_to_text(fragment: str | None) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded, controls removed."""
     if not fragment:
         return ""
-    text = _TEXT_ONLY.clean(fragment)
+    text = _TEXT_ONLY.clean(_CONTROL.sub("", fragment))
     # nh3 escapes text when it drops tags; decode once so "&amp;" in the source becomes "&".
     return _fold_space(_CONTROL.sub("", html.unescape(text)))
 
