@@ -151,7 +151,7 @@ def _harvest_oai(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     entries, response_date = harvest_records(
         lambda url: fetcher.fetch(url, accept="text/xml").body, request.url,
         metadata_prefix=oai.metadata_prefix if oai else "oai_dc", set_spec=oai.set if oai else None,
-        from_date=from_date)
+        from_date=from_date, max_entries=request.source.max_entries)
     entries = entries[: request.source.max_entries]
     if oai and oai.item_pages:
         entries = enrich_from_pages(entries, fetcher)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from aggregator.db.store import FetchRecord, SourceState, StoreResult, load_source_state, record_fetch, \
     store_resources, sync_sources
@@ -25,6 +27,7 @@ from aggregator.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 DEFAULT_PAUSE = timedelta(hours=1)
+LOCKED_RETRY_PAUSES = (0.5, 1.0, 2.0)  # seconds before each new attempt when the database is busy
 MAX_PAUSE = timedelta(days=7)
 
 
@@ -139,13 +142,34 @@ def _store_one(engine: Engine, harvested: _Harvested, state: SourceState, clock:
         drift = config.adapter == "page" and not harvest.not_modified and not harvest.entries and state.best_count > 0
         if not drift:
             try:
-                return _store_success(engine, harvested, harvest, clock)
+                return _store_with_retry(engine, harvested, harvest, clock)
             except Exception as exc:  # the source's transaction was rolled back; record why
                 logger.exception("storing source failed", extra={"source_id": config.id})
                 harvested = _Harvested(config, harvested.started_at, harvest, error=exc)
         else:
             harvested = _Harvested(config, harvested.started_at, harvest, error=_DriftError(state.best_count))
     return _store_failure(engine, harvested, clock)
+
+
+def _store_with_retry(engine: Engine, harvested: _Harvested, harvest: Harvest, clock,
+                      sleep: Callable[[float], None] = time.sleep) -> SourceOutcome:
+    """Store one source; a busy database (another writer holding SQLite's lock past the busy timeout) is
+    retried a few times: the failed attempt's transaction was rolled back, so nothing is half written."""
+    for attempt, pause in enumerate(LOCKED_RETRY_PAUSES + (None,)):
+        try:
+            return _store_success(engine, harvested, harvest, clock)
+        except OperationalError as exc:
+            if pause is None or not _is_busy(exc):
+                raise
+            logger.warning("database busy; storing again", extra={"source_id": harvested.source.id,
+                                                                  "count": attempt + 1})
+            sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text or "deadlock detected" in text
 
 
 class _DriftError(AggregatorError):

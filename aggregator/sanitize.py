@@ -50,6 +50,11 @@ def _absolutise(base_url: str | None):
     return filter_attribute
 
 
+def strip_controls(text: str) -> str:
+    """`text` without C0 controls (but tab, newline, carriage return), DEL and lone surrogates."""
+    return _CONTROL.sub("", text)
+
+
 def clean_html(fragment: str | None, base_url: str | None = None) -> str:
     """Return `fragment` with only safe tags, attributes and http(s)/mailto URLs; links made absolute."""
     if not fragment:

@@ -15,7 +15,7 @@ from feedparser.urls import _urljoin
 
 from aggregator import sanitize
 from aggregator.model import EMPTY
-from aggregator.sanitize import clean_text, html_to_text, is_http_url
+from aggregator.sanitize import clean_text, html_to_text, is_http_url, strip_controls
 
 UTC = timezone.utc
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -149,15 +149,15 @@ def make_cleaner(base_url: str) -> nh3.Cleaner:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def sanitised_html(value: str | None, is_html: bool, cleaner: nh3.Cleaner) -> str | None:
     """Sanitised HTML for a summary or content; plain text is escaped first; None when nothing is left."""
     if not value or not value.strip():
         return None
-    fragment = _CONTROL.sub("", value if is_html else html.escape(value, quote=False))
-    cleaned = cleaner.clean(fragment).strip()
+    fragment = strip_controls(value if is_html else html.escape(value, quote=False))
+    # again after cleaning: character references such as &#1; only become controls inside nh3
+    cleaned = strip_controls(cleaner.clean(fragment)).strip()
     return cleaned or None
 
 

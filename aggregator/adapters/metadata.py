@@ -21,6 +21,7 @@ from typing import Any
 
 import extruct
 import lxml.html
+from lxml import etree
 from bs4 import UnicodeDammit
 
 from aggregator.adapters.fields import absolute_url, unique_texts
@@ -139,8 +140,12 @@ def read_tree(body: bytes, url: str | None = None) -> lxml.html.HtmlElement:
         raise ParseError(f"not an HTML page: {url or 'body'} starts with {body[:20]!r}",
                          hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml")
     text = UnicodeDammit(body, is_html=True).unicode_markup or body.decode("utf-8", "replace")
-    # lxml refuses str input that still carries an XML encoding declaration
-    return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
+    try:
+        # lxml refuses str input that still carries an XML encoding declaration
+        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
+    except (etree.ParserError, ValueError) as exc:  # e.g. "Document is empty" for a lone comment
+        raise ParseError(f"not a readable HTML page: {url or 'body'} ({exc})",
+                         hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml") from None
 
 
 def read_metas(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:

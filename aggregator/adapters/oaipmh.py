@@ -154,12 +154,14 @@ def parse_list_records(body: bytes, base_url: str) -> OaiPage:
 
 def harvest_records(fetch: Callable[[str], bytes], base_url: str, *, metadata_prefix: str = "oai_dc",
                     set_spec: str | None = None, from_date: date | datetime | None = None,
-                    max_pages: int = 1000) -> tuple[list[RawEntry], datetime | None]:
+                    max_pages: int = 1000, max_entries: int | None = None) -> tuple[list[RawEntry], datetime | None]:
     """All entries of a ListRecords harvest, following resumption tokens, and the first page's responseDate.
 
     `fetch(url) -> bytes` does the I/O. The loop stops when the token is empty or absent, when the
-    repository repeats a token (a server bug that would loop forever) and after `max_pages` pages.
-    OaiError from any page propagates: a harvest that cannot finish is retried whole by the next run.
+    repository repeats a token (a server bug that would loop forever), after `max_pages` pages, and once
+    `max_entries` are in hand; a harvest cut short returns no responseDate, so the incremental `from`
+    stays where it was and nothing is skipped. OaiError from any page propagates: a harvest that cannot
+    finish is retried whole by the next run.
     """
     url = list_records_url(base_url, metadata_prefix=metadata_prefix, set_spec=set_spec, from_date=from_date)
     entries: list[RawEntry] = []
@@ -175,6 +177,10 @@ def harvest_records(fetch: Callable[[str], bytes], base_url: str, *, metadata_pr
         token = page.resumption_token
         if not token:
             break
+        if max_entries is not None and len(entries) >= max_entries:
+            logger.warning("OAI-PMH harvest stopped at the source's max_entries; raise it to harvest more per run",
+                           extra={"url": base_url, "count": len(entries)})
+            return entries[:max_entries], None
         if token in seen_tokens:
             logger.warning("OAI-PMH repository repeated a resumption token; harvest stopped",
                            extra={"url": base_url, "count": len(entries)})

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from aggregator.errors import BodyTooLargeError, DeadlineExceededError
+from aggregator.errors import BodyTooLargeError, DeadlineExceededError, FetchError
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +48,19 @@ def read_body(response: httpx.Response, *, cap: int, deadline: float, clock: Cal
 def _iter_decoded(response: httpx.Response) -> Iterator[bytes]:
     codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
     codings = [c for c in codings if c and c != "identity"]
-    if not codings:
-        yield from response.iter_raw()
-    elif codings in (["gzip"], ["x-gzip"]):
-        yield from _inflate(response.iter_raw(), zlib.MAX_WBITS | 16)
-    elif codings == ["deflate"]:
-        yield from _inflate(response.iter_raw(), zlib.MAX_WBITS, raw_fallback=True)
-    else:
-        # A coding we did not ask for (br, zstd, stacked codings): let httpx decode it, counted per chunk.
-        logger.info("unrequested content-encoding %s", ",".join(codings),
-                    extra={"url": str(response.url), "encoding": ",".join(codings)})
-        yield from response.iter_bytes()
+    stream: Iterator[bytes] = response.iter_raw()
+    # Codings are listed in the order they were applied: peel the last one first, each layer bounded,
+    # so stacked codings ("gzip, gzip") cannot inflate more than _STEP at a time either.
+    for coding in reversed(codings):
+        if coding in ("gzip", "x-gzip"):
+            stream = _inflate(stream, zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            stream = _inflate(stream, zlib.MAX_WBITS, raw_fallback=True)
+        else:  # br, zstd, compress...: we never ask for them and cannot bound them
+            raise FetchError(f"the server sent a content-encoding we did not ask for: {coding}",
+                             url=str(response.url),
+                             hint="the site ignores Accept-Encoding; ask the partner to serve gzip or plain")
+    yield from stream
 
 
 def _inflate(raw: Iterator[bytes], wbits: int, *, raw_fallback: bool = False) -> Iterator[bytes]:

@@ -10,7 +10,6 @@ import json
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from lxml import etree
 
 from aggregator.adapters.discover import discover_feeds
 from aggregator.adapters.feed import parse_feed
@@ -119,25 +118,16 @@ def test_metadata_adapter_gives_metadata_or_parse_error(body: bytes) -> None:
         meta = extract_metadata(body, BASE)
     except ParseError:
         return
-    except etree.ParserError:
-        return  # the known weakness pinned by test_metadata_of_an_empty_document_is_a_parse_error (xfail)
     assert isinstance(meta, PageMetadata)
     for url in (meta.url, meta.image_url, meta.pdf_url):
         assert url is None or is_http_url(url), url
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Found by the property test: aggregator/adapters/metadata.read_tree passes bytes that is_html accepts "
-    "(b'<!\\x01', a lone comment) to lxml.html.document_fromstring, which raises lxml.etree.ParserError "
-    "('Document is empty'), not ParseError; enrich_from_pages catches only FetchError/ParseError, so one such "
-    "detail page fails the whole source as an internal error. Fix: in read_tree, catch etree.ParserError (and "
-    "ValueError) and raise ParseError, as discover_feeds already does."))
 @pytest.mark.parametrize("body", [b"<!\x01", b"<!-- only a comment -->"])
 def test_metadata_of_an_empty_document_is_a_parse_error(body: bytes) -> None:
-    try:
+    # found by the property test: lxml's "Document is empty" used to escape as etree.ParserError
+    with pytest.raises(ParseError):
         extract_metadata(body, BASE)
-    except ParseError:
-        pass
 
 
 @FAST

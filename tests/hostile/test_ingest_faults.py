@@ -80,12 +80,6 @@ def test_database_locked_mid_store_leaves_nothing_half_written(engine, monkeypat
     assert count(engine, resources) == sum(stored.values())  # no resource without its entry
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pipeline._store_one records any exception from _store_success as the source's failure; a transient "
-    "'database is locked' (OperationalError) is not retried, so the source's entries wait for the next run. "
-    "Fix: in _store_one, retry _store_success a few times with a short backoff when the error is an "
-    "OperationalError whose message says 'database is locked' / 'database is busy' (the transaction was "
-    "rolled back, so a retry is safe); only then record the failure."))
 def test_database_locked_mid_store_is_retried(engine, monkeypatch) -> None:
     calls = _locked_once(monkeypatch, "alpha")
     outcomes = run(engine)
