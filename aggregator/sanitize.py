@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -29,25 +30,56 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # Built once: nh3.clean() builds its cleaner on every call, which costs as much as the cleaning.
 # A Cleaner holds no per-call state, so threads share it.
 _TEXT_ONLY = nh3.Cleaner(tags=set(), strip_comments=True)
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-    url_schemes=set(URL_SCHEMES),
-    link_rel="noopener noreferrer nofollow",
-    strip_comments=True,
-)
+MAX_PASSES = 3  # html5ever can build a tree that serialises into markup parsing into another: clean again
 
 
-def _absolutise(base_url: str | None):
+def join_link(base_url: str, value: str) -> str | None:
+    """`value` made absolute against `base_url`; None (nh3 then drops the attribute) when that fails or
+    gives an http(s) URL without a host ("//:" -> "https://:"), which a second cleaning would drop anyway."""
+    try:
+        joined = urljoin(base_url, value)
+        parts = urlsplit(joined)
+        if parts.scheme in ("http", "https") and not parts.hostname:
+            return None
+    except ValueError:  # e.g. a malformed IPv6 host
+        return None
+    return joined
+
+
+def make_cleaner(base_url: str | None, *, is_absolute: Callable[[str], bool] = lambda value: False) -> nh3.Cleaner:
+    """An nh3 Cleaner with the project's allow-list, making links absolute against `base_url`.
+
+    `is_absolute` may say which values need no joining (a fast path: joining must leave them unchanged).
+    A Cleaner holds no per-call state: build it once (per feed) and share it between threads.
+    """
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
-        if attribute in ("href", "src") and base_url:
-            try:
-                return urljoin(base_url, value)
-            except ValueError:  # e.g. a malformed IPv6 host: drop the attribute
-                return None
+        if attribute in ("href", "src") and base_url and not is_absolute(value):
+            return join_link(base_url, value)
         return value
 
-    return filter_attribute
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        attribute_filter=filter_attribute if base_url else None,
+        strip_comments=True,
+    )
+
+
+_CLEANER = make_cleaner(None)
+
+
+def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
+    """`fragment` cleaned by `cleaner` until cleaning changes nothing more (so sanitising is idempotent);
+    controls are removed before and after, since character references such as &#1; decode inside nh3."""
+    cleaned = _CONTROL.sub("", cleaner.clean(_CONTROL.sub("", fragment)))
+    for _ in range(MAX_PASSES - 1):
+        again = _CONTROL.sub("", cleaner.clean(cleaned))
+        if again == cleaned:
+            break
+        cleaned = again
+    return cleaned
 
 
 def strip_controls(text: str) -> str:
@@ -59,16 +91,7 @@ def clean_html(fragment: str | None, base_url: str | None = None) -> str:
     """Return `fragment` with only safe tags, attributes and http(s)/mailto URLs; links made absolute."""
     if not fragment:
         return ""
-    cleaner = nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel="noopener noreferrer nofollow",
-        attribute_filter=_absolutise(base_url) if base_url else None,
-        strip_comments=True,
-    ) if base_url else _CLEANER
-    # Character references decode to controls ("&#1;"), so they are removed after cleaning as well.
-    return _CONTROL.sub("", cleaner.clean(_CONTROL.sub("", fragment)))
+    return clean_with(make_cleaner(base_url) if base_url else _CLEANER, fragment)
 
 
 def html_to_text(fragment: str | None) -> str:

@@ -15,7 +15,7 @@ from feedparser.urls import _urljoin
 
 from aggregator import sanitize
 from aggregator.model import EMPTY
-from aggregator.sanitize import clean_text, html_to_text, is_http_url, strip_controls
+from aggregator.sanitize import clean_text, html_to_text, is_http_url
 
 UTC = timezone.utc
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -131,33 +131,14 @@ def make_cleaner(base_url: str) -> nh3.Cleaner:
 
     Reusing one Cleaner and skipping urljoin for absolute URLs halves the sanitising cost of a feed.
     """
-    def filter_attribute(element: str, attribute: str, value: str) -> str | None:
-        if attribute in ("href", "src") and not is_plain_absolute(value):
-            try:
-                return urljoin(base_url, value)
-            except ValueError:
-                return None  # as when clean_html's filter raises: nh3 drops the attribute
-        return value
-
-    return nh3.Cleaner(
-        tags=set(sanitize.ALLOWED_TAGS),
-        attributes={k: set(v) for k, v in sanitize.ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(sanitize.URL_SCHEMES),
-        link_rel="noopener noreferrer nofollow",
-        attribute_filter=filter_attribute if base_url else None,
-        strip_comments=True,
-    )
-
-
+    return sanitize.make_cleaner(base_url, is_absolute=is_plain_absolute)
 
 
 def sanitised_html(value: str | None, is_html: bool, cleaner: nh3.Cleaner) -> str | None:
     """Sanitised HTML for a summary or content; plain text is escaped first; None when nothing is left."""
     if not value or not value.strip():
         return None
-    fragment = strip_controls(value if is_html else html.escape(value, quote=False))
-    # again after cleaning: character references such as &#1; only become controls inside nh3
-    cleaned = strip_controls(cleaner.clean(fragment)).strip()
+    cleaned = sanitize.clean_with(cleaner, value if is_html else html.escape(value, quote=False)).strip()
     return cleaned or None
 
 

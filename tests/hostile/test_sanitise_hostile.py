@@ -138,14 +138,8 @@ HOSTILE_FRAGMENTS = [
     '<a href="&#x2028;javascript:alert(1)">x</a>',
 ]
 
-IDEMPOTENCE_REASON = (
-    "clean_html is one nh3 pass; html5ever can build a tree whose markup parses back into a different tree "
-    "(an <a> foster-parented out of a <table> or <select> inside another <a>), so a second "
-    "cleaning changes the output (about 0.3% of random tag soup). Safe either way, but 'sanitising twice "
-    "changes nothing' fails. Fix (tried, see the report): clean again until the output stops changing "
-    "(one extra pass always sufficed) in sanitize.clean_html AND adapters/fields.sanitised_html together, "
-    "and drop absolutised URLs nh3 will not re-accept ('//:' -> 'https://:') in both attribute filters; "
-    "fixing clean_html alone breaks tests/test_feed_adapter.py::test_feed_cleaner_equals_clean_html.")
+# Tag soup whose first cleaning serialised into markup that parses into another tree (found by the
+# property tests; clean_html now cleans until stable).
 UNSTABLE_FRAGMENTS = [
     "<a href='javascript:x'><table><a href='javascript:x'>",
     '<a href="https://ok.example/"><table><a href="javascript:alert(1)">nested</a></table></a>',
@@ -221,7 +215,6 @@ def test_safe_markup_is_kept() -> None:
         '<a href="mailto:x@example.org" rel="noopener noreferrer nofollow">m</a>')
 
 
-@pytest.mark.xfail(strict=True, reason=IDEMPOTENCE_REASON)
 @pytest.mark.parametrize("base_url", [None, BASE], ids=["no-base", "base"])
 @pytest.mark.parametrize("fragment", UNSTABLE_FRAGMENTS)
 def test_unstable_tree_is_a_fixed_point(fragment: str, base_url: str | None) -> None:
