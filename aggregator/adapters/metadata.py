@@ -24,8 +24,12 @@ import lxml.html
 from lxml import etree
 from bs4 import UnicodeDammit
 
-from aggregator.adapters.fields import absolute_url, unique_texts
+from aggregator.adapters.fields import unique_texts
 from aggregator.adapters.page import is_html
+from aggregator.adapters.schema_org import (
+    PROFILE_LINK, find_schema_nodes, first_url, is_event_node, node_event, node_image, node_names, node_pdf_url,
+    node_text, node_types, node_values, page_nodes, schema_type_hint,
+)
 from aggregator.dates import parse_date
 from aggregator.errors import ParseError
 from aggregator.model import Event, RawEntry, ResourceType
@@ -37,7 +41,6 @@ SYNTAXES = ["json-ld", "microdata", "opengraph", "dublincore"]
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-_LINK = re.compile(r"^(?:https?://|/|www\.)", re.IGNORECASE)  # a profile link, not an author's name
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Highwire tags that say what kind of work this is
 _CITATION_TYPES = (
@@ -79,36 +82,36 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
     dc = _dublin_core(data.get("dublincore", []))
     citation = {name: values for name, values in metas.items() if name.startswith("citation_")}
     date = functools.partial(parse_date, default_tz=default_tz)
-    documents = (main, *_pages(nodes))  # a Yoast WebPage node carries the dates an Event node lacks
+    documents = (main, *page_nodes(nodes))  # a Yoast WebPage node carries the dates an Event node lacks
 
     return PageMetadata(
-        title=_first_text(_one(citation, "citation_title"), _text(main, "headline", "name"), _one(og, "og:title"),
+        title=_first_text(_one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
                           _one(dc, "dc.title"), _document_title(tree)),
-        description=_first_text(_one(citation, "citation_abstract"), _text(main, "description"),
+        description=_first_text(_one(citation, "citation_abstract"), node_text(main, "description"),
                                 _one(og, "og:description"), _one(dc, "dc.description", "dcterms.abstract"),
                                 _one(metas, "description")),
-        authors=_first_nonempty(citation.get("citation_author", ()), _names(main, "author", "creator"),
+        authors=_first_nonempty(citation.get("citation_author", ()), node_names(main, "author", "creator"),
                                 dc.get("dc.creator", ()), metas.get("author", ()),
-                                [a for a in _many(og, "article:author") if not _LINK.match(a)]),
+                                [a for a in _many(og, "article:author") if not PROFILE_LINK.match(a)]),
         published=_first_date(date, _one(citation, "citation_publication_date", "citation_date",
                                           "citation_online_date", "citation_cover_date"),
-                              *(_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
+                              *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
                               _one(og, "article:published_time", "article:published"),
                               _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created")),
-        updated=_first_date(date, *(_text(n, "dateModified") for n in documents),
+        updated=_first_date(date, *(node_text(n, "dateModified") for n in documents),
                             _one(og, "article:modified_time", "og:updated_time"),
                             _one(dc, "dcterms.modified", "dc.date.modified")),
         doi=_first_doi(_one(citation, "citation_doi"), *dc.get("dc.identifier", ()), *metas.get("prism.doi", ()),
-                       *_values(main, "identifier", "sameAs", "url")),
-        tags=unique_texts(_keywords(citation.get("citation_keywords", ()), _values(main, "keywords"),
+                       *node_values(main, "identifier", "sameAs", "url")),
+        tags=unique_texts(_keywords(citation.get("citation_keywords", ()), node_values(main, "keywords"),
                                     _many(og, "article:tag"), dc.get("dc.subject", ()), metas.get("keywords", ()))),
         type_hint=_type_hint(citation, main, og),
-        url=_first_url(url, _canonical_link(tree), _one(og, "og:url"), _text(main, "url")),
-        image_url=_first_url(url, _one(og, "og:image", "og:image:url"), _image(main)),
-        site_name=_first_text(_one(og, "og:site_name"), *(_text(n, "name") for n in nodes if "WebSite" in _types(n)),
-                              *_names(main, "publisher")),
-        event=next((_event(n, url, default_tz) for n in nodes if is_event_node(n)), None),
-        pdf_url=_first_url(url, _one(citation, "citation_pdf_url"), _pdf_url(main)),
+        url=first_url(url, _canonical_link(tree), _one(og, "og:url"), node_text(main, "url")),
+        image_url=first_url(url, _one(og, "og:image", "og:image:url"), node_image(main)),
+        site_name=_first_text(_one(og, "og:site_name"), *(node_text(n, "name") for n in nodes if "WebSite" in node_types(n)),
+                              *node_names(main, "publisher")),
+        event=next((node_event(n, url, default_tz) for n in nodes if is_event_node(n)), None),
+        pdf_url=first_url(url, _one(citation, "citation_pdf_url"), node_pdf_url(main)),
     )
 
 
@@ -218,10 +221,6 @@ def _first_doi(*candidates: str | None) -> str | None:
     return next((doi for doi in map(normalise_doi, candidates) if doi), None)
 
 
-def _first_url(base_url: str, *candidates: str | None) -> str | None:
-    return next((u for u in (absolute_url(c, base_url) for c in candidates) if u), None)
-
-
 def _keywords(*groups: Iterable[str]) -> list[str]:
     """Keywords from every source; one string may hold several, split on ';' (Highwire) or ','."""
     words: list[str] = []
@@ -272,146 +271,3 @@ def _canonical_link(tree: lxml.html.HtmlElement) -> str | None:
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
             return link.get("href")
     return None
-
-
-# --- schema.org nodes (JSON-LD and microdata, as extruct's uniform dicts) -----------------------
-
-# Nodes that describe the site, not the page's subject; the main node is never one of these
-# unless nothing else has a name.
-_SITE_TYPES = frozenset({
-    "WebSite", "Organization", "Corporation", "GovernmentOrganization", "NGO", "Person", "BreadcrumbList",
-    "ListItem", "ImageObject", "SearchAction", "SiteNavigationElement", "WPHeader", "WPFooter", "WPSideBar",
-    "Offer", "AggregateOffer", "AggregateRating", "Rating", "PostalAddress", "Place", "EntryPoint", "ReadAction",
-})
-_PAGE_TYPES = frozenset({"WebPage", "AboutPage", "CollectionPage", "ItemPage", "SearchResultsPage", "ContactPage"})
-_TYPE_HINTS = {
-    "ScholarlyArticle": ResourceType.RESEARCH, "MedicalScholarlyArticle": ResourceType.RESEARCH,
-    "Thesis": ResourceType.RESEARCH, "Report": ResourceType.REPORT, "VideoObject": ResourceType.VIDEO,
-    "NewsArticle": ResourceType.NEWS, "GovernmentService": ResourceType.POLICY,
-    "Legislation": ResourceType.POLICY, "LegislationObject": ResourceType.POLICY, "HowTo": ResourceType.TOOLKIT,
-}
-
-
-def find_schema_nodes(items: Iterable[Any]) -> list[dict[str, Any]]:
-    """Top-level schema.org nodes (with @graph and a WebPage's mainEntity unfolded), the main one first."""
-    nodes: list[dict[str, Any]] = []
-    for item in items:
-        graph = item.get("@graph") if isinstance(item, dict) else None
-        for node in graph if isinstance(graph, list) else [item]:
-            if isinstance(node, dict):
-                nodes.append(node)
-                if isinstance(node.get("mainEntity"), dict):
-                    nodes.append(node["mainEntity"])
-    return sorted(nodes, key=_rank)  # stable: page order within a rank
-
-
-def is_event_node(node: Mapping[str, Any]) -> bool:
-    return any(kind.endswith("Event") for kind in _types(node))
-
-
-def schema_type_hint(node: Mapping[str, Any]) -> ResourceType | None:
-    """The resource type a schema.org @type states (Event and its subtypes -> event), or None."""
-    if is_event_node(node):
-        return ResourceType.EVENT
-    return next((_TYPE_HINTS[kind] for kind in _types(node) if kind in _TYPE_HINTS), None)
-
-
-def _pages(nodes: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [node for node in nodes if _types(node) & _PAGE_TYPES]
-
-
-def _rank(node: Mapping[str, Any]) -> int:
-    types = _types(node)
-    named = bool(_text(node, "headline", "name"))
-    if types & _SITE_TYPES or not named:
-        return 3 if named else 4
-    if types & _PAGE_TYPES:
-        return 1
-    return 0 if types else 2
-
-
-def _types(node: Mapping[str, Any]) -> set[str]:
-    """@type values without their vocabulary IRI ("http://schema.org/Event" -> "Event")."""
-    value = node.get("@type") or node.get("type") or []
-    values = value if isinstance(value, list) else [value]
-    return {re.split(r"[/#:]", v.rstrip("/"))[-1] for v in values if isinstance(v, str) and v}
-
-
-def _values(node: Mapping[str, Any], *keys: str) -> list[str]:
-    """String values under `keys`; from objects their value, url, @id or name (PropertyValue, Thing)."""
-    found: list[str] = []
-    for key in keys:
-        value = node.get(key)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict):
-                item = next((item[k] for k in ("value", "url", "@id", "name") if isinstance(item.get(k), str)), None)
-            if isinstance(item, (str, int, float)) and str(item).strip():
-                found.append(str(item).strip())
-    return found
-
-
-def _text(node: Mapping[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = node.get(key)
-        value = value[0] if isinstance(value, list) and value else value
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _names(node: Mapping[str, Any], *keys: str) -> list[str]:
-    names: list[str] = []
-    for key in keys:
-        value = node.get(key)
-        for item in value if isinstance(value, list) else [value]:
-            name = _text(item, "name") if isinstance(item, dict) else item
-            if isinstance(name, str) and name.strip() and not _LINK.match(name):
-                names.append(name)
-    return names
-
-
-def _image(node: Mapping[str, Any]) -> str | None:
-    value = node.get("image") or node.get("thumbnailUrl")
-    value = value[0] if isinstance(value, list) and value else value
-    return _text(value, "url", "contentUrl") if isinstance(value, dict) else value if isinstance(value, str) else None
-
-
-def _pdf_url(node: Mapping[str, Any]) -> str | None:
-    for media in [node, *(m for key in ("encoding", "associatedMedia") for m in _as_list(node.get(key)))]:
-        if isinstance(media, dict):
-            link = _text(media, "contentUrl")
-            if link and ("pdf" in str(media.get("encodingFormat", "")).lower() or link.lower().endswith(".pdf")):
-                return link
-    return None
-
-
-def _event(node: Mapping[str, Any], base_url: str, default_tz: str) -> Event:
-    location = _as_list(node.get("location"))
-    place = location[0] if location else None
-    mode = str(node.get("eventAttendanceMode") or "")
-    online = any(isinstance(p, dict) and "VirtualLocation" in _types(p) for p in location) or "Online" in mode
-    offers = _as_list(node.get("offers"))
-    return Event(
-        start=parse_date(_text(node, "startDate"), default_tz=default_tz),
-        end=parse_date(_text(node, "endDate"), default_tz=default_tz),
-        timezone=default_tz,
-        location=_place_text(place),
-        online=True if online or "Mixed" in mode else (False if "Offline" in mode else None),
-        registration_url=_first_url(base_url, *(_text(o, "url") for o in offers if isinstance(o, dict))),
-    )
-
-
-def _place_text(place: Any) -> str | None:
-    if isinstance(place, str):
-        return clean_text(place) or None
-    if not isinstance(place, dict) or "VirtualLocation" in _types(place):
-        return None
-    address = place.get("address")
-    if isinstance(address, dict):
-        address = ", ".join(_values(address, "streetAddress", "addressLocality", "postalCode"))
-    parts = unique_texts([_text(place, "name"), address if isinstance(address, str) else None])
-    return ", ".join(parts) or None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [] if value is None else [value]
