@@ -87,6 +87,8 @@ class WebSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(2, ge=1, le=64)
     second_editor_approval: bool = Field(False, description="an issue needs a second editor (or an admin) to approve")
+    trusted_proxies: int = Field(0, ge=0, le=5, description="reverse proxies in front whose X-Forwarded-* "
+                                                         "headers are trusted (1 behind nginx or Caddy)")
     login_rate_limit: str = "5 per minute"
     subscribe_rate_limit: str = "5 per hour"
 

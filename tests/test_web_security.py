@@ -237,3 +237,20 @@ def test_deactivated_account_is_signed_out(site):
     with engine.begin() as conn:
         set_active(conn, find_user_by_email(conn, "editor@example.org").id, False)
     assert client.get("/editor/").status_code == 302
+
+
+def test_forwarded_client_address_is_trusted_only_behind_a_configured_proxy(tmp_path, database_url):
+    from aggregator.db.engine import create_db_engine
+    from aggregator.settings import Settings
+    from aggregator.web.app import create_app
+
+    from flask import request
+
+    for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
+        settings = Settings(data_dir=tmp_path, database_url=database_url, web={"trusted_proxies": proxies})
+        app = create_app(settings, create_db_engine(database_url))
+        seen = []
+        app.before_request(lambda: seen.append(request.remote_addr))
+        app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.7"},
+                              environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert seen == [expected]

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aggregator.sanitize import clean_html
 from aggregator.settings import Settings
@@ -107,6 +108,10 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
     _register_errors(app)
     app.after_request(add_security_headers)
     _register_blueprints(app, context)
+    if settings.web.trusted_proxies:
+        # behind nginx/Caddy: the client address (rate limits) and https come from X-Forwarded-*
+        n = settings.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app
 
 

@@ -6,6 +6,8 @@ The app factory registers `bp` and sets `app.config["AGGREGATOR_SETTINGS"]` (Set
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from aggregator.archive import (
     render_issue_page,
 )
 from aggregator.feeds.build import feed_listings, render_index, render_opml
-from aggregator.feeds.model import ALL, FORMATS, FeedKey
+from aggregator.feeds.model import ALL, FORMATS, Feed, FeedKey
 from aggregator.feeds.query import FeedContext, load_context, load_feed, newest_decision
 from aggregator.feeds.render import feed_version, render_feed
 from aggregator.settings import Settings
@@ -128,8 +130,36 @@ def _feed_response(key: FeedKey, fmt: str) -> Response:
     # A resource leaving the feed (rejected) changes its ids but not its newest date: the newest
     # decision anywhere keeps Last-Modified moving forward for clients that only send If-Modified-Since.
     last_modified = max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated
-    return _conditional(feed_version(feed, fmt), last_modified, FORMATS[fmt].media_type,
-                        lambda: render_feed(feed, fmt))
+    etag = feed_version(feed, fmt)
+    return _conditional(etag, last_modified, FORMATS[fmt].media_type, lambda: _rendered(etag, feed, fmt))
+
+
+def _rendered(etag: str, feed: Feed, fmt: str) -> bytes:
+    """The feed's bytes, rendered once per version: the ETag hashes the whole feed, so a cached body
+    can never be stale, and readers polling an unchanged feed cost a query, not a render."""
+    cache: RenderCache = current_app.extensions.setdefault("published-rendered", RenderCache())
+    return cache.get(etag, lambda: render_feed(feed, fmt))
+
+
+class RenderCache:
+    """A small thread-safe LRU of rendered bodies by ETag."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: str, render: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        body = render()  # outside the lock: two threads may render the same version; either is right
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return body
 
 
 def _conditional(etag: str, last_modified: datetime, media_type: str, render: Callable[[], bytes]) -> Response:
