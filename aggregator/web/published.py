@@ -7,8 +7,10 @@ The app factory registers `bp` and sets `app.config["AGGREGATOR_SETTINGS"]` (Set
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeVar
 from datetime import datetime
 from pathlib import Path
 
@@ -86,10 +88,13 @@ def feeds_opml() -> Response:
 
 @bp.get("/archive/")
 def archive_index() -> Response:
-    context = _context()
-    with _engine().connect() as conn:
-        archived = list_sent_issues(conn)
-    return _page(render_archive_index(archived, context).encode("utf-8"), "text/html; charset=utf-8")
+    def build() -> bytes:
+        context = _context()
+        with _engine().connect() as conn:
+            archived = list_sent_issues(conn)
+        return render_archive_index(archived, context).encode("utf-8")
+
+    return _page(_micro_cache().get(("archive",), build), "text/html; charset=utf-8")
 
 
 @bp.get("/archive/archive.css")
@@ -111,25 +116,35 @@ def archive_feed_route(fmt: str) -> Response:
 def archive_issue(month: str) -> Response:
     if not is_month(month):
         abort(404)
-    context = _context()
-    with _engine().connect() as conn:
-        issue = find_sent_issue(conn, month)
-        if issue is None:
-            abort(404)
-        content = load_archived_content(conn, issue, context)
-    return _page(render_issue_page(issue, content, context).encode("utf-8"), "text/html; charset=utf-8")
+    def build() -> bytes | None:
+        context = _context()
+        with _engine().connect() as conn:
+            issue = find_sent_issue(conn, month)
+            if issue is None:
+                return None
+            content = load_archived_content(conn, issue, context)
+        return render_issue_page(issue, content, context).encode("utf-8")
+
+    page = _micro_cache().get(("archive", month), build)
+    if page is None:
+        abort(404)
+    return _page(page, "text/html; charset=utf-8")
 
 
 def _feed_response(key: FeedKey, fmt: str) -> Response:
     context = _context()
     if not context.has_feed(key):
         abort(404)
-    with _engine().connect() as conn:
-        feed = load_feed(conn, key, context)
-        decided = newest_decision(conn)
-    # A resource leaving the feed (rejected) changes its ids but not its newest date: the newest
-    # decision anywhere keeps Last-Modified moving forward for clients that only send If-Modified-Since.
-    last_modified = max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated
+
+    def build() -> tuple[Feed, datetime]:
+        with _engine().connect() as conn:
+            feed = load_feed(conn, key, context)
+            decided = newest_decision(conn)
+        # A resource leaving the feed (rejected) changes its ids but not its newest date: the newest
+        # decision anywhere keeps Last-Modified moving forward for clients that only send If-Modified-Since.
+        return feed, (max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated)
+
+    feed, last_modified = _micro_cache().get(("feed", key, fmt), build)
     etag = feed_version(feed, fmt)
     return _conditional(etag, last_modified, FORMATS[fmt].media_type, lambda: _rendered(etag, feed, fmt))
 
@@ -139,6 +154,38 @@ def _rendered(etag: str, feed: Feed, fmt: str) -> bytes:
     can never be stale, and readers polling an unchanged feed cost a query, not a render."""
     cache: RenderCache = current_app.extensions.setdefault("published-rendered", RenderCache())
     return cache.get(etag, lambda: render_feed(feed, fmt))
+
+
+T = TypeVar("T")
+MICRO_CACHE_SECONDS = 10.0  # well within the max-age promised to readers; absorbs bursts of polling
+
+
+def _micro_cache() -> MicroCache:
+    ttl = current_app.config.get("AGGREGATOR_PUBLISHED_CACHE_SECONDS", MICRO_CACHE_SECONDS)
+    return current_app.extensions.setdefault("published-micro", MicroCache(ttl))
+
+
+class MicroCache:
+    """What a public page is built from, kept a few seconds: a change shows within `ttl` seconds."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic, size: int = 256) -> None:
+        self._items: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._ttl, self._clock, self._size = ttl, clock, size
+
+    def get(self, key: tuple, build: Callable[[], T]) -> T:
+        now = self._clock()
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] > now:
+                return found[1]  # type: ignore[return-value]
+        value = build()
+        with self._lock:
+            self._items[key] = (now + self._ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
 
 
 class RenderCache:
