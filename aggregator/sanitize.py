@@ -74,12 +74,41 @@ def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
     """`fragment` cleaned by `cleaner` until cleaning changes nothing more (so sanitising is idempotent);
     controls are removed before and after, since character references such as &#1; decode inside nh3."""
     cleaned = _CONTROL.sub("", cleaner.clean(_CONTROL.sub("", fragment)))
+    if is_plain_markup(cleaned):
+        return cleaned
     for _ in range(MAX_PASSES - 1):
         again = _CONTROL.sub("", cleaner.clean(cleaned))
         if again == cleaned:
             break
         cleaned = again
     return cleaned
+
+
+# Serialised markup the HTML parser reads back into the same tree, so cleaning it again changes nothing:
+# text without carriage returns (the parser turns them into newlines), and only paragraphs, links and
+# inline elements, every "<" starting one of their tags (none inside an attribute value).
+_PLAIN_MARKUP = re.compile(r'(?:[^<\r]++|</?(?:p|a|b|i|em|strong|span|code|small|sub|sup|s|u|abbr|cite|q|br|img)'
+                           r'(?: [a-z]++="[^"<]*+")*+>)*+')
+_P_OR_A = re.compile(r"<(/?)([pa])[ >]")
+
+
+def is_plain_markup(markup: str) -> bool:
+    """True when `markup` (nh3's output) is one the parser cannot re-nest: paragraphs, links and inline
+    elements only, no paragraph inside a paragraph and no link inside a link (the parser closes the
+    outer one first; such trees come from removing an element that stood between them)."""
+    if not _PLAIN_MARKUP.fullmatch(markup):
+        return False
+    open_p = open_a = False
+    for closing, tag in _P_OR_A.findall(markup):
+        if tag == "p":
+            if not closing and open_p:
+                return False
+            open_p = not closing
+        else:
+            if not closing and open_a:
+                return False
+            open_a = not closing
+    return True
 
 
 def strip_controls(text: str) -> str:

@@ -27,6 +27,7 @@ from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import entries, resources
 from aggregator.db.store import StoreResult, store_resources, sync_sources
 from aggregator.normalize import normalize_entry
+from aggregator.pipeline import with_event
 from aggregator.sources import SourceConfig
 
 TARGET = 5.0
@@ -58,9 +59,10 @@ def ingest(engine: Engine, feeds: list[bytes], configs: list[SourceConfig]) -> P
     timing = Pass()
     for body, config in zip(feeds, configs, strict=True):
         started = time.perf_counter()
-        raw = parse_feed(body, BASE_URL, content_type=CONTENT_TYPE, with_content=False)
+        raw = parse_feed(body, BASE_URL, content_type=CONTENT_TYPE, with_content=config.full_content)
         parsed = time.perf_counter()
-        items = tuple(normalize_entry(entry, config) for entry in raw)
+        # The pipeline's normalising step: the event an entry's text announces, then the Resource.
+        items = tuple(normalize_entry(with_event(entry), config) for entry in raw)
         normalised = time.perf_counter()
         with engine.begin() as conn:
             timing.results.append(store_resources(conn, config.id, items, datetime.now(timezone.utc)))
