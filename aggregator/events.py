@@ -74,6 +74,8 @@ _FIELD = re.compile(rf"\b({_LABELS})\s*:\s*(.+?)(?=\s*\b{_LABELS}\s*:|\n|$)", re
 _REGISTER = re.compile(r"\b(?:register|registration|book (?:a |your )?(?:place|ticket)|sign[ -]?up|tickets?|rsvp)\b",
                        re.IGNORECASE)
 _REGISTER_HOSTS = ("eventbrite.", "ticketsource.", "zoom.us", "tickettailor.", "ti.to", "forms.office.com")
+# A date label, possibly split from its colon by markup ("<strong>Date:</strong>", "When</b>:").
+_HAS_DATE_LABEL = re.compile(r"\b(?:date|when)\s*(?:<[^>]*>\s*)*:", re.IGNORECASE)
 _NOTE = re.compile(r"\([^)]*\)")
 _ONLINE = re.compile(r"\b(?:online|virtual|zoom|teams|webinar|livestream)\b", re.IGNORECASE)
 
@@ -84,7 +86,7 @@ def find_event(html: str | None, *, default_tz: str = "Europe/London") -> Event 
     Reads labelled lines ("Date: Wednesday 9 December 2026", "Time: 12:30 to 13:30", "Where: Online")
     and the first registration link; None when the post gives no date.
     """
-    if not html:
+    if not html or not _HAS_DATE_LABEL.search(html):  # most posts announce nothing: skip the parse
         return None
     fragment = lxml.html.fragment_fromstring(html, create_parent="div")
     for element in fragment.iter("br", "p", "li", "div", "td", "h2", "h3", "h4"):
