@@ -88,6 +88,7 @@ class _Run:
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
+    sqlite_writes: threading.Lock = field(default_factory=threading.Lock)  # see deliveries.SendStatements
 
     def count(self, key: str) -> None:
         with self.lock:
@@ -158,11 +159,14 @@ def _report(engine: Engine, issue_id: int, counts: Counter, errors: list[str], c
 
 
 def _work(run: _Run, owner: str) -> None:
-    """One connection's worker: lease a batch, send it message by message, until nothing is left."""
+    """One connection's worker: lease a batch, send it message by message, until nothing is left.
+
+    Its database connection is in autocommit: every statement it runs for a message is safe on its
+    own (see deliveries.SendStatements), so a sent mark is committed the moment it is written."""
     connection = _Connection(run)
     claimed: list[int] = []
     try:
-        with run.engine.connect() as conn:
+        with run.engine.connect() as conn, store.sending_connection(conn):
             try:
                 while not run.stop.is_set():
                     with conn.begin():
@@ -185,6 +189,7 @@ def _work(run: _Run, owner: str) -> None:
 
 
 def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: _Connection) -> None:
+    statements = store.SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
     margin = timedelta(seconds=run.settings.smtp.timeout * (run.settings.smtp.retries + 2)
@@ -196,23 +201,27 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
             lease_until = run.now() + max(run.options.lease, 2 * margin)
             with conn.begin():
                 store.renew_leases(conn, claimed[index:], owner, lease_until)
-        with conn.begin():
-            target = store.check_target(conn, delivery_id, owner, run.now())
+        target = statements.check(delivery_id)
         if target is None:
             run.count("skipped")
             continue
-        _send_one(run, conn, owner, target, connection)
+        message_id = _send_one(run, owner, target, connection)
+        if message_id is not None:
+            # committed by the statement itself, nothing on the wire before it: the duplicate window is this message
+            statements.mark_sent(delivery_id, message_id, run.now())
+            run.count("sent")
 
 
-def _send_one(run: _Run, conn: Connection, owner: str, target: Target, connection: _Connection) -> None:
+def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) -> str | None:
+    """Send one message, retrying a 4xx; its Message-ID once the server said 250, for the caller to record
+    at once. A refusal is recorded here."""
     smtp = run.settings.smtp
     try:
         data, message_id = run.copies.message(target, run.now())
     except AddressError as exc:
-        with conn.begin():
-            store.mark_failed(conn, target, owner, str(exc), bounce=False, hard_bounce_after=smtp.hard_bounce_after)
+        _record_failure(run, owner, target, str(exc), bounce=False)
         run.count("failed")
-        return
+        return None
     for attempt in range(smtp.retries + 1):
         try:
             connection.send(target.email, data)
@@ -221,11 +230,9 @@ def _send_one(run: _Run, conn: Connection, owner: str, target: Target, connectio
                 run.count("retried")
                 run.sleep(run.options.backoff * 2 ** attempt)
                 continue
-            with conn.begin():
-                store.mark_failed(conn, target, owner, str(failure), bounce=failure.recipient_refused,
-                                  hard_bounce_after=smtp.hard_bounce_after)
+            _record_failure(run, owner, target, str(failure), bounce=failure.recipient_refused)
             run.count("bounced" if failure.recipient_refused else "failed")
-            return
+            return None
         except TransportError:
             connection.close()
             if attempt >= smtp.retries:
@@ -233,10 +240,16 @@ def _send_one(run: _Run, conn: Connection, owner: str, target: Target, connectio
             run.count("retried")
             run.sleep(run.options.backoff * 2 ** attempt)
             continue
-        with conn.begin():  # committed at once: the duplicate window is this one message
-            store.mark_sent(conn, target.delivery_id, owner, message_id, run.now())
-        run.count("sent")
-        return
+        return message_id
+    return None
+
+
+def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:
+    # a transaction of its own (the worker's connection is in autocommit): the failure and the bounce count
+    # are written together or not at all
+    with run.engine.begin() as conn:
+        store.mark_failed(conn, target, owner, error, bounce=bounce,
+                          hard_bounce_after=run.settings.smtp.hard_bounce_after)
 
 
 class _Connection:
