@@ -27,11 +27,12 @@ def canonicalize(url: str) -> str:
 
 
 def normalize_doi(value: str | None) -> str | None:
-    """The bare, lower-case DOI ("10.1000/xyz") from a DOI, a doi: prefix or a doi.org URL."""
+    """The bare, lower-case DOI ("10.1000/xyz") from a DOI, a doi:/info:doi/ prefix or a doi.org URL;
+    punctuation that ends a sentence or a bracket around it is not part of it."""
     if not value:
         return None
     match = _DOI.search(value)
-    return match.group(0).rstrip(".,;").lower() if match else None
+    return match.group(0).rstrip(".,;)").lower() if match else None
 
 
 def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars: int = 1200) -> Resource:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from aggregator.adapters.metadata import PageMetadata, enrich_entry, extract_metadata, normalise_doi
+from aggregator.adapters.metadata import PageMetadata, enrich_entry, extract_metadata
+from aggregator.normalize import normalize_doi
 from aggregator.errors import ParseError
 from aggregator.model import Event, RawEntry, ResourceType
 
@@ -295,8 +296,8 @@ def test_empty_page_gives_empty_metadata() -> None:
     ("", None),
     (None, None),
 ])
-def test_normalise_doi(value: str | None, expected: str | None) -> None:
-    assert normalise_doi(value) == expected
+def test_normalize_doi(value: str | None, expected: str | None) -> None:
+    assert normalize_doi(value) == expected
 
 
 def test_enrich_entry_fills_only_missing_fields() -> None:

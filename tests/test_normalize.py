@@ -28,6 +28,7 @@ def test_canonicalize(url, expected):
 @pytest.mark.parametrize(("value", "expected"), [
     ("https://doi.org/10.1136/BMJ.n123.", "10.1136/bmj.n123"),
     ("doi:10.1000/xyz", "10.1000/xyz"),
+    ("(see doi:10.1000/xyz)", "10.1000/xyz"),
     ("10.1186/s12913-020-05420-3", "10.1186/s12913-020-05420-3"),
     ("not a doi", None),
     (None, None),

@@ -33,13 +33,12 @@ from aggregator.adapters.schema_org import (
 from aggregator.dates import parse_date
 from aggregator.errors import ParseError
 from aggregator.model import Event, RawEntry, ResourceType
+from aggregator.normalize import normalize_doi
 from aggregator.sanitize import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
 
 SYNTAXES = ["json-ld", "microdata", "opengraph", "dublincore"]
-_DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
-_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Highwire tags that say what kind of work this is
@@ -162,14 +161,6 @@ def read_metas(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:
     return metas
 
 
-def normalise_doi(value: str | None) -> str | None:
-    """The bare lower-case DOI in `value` ("https://doi.org/10.1/X" -> "10.1/x"), or None."""
-    if not value:
-        return None
-    match = _DOI.search(_DOI_PREFIX.sub("", value.strip()))
-    return match.group(0).rstrip(".,;)").lower() if match else None
-
-
 # --- picking values -----------------------------------------------------------------------------
 
 def _one(source: Mapping[str, Any], *names: str) -> str | None:
@@ -218,7 +209,7 @@ def _first_date(parse: Callable[[str], datetime | None], *candidates: str | None
 
 
 def _first_doi(*candidates: str | None) -> str | None:
-    return next((doi for doi in map(normalise_doi, candidates) if doi), None)
+    return next((doi for doi in map(normalize_doi, candidates) if doi), None)
 
 
 def _keywords(*groups: Iterable[str]) -> list[str]:
