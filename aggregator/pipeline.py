@@ -155,16 +155,16 @@ def _store_with_retry(engine: Engine, harvested: _Harvested, harvest: Harvest, c
                       sleep: Callable[[float], None] = time.sleep) -> SourceOutcome:
     """Store one source; a busy database (another writer holding SQLite's lock past the busy timeout) is
     retried a few times: the failed attempt's transaction was rolled back, so nothing is half written."""
-    for attempt, pause in enumerate(LOCKED_RETRY_PAUSES + (None,)):
+    for attempt, pause in enumerate(LOCKED_RETRY_PAUSES, start=1):
         try:
             return _store_success(engine, harvested, harvest, clock)
         except OperationalError as exc:
-            if pause is None or not _is_busy(exc):
+            if not _is_busy(exc):
                 raise
             logger.warning("database busy; storing again", extra={"source_id": harvested.source.id,
-                                                                  "count": attempt + 1})
+                                                                  "count": attempt})
             sleep(pause)
-    raise AssertionError("unreachable")
+    return _store_success(engine, harvested, harvest, clock)  # the last try: its error is the source's
 
 
 def _is_busy(exc: OperationalError) -> bool:

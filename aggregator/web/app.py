@@ -53,6 +53,9 @@ class WebContext:
     def source_name(self, source_id: str) -> str:
         return next((s.name for s in self.sources if s.id == source_id), source_id)
 
+    def source_names(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.sources}
+
     def label_name(self, kind: str, label_id: str) -> str:
         if kind in ("audience", "theme"):
             for label in self.taxonomy.labels(kind):  # type: ignore[arg-type]

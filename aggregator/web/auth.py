@@ -17,7 +17,6 @@ import secrets
 from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_limiter import RateLimitExceeded  # noqa: F401 - raised through the limit decorators below
 
 from aggregator.lifecycle import record_audit
 from aggregator.users import SignInError, User, authenticate, find_user, record_sign_in
