@@ -41,7 +41,7 @@ class SubscriberError(AggregatorError):
     hint = "check the address with `aggregator subscribers list`"
 
 
-class AddressError(SubscriberError):
+class EmailInputError(SubscriberError):
     """An email address that cannot be accepted; the message is written for the person who typed it."""
 
     hint = "type the address as name@example.org"
@@ -102,21 +102,21 @@ class ImportReport:
 
 
 def normalize_email(text: str) -> str:
-    """The address as stored (validated, lower-case); AddressError with a plain-words message otherwise."""
+    """The address as stored (validated, lower-case); EmailInputError with a plain-words message otherwise."""
     if "\r" in text or "\n" in text:
-        raise AddressError("An email address is a single line: remove the line break.")
+        raise EmailInputError("An email address is a single line: remove the line break.")
     text = text.strip(" \t")
     if not text:
-        raise AddressError("Enter your email address.")
+        raise EmailInputError("Enter your email address.")
     if len(text) > EMAIL_MAX:
-        raise AddressError(f"That is too long for an email address: the limit is {EMAIL_MAX} characters.")
+        raise EmailInputError(f"That is too long for an email address: the limit is {EMAIL_MAX} characters.")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise AddressError("The email address contains a control character: type it again.")
+        raise EmailInputError("The email address contains a control character: type it again.")
     try:
         # no DNS lookups; SMTPUTF8 off because the digest's headers are plain ASCII
         valid = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise AddressError(f"Check the email address: {exc}") from None
+        raise EmailInputError(f"Check the email address: {exc}") from None
     return valid.normalized.lower()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from aggregator.db.schema import consent_events, deliveries, issues, metadata, subscribers
 from aggregator.subscribers import (
-    IMPORT_WORDING, AddressError, StaleLinkError, SubscriberError, confirm, erase_subscriber, export_subscriber,
+    IMPORT_WORDING, EmailInputError, StaleLinkError, SubscriberError, confirm, erase_subscriber, export_subscriber,
     find_subscriber, import_csv, list_subscribers, normalize_email, pause, resume, subscribe, subscriber_for_token,
     unsubscribe, update_preferences,
 )
@@ -75,7 +75,7 @@ BAD_EMAILS = [
 
 @pytest.mark.parametrize(("text", "message"), BAD_EMAILS, ids=[repr(t[0])[:40] for t in BAD_EMAILS])
 def test_bad_addresses_are_refused_with_a_clear_message(text, message):
-    with pytest.raises(AddressError) as refused:
+    with pytest.raises(EmailInputError) as refused:
         normalize_email(text)
     assert message in refused.value.message
 

@@ -20,7 +20,7 @@ from aggregator.digest.single import send_confirmation
 from aggregator.digest.transport import OutboxTransport, SMTPTransport
 from aggregator.settings import Settings
 from aggregator.subscribers import (
-    AddressError, StaleLinkError, Subscriber, SubscriberError, confirm, normalize_email, pause, resume, subscribe,
+    EmailInputError, StaleLinkError, Subscriber, SubscriberError, confirm, normalize_email, pause, resume, subscribe,
     subscriber_for_token, unsubscribe, update_preferences,
 )
 from aggregator.tokens import TokenData, TokenError, Tokens
@@ -77,7 +77,7 @@ def subscribe_post() -> Response:
     errors = _choice_errors(form.audience, form.theme)
     try:
         email = normalize_email(form.email)
-    except AddressError as exc:
+    except EmailInputError as exc:
         errors["email"] = exc.message
     if errors:
         return _page("subscribe.html", 400, email=_echo(form.email), chosen=(form.audience, form.theme), errors=errors)
