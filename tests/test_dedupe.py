@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator.dedupe import (
     DedupeConfig,
@@ -19,6 +21,7 @@ from aggregator.dedupe import (
     pairs_of_groups,
 )
 from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
+from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record
 
 FLOOR_FILE = Path(__file__).parent / "eval" / "dedupe_floor.json"
 ISSUE_FLOOR = {"precision": 0.98, "recall": 0.90}  # issue 3's starting floor: the pinned file may only rise
@@ -155,6 +158,7 @@ def test_incremental_index_matches_a_full_run(split: int) -> None:
     assert sorted(cluster_duplicates(SMALL_SET, incremental)) == sorted(cluster_duplicates(SMALL_SET, full))
     assert {(m.a, m.b) for m in incremental} == {(m.a, m.b) for m in full}
     assert len(index) == len(SMALL_SET)
+    assert index.match_batch([]) == []  # a run with nothing new
 
 
 @pytest.mark.corpus
@@ -199,3 +203,24 @@ def test_evaluate_pairs_counts() -> None:
 def test_evaluate_pairs_with_nothing_predicted() -> None:
     scores = evaluate_pairs([], [(1, 2)])
     assert (scores.precision, scores.recall, scores.f1) == (1.0, 0.0, 0.0)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_the_ascii_fold_equals_the_unicode_fold(text: str) -> None:
+    assert fold_words(text) == fold_unicode_words(text)
+
+
+def test_folding_drops_accents_case_punctuation_and_stop_words() -> None:
+    vocabulary = Vocabulary()
+    p = prepare_record(rec(1, "L\u2019\u00e9tude: Compassion_in the NHS \u2013 a 2024 review of Care"), vocabulary)
+    assert p.text == "etude compassion nhs 2024 review care"
+    assert p.sorted_text == "2024 care compassion etude nhs review"
+    assert [vocabulary.words[t] for t in p.tokens] == p.text.split()
+    again = prepare_record(rec(2, "CARE compassion, care"), vocabulary)
+    assert again.text == "care compassion care" and len(again.tokens) == 2
+    assert vocabulary.words[again.tokens[0]] is vocabulary.words[p.tokens[-1]]  # one shared string per word
+
+
+def test_a_batch_repeating_an_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="'r1' is already"):
+        DedupeIndex().match_batch([SMALL_SET[0], SMALL_SET[0]])

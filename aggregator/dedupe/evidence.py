@@ -5,7 +5,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from aggregator.dedupe.model import DedupeConfig, Match
-from aggregator.dedupe.normalize import Prepared
+from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
 
 
 def judge_pair(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
@@ -48,7 +48,8 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
 
 def has_number_conflict(a: Prepared, b: Prepared) -> bool:
     """Return True when each title has a number the other lacks ("report 2023" vs "report 2024")."""
-    return bool(a.numbers - b.numbers) and bool(b.numbers - a.numbers)
+    numbers_a, numbers_b = number_tokens(a), number_tokens(b)
+    return bool(numbers_a - numbers_b) and bool(numbers_b - numbers_a)
 
 
 def date_gap_days(a: Prepared, b: Prepared) -> int | None:
@@ -62,10 +63,11 @@ def has_author_overlap(a: Prepared, b: Prepared, config: DedupeConfig) -> bool |
 
     The shorter list is the denominator because databases truncate author lists ("et al.").
     """
-    if not a.surnames or not b.surnames:
+    surnames_a, surnames_b = surnames_of(a.record), surnames_of(b.record)
+    if not surnames_a or not surnames_b:
         return None
-    shared = len(a.surnames & b.surnames)
-    return shared / min(len(a.surnames), len(b.surnames)) >= config.min_author_overlap
+    shared = len(surnames_a & surnames_b)
+    return shared / min(len(surnames_a), len(surnames_b)) >= config.min_author_overlap
 
 
 def has_container_conflict(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
@@ -74,9 +76,11 @@ def has_container_conflict(a: Prepared, b: Prepared, config: DedupeConfig) -> bo
     The same abstract in a congress supplement and the full paper in a journal share a title but are
     two publications. Abbreviations ("Dtsch Med Wochenschr") count as the same journal.
     """
-    if not a.container or not b.container:
+    if not a.record.container or not b.record.container:
         return False
-    words_a, words_b = a.container.split(), b.container.split()
+    words_a, words_b = container_of(a.record).split(), container_of(b.record).split()
+    if not words_a or not words_b:
+        return False
     similarity = 100 * abbreviation_coverage(words_a, words_b)
     if min(len(words_a), len(words_b)) == 1:  # "jthoraccardiovascsurg"
         similarity = max(similarity, fuzz.ratio("".join(words_a), "".join(words_b)))

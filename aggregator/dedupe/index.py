@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 
 import numpy as np
 from rapidfuzz import process
@@ -14,7 +15,7 @@ from rapidfuzz.distance import LCSseq
 
 from aggregator.dedupe.evidence import judge_pair
 from aggregator.dedupe.model import DedupeConfig, DedupeRecord, Match, RecordId
-from aggregator.dedupe.normalize import Prepared, prepare_record
+from aggregator.dedupe.normalize import Prepared, Vocabulary, prepare_record
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ class DedupeIndex:
     so the index answers as a full run would while word frequencies stay stable; rebuild it now and
     then (a full build is a few seconds per 100k records).
 
+    Tokens are numbered, and a batch's counts, keys and groups are computed as arrays over all its
+    tokens at once: at 100k records there are about a million of them.
+
     The caller owns it: build it once from stored resources, then `match_batch` each run's new ones.
     """
 
@@ -36,41 +40,47 @@ class DedupeIndex:
         self._prepared: list[Prepared] = []
         self._sorted_texts: list[str] = []  # by position: Prepared.sorted_text, for fast gathering
         self._position: dict[RecordId, int] = {}
-        self._df: Counter[str] = Counter()
-        self._intern: dict[str, str] = {}
-        self._holders: defaultdict[str, list[int]] = defaultdict(list)  # token -> records with it
-        self._keyed: defaultdict[str, list[int]] = defaultdict(list)  # token -> records keyed on it
-        self._keys: list[list[str]] = []  # by position: the tokens each record was keyed on
-        self._exact: defaultdict[str, list[int]] = defaultdict(list)  # DOI, URL, normalised title
+        self._vocabulary = Vocabulary()
+        self._df = np.zeros(0, np.int64)  # by token id: how many records hold the token
+        # Token id -> positions of the records holding it / keyed on it, ascending. Arrays rather than
+        # lists of ints: a million positions as Python ints would cost ~40 MB more.
+        self._holders: dict[int, np.ndarray] = {}
+        self._keyed: dict[int, np.ndarray] = {}
+        # DOI, URL and normalised title -> the first record with it; the others with it, when there are any.
+        self._first: dict[str, dict[str, int]] = {kind: {} for kind in EXACT_KINDS}
+        self._others: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
 
     def __len__(self) -> int:
         return len(self._prepared)
 
     def add(self, record: DedupeRecord) -> None:
         """Add one record without matching it (`match_batch` matches and adds)."""
-        self._add_prepared([prepare_record(record, self._intern)])
+        self._add_prepared([prepare_record(record, self._vocabulary)])
 
     def candidates(self, record: DedupeRecord) -> list[RecordId]:
         """Return the ids of stored records that `record` would be compared with, in index order."""
-        p = prepare_record(record, self._intern)
-        df = self._df.copy()
-        df.update(p.tokens)
+        p = prepare_record(record, self._vocabulary)
+        holders = {token: self._holders.get(token, NO_POSITIONS) for token in p.tokens}
+        # Its keys as if it were added: frequencies counting itself; ties keep title order.
+        keys = sorted(p.tokens, key=lambda token: len(holders[token]))[: self.config.block_tokens]
         found: set[int] = set()
-        for token in self._block_keys(p, df):
-            if len(self._holders.get(token, ())) < self.config.max_block_size:  # +1: the record itself
-                found.update(self._holders.get(token, ()))
+        for token in keys:
+            if len(holders[token]) < self.config.max_block_size:  # +1: the record itself
+                found.update(holders[token].tolist())
         for token in p.tokens:
-            if len(self._holders.get(token, ())) < self.config.max_block_size:
-                found.update(self._keyed.get(token, ()))
-        for key in exact_keys(p):
-            found.update(self._exact.get(key, ()))
+            if len(holders[token]) < self.config.max_block_size:
+                found.update(self._keyed.get(token, NO_POSITIONS).tolist())
+        for kind, key in exact_keys(p):
+            if key in self._first[kind]:
+                found.add(self._first[kind][key])
+                found.update(self._others.get((kind, key), ()))
         return [self._prepared[i].record.id for i in sorted(found)]
 
     def match_batch(self, records: Sequence[DedupeRecord]) -> list[Match]:
         """Add `records`; return their matches with each other and with the records already stored."""
         start = len(self._prepared)
         with paused_gc():
-            pairs = self._add_prepared([prepare_record(r, self._intern) for r in records])
+            pairs = self._add_prepared([prepare_record(r, self._vocabulary) for r in records])
             pairs |= self._title_pairs(start)
             matches = []
             for i, j in sorted(pairs):
@@ -83,34 +93,41 @@ class DedupeIndex:
 
     def _add_prepared(self, new: list[Prepared]) -> set[tuple[int, int]]:
         """Index `new`; return pairs linking each to the first record with the same DOI, URL or title."""
+        if not new:
+            return set()
+        ids = [p.record.id for p in new]
+        if len(set(ids)) < len(ids) or not self._position.keys().isdisjoint(ids):
+            raise ValueError(f"record id {first_repeated(ids, self._position)!r} is already in the dedupe index")
+        start = len(self._prepared)
+        positions = range(start, start + len(new))
+        self._position.update(zip(ids, positions))
+        self._prepared.extend(new)
+        self._sorted_texts.extend(p.sorted_text for p in new)
+        counts = np.fromiter(map(len, (p.tokens for p in new)), np.int64, len(new))
+        tokens = np.fromiter(chain.from_iterable(p.tokens for p in new), np.int64, int(counts.sum()))
+        owners = np.repeat(np.arange(start, start + len(new), dtype=np.int64), counts)
         # Frequencies first, so a batch's records are keyed on how rare their words are in the whole index.
-        for p in new:
-            if p.record.id in self._position:
-                raise ValueError(f"record id {p.record.id!r} is already in the dedupe index")
-            self._df.update(p.tokens)
-        exact: set[tuple[int, int]] = set()
-        prepared, keyed_of, holders_of, exact_of = self._prepared, self._keyed, self._holders, self._exact
-        for p in new:
-            position = len(prepared)
-            self._position[p.record.id] = position
-            prepared.append(p)
-            self._sorted_texts.append(p.sorted_text)
-            keys = self._block_keys(p, self._df)
-            self._keys.append(keys)
-            for token in keys:
-                keyed_of[token].append(position)
-            for token in p.tokens:
-                holders_of[token].append(position)
-            for key in exact_keys(p):
-                same = exact_of[key]
-                if same:
-                    exact.add((same[0], position))  # a star per key links the whole group
-                same.append(position)
-        return exact
+        self._df = np.concatenate([self._df, np.zeros(len(self._vocabulary.words) - len(self._df), np.int64)])
+        self._df += np.bincount(tokens, minlength=len(self._df))
+        # Each record's keys: its tokens ordered by frequency (a stable sort: ties keep title order).
+        order = np.lexsort((self._df[tokens], owners))
+        rank = np.arange(len(tokens)) - np.repeat(np.cumsum(counts) - counts, counts)
+        keys = order[rank < self.config.block_tokens]
+        append_groups(self._keyed, tokens[keys], owners[keys])
+        append_groups(self._holders, tokens, owners)
+        return self._add_exact_keys(new, start)
 
-    def _block_keys(self, p: Prepared, df: Counter[str]) -> list[str]:
-        # Ties keep title order, so keys are the same whatever order records arrive in.
-        return sorted(p.tokens, key=df.__getitem__)[: self.config.block_tokens]
+    def _add_exact_keys(self, new: list[Prepared], start: int) -> set[tuple[int, int]]:
+        exact: set[tuple[int, int]] = set()
+        for kind, keys in zip(EXACT_KINDS, zip(*map(exact_keys_by_kind, new), strict=True), strict=True):
+            first_of = self._first[kind]
+            for position, key in enumerate(keys, start):
+                if key:
+                    first = first_of.setdefault(key, position)
+                    if first != position:
+                        exact.add((first, position))  # a star per key links the whole group
+                        self._others[kind, key].append(position)
+        return exact
 
     def _title_pairs(self, start: int) -> set[tuple[int, int]]:
         """Return pairs (keyed record, holder of its key), one of them new, whose titles nearly contain one another.
@@ -119,12 +136,14 @@ class DedupeIndex:
         """
         # A full run touches every keyed token; a run of a few new records only their own tokens.
         touched = self._keyed.keys() if start == 0 else {t for p in self._prepared[start:] for t in p.tokens}
-        small: list[int] = []  # pairs packed as i << 32 | j: a tuple per pair would cost ~100 MB at 100k records
-        pairs: set[tuple[int, int]] = set()
+        texts = np.array(self._sorted_texts, dtype=object)  # gathered by position arrays below
+        lengths = lengths_of(self._sorted_texts)
+        small = SmallBlocks()
+        found: list[np.ndarray] = []  # packed pairs, min << 32 | max
         skipped = 0
         for token in touched:
             keyed = self._keyed.get(token)
-            if not keyed:
+            if keyed is None:
                 continue
             holders = self._holders[token]
             if len(holders) < 2:
@@ -132,38 +151,35 @@ class DedupeIndex:
             if len(holders) > self.config.max_block_size:
                 skipped += 1  # a common word: these records rely on their other keys
             elif len(keyed) * len(holders) <= 64:
-                small.extend(k << 32 | h if k < h else h << 32 | k for k in keyed for h in holders
-                             if k != h and (k >= start or h >= start))
-                if len(small) > 100_000:  # score in chunks to keep the peak memory low
-                    pairs |= self._similar_pairs(small)
-                    small = []
+                small.add(keyed, holders)
+                if small.size > 200_000:  # score in chunks to keep the peak memory low
+                    found.append(self._similar_pairs(np.unique(small.pairs(start)), texts, lengths))
+                    small = SmallBlocks()
             else:
-                pairs.update(self._similar_in_block(keyed, holders, start))
+                found.append(self._similar_in_block(keyed, holders, start, texts, lengths))
+        found.append(self._similar_pairs(np.unique(small.pairs(start)), texts, lengths))
         if skipped:
             logger.info("dedupe skipped common-word blocks", extra={"count": skipped})
-        return pairs | self._similar_pairs(small)
+        codes = np.unique(np.concatenate(found))
+        return set(zip((codes >> 32).tolist(), (codes & 0xFFFFFFFF).tolist(), strict=True))
 
-    def _similar_pairs(self, packed: list[int]) -> set[tuple[int, int]]:
-        """Return the packed pairs whose sorted titles nearly contain one another (see `_is_similar`)."""
-        if not packed:
-            return set()
-        codes = np.unique(np.fromiter(packed, np.int64, len(packed)))
-        firsts, seconds = (codes >> 32).tolist(), (codes & 0xFFFFFFFF).tolist()
-        texts = self._sorted_texts
-        texts_a = [texts[i] for i in firsts]
-        texts_b = [texts[j] for j in seconds]
-        common = process.cpdist(texts_a, texts_b, scorer=LCSseq.similarity, dtype=np.int32)
-        keep = self._is_similar(common, lengths_of(texts_a), lengths_of(texts_b), np.minimum, np.maximum)
-        return {(firsts[n], seconds[n]) for n in np.flatnonzero(keep).tolist()}
+    def _similar_pairs(self, codes: np.ndarray, texts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Return the packed pairs (first << 32 | second) whose sorted titles nearly contain one another."""
+        if not codes.size:
+            return codes
+        firsts, seconds = codes >> 32, codes & 0xFFFFFFFF
+        common = process.cpdist(texts[firsts], texts[seconds], scorer=LCSseq.similarity, dtype=np.int32)
+        return codes[self._is_similar(common, lengths[firsts], lengths[seconds], np.minimum, np.maximum)]
 
-    def _similar_in_block(self, keyed: list[int], holders: list[int], start: int) -> list[tuple[int, int]]:
-        texts_k = [self._sorted_texts[k] for k in keyed]
-        texts_h = [self._sorted_texts[h] for h in holders]
-        common = process.cdist(texts_k, texts_h, scorer=LCSseq.similarity, dtype=np.int32)
-        keep = self._is_similar(common, lengths_of(texts_k), lengths_of(texts_h), np.minimum.outer, np.maximum.outer)
-        rows, cols = np.nonzero(keep)
-        return [(min(k, h), max(k, h)) for k, h in ((keyed[r], holders[c]) for r, c in zip(rows.tolist(), cols.tolist()))
-                if k != h and max(k, h) >= start]
+    def _similar_in_block(self, keyed: np.ndarray, holders: np.ndarray, start: int, texts: np.ndarray,
+                          lengths: np.ndarray) -> np.ndarray:
+        """Return the packed pairs (keyed, holder) of one block, distinct and one of them new, that are similar."""
+        common = process.cdist(texts[keyed], texts[holders], scorer=LCSseq.similarity, dtype=np.int32)
+        rows, cols = np.nonzero(self._is_similar(common, lengths[keyed], lengths[holders], np.minimum.outer,
+                                                 np.maximum.outer))
+        firsts, seconds = np.minimum(keyed[rows], holders[cols]), np.maximum(keyed[rows], holders[cols])
+        keep = (firsts != seconds) & (seconds >= start)
+        return firsts[keep] << 32 | seconds[keep]
 
     def _is_similar(self, common, len_a, len_b, lesser, greater):  # type: ignore[no-untyped-def]
         """Keep pairs whose longest common subsequence covers most of the shorter sorted title and a fair
@@ -171,6 +187,61 @@ class DedupeIndex:
         that keeps subset titles, reordered words and typos; judge_pair applies the real title test."""
         return ((common >= self.config.prefilter_share * lesser(len_a, len_b))
                 & (common >= self.config.prefilter_long_share * greater(len_a, len_b)))
+
+
+class SmallBlocks:
+    """Many small blocks (keyed records x holders) collected so that their pairs are made as arrays."""
+
+    def __init__(self) -> None:
+        self.keyed: list[np.ndarray] = []
+        self.holders: list[np.ndarray] = []
+        self.size = 0  # pairs so far
+
+    def add(self, keyed: np.ndarray, holders: np.ndarray) -> None:
+        self.keyed.append(keyed)
+        self.holders.append(holders)
+        self.size += len(keyed) * len(holders)
+
+    def pairs(self, start: int) -> np.ndarray:
+        """Return every (keyed, holder) pair of distinct records, one of them at `start` or later,
+        packed as min << 32 | max (a tuple per pair would cost ~100 MB at 100k records)."""
+        if not self.keyed:
+            return NO_POSITIONS
+        keyed_counts = np.fromiter(map(len, self.keyed), np.int64, len(self.keyed))
+        holder_counts = np.fromiter(map(len, self.holders), np.int64, len(self.holders))
+        # Each keyed record is repeated once per holder of its block...
+        repeats = np.repeat(holder_counts, keyed_counts)
+        firsts = np.repeat(np.concatenate(self.keyed), repeats)
+        # ... and paired with its block's holders in turn.
+        block_start = np.repeat(np.repeat(np.cumsum(holder_counts) - holder_counts, keyed_counts), repeats)
+        offset = np.arange(len(firsts)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+        seconds = np.concatenate(self.holders)[block_start + offset]
+        keep = (firsts != seconds) & ((firsts >= start) | (seconds >= start))
+        firsts, seconds = firsts[keep], seconds[keep]
+        return np.minimum(firsts, seconds) << 32 | np.maximum(firsts, seconds)
+
+
+def append_groups(groups: dict[int, np.ndarray], tokens: np.ndarray, owners: np.ndarray) -> None:
+    """Append each owner to its token's positions, owners in the order given (a stable sort by token)."""
+    if not len(tokens):
+        return
+    order = np.argsort(tokens, kind="stable")
+    tokens, owners = tokens[order], owners[order]
+    bounds = np.flatnonzero(np.diff(tokens)) + 1
+    starts, ends = [0, *bounds.tolist()], [*bounds.tolist(), len(tokens)]
+    for token, begin, end in zip(tokens[starts].tolist(), starts, ends, strict=True):
+        stored = groups.get(token)
+        groups[token] = owners[begin:end] if stored is None else np.concatenate((stored, owners[begin:end]))
+
+
+def first_repeated(ids: list[RecordId], stored: dict[RecordId, int]) -> RecordId:
+    """Return the first of `ids` already stored or earlier in `ids`."""
+    seen = set(stored)
+    for rid in ids:
+        if rid in seen:
+            return rid
+        seen.add(rid)
+    raise ValueError("no repeated id")
 
 
 def lengths_of(texts: list[str]) -> np.ndarray:
@@ -195,13 +266,15 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def exact_keys(p: Prepared) -> list[str]:
-    """Return a record's exact identifiers: its DOI, canonical URL and normalised title."""
-    keys = []
-    if p.record.doi:
-        keys.append("doi:" + p.record.doi)
-    if p.url:
-        keys.append("url:" + p.url)
-    if p.text:
-        keys.append("title:" + p.text)
-    return keys
+EXACT_KINDS = ("doi", "url", "title")
+NO_POSITIONS = np.zeros(0, np.int64)
+
+
+def exact_keys_by_kind(p: Prepared) -> tuple[str | None, str | None, str]:
+    """Return a record's exact identifiers in EXACT_KINDS order: DOI, canonical URL, normalised title."""
+    return p.record.doi, p.url, p.text
+
+
+def exact_keys(p: Prepared) -> list[tuple[str, str]]:
+    """Return a record's exact identifiers that it has, with their kinds."""
+    return [(kind, key) for kind, key in zip(EXACT_KINDS, exact_keys_by_kind(p), strict=True) if key]
