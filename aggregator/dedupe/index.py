@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import chain
 
@@ -132,14 +134,12 @@ class DedupeIndex:
     def _title_pairs(self, start: int) -> set[tuple[int, int]]:
         """Return pairs (keyed record, holder of its key), one of them new, whose titles nearly contain one another.
 
-        Small blocks' pairs are gathered and scored in one call; larger blocks are scored as matrices.
+        Small blocks' pairs are gathered and scored in chunks; larger blocks are scored as matrices.
+        rapidfuzz releases the GIL while it scores, so the chunks and blocks are shared among threads.
         """
         # A full run touches every keyed token; a run of a few new records only their own tokens.
         touched = self._keyed.keys() if start == 0 else {t for p in self._prepared[start:] for t in p.tokens}
-        texts = np.array(self._sorted_texts, dtype=object)  # gathered by position arrays below
-        lengths = lengths_of(self._sorted_texts)
-        small = SmallBlocks()
-        found: list[np.ndarray] = []  # packed pairs, min << 32 | max
+        small, large = [SmallBlocks()], []
         skipped = 0
         for token in touched:
             keyed = self._keyed.get(token)
@@ -151,15 +151,25 @@ class DedupeIndex:
             if len(holders) > self.config.max_block_size:
                 skipped += 1  # a common word: these records rely on their other keys
             elif len(keyed) * len(holders) <= 64:
-                small.add(keyed, holders)
-                if small.size > 200_000:  # score in chunks to keep the peak memory low
-                    found.append(self._similar_pairs(np.unique(small.pairs(start)), texts, lengths))
-                    small = SmallBlocks()
+                if small[-1].size > 200_000:  # a chunk's pairs are made at once: this bounds the peak memory
+                    small.append(SmallBlocks())
+                small[-1].add(keyed, holders)
             else:
-                found.append(self._similar_in_block(keyed, holders, start, texts, lengths))
-        found.append(self._similar_pairs(np.unique(small.pairs(start)), texts, lengths))
+                large.append((keyed, holders))
         if skipped:
             logger.info("dedupe skipped common-word blocks", extra={"count": skipped})
+        texts = np.array(self._sorted_texts, dtype=object)  # gathered by position arrays below
+        lengths = lengths_of(self._sorted_texts)
+
+        def score_small(blocks: SmallBlocks) -> np.ndarray:
+            return self._similar_pairs(np.unique(blocks.pairs(start)), texts, lengths)
+
+        def score_large(share: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+            return np.concatenate([NO_POSITIONS, *(self._similar_in_block(k, h, start, texts, lengths) for k, h in share)])
+
+        workers = usable_cpus()
+        with ThreadPoolExecutor(workers) as pool:
+            found = [*pool.map(score_small, small), *pool.map(score_large, [large[n::workers] for n in range(workers)])]
         codes = np.unique(np.concatenate(found))
         return set(zip((codes >> 32).tolist(), (codes & 0xFFFFFFFF).tolist(), strict=True))
 
@@ -242,6 +252,11 @@ def first_repeated(ids: list[RecordId], stored: dict[RecordId, int]) -> RecordId
             return rid
         seen.add(rid)
     raise ValueError("no repeated id")
+
+
+def usable_cpus() -> int:
+    """Return how many CPUs this process may run on (a container's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def lengths_of(texts: list[str]) -> np.ndarray:
