@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from urllib.parse import urlsplit
-
 import re
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from urllib.parse import urlsplit
 
 from aggregator.model import RawEntry, ResourceType
 from aggregator.sanitize import html_to_text
@@ -17,8 +17,8 @@ _I = 0
 
 _DOI = re.compile(r"\b(?:doi:?\s*|doi\.org/)?10\.\d{4,9}/\S+", _I)
 _VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
+_RULED_HOSTS = (*_VIDEO_HOSTS, "doi.org")
 _TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})\s*(?:am|pm)?\b|\b\d{1,2}\s*(?:am|pm)\b", _I)
-_WORD = re.compile(r"\w+")
 
 
 class Cue:
@@ -41,8 +41,20 @@ class Cue:
 
 
 def text_words(text: str) -> set[str]:
-    """The words of `text`: runs of word characters, as the cues' word boundaries delimit them."""
-    return set(_WORD.findall(text))
+    """The words of `text` that some cue looks for: whole runs of word characters, as the cues' word
+    boundaries delimit them (all a cue's pre-check needs, and less work than finding every word)."""
+    return set(_CUE_WORDS.findall(text))
+
+
+def word_finder(words: Iterable[str]) -> re.Pattern[str]:
+    """A pattern whose matches are exactly the runs of word characters (\\w+) that are one of `words`.
+
+    Alternatives are grouped by first letter, so the search tries only the few words that can start there.
+    """
+    groups = groupby(sorted(words), key=lambda word: word[0])
+    branches = (re.escape(first) + "(?:" + "|".join(re.escape(word[1:]) for word in group) + ")"
+                for first, group in groups)
+    return re.compile(r"\b(?:" + "|".join(branches) + r")\b", _I)
 
 
 _INVITE = Cue(r"\b(?:join us|join (?:the|our)|book (?:your |a )?(?:free )?(?:place|ticket)s?|register|registration|sign up"
@@ -96,6 +108,10 @@ _WEAK: tuple[tuple[ResourceType, Cue], ...] = (
                    "report reports review inquiry findings survey results annual evaluation insights analysis data"
                    " statistics briefing evidence back told")),
 )
+# Every word a cue's pre-check may look for: text_words finds only these.
+_CUE_WORD_SET = frozenset().union(*(cue.words for cue in (
+    _INVITE, _EVENT_STRONG, _EVENT_WEAK, _NEWS_TITLE, *(cue for _, cue in _STRONG + _WEAK))))
+_CUE_WORDS = word_finder(_CUE_WORD_SET)
 _TAG_TYPES = {"event": T.EVENT, "events": T.EVENT, "webinar": T.EVENT, "seminar": T.EVENT, "case study": T.CASE_STUDY,
               "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT, "guide": T.TOOLKIT,
               "research": T.RESEARCH, "video": T.VIDEO, "podcast": T.VIDEO, "policy": T.POLICY, "report": T.REPORT,
@@ -108,15 +124,15 @@ def infer_type(title: str, summary: str, type_hint: str | ResourceType | None = 
     title and the summary; a resource with no cue is news."""
     if type_hint:
         return ResourceType(type_hint)
-    title, summary = title.lower(), summary.lower()
-    host = urlsplit(url or "").hostname or ""
-    if any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS):
+    title, summary, url = title.lower(), summary.lower(), url or ""
+    host = _ruled_host(url)
+    if host and any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS):
         return T.VIDEO
     for tag in tags:
         if tag.strip().casefold() in _TAG_TYPES:
             return _TAG_TYPES[tag.strip().casefold()]
     # A DOI match contains "10." whatever its prefix.
-    if host == "doi.org" or ("10." in summary and _DOI.search(summary)) or _DOI.search(url or ""):
+    if host == "doi.org" or ("10." in summary and _DOI.search(summary)) or ("10." in url and _DOI.search(url)):
         return T.RESEARCH
     title_words, summary_words = text_words(title), text_words(summary)
     if _is_event(title, title_words, f"{title}\n{summary}", title_words | summary_words):
@@ -125,10 +141,26 @@ def infer_type(title: str, summary: str, type_hint: str | ResourceType | None = 
         return T.NEWS
     for cues in (_STRONG, _WEAK):
         for text, words in ((title, title_words), (summary, summary_words)):
+            if not words:
+                continue  # no cue word, no cue
             for kind, cue in cues:
                 if cue.search(text, words):
                     return kind
     return T.NEWS
+
+
+def _ruled_host(url: str) -> str:
+    """The host of `url` when it may be one the rules name (a video host, doi.org), else "" (most URLs).
+
+    urlsplit's hostname is a lower-cased piece of the URL, so an ASCII URL whose lower-cased text names no
+    ruled host cannot have one; without brackets (IPv6 hosts, which urlsplit checks) and the tabs and
+    newlines urlsplit removes, splitting it could neither raise nor find one, so it is not split.
+    """
+    if url.isascii() and not any(c in url for c in "[]\t\r\n"):
+        lowered = url.lower()
+        if not any(name in lowered for name in _RULED_HOSTS):
+            return ""
+    return urlsplit(url).hostname or ""
 
 
 def is_event(title: str, summary: str) -> bool:

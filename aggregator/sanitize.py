@@ -136,7 +136,16 @@ def clean_text(value: str | None) -> str:
     """A single line of plain text: controls removed, whitespace folded (titles, names)."""
     if not value:
         return ""
+    if is_clean_line(value):  # most values, and every value cleaned before
+        return value
     return _fold_space(_CONTROL.sub("", value))
+
+
+def is_clean_line(text: str) -> bool:
+    """True when clean_text would return `text` unchanged, shown without building anything: a printable
+    string has no controls and no whitespace but the space (str.isprintable is False for every other
+    character str.split splits on), so it is folded when no space leads, trails or follows another."""
+    return text.isprintable() and "  " not in text and not text.startswith(" ") and not text.endswith(" ")
 
 
 def _fold_space(text: str) -> str:

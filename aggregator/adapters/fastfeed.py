@@ -40,6 +40,7 @@ _RSS_TAGS = {
 _ATOM_TAGS = {ATOM + name: name for name in
               ("title", "link", "id", "published", "updated", "summary", "content", "author", "category")}
 _MEDIA_TAGS = {MEDIA + "thumbnail": "media_thumbnail", MEDIA + "content": "media_content", MEDIA + "group": "media_group"}
+_MEDIA_KEYS = frozenset(_MEDIA_TAGS.values())
 # feedparser handlers reviewed as not touching any RawEntry field (rights, language, contributors).
 _HARMLESS = frozenset({"source", "rights", "copyright", "dc_rights", "dc_language", "language", "contributor"})
 _HANDLERS = frozenset(name[7:] for name in dir(_FeedParserMixin) if name.startswith("_start_")) | frozenset(
@@ -152,10 +153,19 @@ def _classify(element: etree._Element, known: dict[str, str]) -> str:
 
 def _text(element: etree._Element, allowed: tuple[str, ...] = ()) -> str:
     """Stripped, repaired text of a leaf; markup inside or attributes (type, mode, href) are feedparser's."""
+    return repair_text((_leaf(element, allowed).text or "").strip())
+
+
+def _leaf(element: etree._Element, allowed: tuple[str, ...] = ()) -> etree._Element:
+    """`element`, once checked to hold text only, with no attributes but `allowed`."""
     if len(element):
         raise DeclinedError(f"markup inside {element.tag}")
     if element.attrib and any(name not in allowed for name in element.attrib):
         raise DeclinedError(f"attributes on {element.tag}")
+    return element
+
+
+def _leaf_text(element: etree._Element) -> str:
     return repair_text((element.text or "").strip())
 
 
@@ -189,8 +199,11 @@ def _read_rss_item(item: etree._Element, base_url: str, cleaner: nh3.Cleaner, wi
         key = _classify(child, _RSS_TAGS)
         if key == "ignore":
             continue
-        if key.startswith("media_"):
+        if key in _MEDIA_KEYS:
             _read_media(child, key, media)
+        elif key == "content_encoded":
+            # Often the largest text of all, and only read when needed (below).
+            _set_once(fields, key, _leaf(child))
         elif key == "category":
             tags.append(_text(child, ("domain",)))
         elif key == "enclosure":
@@ -213,7 +226,7 @@ def _read_rss_item(item: etree._Element, base_url: str, cleaner: nh3.Cleaner, wi
     if creator and ("@" in creator or "(" in creator):
         raise DeclinedError("author with an address")  # feedparser splits name and email
     title = fields.get("title")
-    content = fields.get("content_encoded")
+    content = _rss_content(fields, with_content)
     summary = fields["description"] if "description" in fields else content
     image_url, extra = pick_media(media["thumbnails"], media["content"], media["enclosures"], base_url)
     return RawEntry(
@@ -229,6 +242,15 @@ def _read_rss_item(item: etree._Element, base_url: str, cleaner: nh3.Cleaner, wi
         image_url=image_url,
         extra=extra,
     )
+
+
+def _rss_content(fields: dict[str, object], with_content: bool) -> str | None:
+    """The text of the checked content:encoded element in `fields`, read only when it is used: as the
+    content, or as the summary of an entry without a description."""
+    element = fields.get("content_encoded")
+    if element is None or not (with_content or "description" not in fields):
+        return None
+    return _leaf_text(element)
 
 
 def _fix_link(link: str) -> str:
@@ -268,7 +290,7 @@ def _read_atom_entry(entry: etree._Element, base_url: str, cleaner: nh3.Cleaner,
         key = _classify(child, _ATOM_TAGS)
         if key == "ignore":
             continue
-        if key.startswith("media_"):
+        if key in _MEDIA_KEYS:
             _read_media(child, key, media)
         elif key == "link":
             href, rel, kind = child.get("href"), child.get("rel", "alternate"), child.get("type", "text/html")

@@ -7,9 +7,10 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import Column, Connection, Dialect, Row, Table, insert, select, update
+from sqlalchemy.types import TypeEngine
 
 from aggregator.db.schema import entries, fetch_runs, resources, sources
 from aggregator.model import Event, Resource
@@ -138,13 +139,15 @@ def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> N
         return
     # Canonical URLs are unique within a batch (store_resources drops repeats), so ids are matched by
     # URL: asking RETURNING for parameter order makes SQLite insert one row per statement.
+    # A resource and its entry share authors, tags and dates: one memo processes each value once.
+    memos: dict[str, dict] = {}
     returned = bulk_insert(conn, resources, RESOURCE_COLUMNS, [_resource_row(item) for item in fresh],
                            {"status": "pending", "created_at": now, "modified_at": now},
-                           returning=(resources.c.id, resources.c.canonical_url))
+                           returning=(resources.c.id, resources.c.canonical_url), memos=memos)
     ids = {url: resource_id for resource_id, url in returned}
     bulk_insert(conn, entries, (*ENTRY_COLUMNS, "source_id", "key", "resource_id"),
                 [(*_entry_row(item), item.source_id, item.key, ids[item.canonical_url]) for item in fresh],
-                {"first_seen_at": now, "last_seen_at": now})
+                {"first_seen_at": now, "last_seen_at": now}, memos=memos)
 
 
 def _update_changed(conn: Connection, changed: Sequence[tuple[int, int, Resource]], now: datetime) -> None:
@@ -168,16 +171,20 @@ def _touch_unchanged(conn: Connection, entry_ids: Sequence[int], now: datetime) 
 _MAX_PARAMETERS = 32766
 # Rows per multi-row INSERT ... RETURNING; each size up to this is compiled once, so it stays modest.
 _MAX_ROWS_PER_STATEMENT = 128
+_UNSEEN = object()
+_EMPTY_DICT = object()
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
-                constants: Mapping[str, object], *, returning: Sequence[Column] = ()) -> list[Row]:
+                constants: Mapping[str, object], *, returning: Sequence[Column] = (),
+                memos: dict[str, dict] | None = None) -> list[Row]:
     """Insert `rows` (tuples of values for `columns`) with `constants` in every row; the RETURNING rows.
 
     The per-row cost of Core's executemany is in building and processing one parameter dict per row.
     On positional dialects (SQLite) the compiled INSERT runs on the driver directly: values go through
     the same bind processors SQLAlchemy would use, column by column, constants and Python-side column
     defaults once per call. Other dialects (PostgreSQL) take the plain Core executemany.
+    `memos`, given to several calls, lets them share processed values (see _processed), per column type.
     """
     if not rows:
         return []
@@ -188,12 +195,15 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         return result.all() if returning else []
     names = _insert_names(dialect, table, (*columns, *constants))
     index = {name: i for i, name in enumerate(columns)}
+    memos = {} if memos is None else memos
     values = []
     for name in names:
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
         if name in index:
             column = [row[index[name]] for row in rows]
-            values.append(_processed(process, column) if process else column)
+            values.append(_processed(process, column, memos.setdefault(_type_key(column_type), {}))
+                          if process else column)
         else:
             value = constants[name] if name in constants else _default_value(table.c[name])
             values.append(itertools.repeat(process(value) if process else value))
@@ -205,8 +215,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     limit = min(_MAX_ROWS_PER_STATEMENT, _MAX_PARAMETERS // len(names))
     start = 0
     while start < len(parameters):
-        # Power-of-two chunks bound the number of distinct statements compiled (and cached).
-        size = min(limit, 1 << ((len(parameters) - start).bit_length() - 1))
+        size = _chunk_size(len(parameters) - start, limit)
         sql = _insert_sql(dialect, table, names, tuple(returning), size)
         chunk = tuple(itertools.chain.from_iterable(parameters[start:start + size]))
         returned.extend(conn.exec_driver_sql(sql, chunk).all())
@@ -214,20 +223,51 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     return returned
 
 
-def _processed(process: Callable[[object], object], values: list) -> list:
-    """`process` applied to each value; tuples of strings (tags, authors: they repeat from row to row) once
-    per distinct tuple. Only those are shared: for them equal values always process alike (1 == True does not)."""
-    memo: dict[tuple[str, ...], object] = {}
+def _chunk_size(remaining: int, limit: int) -> int:
+    """Rows for the next multi-row INSERT: a multiple of 16 while 16 or more remain, then the rest.
+
+    A source's entries take at most two statements (each costs a round trip through the driver), and
+    the sizes that can occur stay few (compiled and cached once each): multiples of 16 and 1 to 15.
+    """
+    return min(limit, remaining if remaining < 16 else remaining - remaining % 16)
+
+
+def _processed(process: Callable[[object], object], values: list, memo: dict) -> list:
+    """`process` applied to each value; values that repeat (tags and authors from row to row, an empty
+    `extra`, a resource's values again in its entry) once per distinct value, which `memo` remembers."""
     processed = []
     for value in values:
-        if type(value) is tuple and all(type(item) is str for item in value):
-            result = memo.get(value)
-            if result is None:
-                result = memo[value] = process(value)
-        else:
+        key = _memo_key(value)
+        if key is _UNSEEN:
             result = process(value)
+        else:
+            result = memo.get(key, _UNSEEN)
+            if result is _UNSEEN:
+                result = memo[key] = process(value)
         processed.append(result)
     return processed
+
+
+def _memo_key(value: object) -> object:
+    """A key for `value` equal only to the keys of values that process alike; _UNSEEN: not remembered.
+
+    None, UTC datetimes and tuples of strings qualify. Datetimes in other zones do not: the two readings
+    of an hour the clocks repeat compare equal; nor do tuples of other values (1 == True, yet JSON writes
+    them differently). An empty dict stands for itself.
+    """
+    kind = type(value)
+    if (value is None or (kind is datetime and value.tzinfo is timezone.utc)
+            or (kind is tuple and all(type(item) is str for item in value))):
+        return value
+    if kind is dict and not value:
+        return _EMPTY_DICT
+    return _UNSEEN
+
+
+@functools.lru_cache(maxsize=128)
+def _type_key(column_type: TypeEngine) -> str:
+    """Columns whose types have equal keys process values alike: a type's repr shows its class and arguments."""
+    return repr(column_type)
 
 
 @functools.lru_cache(maxsize=128)
