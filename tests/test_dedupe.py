@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from aggregator.dedupe import (
     pairs_of_groups,
 )
 from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
+from aggregator.dedupe.index import SmallBlocks
 from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record
 
 FLOOR_FILE = Path(__file__).parent / "eval" / "dedupe_floor.json"
@@ -224,3 +226,16 @@ def test_folding_drops_accents_case_punctuation_and_stop_words() -> None:
 def test_a_batch_repeating_an_id_is_refused() -> None:
     with pytest.raises(ValueError, match="'r1' is already"):
         DedupeIndex().match_batch([SMALL_SET[0], SMALL_SET[0]])
+
+
+@given(st.lists(st.tuples(st.sets(st.integers(0, 40), min_size=1, max_size=5),
+                          st.sets(st.integers(0, 40), min_size=1, max_size=8)), max_size=12),
+       st.integers(0, 41))
+def test_small_blocks_make_every_pair_of_their_blocks(blocks: list[tuple[set[int], set[int]]], start: int) -> None:
+    small = SmallBlocks()
+    for keyed, holders in blocks:
+        small.add(np.array(sorted(keyed)), np.array(sorted(holders)))
+    made = {(int(code) >> 32, int(code) & 0xFFFFFFFF) for code in small.pairs(start)}
+    expected = {(min(k, h), max(k, h)) for keyed, holders in blocks for k in keyed for h in holders
+                if k != h and max(k, h) >= start}
+    assert made == expected
