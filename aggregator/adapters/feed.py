@@ -45,7 +45,7 @@ def parse_feed(body: bytes, base_url: str, *, content_type: str | None = None,
     if not isinstance(body, bytes | bytearray | memoryview):
         raise TypeError("parse_feed takes the response body as bytes")
     body = bytes(body)
-    if not body.strip():
+    if not body or body.isspace():  # as `not body.strip()`, without copying the body
         raise ParseError("the response body is empty")
     if max_entries <= 0:
         return []
@@ -62,9 +62,9 @@ def parse_feed(body: bytes, base_url: str, *, content_type: str | None = None,
 
 def check_entities(body: bytes) -> None:
     """Refuse documents declaring long internal entities (the "quadratic blow-up" attack)."""
-    head = body[:65536]
-    if b"<!ENTITY" not in head:
+    if body.find(b"<!ENTITY", 0, 65536) < 0:  # as `not in body[:65536]`, without copying the head
         return
+    head = body[:65536]
     for match in _ENTITY_DECLARATION.finditer(head):
         value = match[1] if match[1] is not None else match[2]
         if len(value) > _MAX_ENTITY_VALUE:

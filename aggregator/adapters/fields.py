@@ -46,21 +46,26 @@ class DeclinedError(Exception):
 
 def parse_rfc822(value: str) -> datetime | None:
     """UTC datetime of a strict RFC 822 date; None when empty; DeclinedError for any other shape."""
-    if not value.strip():
+    if not value or value.isspace():
         return None
     match = _RFC822.fullmatch(value)
-    if not match or (match[7][0] not in "+-" and match[7] not in _ZONES):
+    if not match:
         raise DeclinedError(f"date {value!r}")
     day, month, year, hour, minute, second, zone = match.groups()
     if zone[0] in "+-":
-        offset = int(zone[1:3]) * 60 + int(zone[3:5])
+        hhmm = abs(int(zone))
+        offset = hhmm // 100 * 60 + hhmm % 100
         offset = -offset if zone[0] == "-" else offset
-    else:
+    elif zone in _ZONES:
         offset = _ZONES[zone]
+    else:
+        raise DeclinedError(f"date {value!r}")
     try:
-        local = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC)
+        local = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0), 0, UTC)
     except ValueError as error:
         raise DeclinedError(f"date {value!r}") from error
+    if not offset:  # most feeds write UTC: no arithmetic needed
+        return local
     try:
         return local - timedelta(minutes=offset)
     except OverflowError:  # before year 1
@@ -136,7 +141,7 @@ def make_cleaner(base_url: str) -> nh3.Cleaner:
 
 def sanitised_html(value: str | None, is_html: bool, cleaner: nh3.Cleaner) -> str | None:
     """Sanitised HTML for a summary or content; plain text is escaped first; None when nothing is left."""
-    if not value or not value.strip():
+    if not value or value.isspace():  # str.strip() strips exactly what str.isspace() accepts
         return None
     cleaned = sanitize.clean_with(cleaner, value if is_html else html.escape(value, quote=False)).strip()
     return cleaned or None
