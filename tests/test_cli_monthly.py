@@ -46,10 +46,15 @@ def test_list_show_split_ics_status(monthly_db):
     listing = invoke("resources", "list", "--theme", "kindness", "--limit", "200")
     assert "theme:kindness" in listing
     with monthly_db.connect() as conn:
-        merge = conn.execute(select(merges).order_by(merges.c.id)).first()
+        merged = conn.execute(select(merges).order_by(merges.c.id)).all()
         event = conn.execute(select(resources.c.id).where(resources.c.registration_url.is_not(None))).scalar()
-    shown = invoke("resources", "show", str(merge.kept_id))
-    assert "listed by" in shown and f"merge {merge.id}" in shown and "theme:" in shown and "phrase" in shown
+    assert merged
+    # Which merge comes first depends on the order the fetch threads finish in, and an off-topic
+    # resource (a maintenance notice) has no theme: every merge is shown, one at least with its labels.
+    shown = {merge.id: invoke("resources", "show", str(merge.kept_id)) for merge in merged}
+    assert all("listed by" in shown[merge.id] and f"merge {merge.id}" in shown[merge.id] for merge in merged)
+    assert any("theme:" in text and "phrase" in text for text in shown.values())
+    merge = merged[0]
     invoke("resources", "split", str(merge.id), "--editor", "sam")
     with monthly_db.connect() as conn:
         absorbed = conn.execute(select(resources.c.status).where(resources.c.id == merge.absorbed_id)).scalar_one()
