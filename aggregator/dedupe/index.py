@@ -40,7 +40,6 @@ class DedupeIndex:
     def __init__(self, config: DedupeConfig = DedupeConfig()) -> None:
         self.config = config
         self._prepared: list[Prepared] = []
-        self._sorted_texts: list[str] = []  # by position: Prepared.sorted_text, for fast gathering
         self._position: dict[RecordId, int] = {}
         self._vocabulary = Vocabulary()
         self._df = np.zeros(0, np.int64)  # by token id: how many records hold the token
@@ -104,7 +103,6 @@ class DedupeIndex:
         positions = range(start, start + len(new))
         self._position.update(zip(ids, positions))
         self._prepared.extend(new)
-        self._sorted_texts.extend(p.sorted_text for p in new)
         counts = np.fromiter(map(len, (p.tokens for p in new)), np.int64, len(new))
         tokens = np.fromiter(chain.from_iterable(p.tokens for p in new), np.int64, int(counts.sum()))
         owners = np.repeat(np.arange(start, start + len(new), dtype=np.int64), counts)
@@ -158,8 +156,9 @@ class DedupeIndex:
                 large.append((keyed, holders))
         if skipped:
             logger.info("dedupe skipped common-word blocks", extra={"count": skipped})
-        texts = np.array(self._sorted_texts, dtype=object)  # gathered by position arrays below
-        lengths = lengths_of(self._sorted_texts)
+        sorted_texts = [p.sorted_text for p in self._prepared]
+        texts = np.array(sorted_texts, dtype=object)  # gathered by position arrays below
+        lengths = lengths_of(sorted_texts)
 
         def score_small(blocks: SmallBlocks) -> np.ndarray:
             return self._similar_pairs(np.unique(blocks.pairs(start)), texts, lengths)
@@ -187,9 +186,7 @@ class DedupeIndex:
         common = process.cdist(texts[keyed], texts[holders], scorer=LCSseq.similarity, dtype=np.int32)
         rows, cols = np.nonzero(self._is_similar(common, lengths[keyed], lengths[holders], np.minimum.outer,
                                                  np.maximum.outer))
-        firsts, seconds = np.minimum(keyed[rows], holders[cols]), np.maximum(keyed[rows], holders[cols])
-        keep = (firsts != seconds) & (seconds >= start)
-        return firsts[keep] << 32 | seconds[keep]
+        return pack_pairs(keyed[rows], holders[cols], start)
 
     def _is_similar(self, common, len_a, len_b, lesser, greater):  # type: ignore[no-untyped-def]
         """Keep pairs whose longest common subsequence covers most of the shorter sorted title and a fair
@@ -226,9 +223,14 @@ class SmallBlocks:
         block_start = np.repeat(np.repeat(np.cumsum(holder_counts) - holder_counts, keyed_counts), repeats)
         offset = np.arange(len(firsts)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
         seconds = np.concatenate(self.holders)[block_start + offset]
-        keep = (firsts != seconds) & ((firsts >= start) | (seconds >= start))
-        firsts, seconds = firsts[keep], seconds[keep]
-        return np.minimum(firsts, seconds) << 32 | np.maximum(firsts, seconds)
+        return pack_pairs(firsts, seconds, start)
+
+
+def pack_pairs(firsts: np.ndarray, seconds: np.ndarray, start: int) -> np.ndarray:
+    """Return the pairs of distinct records, one of them at `start` or later, packed as min << 32 | max."""
+    lower, upper = np.minimum(firsts, seconds), np.maximum(firsts, seconds)
+    keep = (lower != upper) & (upper >= start)
+    return lower[keep] << 32 | upper[keep]
 
 
 def append_groups(groups: dict[int, np.ndarray], tokens: np.ndarray, owners: np.ndarray) -> None:
