@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlalchemy import select, update
@@ -88,31 +89,30 @@ def _config(source_id: str):
 @bp.post("/<source_id>/disable")
 @admin_required
 def disable(source_id: str):
-    context = deps()
-    config = _config(source_id)
-    now = context.clock()
-    reason = f"disabled by {g.user.display_name} on {now.astimezone(context.local_zone):%d %b %Y}"
-    with context.engine.begin() as conn:
-        sync_sources(conn, [config])
-        conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=reason))
-        record_audit(conn, user_id=g.user.id, action="source-disable", subject_type="source", subject_id=source_id,
-                     now=now)
-    flash(f"{config.name} is turned off: it will not be fetched until it is turned on again.", "success")
+    now = deps().clock()
+    reason = f"disabled by {g.user.display_name} on {now.astimezone(deps().local_zone):%d %b %Y}"
+    name = _set_disabled(source_id, reason, now)
+    flash(f"{name} is turned off: it will not be fetched until it is turned on again.", "success")
     return redirect(url_for("sources.index"), 303)
 
 
 @bp.post("/<source_id>/enable")
 @admin_required
 def enable(source_id: str):
-    context = deps()
-    config = _config(source_id)
-    with context.engine.begin() as conn:
-        sync_sources(conn, [config])
-        conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=None))
-        record_audit(conn, user_id=g.user.id, action="source-enable", subject_type="source", subject_id=source_id,
-                     now=context.clock())
-    flash(f"{config.name} is turned on again and will be fetched at the next run.", "success")
+    name = _set_disabled(source_id, None, deps().clock())
+    flash(f"{name} is turned on again and will be fetched at the next run.", "success")
     return redirect(url_for("sources.index"), 303)
+
+
+def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
+    """Turn a source off (with `reason`) or on again (None), audited; return its name."""
+    config = _config(source_id)
+    with deps().engine.begin() as conn:
+        sync_sources(conn, [config])
+        conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=reason))
+        record_audit(conn, user_id=g.user.id, action="source-disable" if reason else "source-enable",
+                     subject_type="source", subject_id=source_id, now=now)
+    return config.name
 
 
 @bp.post("/<source_id>/fetch")
