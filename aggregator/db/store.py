@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Connection, Dialect, Row, Table, insert, select, update
+from sqlalchemy import Column, Connection, Dialect, Row, Table, bindparam, insert, select, update
 from sqlalchemy.types import TypeEngine
 
 from aggregator.db.schema import entries, fetch_runs, resources, sources
@@ -70,6 +70,11 @@ def load_source_state(conn: Connection, source_id: str) -> SourceState:
     return SourceState(**row._mapping)
 
 
+# Built once: building the statement cost more than running it on a source with few entries.
+_STORED_ENTRIES = (select(entries.c.id, entries.c.key, entries.c.canonical_url, entries.c.resource_id,
+                          entries.c.content_hash).where(entries.c.source_id == bindparam("source_id")))
+
+
 def store_resources(conn: Connection, source_id: str, items: Sequence[Resource], now: datetime) -> StoreResult:
     """Insert new resources, update changed ones in place, touch unchanged ones (within one source).
 
@@ -78,9 +83,7 @@ def store_resources(conn: Connection, source_id: str, items: Sequence[Resource],
     """
     by_key: dict[str, tuple[int, int, str]] = {}
     by_url: dict[str, tuple[int, int, str]] = {}
-    for row in conn.execute(select(entries.c.id, entries.c.key, entries.c.canonical_url,
-                                   entries.c.resource_id, entries.c.content_hash)
-                            .where(entries.c.source_id == source_id)):
+    for row in conn.execute(_STORED_ENTRIES, {"source_id": source_id}):
         record = (row.id, row.resource_id, row.content_hash)
         by_key[row.key] = record
         by_url.setdefault(row.canonical_url, record)
@@ -173,6 +176,8 @@ _MAX_PARAMETERS = 32766
 _MAX_ROWS_PER_STATEMENT = 128
 _UNSEEN = object()
 _EMPTY_DICT = object()
+_STR_ONLY = {str}
+UTC = timezone.utc
 
 
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple],
@@ -193,20 +198,16 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         statement = insert(table).returning(*returning) if returning else insert(table)
         result = conn.execute(statement, [{**dict(zip(columns, row)), **constants} for row in rows])
         return result.all() if returning else []
-    names = _insert_names(dialect, table, (*columns, *constants))
-    index = {name: i for i, name in enumerate(columns)}
+    names, plan = _insert_plan(dialect, table, tuple(columns), tuple(constants))
     memos = {} if memos is None else memos
     values = []
-    for name in names:
-        column_type = table.c[name].type
-        process = column_type.dialect_impl(dialect).bind_processor(dialect)
-        if name in index:
-            column = [row[index[name]] for row in rows]
-            values.append(_processed(process, column, memos.setdefault(_type_key(column_type), {}))
-                          if process else column)
-        else:
+    for name, position, process, type_key in plan:
+        if position is None:
             value = constants[name] if name in constants else _default_value(table.c[name])
             values.append(itertools.repeat(process(value) if process else value))
+            continue
+        column = [row[position] for row in rows]
+        values.append(_processed(process, column, memos.setdefault(type_key, {})) if process else column)
     parameters = list(zip(*values))
     if not returning:
         conn.exec_driver_sql(_insert_sql(dialect, table, names, (), 1), parameters)
@@ -236,15 +237,18 @@ def _processed(process: Callable[[object], object], values: list, memo: dict) ->
     """`process` applied to each value; values that repeat (tags and authors from row to row, an empty
     `extra`, a resource's values again in its entry) once per distinct value, which `memo` remembers."""
     processed = []
+    append = processed.append
+    remembered = memo.get
     for value in values:
-        key = _memo_key(value)
+        # None and UTC datetimes (most values) are their own keys: _memo_key's first rule, without the call.
+        key = value if value is None or (type(value) is datetime and value.tzinfo is UTC) else _memo_key(value)
         if key is _UNSEEN:
-            result = process(value)
-        else:
-            result = memo.get(key, _UNSEEN)
-            if result is _UNSEEN:
-                result = memo[key] = process(value)
-        processed.append(result)
+            append(process(value))
+            continue
+        result = remembered(key, _UNSEEN)
+        if result is _UNSEEN:
+            result = memo[key] = process(value)
+        append(result)
     return processed
 
 
@@ -256,8 +260,8 @@ def _memo_key(value: object) -> object:
     them differently). An empty dict stands for itself.
     """
     kind = type(value)
-    if (value is None or (kind is datetime and value.tzinfo is timezone.utc)
-            or (kind is tuple and all(type(item) is str for item in value))):
+    if (value is None or (kind is datetime and value.tzinfo is UTC)
+            or (kind is tuple and (not value or {*map(type, value)} == _STR_ONLY))):
         return value
     if kind is dict and not value:
         return _EMPTY_DICT
@@ -271,15 +275,25 @@ def _type_key(column_type: TypeEngine) -> str:
 
 
 @functools.lru_cache(maxsize=128)
-def _insert_names(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[str, ...]:
-    """The columns of a one-row INSERT of `names` in parameter order, with the ones given Python-side defaults."""
-    return tuple(insert(table).compile(dialect=dialect, column_keys=list(names)).positiontup)
+def _insert_plan(dialect: Dialect, table: Table, columns: tuple[str, ...], constants: tuple[str, ...]
+                 ) -> tuple[tuple[str, ...], tuple[tuple[str, int | None, Callable | None, str], ...]]:
+    """The columns of a one-row INSERT of `columns` and `constants` in parameter order (with the ones given
+    Python-side defaults), and for each: its name, its place in a row tuple (None for a constant or a
+    default), its bind processor and its type key (see _type_key)."""
+    names = tuple(insert(table).compile(dialect=dialect, column_keys=[*columns, *constants]).positiontup)
+    index = {name: i for i, name in enumerate(columns)}
+    plan = []
+    for name in names:
+        column_type = table.c[name].type
+        plan.append((name, index.get(name), column_type.dialect_impl(dialect).bind_processor(dialect),
+                     _type_key(column_type)))
+    return names, tuple(plan)
 
 
 @functools.lru_cache(maxsize=128)
 def _insert_sql(dialect: Dialect, table: Table, names: tuple[str, ...], returning: tuple[Column, ...],
                 rows: int) -> str:
-    """The SQL of a `rows`-row INSERT of `names` (in _insert_names order), as SQLAlchemy compiles it."""
+    """The SQL of a `rows`-row INSERT of `names` (in _insert_plan order), as SQLAlchemy compiles it."""
     statement = insert(table).values([dict.fromkeys(names)] * rows if rows > 1 else dict.fromkeys(names))
     compiled = (statement.returning(*returning) if returning else statement).compile(dialect=dialect)
     if len(compiled.positiontup) != rows * len(names) or (rows == 1 and tuple(compiled.positiontup) != names):
