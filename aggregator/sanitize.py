@@ -90,6 +90,8 @@ def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
 _PLAIN_MARKUP = re.compile(r'(?:[^<\r]++|</?(?:p|a|b|i|em|strong|span|code|small|sub|sup|s|u|abbr|cite|q|br|img)'
                            r'(?: [a-z]++="[^"<]*+")*+>)*+')
 _P_OR_A = re.compile(r"<(/?)([pa])[ >]")
+# One tag of plain markup: in a string _PLAIN_MARKUP matches, every "<" starts one of these.
+_PLAIN_TAG = re.compile(r'</?[a-z]++(?: [a-z]++="[^"<]*+")*+>')
 
 
 def is_plain_markup(markup: str) -> bool:
@@ -127,7 +129,14 @@ def html_to_text(fragment: str | None) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded, controls removed."""
     if not fragment:
         return ""
-    text = _TEXT_ONLY.clean(_CONTROL.sub("", fragment))
+    fragment = _CONTROL.sub("", fragment)
+    if "&#" not in fragment and _PLAIN_MARKUP.fullmatch(fragment):
+        # Plain markup (most sanitised summaries) parses into exactly its own tags and text: dropping the
+        # tags leaves the text the parser would, its character references still to decode. Numeric ones
+        # are left to the parser: it keeps noncharacters and C1 controls that html.unescape drops.
+        text = _PLAIN_TAG.sub("", fragment)
+    else:
+        text = _TEXT_ONLY.clean(fragment)
     # nh3 escapes text when it drops tags; decode once so "&amp;" in the source becomes "&".
     return _fold_space(_CONTROL.sub("", html.unescape(text)))
 
