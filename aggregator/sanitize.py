@@ -73,7 +73,10 @@ _CLEANER = make_cleaner(None)
 def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
     """`fragment` cleaned by `cleaner` until cleaning changes nothing more (so sanitising is idempotent);
     controls are removed before and after, since character references such as &#1; decode inside nh3."""
-    cleaned = _CONTROL.sub("", cleaner.clean(_CONTROL.sub("", fragment)))
+    fragment = _CONTROL.sub("", fragment)
+    cleaned = cleaner.clean(fragment)
+    if "&#" in fragment:  # of references, only numeric ones decode to controls (named: tab and newline)
+        cleaned = _CONTROL.sub("", cleaned)
     if is_plain_markup(cleaned):
         return cleaned
     for _ in range(MAX_PASSES - 1):
@@ -87,26 +90,35 @@ def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
 # Serialised markup the HTML parser reads back into the same tree, so cleaning it again changes nothing:
 # text without carriage returns (the parser turns them into newlines), and only paragraphs, links and
 # inline elements, every "<" starting one of their tags (none inside an attribute value).
-_PLAIN_MARKUP = re.compile(r'(?:[^<\r]++|</?(?:p|a|b|i|em|strong|span|code|small|sub|sup|s|u|abbr|cite|q|br|img)'
-                           r'(?: [a-z]++="[^"<]*+")*+>)*+')
-_P_OR_A = re.compile(r"<(/?)([pa])[ >]")
-# One tag of plain markup: in a string _PLAIN_MARKUP matches, every "<" starts one of these.
-_PLAIN_TAG = re.compile(r'</?[a-z]++(?: [a-z]++="[^"<]*+")*+>')
+_PLAIN_TAG = re.compile(r'<(/?)(p|a|b|i|em|strong|span|code|small|sub|sup|s|u|abbr|cite|q|br|img)'
+                        r'(?: [a-z]++="[^"<]*+")*+>')
+_PLAIN_MARKUP = re.compile(rf'(?:[^<\r]++|{_PLAIN_TAG.pattern})*+')
+
+
+def plain_tags(markup: str) -> list[tuple[str, str]] | None:
+    """The ("/" or "", name) of every tag of `markup` when it matches _PLAIN_MARKUP, else None; shown without
+    scanning its text character by character: a plain tag holds one "<" (its first character), so every
+    "<" starts one when as many are found."""
+    if "\r" in markup:
+        return None
+    tags = _PLAIN_TAG.findall(markup)
+    return tags if len(tags) == markup.count("<") else None
 
 
 def is_plain_markup(markup: str) -> bool:
     """True when `markup` (nh3's output) is one the parser cannot re-nest: paragraphs, links and inline
     elements only, no paragraph inside a paragraph and no link inside a link (the parser closes the
     outer one first; such trees come from removing an element that stood between them)."""
-    if not _PLAIN_MARKUP.fullmatch(markup):
+    tags = plain_tags(markup)
+    if tags is None:
         return False
     open_p = open_a = False
-    for closing, tag in _P_OR_A.findall(markup):
+    for closing, tag in tags:
         if tag == "p":
             if not closing and open_p:
                 return False
             open_p = not closing
-        else:
+        elif tag == "a":
             if not closing and open_a:
                 return False
             open_a = not closing
@@ -130,15 +142,14 @@ def html_to_text(fragment: str | None) -> str:
     if not fragment:
         return ""
     fragment = _CONTROL.sub("", fragment)
-    if "&#" not in fragment and _PLAIN_MARKUP.fullmatch(fragment):
+    if "&#" not in fragment and plain_tags(fragment) is not None:
         # Plain markup (most sanitised summaries) parses into exactly its own tags and text: dropping the
         # tags leaves the text the parser would, its character references still to decode. Numeric ones
-        # are left to the parser: it keeps noncharacters and C1 controls that html.unescape drops.
-        text = _PLAIN_TAG.sub("", fragment)
-    else:
-        text = _TEXT_ONLY.clean(fragment)
+        # are left to the parser: it keeps noncharacters and C1 controls that html.unescape drops; named
+        # ones decode to no control but tab and newline, so the text needs no second pass.
+        return _fold_space(html.unescape(_PLAIN_TAG.sub("", fragment)))
     # nh3 escapes text when it drops tags; decode once so "&amp;" in the source becomes "&".
-    return _fold_space(_CONTROL.sub("", html.unescape(text)))
+    return _fold_space(_CONTROL.sub("", html.unescape(_TEXT_ONLY.clean(fragment))))
 
 
 def clean_text(value: str | None) -> str:
