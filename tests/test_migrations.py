@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
-from aggregator.db.engine import alembic_config, compare_type, current_revision, upgrade_database
+from aggregator.db.engine import (
+    alembic_config, compare_type, create_db_engine, current_revision, upgrade_database,
+)
 from aggregator.db.schema import metadata
 
 
@@ -31,7 +36,6 @@ def test_upgrade_keeps_existing_rows(engine):
     """A database in use (rows referencing each other) upgrades across the table-rebuilding migrations."""
     from datetime import datetime, timezone
 
-    from sqlalchemy import text
 
     command.downgrade(alembic_config(engine), "0002")
     now = datetime(2026, 11, 1, tzinfo=timezone.utc).isoformat(sep=" ")
@@ -52,3 +56,24 @@ def test_upgrade_keeps_existing_rows(engine):
         assert conn.execute(text("SELECT count(*) FROM entries")).scalar_one() == 1
         if conn.dialect.name == "sqlite":  # enforcement is back on for the application's connections
             assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def test_new_sqlite_files_take_8k_pages_and_existing_ones_keep_theirs(tmp_path):
+    """A new database file is made with 8 KiB pages in WAL mode; a file made before keeps its 4 KiB pages
+    (SQLite changes a WAL file's page size only by a VACUUM) and is upgraded and written as usual."""
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as made_before:
+        made_before.execute("PRAGMA journal_mode=WAL")
+        made_before.execute("CREATE TABLE t (x)")
+    for path, page_size in ((tmp_path / "new.db", 8192), (old, 4096)):
+        engine = create_db_engine(f"sqlite:///{path}")
+        upgrade_database(engine)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO sources (id, url, configured_url, consecutive_failures, best_count,"
+                              " drift_alarm) VALUES ('s', 'https://s.example/feed', 'https://s.example/feed', 0, 0,"
+                              " false)"))
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA page_size")).scalar_one() == page_size
+            assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+            assert conn.execute(text("SELECT count(*) FROM sources")).scalar_one() == 1
+        engine.dispose()
