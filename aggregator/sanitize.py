@@ -72,7 +72,8 @@ _CLEANER = make_cleaner(None)
 
 def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
     """`fragment` cleaned by `cleaner` until cleaning changes nothing more (so sanitising is idempotent);
-    controls are removed before and after, since character references such as &#1; decode inside nh3."""
+    controls are removed before, and after when numeric character references (&#1;), which decode inside
+    nh3, could have made some."""
     fragment = _CONTROL.sub("", fragment)
     cleaned = cleaner.clean(fragment)
     if "&#" in fragment:  # of references, only numeric ones decode to controls (named: tab and newline)
