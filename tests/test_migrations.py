@@ -36,7 +36,6 @@ def test_upgrade_keeps_existing_rows(engine):
     """A database in use (rows referencing each other) upgrades across the table-rebuilding migrations."""
     from datetime import datetime, timezone
 
-
     command.downgrade(alembic_config(engine), "0002")
     now = datetime(2026, 11, 1, tzinfo=timezone.utc).isoformat(sep=" ")
     with engine.begin() as conn:

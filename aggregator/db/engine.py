@@ -29,7 +29,7 @@ def create_db_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # Takes effect only on a new, empty file (an existing one keeps its page size): a resource and its entry
-    # fill about 3 KB, and 8 KiB pages stored them 9-10% faster than 4 KiB or 16 KiB (bench/ingest_bench.py).
+    # fill about 3 KB, and 8 KiB pages stored ingest_bench's 10k of them 9-10% faster than 4 or 16 KiB pages.
     cursor.execute("PRAGMA page_size=8192")
     # WAL lets the web app read while a fetch writes; NORMAL is durable at each checkpoint in WAL mode.
     cursor.execute("PRAGMA journal_mode=WAL")
