@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from itertools import groupby
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from aggregator.model import RawEntry, ResourceType
@@ -35,26 +34,26 @@ class Cue:
         self.pattern = re.compile(pattern, _I)
         self.words = frozenset(words.split())
 
-    def search(self, text: str, words: frozenset[str] | set[str]) -> bool:
+    def search(self, text: str, words: frozenset[str]) -> bool:
         """True when the cue is in `text`, whose words (`text_words(text)`) are `words`."""
         return not self.words.isdisjoint(words) and self.pattern.search(text) is not None
 
 
-def text_words(text: str) -> set[str]:
-    """The words of `text` that some cue looks for: whole runs of word characters, as the cues' word
-    boundaries delimit them (all a cue's pre-check needs, and less work than finding every word)."""
-    return set(_CUE_WORDS.findall(text))
+def text_words(text: str) -> frozenset[str]:
+    """The words of `text` that some cue looks for: every cue word that is a whole run of word characters
+    (as the cues' word boundaries delimit them), and maybe a few more (below): all a cue's pre-check needs.
 
-
-def word_finder(words: Iterable[str]) -> re.Pattern[str]:
-    """A pattern whose matches are exactly the runs of word characters (\\w+) that are one of `words`.
-
-    Alternatives are grouped by first letter, so the search tries only the few words that can start there.
+    The text's UTF-8 bytes are split at every byte that is not an ASCII word character (letters, digits,
+    "_"), in half the time of scanning it with the cue words' pattern. In ASCII text that is exactly where
+    runs of word characters end. Non-ASCII characters count as separators, so a cue word joined to a
+    non-ASCII letter ("éreport") is found too: cue words are ASCII, so none that is a whole run is missed,
+    and an extra word only costs its cue's pattern search, which decides.
     """
-    groups = groupby(sorted(words), key=lambda word: word[0])
-    branches = (re.escape(first) + "(?:" + "|".join(re.escape(word[1:]) for word in group) + ")"
-                for first, group in groups)
-    return re.compile(r"\b(?:" + "|".join(branches) + r")\b", _I)
+    return _CUE_WORD_SET.intersection(text.encode().translate(_ASCII_WORD_BYTES).decode().split())
+
+
+# Each byte of an ASCII word character kept, every other byte (UTF-8 bytes of non-ASCII ones too) a space.
+_ASCII_WORD_BYTES = bytes(c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else ord(" ") for c in range(256))
 
 
 _INVITE = Cue(r"\b(?:join us|join (?:the|our)|book (?:your |a )?(?:free )?(?:place|ticket)s?|register|registration|sign up"
@@ -108,10 +107,9 @@ _WEAK: tuple[tuple[ResourceType, Cue], ...] = (
                    "report reports review inquiry findings survey results annual evaluation insights analysis data"
                    " statistics briefing evidence back told")),
 )
-# Every word a cue's pre-check may look for: text_words finds only these.
+# Every word a cue's pre-check may look for: text_words keeps only these.
 _CUE_WORD_SET = frozenset().union(*(cue.words for cue in (
     _INVITE, _EVENT_STRONG, _EVENT_WEAK, _NEWS_TITLE, *(cue for _, cue in _STRONG + _WEAK))))
-_CUE_WORDS = word_finder(_CUE_WORD_SET)
 _TAG_TYPES = {"event": T.EVENT, "events": T.EVENT, "webinar": T.EVENT, "seminar": T.EVENT, "case study": T.CASE_STUDY,
               "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT, "guide": T.TOOLKIT,
               "research": T.RESEARCH, "video": T.VIDEO, "podcast": T.VIDEO, "policy": T.POLICY, "report": T.REPORT,
@@ -170,7 +168,7 @@ def is_event(title: str, summary: str) -> bool:
     return _is_event(title, text_words(title), text, text_words(text))
 
 
-def _is_event(title: str, title_words: set[str], text: str, words: set[str]) -> bool:
+def _is_event(title: str, title_words: frozenset[str], text: str, words: frozenset[str]) -> bool:
     # `title` and `text` (title, newline, summary) lower-cased, with their words.
     if _EVENT_STRONG.search(title, title_words) and not _is_write_up(text):
         return True

@@ -146,8 +146,26 @@ _TYPE_URLS = st.one_of(st.sampled_from([
 
 @FAST
 @given(_CUE_TEXT)
+@example("évaluation report… “toolkit” éreport")
 def test_text_words_finds_every_cue_word(text):
-    assert resource_types.text_words(text) == every_word(text) & resource_types._CUE_WORD_SET
+    """Every cue word that is a run of word characters; in ASCII text, only those."""
+    found, exact = resource_types.text_words(text), every_word(text) & resource_types._CUE_WORD_SET
+    assert found >= exact
+    if text.isascii():
+        assert found == exact
+    # Any extra word stands in the text next to a non-ASCII character.
+    for word in found - exact:
+        starts = [m.start() for m in re.finditer(word, text)]
+        assert any(not text[i - 1:i].isascii() or not text[i + len(word):i + len(word) + 1].isascii()
+                   for i in starts), word
+
+
+def test_text_words_splits_ascii_text_where_the_word_pattern_does():
+    # Every ASCII character between two cue words, and at either end: the byte table must split
+    # exactly where runs of \w end.
+    for code in range(128):
+        for text in (f"report{chr(code)}data", f"{chr(code)}seminar", f"toolkit{chr(code)}"):
+            assert resource_types.text_words(text) == every_word(text) & resource_types._CUE_WORD_SET, repr(text)
 
 
 @FAST
@@ -266,6 +284,13 @@ def test_clean_text_equals_folding_every_value(value):
     assert sanitize.clean_text(value) == folded_line(value)
     if sanitize.is_clean_line(value):
         assert folded_line(value) == value
+
+
+@FAST
+@given(st.one_of(_LINES, st.text()))
+@example("Care [\u2026]\nThe post appeared first.")
+def test_folding_line_breaks_equals_splitting_at_every_space(value):
+    assert sanitize._fold_space(value) == " ".join(value.split())
 
 
 def test_printable_means_only_the_space_splits():
