@@ -286,6 +286,14 @@ def test_empty_page_gives_empty_metadata() -> None:
     assert extract_metadata(b"<html><body><p>Hi</p></body></html>", "https://example.org/") == PageMetadata()
 
 
+def test_a_syntax_extruct_fails_on_costs_only_that_syntax() -> None:
+    # Found by tests/hostile/test_adapter_properties.py: a control character before the markup leaves no
+    # usable <head>, extruct's OpenGraph reader fails, and its uniform step then raised KeyError.
+    assert extract_metadata(b"\x1a</html><head>", "https://example.org/") == PageMetadata()
+    page = b'\x1a</html><head><meta name="DC.title" content="Kindness in practice"></head>'
+    assert extract_metadata(page, "https://example.org/").title == "Kindness in practice"
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     ("10.1136/BMJ.n1234", "10.1136/bmj.n1234"),
     ("https://doi.org/10.1136/bmj.n1234", "10.1136/bmj.n1234"),

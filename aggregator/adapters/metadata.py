@@ -73,7 +73,7 @@ class PageMetadata:
 def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London") -> PageMetadata:
     """The metadata of the HTML page `body` fetched from `url`; ParseError only when it is not HTML."""
     tree = read_tree(body, url)
-    data = extruct.extract(tree, base_url=url, syntaxes=SYNTAXES, uniform=True, with_og_array=True, errors="log")
+    data = _structured_data(tree, url)
     metas = read_metas(tree)
     nodes = find_schema_nodes([*data.get("json-ld", []), *data.get("microdata", [])])
     main = nodes[0] if nodes else {}
@@ -134,6 +134,27 @@ def enrich_entry(entry: RawEntry, meta: PageMetadata) -> RawEntry:
     if meta.pdf_url and "pdf_url" not in entry.extra:
         changes["extra"] = MappingProxyType({**entry.extra, "pdf_url": meta.pdf_url})
     return dataclasses.replace(entry, **changes) if changes else entry
+
+
+def _structured_data(tree: lxml.html.HtmlElement, url: str) -> dict[str, list]:
+    """extruct's items of each syntax in SYNTAXES; a syntax extruct fails to read (it logs why) gives none.
+
+    One call reads them all. Its uniform step needs every syntax's output and raises KeyError when one
+    failed (OpenGraph on a page without a usable head, say); then each syntax is read on its own.
+    """
+    def extract(syntaxes: list[str], errors: str) -> dict[str, list]:
+        return extruct.extract(tree, base_url=url, syntaxes=syntaxes, uniform=True, with_og_array=True, errors=errors)
+
+    try:
+        return extract(SYNTAXES, "log")
+    except KeyError:
+        data: dict[str, list] = {}
+        for syntax in SYNTAXES:
+            try:
+                data.update(extract([syntax], "ignore"))  # the first call logged the failure
+            except KeyError:
+                continue
+        return data
 
 
 def read_tree(body: bytes, url: str | None = None) -> lxml.html.HtmlElement:
