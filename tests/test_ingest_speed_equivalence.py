@@ -209,6 +209,26 @@ def test_a_resource_and_its_entry_share_type_keys():
         assert store._type_key(schema.resources.c[name].type) == store._type_key(schema.entries.c[name].type)
 
 
+def test_memos_last_per_dialect_and_start_again_when_full():
+    """Values processed in one batch are not processed again in the next (a site's tags and authors
+    recur); each dialect keeps its own memos, and a full memo starts again instead of growing."""
+    calls: list[object] = []
+
+    def process(value):
+        calls.append(value)
+        return repr(value)
+
+    first, other = sqlite.dialect(), sqlite.dialect()
+    memo = store.lasting_memos(first).setdefault("tags", {})
+    assert store._processed(process, [("care",), ("kindness",), ("care",)], memo) == ["('care',)", "('kindness',)", "('care',)"]
+    assert store._processed(process, [("kindness",), None], store.lasting_memos(first)["tags"]) == ["('kindness',)", "None"]
+    assert calls == [("care",), ("kindness",), None]
+    assert store.lasting_memos(other) == {}
+    memo.update((n, str(n)) for n in range(store._MEMO_LIMIT + 1))
+    assert store._processed(process, [("care",)], memo) == ["('care',)"]
+    assert calls[-1] == ("care",) and len(memo) == 1
+
+
 def full_text(fragment: str | None) -> str:
     """html_to_text without its shortcut: nh3 drops every tag, then references are decoded."""
     if not fragment:

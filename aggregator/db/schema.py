@@ -153,7 +153,6 @@ entries = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     UniqueConstraint("source_id", "key"),
-    Index("ix_entries_source_canonical", "source_id", "canonical_url"),
 )
 
 # Audience and theme labels, with how sure and why; editors' labels are kept apart from the classifier's.

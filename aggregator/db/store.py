@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -142,8 +143,9 @@ def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> N
         return
     # Canonical URLs are unique within a batch (store_resources drops repeats), so ids are matched by
     # URL: asking RETURNING for parameter order makes SQLite insert one row per statement.
-    # A resource and its entry share authors, tags and dates: one memo processes each value once.
-    memos: dict[str, dict] = {}
+    # A resource and its entry share authors, tags and dates, and a site's authors and tags recur from
+    # one entry and one run to the next: memos kept for the dialect process each value once.
+    memos = lasting_memos(conn.dialect)
     returned = bulk_insert(conn, resources, RESOURCE_COLUMNS, [_resource_row(item) for item in fresh],
                            {"status": "pending", "created_at": now, "modified_at": now},
                            returning=(resources.c.id, resources.c.canonical_url), memos=memos)
@@ -233,9 +235,25 @@ def _chunk_size(remaining: int, limit: int) -> int:
     return min(limit, remaining if remaining < 16 else remaining - remaining % 16)
 
 
+# Processed values a memo holds at most: it starts again when full (most values that repeat soon come back).
+_MEMO_LIMIT = 4096
+_LASTING_MEMOS: weakref.WeakKeyDictionary[Dialect, dict[str, dict]] = weakref.WeakKeyDictionary()
+
+
+def lasting_memos(dialect: Dialect) -> dict[str, dict]:
+    """Memos for bulk_insert that outlive one call: one set per dialect (an engine's processors are its
+    own; the memos go with it)."""
+    memos = _LASTING_MEMOS.get(dialect)
+    if memos is None:
+        memos = _LASTING_MEMOS.setdefault(dialect, {})
+    return memos
+
+
 def _processed(process: Callable[[object], object], values: list, memo: dict) -> list:
     """`process` applied to each value; values that repeat (tags and authors from row to row, an empty
     `extra`, a resource's values again in its entry) once per distinct value, which `memo` remembers."""
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
     processed = []
     append = processed.append
     remembered = memo.get
