@@ -51,11 +51,13 @@ def parse_feed(body: bytes, base_url: str, *, content_type: str | None = None,
         return []
     if jsonfeed.is_json(body, content_type):
         return jsonfeed.parse_json_feed(body, base_url, max_entries=max_entries, with_content=with_content)
-    check_entities(body)
+    # The fast path reads no document that declares anything (it looks for "<!ENTITY" in the whole body
+    # first), so only feedparser's readings need the entity check.
     entries = fastfeed.parse_fast(body, base_url, content_type=content_type, max_entries=max_entries,
                                   with_content=with_content)
     if entries is not None:
         return entries
+    check_entities(body)
     return parse_with_feedparser(body, base_url, content_type=content_type, max_entries=max_entries,
                                  with_content=with_content)
 
