@@ -235,25 +235,27 @@ def _chunk_size(remaining: int, limit: int) -> int:
     return min(limit, remaining if remaining < 16 else remaining - remaining % 16)
 
 
-# Processed values a memo holds at most: it starts again when full (most values that repeat soon come back).
+# Processed values a memo keeps between batches at most: a fuller one starts again before the next batch
+# (most values that recur soon come back; a batch's own values are always all kept, for its entries).
 _MEMO_LIMIT = 4096
 _LASTING_MEMOS: weakref.WeakKeyDictionary[Dialect, dict[str, dict]] = weakref.WeakKeyDictionary()
 
 
 def lasting_memos(dialect: Dialect) -> dict[str, dict]:
-    """Memos for bulk_insert that outlive one call: one set per dialect (an engine's processors are its
-    own; the memos go with it)."""
+    """Memos for the bulk_insert calls of one batch that outlive it: one set per dialect (an engine's
+    processors are its own; the memos go with it), each emptied first when it holds over _MEMO_LIMIT."""
     memos = _LASTING_MEMOS.get(dialect)
     if memos is None:
         memos = _LASTING_MEMOS.setdefault(dialect, {})
+    for memo in memos.values():
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
     return memos
 
 
 def _processed(process: Callable[[object], object], values: list, memo: dict) -> list:
     """`process` applied to each value; values that repeat (tags and authors from row to row, an empty
     `extra`, a resource's values again in its entry) once per distinct value, which `memo` remembers."""
-    if len(memo) > _MEMO_LIMIT:
-        memo.clear()
     processed = []
     append = processed.append
     remembered = memo.get
