@@ -244,9 +244,7 @@ _LASTING_MEMOS: weakref.WeakKeyDictionary[Dialect, dict[str, dict]] = weakref.We
 def lasting_memos(dialect: Dialect) -> dict[str, dict]:
     """Memos for the bulk_insert calls of one batch that outlive it: one set per dialect (an engine's
     processors are its own; the memos go with it), each emptied first when it holds over _MEMO_LIMIT."""
-    memos = _LASTING_MEMOS.get(dialect)
-    if memos is None:
-        memos = _LASTING_MEMOS.setdefault(dialect, {})
+    memos = _LASTING_MEMOS.setdefault(dialect, {})
     for memo in memos.values():
         if len(memo) > _MEMO_LIMIT:
             memo.clear()
