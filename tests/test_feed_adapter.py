@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -11,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.adapters.discover import discover_feeds
-from aggregator.adapters.fastfeed import parse_fast
 from aggregator.adapters.feed import parse_feed, parse_with_feedparser
 from aggregator.errors import ParseError
 from aggregator.sanitize import clean_html
@@ -35,13 +33,9 @@ def atom(entries: str, *, feed_attrs: str = "") -> bytes:
 
 
 def both_paths(body: bytes):
-    """parse_feed's result, checked against feedparser's reading whenever the fast path takes the feed."""
+    """parse_feed's result, which for XML is feedparser's reading."""
     entries = parse_feed(body, BASE)
-    fast = parse_fast(body, BASE)
-    if fast is not None:
-        slow = parse_with_feedparser(body, BASE)
-        assert [(e.title, e.url, e.guid, e.published) for e in fast] == \
-            [(e.title, e.url, e.guid, e.published) for e in slow]
+    assert entries == parse_with_feedparser(body, BASE)
     return entries
 
 
@@ -125,7 +119,6 @@ def test_wordpress_item_fields() -> None:
                namespaces='xmlns:dc="http://purl.org/dc/elements/1.1/" '
                           'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
                           'xmlns:media="http://search.yahoo.com/mrss/"')
-    assert parse_fast(body, BASE) is not None
     (entry,) = both_paths(body)
     assert entry.published == datetime(2024, 5, 7, 8, 30, tzinfo=UTC)
     assert entry.guid == "https://partner.example.org/?p=123"
@@ -182,18 +175,15 @@ def test_permalink_guid_stands_in_for_a_missing_link() -> None:
     assert entry.url == "https://p.example.org/g"
 
 
-def test_a_huge_feed_is_capped_quickly() -> None:
-    items = "".join(f"<item><title>n{i}</title><link>https://p.example.org/{i}</link></item>" for i in range(100_000))
-    started = time.perf_counter()
+def test_a_huge_feed_is_capped() -> None:
+    items = "".join(f"<item><title>n{i}</title><link>https://p.example.org/{i}</link></item>" for i in range(20_000))
     entries = parse_feed(rss(items), BASE, max_entries=50)
-    assert len(entries) == 50
-    assert time.perf_counter() - started < 5
+    assert [e.title for e in entries] == [f"n{i}" for i in range(50)]
 
 
-def test_feedparser_path_caps_too() -> None:
+def test_an_old_rss_version_caps_too() -> None:
     items = "".join(f"<item><title>n{i}</title><link>https://p.example.org/{i}</link></item>" for i in range(30))
     body = rss(items).replace(b'version="2.0"', b'version="0.92"')
-    assert parse_fast(body, BASE) is None
     assert len(parse_feed(body, BASE, max_entries=7)) == 7
 
 
@@ -222,17 +212,26 @@ EXTERNAL = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY ext SYSTEM "file:///
 <item><title>a&ext;b&net;</title><link>https://p.example.org/1</link></item></channel></rss>"""
 
 
-@pytest.mark.parametrize("body", [BILLION_LAUGHS, QUADRATIC, EXTERNAL], ids=["billion-laughs", "quadratic", "external"])
-def test_entity_attacks_stay_bounded(body: bytes) -> None:
-    started = time.perf_counter()
-    try:
-        entries = parse_feed(body, BASE)
-    except ParseError:
-        entries = []
-    assert time.perf_counter() - started < 5
-    for entry in entries:
-        assert len(entry.title) < 10_000 and len(entry.summary_html or "") < 100_000
-        assert "root:" not in entry.title
+# A 3 MB body of 64-byte entities: the quadratic case the outside probe used (25 s of CPU before).
+SHORT_ENTITIES = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "' + b"y" * 64 + b'">]><rss version="2.0">'
+                  b"<channel><item><title>t</title><link>https://p.example.org/1</link><description>"
+                  + b"&e;" * 1_000_000 + b"</description></item></channel></rss>")
+PARAMETER = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd"> %p;]>
+<rss version="2.0"><channel><item><title>t</title><link>https://p.example.org/1</link></item></channel></rss>"""
+UTF16 = '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE rss [<!ENTITY a "b">]><rss version="2.0"/>'.encode("utf-16")
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, QUADRATIC, EXTERNAL, SHORT_ENTITIES, PARAMETER, UTF16],
+                         ids=["billion-laughs", "quadratic", "external", "short-entities", "parameter", "utf-16"])
+def test_entity_declarations_are_refused_before_parsing(body: bytes) -> None:
+    with pytest.raises(ParseError, match="declares an XML entity"):
+        parse_feed(body, BASE)
+
+
+def test_a_doctype_without_entities_is_read() -> None:
+    body = (b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+            b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">' + rss_item("x").split(b"?>", 1)[1])
+    assert [e.title for e in parse_feed(body, BASE)] == ["Kindness"]
 
 
 @pytest.mark.parametrize("body", [

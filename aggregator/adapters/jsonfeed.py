@@ -12,11 +12,9 @@ from dateutil import parser as dateutil_parser
 
 from aggregator.adapters.fields import (
     UTC,
-    DeclinedError,
     absolute_url,
     entry_url,
     make_cleaner,
-    parse_rfc3339,
     pick_media,
     plain_title,
     sanitised_html,
@@ -73,10 +71,6 @@ def _date(value: Any) -> datetime | None:
     text = _text(value)
     if not text:
         return None
-    try:
-        return parse_rfc3339(text)
-    except DeclinedError:
-        pass
     try:
         parsed = dateutil_parser.isoparse(text.strip())
     except (ValueError, OverflowError, TypeError):

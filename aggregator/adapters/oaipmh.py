@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dateutil.parser import isoparse
 from lxml import etree
 
+from aggregator.adapters.xmlguard import refuse_entity_declarations
 from aggregator.errors import ParseError
 from aggregator.model import RawEntry, ResourceType
 from aggregator.sanitize import clean_html, clean_text, is_http_url
@@ -197,6 +198,7 @@ def harvest_records(fetch: Callable[[str], bytes], base_url: str, *, metadata_pr
 
 def _parse_xml(body: bytes) -> etree._Element:
     # OAI-PMH responses are schema-validated XML with no DTD: refuse entities instead of expanding them.
+    refuse_entity_declarations(body)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(body, parser)

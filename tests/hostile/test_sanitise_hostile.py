@@ -237,8 +237,8 @@ def test_controls_and_surrogates_never_reach_the_output(fragment: str) -> None:
 
 def test_ten_thousand_deep_nesting_is_bounded() -> None:
     deep = "<div><b><i>" * 3_400 + "x" + "</i></b></div>" * 3_400
-    started = time.perf_counter()
+    started = time.process_time()  # processor time: wall-clock time says more of the machine than of the code
     cleaned = clean_html(deep, BASE)
     text = html_to_text(deep)
-    assert time.perf_counter() - started < 10
+    assert time.process_time() - started < 10
     assert "x" in cleaned and text == "x"
