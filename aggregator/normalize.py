@@ -17,29 +17,12 @@ from aggregator.sanitize import clean_text, html_to_text, truncate_text
 from aggregator.sources import SourceConfig
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
-# URLs courlan and w3lib both return unchanged: http(s), a lower-case ASCII host of well-formed labels
-# (no port, user or trailing dot), then a path of unreserved characters with no empty or dot-leading
-# segment (nothing to collapse, resolve or quote), and no query or fragment. Punycode ("xn--") is
-# decoded by courlan, so it is excluded separately.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
-_CANONICAL = re.compile(rf"https?://(?:{_LABEL}\.)*{_LABEL}/(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
-
 
 def canonicalize(url: str) -> str:
     """The URL two sources would agree on: tracking parameters, fragment and default port removed,
     host lower-cased, query sorted (courlan, then w3lib)."""
-    url = url.strip()
-    if is_canonical(url):
-        return url
-    normalized = courlan.normalize_url(url, strict=False)
+    normalized = courlan.normalize_url(url.strip(), strict=False)
     return canonicalize_url(normalized, keep_fragments=False)
-
-
-def is_canonical(url: str) -> bool:
-    """True when `url` is already its own canonical form (most feed links are): the libraries' parsing,
-    quoting and rebuilding would give it back unchanged, so canonicalize skips them."""
-    return _CANONICAL.fullmatch(url) is not None and "xn--" not in url
 
 
 def normalize_doi(value: str | None) -> str | None:

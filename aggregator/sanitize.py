@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -46,14 +45,13 @@ def join_link(base_url: str, value: str) -> str | None:
     return joined
 
 
-def make_cleaner(base_url: str | None, *, is_absolute: Callable[[str], bool] = lambda value: False) -> nh3.Cleaner:
+def make_cleaner(base_url: str | None) -> nh3.Cleaner:
     """An nh3 Cleaner with the project's allow-list, making links absolute against `base_url`.
 
-    `is_absolute` may say which values need no joining (a fast path: joining must leave them unchanged).
     A Cleaner holds no per-call state: build it once (per feed) and share it between threads.
     """
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
-        if attribute in ("href", "src") and base_url and not is_absolute(value):
+        if attribute in ("href", "src") and base_url:
             return join_link(base_url, value)
         return value
 
@@ -71,61 +69,16 @@ _CLEANER = make_cleaner(None)
 
 
 def clean_with(cleaner: nh3.Cleaner, fragment: str) -> str:
-    """`fragment` cleaned by `cleaner` until cleaning changes nothing more (so sanitising is idempotent);
-    controls are removed before, and after when numeric character references (&#1;), which decode inside
-    nh3, could have made some."""
-    fragment = _CONTROL.sub("", fragment)
-    cleaned = cleaner.clean(fragment)
-    if "&#" in fragment:  # of references, only numeric ones decode to controls (named: tab and newline)
-        cleaned = _CONTROL.sub("", cleaned)
-    if is_plain_markup(cleaned):
-        return cleaned
+    """`fragment` cleaned by `cleaner` until cleaning changes nothing more (so sanitising is idempotent:
+    html5ever can build a tree that serialises into markup parsing into another); controls are removed
+    before and after, since numeric character references (&#1;) decode to them inside nh3."""
+    cleaned = _CONTROL.sub("", cleaner.clean(_CONTROL.sub("", fragment)))
     for _ in range(MAX_PASSES - 1):
         again = _CONTROL.sub("", cleaner.clean(cleaned))
         if again == cleaned:
             break
         cleaned = again
     return cleaned
-
-
-# Serialised markup the HTML parser reads back into the same tree, so cleaning it again changes nothing:
-# text without carriage returns (the parser turns them into newlines), and only paragraphs, links and
-# inline elements, every "<" starting one of their tags (none inside an attribute value).
-_PLAIN_TAG_NAMES = r"p|a|b|i|em|strong|span|code|small|sub|sup|s|u|abbr|cite|q|br|img"
-_PLAIN_TAG = re.compile(rf'<(/?)({_PLAIN_TAG_NAMES})(?: [a-z]++="[^"<]*+")*+>')
-# The same tags without groups, for re.split: it then returns only the text between them.
-_PLAIN_TAG_SPLIT = re.compile(rf'</?(?:{_PLAIN_TAG_NAMES})(?: [a-z]++="[^"<]*+")*+>')
-_PLAIN_MARKUP = re.compile(rf'(?:[^<\r]++|{_PLAIN_TAG.pattern})*+')
-
-
-def plain_tags(markup: str) -> list[tuple[str, str]] | None:
-    """The ("/" or "", name) of every tag of `markup` when it matches _PLAIN_MARKUP, else None; shown without
-    scanning its text character by character: a plain tag holds one "<" (its first character), so every
-    "<" starts one when as many are found."""
-    if "\r" in markup:
-        return None
-    tags = _PLAIN_TAG.findall(markup)
-    return tags if len(tags) == markup.count("<") else None
-
-
-def is_plain_markup(markup: str) -> bool:
-    """True when `markup` (nh3's output) is one the parser cannot re-nest: paragraphs, links and inline
-    elements only, no paragraph inside a paragraph and no link inside a link (the parser closes the
-    outer one first; such trees come from removing an element that stood between them)."""
-    tags = plain_tags(markup)
-    if tags is None:
-        return False
-    open_p = open_a = False
-    for closing, tag in tags:
-        if tag == "p":
-            if not closing and open_p:
-                return False
-            open_p = not closing
-        elif tag == "a":
-            if not closing and open_a:
-                return False
-            open_a = not closing
-    return True
 
 
 def strip_controls(text: str) -> str:
@@ -140,48 +93,32 @@ def clean_html(fragment: str | None, base_url: str | None = None) -> str:
     return clean_with(make_cleaner(base_url) if base_url else _CLEANER, fragment)
 
 
+# Elements after which a browser starts a new line: their text must not run into the next ("A.</p><p>B").
+_BLOCK_BOUNDARY = re.compile(
+    r"(?=<(?:/?(?:p|div|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|table|tr|td|th|section|article|header|footer"
+    r"|aside|nav|figure|figcaption|address|main)|br|hr)\b)", re.IGNORECASE)
+
+
 def html_to_text(fragment: str | None) -> str:
-    """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded, controls removed."""
+    """Plain text of an HTML fragment: tags dropped, block elements and breaks kept apart by a space,
+    entities decoded, whitespace folded, controls removed."""
     if not fragment:
         return ""
-    fragment = _CONTROL.sub("", fragment)
-    if "&#" not in fragment and "\r" not in fragment:
-        # Plain markup (most sanitised summaries) parses into exactly its own tags and text: dropping the
-        # tags leaves the text the parser would, its character references still to decode. Numeric ones
-        # are left to the parser: it keeps noncharacters and C1 controls that html.unescape drops; named
-        # ones decode to no control but tab and newline, so the text needs no second pass.
-        # Splitting at plain tags both shows the markup plain (as plain_tags does: one piece more than
-        # there are "<") and gives the text between them, in one scan.
-        pieces = _PLAIN_TAG_SPLIT.split(fragment)
-        if len(pieces) == fragment.count("<") + 1:
-            return _fold_space(html.unescape("".join(pieces)))
+    if "<" in fragment:
+        fragment = _BLOCK_BOUNDARY.sub(" ", fragment)
     # nh3 escapes text when it drops tags; decode once so "&amp;" in the source becomes "&".
-    return _fold_space(_CONTROL.sub("", html.unescape(_TEXT_ONLY.clean(fragment))))
+    return _fold_space(_CONTROL.sub("", html.unescape(_TEXT_ONLY.clean(_CONTROL.sub("", fragment)))))
 
 
 def clean_text(value: str | None) -> str:
     """A single line of plain text: controls removed, whitespace folded (titles, names)."""
     if not value:
         return ""
-    if is_clean_line(value):  # most values, and every value cleaned before
-        return value
     return _fold_space(_CONTROL.sub("", value))
 
 
-def is_clean_line(text: str) -> bool:
-    """True when clean_text would return `text` unchanged, shown without building anything: a printable
-    string has no controls and no whitespace but the space (str.isprintable is False for every other
-    character str.split splits on), so it is folded when no space leads, trails or follows another."""
-    return text.isprintable() and "  " not in text and not text.startswith(" ") and not text.endswith(" ")
-
-
 def _fold_space(text: str) -> str:
-    # str.split() splits on exactly the characters the regex \s matches (str.isspace), several
-    # times faster than re.sub on long text. Text whose only whitespace besides single spaces is single
-    # line breaks between words (paragraphs of a summary) is folded by replacing them, which costs a
-    # tenth of splitting it into words: is_clean_line then shows nothing else is left to fold.
-    flat = text.replace("\n", " ")
-    return flat if is_clean_line(flat) else " ".join(text.split())
+    return " ".join(text.split())
 
 
 def truncate_text(text: str, limit: int) -> str:

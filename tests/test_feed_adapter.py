@@ -323,3 +323,18 @@ def test_feed_cleaner_equals_clean_html(url: str) -> None:
 
     fragment = f'<p><a href="{url}">a</a><img src="{url}"></p>'
     assert sanitised_html(fragment, True, make_cleaner(BASE)) == (clean_html(fragment, BASE).strip() or None)
+
+
+@pytest.mark.parametrize(("fragment", "text"), [
+    ("<p>Hi friends!</p><p>I am</p>", "Hi friends! I am"),
+    ("<div>A.</div><div>B</div>", "A. B"),
+    ("<ul><li>one</li><li>two</li></ul>", "one two"),
+    ("<h1>Title</h1>Body", "Title Body"),
+    ("line<br>break<br/>again", "line break again"),
+    ("<td>a</td><td>b</td>", "a b"),
+    ("a <b>bold</b><i>italic</i> c", "a bolditalic c"),
+])
+def test_block_elements_and_breaks_keep_text_apart(fragment: str, text: str) -> None:
+    from aggregator.sanitize import html_to_text
+
+    assert html_to_text(fragment) == text
