@@ -111,7 +111,8 @@ _WEAK: tuple[tuple[ResourceType, Cue], ...] = (
 _CUE_WORD_SET = frozenset().union(*(cue.words for cue in (
     _INVITE, _EVENT_STRONG, _EVENT_WEAK, _NEWS_TITLE, *(cue for _, cue in _STRONG + _WEAK))))
 _TAG_TYPES = {"event": T.EVENT, "events": T.EVENT, "webinar": T.EVENT, "seminar": T.EVENT, "case study": T.CASE_STUDY,
-              "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT, "guide": T.TOOLKIT,
+              "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT,
+              "toolkits and collections": T.TOOLKIT, "guide": T.TOOLKIT,
               "research": T.RESEARCH, "video": T.VIDEO, "podcast": T.VIDEO, "policy": T.POLICY, "report": T.REPORT,
               "news": T.NEWS, "blog": T.NEWS}
 
