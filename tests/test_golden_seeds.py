@@ -95,3 +95,27 @@ def test_the_lse_uri_of_the_seed_leads_to_the_stored_item():
         reply = httpx.get(sites.url_for("http://eprints.lse.ac.uk/id/eprint/114349"))
     assert reply.status_code == 303 and reply.headers["location"] == "http://eprints.lse.ac.uk/114349/"
     assert "http://eprints.lse.ac.uk/114349/" in EXPECTED
+
+
+def test_demo_ends_by_saying_how_to_open_its_data_in_the_web_app(demo_database):
+    engine, output, data_dir = demo_database
+    tail = output.rstrip().splitlines()[-4:]
+    assert tail[0] == f"The demo's data is in {data_dir / 'demo'} (database sqlite:///{data_dir / 'demo' / 'aggregator.db'})."
+    assert tail[2].strip() == ".venv/bin/aggregator users add you@example.org --role admin --demo"
+    assert tail[3].strip().startswith(".venv/bin/aggregator serve --demo     # then open http://127.0.0.1:8000/editor/")
+
+
+def test_users_add_and_serve_with_demo_use_the_demo_database(demo_database, monkeypatch):
+    from aggregator.cli.web import web_settings
+    from aggregator.db.schema import users
+
+    engine, _, data_dir = demo_database
+    monkeypatch.setenv("AGGREGATOR_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("AGGREGATOR_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["users", "add", "newcomer@example.org", "--role", "admin", "--demo"],
+                                input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        assert conn.execute(select(users.c.email)).scalars().all() == ["newcomer@example.org"]
+    assert web_settings(demo=True).resolved_database_url == f"sqlite:///{data_dir / 'demo' / 'aggregator.db'}"
+    assert web_settings(demo=False).resolved_database_url != web_settings(demo=True).resolved_database_url
