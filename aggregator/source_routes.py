@@ -70,7 +70,7 @@ def route_entry(route: Route, *, source_id: str, name: str, homepage: str | None
 
 def source_config(entry: Mapping[str, Any]) -> SourceConfig:
     """Validate one entry as sources.yaml would (ConfigError naming the problem)."""
-    return parse_sources(_dump({"version": 1, "sources": [dict(entry)]}), "new entry").sources[0]
+    return parse_sources(dump_yaml({"version": 1, "sources": [dict(entry)]}), "new entry").sources[0]
 
 
 def suggest_id(detection: Detection, existing: Sequence[str]) -> str:
@@ -131,7 +131,7 @@ def doctor_source(config: SourceConfig, fetcher: Fetcher, *, others: Sequence[So
         route = {k: v for k, v in route_entry(best, source_id=config.id, name=config.name).items()
                  if k not in ("id", "name")}
         findings.append(Finding(config.id, f"a richer route appeared: {best.kind} ({best.why}) at {best.url}",
-                                "change the entry's route to:\n" + _indent(_dump(route))))
+                                "change the entry's route to:\n" + _indent(dump_yaml(route))))
     if config.adapter == "feed":
         findings += _check_feed(config, detection, fetcher)
     if config.adapter == "page" and config.selectors is not None:
@@ -155,7 +155,7 @@ def _check_selectors(config: SourceConfig, body: bytes, url: str) -> list[Findin
     if parse_page(body, url, config.selectors):
         return []
     proposal = propose_selectors(body)
-    fix = ("use these selectors:\n" + _indent(_dump({"selectors": proposal}))) if proposal else \
+    fix = ("use these selectors:\n" + _indent(dump_yaml({"selectors": proposal}))) if proposal else \
         "the page has no repeated structure left: ask the partner for a feed"
     return [Finding(config.id, "the selectors stopped matching (no entries on the page)", fix)]
 
@@ -199,7 +199,8 @@ def _round_trip() -> Any:
     return yaml
 
 
-def _dump(data: Any) -> str:
+def dump_yaml(data: Any) -> str:
+    """`data` as YAML in sources.yaml's layout (two-space mappings, list items indented)."""
     out = io.StringIO()
     _round_trip().dump(_plain(data), out)
     return out.getvalue()

@@ -151,9 +151,9 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
     entry = route_entry(picked, source_id=source_id or suggest_id(detection, [s.id for s in current.sources]),
                         name=name or detection.title or url, homepage=detection.url)
     if dry_run:
-        from aggregator.source_routes import _dump
+        from aggregator.source_routes import dump_yaml
 
-        typer.echo(_dump([entry]))
+        typer.echo(dump_yaml([entry]))
         return
     append_source(path, entry)
     console.print(f"[green]✓[/green] added {entry['id']} ({picked.kind}, {picked.adapter}) to {path}")
