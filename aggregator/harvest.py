@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -69,7 +69,12 @@ def harvest_source(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     """Fetch and parse one source with its adapter; raises FetchError or ParseError."""
     adapter = request.source.adapter
     harvester = _HARVESTERS[adapter]
-    return harvester(request, fetcher)
+    harvest = harvester(request, fetcher)
+    if request.source.title_fields and harvest.entries:
+        from aggregator.adapters.title_fields import apply_title_fields
+
+        harvest = replace(harvest, entries=tuple(apply_title_fields(harvest.entries, request.source.title_fields)))
+    return harvest
 
 
 def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
@@ -159,6 +164,21 @@ def _harvest_oai(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     return Harvest(entries=tuple(entries), http_status=200, cursor=cursor)
 
 
+def _harvest_wordpress(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
+    from aggregator.adapters.wordpress import category_lookup_url, parse_category_id, parse_wp_posts, posts_url
+
+    options = request.source.wordpress
+    category_id = None
+    if options and options.category:
+        lookup = fetcher.fetch(category_lookup_url(request.url, options.category), accept="application/json")
+        category_id = parse_category_id(lookup.body, options.category, lookup.url)
+    url = posts_url(request.url, category_id=category_id, max_entries=request.source.max_entries)
+    fetched = fetcher.fetch(url, etag=request.etag, last_modified=request.last_modified, accept="application/json")
+    if fetched.not_modified:
+        return _unchanged(fetched)
+    return _harvested(fetched, parse_wp_posts(fetched.body, fetched.url, max_entries=request.source.max_entries))
+
+
 def enrich_from_pages(entries: list[RawEntry], fetcher: Fetcher) -> list[RawEntry]:
     """Fill missing fields of each entry from its own page's metadata; a failing page keeps the entry."""
     from aggregator.adapters.metadata import enrich_entry, extract_metadata
@@ -193,4 +213,5 @@ _HARVESTERS: dict[str, Callable[[HarvestRequest, Fetcher], Harvest]] = {
     "metadata": _harvest_metadata,
     "govuk": _harvest_govuk,
     "oai-pmh": _harvest_oai,
+    "wordpress": _harvest_wordpress,
 }

@@ -51,7 +51,8 @@ _WEAK: tuple[tuple[ResourceType, re.Pattern[str]], ...] = (
                    r"|data|statistics|briefing|evidence|looking back|told us)\b")),
 )
 _TAG_TYPES = {"event": T.EVENT, "events": T.EVENT, "webinar": T.EVENT, "seminar": T.EVENT, "case study": T.CASE_STUDY,
-              "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT, "guide": T.TOOLKIT,
+              "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT,
+              "toolkits and collections": T.TOOLKIT, "guide": T.TOOLKIT,
               "research": T.RESEARCH, "video": T.VIDEO, "podcast": T.VIDEO, "policy": T.POLICY, "report": T.REPORT,
               "news": T.NEWS, "blog": T.NEWS}
 

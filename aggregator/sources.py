@@ -15,7 +15,7 @@ from aggregator.configfile import LocatedError, parse_yaml_model, unknown_key_hi
 from aggregator.errors import ConfigError
 from aggregator.model import ResourceType
 
-AdapterName = Literal["feed", "page", "govuk", "oai-pmh", "metadata"]
+AdapterName = Literal["feed", "page", "govuk", "oai-pmh", "metadata", "wordpress"]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -112,6 +112,12 @@ class GovukOptions(_Strict):
         return value
 
 
+class WordpressOptions(_Strict):
+    """The WordPress REST API route (`/wp-json/wp/v2/posts` or `/pages`): which category to read."""
+
+    category: str | None = Field(None, description="a category slug, looked up at /wp-json/wp/v2/categories?slug=")
+
+
 class SourceConfig(_Strict):
     """One partner source after `defaults:` have been merged in."""
 
@@ -126,6 +132,9 @@ class SourceConfig(_Strict):
     selectors: PageSelectors | None = None
     oai: OaiOptions | None = None
     govuk: GovukOptions | None = None
+    wordpress: WordpressOptions | None = None
+    title_fields: str | None = Field(None, description="a regular expression with named groups read from each "
+                                                        "entry's title: `title` replaces it, others become fields")
     max_entries: int = Field(500, ge=1, le=100_000)
     homepage: str | None = None
     full_content: bool = Field(False, description="read each feed entry's full content (event details, fuller "
@@ -137,6 +146,19 @@ class SourceConfig(_Strict):
     @classmethod
     def _homepage(cls, value: str | None) -> str | None:
         return check_http_url(value) if value else value
+
+    @field_validator("title_fields")
+    @classmethod
+    def _title_fields(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"title_fields is not a valid regular expression: {exc}") from None
+        if not pattern.groupindex:
+            raise ValueError("title_fields needs named groups, e.g. (?P<speaker>...)")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -232,7 +254,7 @@ def _hint_for(error: Mapping[str, Any], loc: Sequence[Any]) -> str:
     if kind == "missing":
         return f"add `{field}:` to this entry" + (" (or to `defaults:`)" if loc and loc[0] == "sources" else "")
     if kind == "literal_error" and field == "adapter":
-        return "adapter is one of: feed, page, govuk, oai-pmh, metadata"
+        return "adapter is one of: feed, page, govuk, oai-pmh, metadata, wordpress"
     if "http" in error.get("msg", ""):
         return "use the site's public https:// address; file: and other schemes are refused"
     if "CSS" in error.get("msg", ""):

@@ -37,7 +37,7 @@ TARGET_MS = 150.0
 PASSWORD = "benchmark passphrase"
 THEMES = ("kindness", "compassionate-leadership", "staff-wellbeing", "culture-change", "teamwork")
 AUDIENCES = ("frontline-staff", "leaders", "educators", "researchers")
-SOURCE_IDS = ("pslhub-kindness", "kindness-in-healthcare", "lse-research-online", "govuk-dhsc-atom")
+SOURCE_IDS = ("pslhub-good-practice", "kindness-in-healthcare", "lse-research-online", "govuk-dhsc-atom")
 TYPES = ("report", "research", "toolkit", "news", "event")
 
 

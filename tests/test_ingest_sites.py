@@ -56,19 +56,19 @@ def test_every_partner_site_flows_into_the_database(setup, engine, sites):
     # GOV.UK items carry their organisation and type
     with engine.connect() as conn:
         api_ids = set(conn.execute(select(entries.c.resource_id)
-                                   .where(entries.c.source_id == "govuk-compassion-and-care")).scalars())
+                                   .where(entries.c.source_id == "govuk-dhsc-publications")).scalars())
     govuk = [r for r in rows if r.id in api_ids]
-    assert len(govuk) == 4 and all("Department of Health and Social Care" in r.authors for r in govuk)
-    # seminars are events with their start time, and the page's extra fields are kept on the entry
+    assert len(govuk) == 1 and all("Department of Health and Social Care" in r.authors for r in govuk)
+    # seminars are events with their start time, and the fields read from their titles are kept on the entry
     events = [r for r in rows if r.type == "event" and r.event_start is not None]
-    assert len(events) >= 10
+    assert len(events) >= 8
     with engine.connect() as conn:
-        extras = conn.execute(select(entries.c.extra).where(entries.c.source_id == "seminar-series-previous")).scalars().all()
-    assert all(e.get("speaker") and e.get("affiliation") for e in extras)
+        extras = conn.execute(select(entries.c.extra).where(entries.c.source_id == "yqsr-previous-seminars")).scalars().all()
+    assert len(extras) == 8 and all(e.get("speaker") and e.get("affiliation") for e in extras)
     # the monthly conversation announced in a post: start time and registration link from its text
     december = [r for r in rows if r.event_start is not None and r.registration_url
                 and "eventbrite" in r.registration_url]
-    assert december and december[0].event_start.isoformat() == "2026-12-09T12:30:00+00:00"
+    assert december and december[0].event_start.isoformat() == "2026-12-17T18:00:00+00:00"
     assert december[0].event_online is True
     # summaries are plain text; HTML kept only sanitised
     assert all("<script" not in r.summary_html.lower() for r in rows)

@@ -51,7 +51,7 @@ def test_queue_shows_pending_newest_first_with_provenance_labels_and_merges(site
 @pytest.mark.parametrize("query, present, absent", [
     ("theme=kindness", ["Kindness toolkit"], ["Compassionate leadership guide"]),
     ("audience=frontline-staff", ["Kindness toolkit"], ["Compassionate leadership guide"]),
-    ("source=nhse-culture-leadership-programme", ["Kindness toolkit"], ["Compassionate leadership guide"]),
+    ("source=nhse-culture-inspiration", ["Kindness toolkit"], ["Compassionate leadership guide"]),
     ("off_topic=only", ["Car park charges"], ["Kindness toolkit"]),
     ("off_topic=include", ["Car park charges", "Kindness toolkit"], []),
     ("type=event", [], ["Kindness toolkit"]),
@@ -67,7 +67,7 @@ def test_filters(site, query, present, absent):
 
 
 def test_keyset_pages_do_not_overlap(engine):
-    config = source("pslhub-kindness")
+    config = source("pslhub-good-practice")
     for batch in range(3):
         store(engine, config, [RawEntry(url=f"https://hub.example/{batch}-{i}", title=f"Resource {batch}-{i}")
                                for i in range(20)], now=NOW + timedelta(minutes=batch))
@@ -88,7 +88,7 @@ def test_keyset_pages_do_not_overlap(engine):
 
 def test_pager_link_follows_on(site, engine):
     client, _, _ = site
-    store(engine, source("pslhub-kindness"), [RawEntry(url=f"https://hub.example/p{i}", title=f"Paged {i}")
+    store(engine, source("pslhub-good-practice"), [RawEntry(url=f"https://hub.example/p{i}", title=f"Paged {i}")
                                               for i in range(30)], now=NOW + timedelta(hours=1))
     html = client.get("/editor/").get_data(as_text=True)
     assert "Older resources" in html

@@ -100,11 +100,11 @@ def test_editor_is_refused_admin_pages_and_actions(site):
     assert client.get("/editor/users").status_code == 403
     assert post(client, "/editor/users", {"email": "x@example.org", "role": "admin", "password": PASSWORD}
                 ).status_code == 403
-    reply = post(client, "/editor/sources/pslhub-kindness/disable")
+    reply = post(client, "/editor/sources/pslhub-good-practice/disable")
     assert reply.status_code == 403 and "Only an admin" in reply.get_data(as_text=True)
-    assert post(client, "/editor/sources/pslhub-kindness/fetch").status_code == 403
+    assert post(client, "/editor/sources/pslhub-good-practice/fetch").status_code == 403
     with engine.connect() as conn:
-        assert conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-kindness")).scalar() is None
+        assert conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar() is None
 
 
 def test_admin_may_use_admin_pages(site):

@@ -47,7 +47,7 @@ def test_errors_are_explained_in_plain_words(error, words):
 def test_sources_page_shows_health_and_problems(admin):
     client, engine = admin
     with engine.begin() as conn:
-        conn.execute(update(sources).where(sources.c.id == "pslhub-kindness").values(
+        conn.execute(update(sources).where(sources.c.id == "pslhub-good-practice").values(
             last_error="HTTP 404 (check the URL)", consecutive_failures=3, last_status=404))
     html = client.get("/editor/sources/").get_data(as_text=True)
     assert "The address was not found (404)" in html and "needs attention" in html
@@ -56,17 +56,17 @@ def test_sources_page_shows_health_and_problems(admin):
 
 def test_disable_then_enable(admin):
     client, engine = admin
-    post(client, "/editor/sources/pslhub-kindness/disable", page="/editor/sources/")
+    post(client, "/editor/sources/pslhub-good-practice/disable", page="/editor/sources/")
     with engine.connect() as conn:
-        reason = conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-kindness")).scalar()
+        reason = conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar()
     assert reason.startswith("disabled by Ada on ")
     html = client.get("/editor/sources/").get_data(as_text=True)
     assert "An admin turned this source off" in html and "Turn on" in html
-    skipped = post(client, "/editor/sources/pslhub-kindness/fetch", page="/editor/sources/", follow_redirects=True)
+    skipped = post(client, "/editor/sources/pslhub-good-practice/fetch", page="/editor/sources/", follow_redirects=True)
     assert "was not fetched: disabled" in skipped.get_data(as_text=True)
-    post(client, "/editor/sources/pslhub-kindness/enable", page="/editor/sources/")
+    post(client, "/editor/sources/pslhub-good-practice/enable", page="/editor/sources/")
     with engine.connect() as conn:
-        assert conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-kindness")).scalar() is None
+        assert conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar() is None
         assert {"source-disable", "source-enable"} <= set(conn.execute(select(audit_log.c.action)).scalars())
 
 
@@ -85,7 +85,7 @@ def test_fetch_now_stores_and_labels_new_resources(admin):
 
 def test_audit_log_lists_actions_with_names(admin):
     client, engine = admin
-    post(client, "/editor/sources/pslhub-kindness/disable", page="/editor/sources/")
+    post(client, "/editor/sources/pslhub-good-practice/disable", page="/editor/sources/")
     html = client.get("/editor/audit/").get_data(as_text=True)
     assert "turned off" in html and "Ada" in html and "signed in" in html
     only = client.get("/editor/audit/?action=source-disable").get_data(as_text=True)

@@ -31,11 +31,19 @@ def demo() -> None:
     """Serve the partner-site fixtures locally and run the monthly pass against them (no network needed)."""
     from aggregator.demo import run_demo
 
-    settings = Settings()
-    # The demo keeps its own database so that it never mixes fixtures with real data.
-    demo_settings = settings.model_copy(update={"data_dir": settings.data_dir / "demo", "database_url": None})
+    settings = demo_data_settings(Settings())
     run_demo(lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport),
-             settings=demo_settings)
+             settings=settings)
+    console.print(f"\nThe demo's data is in {settings.data_dir} (database {settings.resolved_database_url}).\n"
+                  "To open it in the web app, make an account in it and serve it:\n"
+                  "  .venv/bin/aggregator users add you@example.org --role admin --demo\n"
+                  f"  .venv/bin/aggregator serve --demo     # then open http://{settings.web.host}:{settings.web.port}/editor/",
+                  highlight=False, soft_wrap=True)
+
+
+def demo_data_settings(settings: Settings) -> Settings:
+    """The settings of the demo's own data: `<data_dir>/demo`, SQLite, never the real database."""
+    return settings.model_copy(update={"data_dir": settings.data_dir / "demo", "database_url": None})
 
 
 def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bool, transport=None) -> None:

@@ -13,16 +13,25 @@ from aggregator.settings import Settings
 
 users_app = typer.Typer(help="Editor and admin accounts of the web app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+_DEMO_HELP = "Use the data `aggregator demo` wrote (<data dir>/demo), not the real database."
+
+
+def web_settings(demo: bool) -> Settings:
+    """The configured settings, or with `demo` those of the demo's own data."""
+    from aggregator.cli.fetching import demo_data_settings
+
+    return demo_data_settings(Settings()) if demo else Settings()
 
 
 @app.command()
 def serve(host: Optional[str] = typer.Option(None, help="Address to listen on; default AGGREGATOR_WEB__HOST."),
           port: Optional[int] = typer.Option(None, help="Port; default AGGREGATOR_WEB__PORT."),
-          workers: Optional[int] = typer.Option(None, help="Worker processes; default AGGREGATOR_WEB__WORKERS.")) -> None:
+          workers: Optional[int] = typer.Option(None, help="Worker processes; default AGGREGATOR_WEB__WORKERS."),
+          demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP)) -> None:
     """Serve the editors' web app and the public pages with gunicorn (put a TLS proxy in front on the internet)."""
     from gunicorn.app.base import BaseApplication
 
-    settings = Settings()
+    settings = web_settings(demo)
     open_database(settings).dispose()  # upgrade the schema once, before the workers start
     settings.secret()  # make the signing secret once, so that every worker shares it
     options = {"bind": f"{host or settings.web.host}:{port or settings.web.port}",
@@ -53,14 +62,15 @@ def _read_password() -> str:
 def users_add(email: str = typer.Argument(..., help="Their email address (they sign in with it)."),
               role: str = typer.Option(..., "--role", help="editor (reviews, composes) or admin (also sources, "
                                                           "people, sending)."),
-              name: str = typer.Option("", "--name", help="Their name as shown in the app.")) -> None:
+              name: str = typer.Option("", "--name", help="Their name as shown in the app."),
+              demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP)) -> None:
     """Add an account. The password is asked for (or read from stdin), never given as an argument."""
     from aggregator.pipeline import utcnow
     from aggregator.users import Passwords, add_user, check_role
 
     check_role(role)
     password = _read_password()
-    engine = open_database(Settings())
+    engine = open_database(web_settings(demo))
     with engine.begin() as conn:
         user_id = add_user(conn, email, password, role=role, name=name, now=utcnow(), passwords=Passwords())
     console.print(f"[green]✓[/green] added {email.strip().lower()} as {role} (id {user_id})")

@@ -23,7 +23,7 @@ ACTIONS = {
     "issue-prepare": "prepared the draft", "issue-edit": "changed the issue", "issue-approved": "approved for sending",
     "issue-draft": "put back to draft", "issue-sending": "started sending", "issue-sent": "finished sending",
     "issue-test": "sent a test of", "source-disable": "turned off", "source-enable": "turned on",
-    "source-fetch": "fetched", "sign-in": "signed in", "sign-out": "signed out", "user-add": "added the account",
+    "source-fetch": "fetched", "source-add": "added the source", "sign-in": "signed in", "sign-out": "signed out", "user-add": "added the account",
     "user-change": "changed the account",
 }
 

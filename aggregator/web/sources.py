@@ -1,4 +1,4 @@
-"""The sources page: every source's health in plain words, and (for admins) disable, enable and fetch now."""
+"""The sources page: every source's health in plain words; for admins disable, enable, fetch now, re-check a route, add a site."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select, update
 
 from aggregator.db.schema import sources as sources_table
@@ -119,7 +119,6 @@ def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
 @admin_required
 def fetch_now(source_id: str):
     """Fetch one source now, in this request, with a short deadline; then label what is new."""
-    from aggregator.fetch import Fetcher
     from aggregator.labelling import classify_resources
     from aggregator.monthly import build_classifier, source_hints
     from aggregator.pipeline import run_fetch
@@ -129,13 +128,8 @@ def fetch_now(source_id: str):
     if not config.enabled:
         flash(f"{config.name} is switched off in sources.yaml, so it cannot be fetched.", "error")
         return redirect(url_for("sources.index"), 303)
-    limits = context.settings.fetch.model_copy(update={
-        "total_deadline": min(context.settings.fetch.total_deadline, FETCH_NOW_DEADLINE),
-        "connect_timeout": min(context.settings.fetch.connect_timeout, 5.0),
-        "read_timeout": min(context.settings.fetch.read_timeout, 10.0)})
-    settings = context.settings.model_copy(update={"fetch": limits})
-    factory = context.fetcher_factory or (lambda s: Fetcher(s))
-    with factory(settings) as fetcher:
+    settings = _quick_settings()
+    with _route_fetcher() as fetcher:
         (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock)
     if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
         classify_resources(context.engine, build_classifier(settings), source_hints(context.sources), context.clock())
@@ -154,3 +148,87 @@ def fetch_now(source_id: str):
               "success")
     return redirect(url_for("sources.index"), 303)
 
+
+
+def _quick_settings():
+    """The settings with short fetch limits: an admin waits for the page while they apply."""
+    settings = deps().settings
+    limits = settings.fetch.model_copy(update={
+        "total_deadline": min(settings.fetch.total_deadline, FETCH_NOW_DEADLINE),
+        "connect_timeout": min(settings.fetch.connect_timeout, 5.0),
+        "read_timeout": min(settings.fetch.read_timeout, 10.0)})
+    return settings.model_copy(update={"fetch": limits})
+
+
+def _route_fetcher():
+    """A fetcher with the short limits (the injected factory in tests, else a real Fetcher)."""
+    from aggregator.fetch import Fetcher
+
+    return (deps().fetcher_factory or (lambda s: Fetcher(s)))(_quick_settings())
+
+
+@bp.post("/<source_id>/doctor")
+@admin_required
+def doctor(source_id: str):
+    """Re-check one source's route on the live site (a richer route, a moved feed, selectors that stopped matching)."""
+    from aggregator.source_routes import doctor_source
+
+    config = _config(source_id)
+    others = [s for s in deps().sources if s.id != source_id]
+    with _route_fetcher() as fetcher:
+        findings = doctor_source(config, fetcher, others=others)
+    if not findings:
+        flash(f"{config.name}: its route is the richest that works.", "success")
+    for finding in findings:
+        flash(f"{config.name}: {finding.problem}. Fix: {finding.fix}", "info")
+    return redirect(url_for("sources.index"), 303)
+
+
+@bp.get("/add")
+@admin_required
+def add_form():
+    """Recognise a site's platform from one of its pages and show its routes, richest first, with samples."""
+    from aggregator.errors import AggregatorError
+    from aggregator.source_routes import discover_routes, suggest_id
+    from aggregator.sources import check_http_url
+
+    url = (request.args.get("url") or "").strip()
+    detection, samples, error, suggested = None, [], None, ""
+    if url:
+        try:
+            check_http_url(url)
+            with _route_fetcher() as fetcher:
+                detection, samples = discover_routes(url, fetcher)
+            suggested = suggest_id(detection, [s.id for s in deps().sources])
+        except (ValueError, AggregatorError) as exc:
+            error = str(exc)
+    working = next((n for n, s in enumerate(samples) if s.error is None and s.count), None)
+    return render_template("web/source_add.html", url=url, detection=detection, samples=samples, error=error,
+                           suggested=suggested, working=working)
+
+
+@bp.post("/add")
+@admin_required
+def add():
+    """Append the chosen route to sources.yaml (comments kept); it is fetched from the next run."""
+    from aggregator.errors import AggregatorError
+    from aggregator.source_routes import append_source, discover_routes, route_entry
+
+    url, source_id = request.form.get("url", "").strip(), request.form.get("source_id", "").strip()
+    try:
+        chosen = int(request.form.get("route", ""))
+        with _route_fetcher() as fetcher:
+            detection, samples = discover_routes(url, fetcher)
+        route = samples[chosen].route
+        entry = route_entry(route, source_id=source_id, name=request.form.get("name", "").strip() or detection.title,
+                            homepage=detection.url)
+        append_source(deps().settings.sources_file, entry)
+    except (ValueError, IndexError, AggregatorError) as exc:
+        flash(f"The source was not added: {exc}", "error")
+        return redirect(url_for("sources.add_form", url=url), 303)
+    with deps().engine.begin() as conn:
+        record_audit(conn, user_id=g.user.id, action="source-add", subject_type="source", subject_id=source_id,
+                     now=deps().clock(), detail={"url": route.url, "adapter": route.adapter})
+    flash(f"Added {source_id} ({route.kind}, {route.adapter}) to sources.yaml. It is fetched from the next run; "
+          "restart the web app to see it on this page.", "success")
+    return redirect(url_for("sources.index"), 303)

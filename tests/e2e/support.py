@@ -42,7 +42,7 @@ def add_account(engine, email: str, role: str, passwords: Passwords, name: str =
 
 def seed_resources(engine) -> dict[str, int]:
     """Five pending resources from two sources (one of them merged), with labels; title -> id."""
-    hub, nhse = source("pslhub-kindness"), source("nhse-culture-leadership-programme")
+    hub, nhse = source("pslhub-good-practice"), source("nhse-culture-inspiration")
     store(engine, hub, [
         RawEntry(url="https://hub.example/toolkit", title="Kindness toolkit",
                  summary_html="<p>A <strong>toolkit</strong><script>alert(1)</script> for wards.</p>",
