@@ -1,5 +1,5 @@
 """Choosing a page's publication date and authors among what it claims: the most precise date first, htmldate's
-date as the fallback, a visible byline (trafilatura) when no metadata names anyone, never the site as author."""
+date when it claims none, a visible byline (trafilatura) when no metadata names anyone, never the site as author."""
 
 from __future__ import annotations
 
@@ -15,27 +15,24 @@ from aggregator.adapters.fields import unique_texts
 from aggregator.dates import date_precision, find_page_date, find_url_date
 
 logger = logging.getLogger(__name__)
-DAY, MONTH, YEAR = 3, 2, 1  # date_precision's levels
+DAY = 3  # date_precision of a text that names a day
 
 
 def pick_published(candidates: Iterable[str | None], parse: Callable[[str], datetime | None],
                    body: bytes, url: str) -> datetime | None:
     """The publication date: the first of the most precise `candidates` (page metadata in priority order).
 
-    htmldate (`find_page_date`) decides when no candidate names a day: its day wins over a month- or
-    year-only claim it agrees with, and stands alone when the page claims nothing. A full date in the
-    URL path more than a day before the claimed one is the first publication (the page was re-dated
-    since; htmldate reads URLs the same way).
+    htmldate (`find_page_date`) decides only when the page claims no date: it fills a month-only
+    `citation_date` with today's day of the month, so it cannot refine one. A full date in the URL path
+    more than a day before the claimed day is the first publication (the page was re-dated since;
+    htmldate reads URLs first for the same reason).
     """
     claims = [(date_precision(text), value) for text in candidates if text and (value := parse(text)) is not None]
     precision, claimed = max(claims, key=lambda claim: claim[0], default=(0, None))  # max keeps the first
-    if claimed is not None and precision == DAY:
-        url_day = find_url_date(url)
-        return url_day if url_day is not None and url_day < claimed - timedelta(days=1) else claimed
-    found = find_page_date(body, url)
-    if claimed is None or (found is not None and _agrees(found, claimed, precision)):
-        return found
-    return claimed
+    if claimed is None:
+        return find_page_date(body, url)
+    url_day = find_url_date(url) if precision == DAY else None
+    return url_day if url_day is not None and url_day.date() < (claimed - timedelta(days=1)).date() else claimed
 
 
 def pick_authors(candidates: Iterable[Iterable[str]], site_names: Iterable[str | None], url: str,
@@ -51,11 +48,6 @@ def pick_authors(candidates: Iterable[Iterable[str]], site_names: Iterable[str |
         if names:
             return names
     return ()
-
-
-def _agrees(found: datetime, claimed: datetime, precision: int) -> bool:
-    same_year = found.year == claimed.year
-    return same_year and (precision == YEAR or found.month == claimed.month)
 
 
 def _byline(tree: lxml.html.HtmlElement) -> list[str]:
