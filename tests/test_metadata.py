@@ -375,6 +375,7 @@ def test_published_is_the_most_precise_claim(url: str, head: str, body: str, exp
     ("https://www.kingsfund.org.uk/insight/x", '<meta name="author" content="KingsFund">',
      '<article><p class="byline">By <a rel="author" href="/people/jo">Jo Bloggs</a></p><p>Text</p></article>',
      ("Jo Bloggs",)),
+    ("https://www.tagesausblick.de/analyse/1", '<meta name="author" content="tagesausblick.de">', "<p>x</p>", ()),
     ("https://example.org/blog/1", "",
      '<article><span class="author">Jo Bloggs and Sam Smith</span><p>Text</p></article>', ("Jo Bloggs", "Sam Smith")),
     ("https://example.org/blog/1", '<script type="application/ld+json">{"@context": "https://schema.org", '
@@ -398,3 +399,18 @@ def test_title_comes_from_the_main_entity(graph: str, expected: str) -> None:
     head = (f'<script type="application/ld+json">{{"@context": "https://schema.org", "@graph": {graph}}}</script>'
             "<title>Real title</title>")
     assert extract_metadata(page(head), "https://example.org/items/1").title == expected
+
+
+@pytest.mark.parametrize(("url", "head", "body", "expected"), [
+    # a <title> that is only the site's name gives way to the page's own heading
+    ("https://www.medef.com/en/content/adr", "<title>MEDEF</title>",
+     "<h1>Alternative dispute resolution</h1><p>x</p>", "Alternative dispute resolution"),
+    ("https://carta.info/der-neue-trend/", "<title>carta.info</title>", "<h1>Der neue Trend</h1>", "Der neue Trend"),
+    ("https://example.org/a", '<meta property="og:site_name" content="Example Trust">'
+     '<meta property="og:title" content="Example Trust"><title>Kindness in practice | Example Trust</title>',
+     "<p>x</p>", "Kindness in practice | Example Trust"),
+    # nothing else to go by: the site's name stays
+    ("https://www.medef.com/", "<title>MEDEF</title>", "<p>x</p>", "MEDEF"),
+])
+def test_title_is_not_the_site_name(url: str, head: str, body: str, expected: str) -> None:
+    assert extract_metadata(body_page(head, body), url).title == expected

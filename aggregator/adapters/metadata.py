@@ -25,7 +25,7 @@ from lxml import etree
 from bs4 import UnicodeDammit
 
 from aggregator.adapters.fields import unique_texts
-from aggregator.adapters.metadata_pick import pick_authors, pick_published
+from aggregator.adapters.metadata_pick import pick_authors, pick_published, pick_title
 from aggregator.adapters.page import is_html
 from aggregator.adapters.schema_org import (
     PROFILE_LINK, find_schema_nodes, first_url, is_event_node, main_node, node_event, node_image, node_names,
@@ -91,8 +91,9 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
                   *node_names(main, "publisher")]
 
     return PageMetadata(
-        title=_first_text(_one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
-                          _one(dc, "dc.title"), _document_title(tree)),
+        title=_first_text(pick_title([_plain(t) for t in (
+            _one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
+            _one(dc, "dc.title"), _document_title(tree))], site_names, url, tree)),
         description=_first_text(_one(citation, "citation_abstract"), node_text(main, "description"),
                                 _one(og, "og:description"), _one(dc, "dc.description", "dcterms.abstract"),
                                 _one(metas, "description")),

@@ -1,5 +1,6 @@
 """Choosing a page's publication date and authors among what it claims: the most precise date first, htmldate's
-date when it claims none, a visible byline (trafilatura) when no metadata names anyone, never the site as author."""
+date when it claims none, a visible byline (trafilatura) when no metadata names anyone, never the site's name as
+author or title."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import lxml.html
-from trafilatura.metadata import extract_author
+from trafilatura.metadata import extract_author, extract_title
 
 from aggregator.adapters.fields import unique_texts
 from aggregator.dates import date_precision, find_page_date, find_url_date
@@ -40,14 +41,25 @@ def pick_authors(candidates: Iterable[Iterable[str]], site_names: Iterable[str |
     """The first candidate list that names someone other than the site; else the page's visible byline.
 
     A site-wide `<meta name=author>` (or a schema.org author) naming the site itself is no author:
-    it is compared with the site's names and its host name, ignoring case, spaces and punctuation.
+    it is compared with the site's names and its host name ("kingsfund.org.uk", "kingsfund"), ignoring case,
+    spaces and punctuation.
     """
-    site = {_fold(name) for name in [*site_names, _host_label(url)] if name} - {""}
+    site = _site_keys(site_names, url)
     for candidate in [*candidates, _byline(tree)]:
         names = unique_texts(name for name in candidate if _fold(name) not in site)
         if names:
             return names
     return ()
+
+
+def pick_title(candidates: Iterable[str | None], site_names: Iterable[str | None], url: str,
+               tree: lxml.html.HtmlElement) -> str | None:
+    """The first candidate that is not just the site's name ("MEDEF", "carta.info"); else the page's own
+    heading as trafilatura finds it; else the first candidate after all."""
+    titles = [title for title in candidates if title]
+    site = _site_keys(site_names, url)
+    return next((title for title in titles if _fold(title) not in site), None) or extract_title(tree) or next(
+        iter(titles), None)
 
 
 def _byline(tree: lxml.html.HtmlElement) -> list[str]:
@@ -56,11 +68,11 @@ def _byline(tree: lxml.html.HtmlElement) -> list[str]:
     return [name.strip() for name in byline.split(";")] if byline else []
 
 
+def _site_keys(site_names: Iterable[str | None], url: str) -> set[str]:
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    return {_fold(name) for name in [*site_names, host, host.split(".")[0]] if name} - {""}
+
+
 def _fold(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
 
-
-def _host_label(url: str) -> str:
-    """"kingsfund" for https://www.kingsfund.org.uk/...: the name a site is usually called by."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    return host.split(".")[0] if host else ""
