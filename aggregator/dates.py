@@ -40,6 +40,7 @@ _WS = re.compile(r"\s+")
 _DASHES = re.compile(r"\s*[\u2010-\u2015\u2212]\s*")
 _DOTTED_TIME = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*(?:[ap]\.?m\b|$|[\s,\-]))", re.IGNORECASE)
 _YEAR_FIRST = re.compile(r"^\d{4}(?:[-/.]|$)")
+_ISO_PARTS = re.compile(r"^\d{4}(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?(?:$|[T ]|[-/.]?$)")
 _MERIDIEM = re.compile(r"\s*[ap]\.?m\b\.?", re.IGNORECASE)
 # "12:30-13:30", "6 to 7:30pm", "12-1pm"; the end must look like a time so "5-7 June" is a day range
 _TIME_RANGE = re.compile(
@@ -78,7 +79,7 @@ def parse_event_time(text: str | None, *, default_tz: str = "Europe/London",
     return _finish(start, text, zone), _finish(end, text, zone)
 
 
-def find_page_date(html: bytes | str, url: str | None = None) -> datetime | None:
+def find_page_date(html: bytes | str, url: str | None = None, *, extensive: bool = True) -> datetime | None:
     """Original publication date of an HTML page (htmldate, offline), as midnight UTC of that day.
 
     htmldate downloads a str that looks like a URL, so the page always goes in as bytes; `url` is
@@ -88,7 +89,7 @@ def find_page_date(html: bytes | str, url: str | None = None) -> datetime | None
     if not body or b"<" not in body[:4096]:
         return None
     try:
-        found = htmldate.find_date(body, extensive_search=True, original_date=True,
+        found = htmldate.find_date(body, extensive_search=extensive, original_date=True,
                                    outputformat="%Y-%m-%d", url=url)
     except (ValueError, TypeError) as exc:  # htmldate refuses some non-HTML inputs this way
         logger.debug("htmldate could not read the page", extra={"url": url, "error": str(exc)})
@@ -97,6 +98,29 @@ def find_page_date(html: bytes | str, url: str | None = None) -> datetime | None
         return None
     day = date.fromisoformat(found)
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def find_url_date(url: str | None) -> datetime | None:
+    """The full date a URL's path carries (/2024/06/05/...), as midnight UTC, or None (htmldate reads it)."""
+    if not url:
+        return None
+    # htmldate looks at the URL before the page, so an empty page leaves only the URL to read
+    return find_page_date(b"<html><body></body></html>", url, extensive=False)
+
+
+def date_precision(text: str | None) -> int:
+    """How much of a date `text` states: 3 a day, 2 a month, 1 a year only, 0 no date."""
+    text = normalise_date_text(text)
+    if not text or parse_date(text) is None:
+        return 0
+    if iso := _ISO_PARTS.match(text):
+        return 1 + sum(part is not None for part in iso.groups())
+    try:  # the two defaults differ in every field: a field that differs was not in the text
+        first, second = (dateutil_parser.parse(text, default=d, fuzzy=True, tzinfos=TZ_ABBREVIATIONS)
+                         for d in _DEFAULTS)
+    except (ValueError, OverflowError, TypeError):
+        return 3  # read by dateparser (another language): it names a day
+    return 1 if first.month != second.month else 2 if first.day != second.day else 3
 
 
 def to_utc(value: datetime, default_tz: str | ZoneInfo = "Europe/London") -> datetime | None:

@@ -17,6 +17,10 @@ from aggregator.sanitize import clean_text, html_to_text, truncate_text
 from aggregator.sources import SourceConfig
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_URL = re.compile(r"^\s*(?:https?://|www\.|doi\.org/)", re.IGNORECASE)
+# what publishers append to a DOI in their landing-page URLs (.../10.3389/x.1/full, .../pdf, .../epdf)
+_VIEWER_TAIL = re.compile(r"(?:/(?:full|pdf|epdf|abstract|fulltext|full-text|html|summary|references))+/?$",
+                          re.IGNORECASE)
 
 def canonicalize(url: str) -> str:
     """The URL two sources would agree on: tracking parameters, fragment and default port removed,
@@ -26,12 +30,18 @@ def canonicalize(url: str) -> str:
 
 
 def normalize_doi(value: str | None) -> str | None:
-    """The bare, lower-case DOI ("10.1000/xyz") from a DOI, a doi:/info:doi/ prefix or a doi.org URL;
-    punctuation that ends a sentence or a bracket around it is not part of it."""
+    """The bare, lower-case DOI ("10.1000/xyz") from a DOI, a doi:/info:doi/ prefix or a URL;
+    punctuation that ends a sentence or a bracket around it is not part of it, nor, in a URL, the query
+    and a viewer tail (/full, /pdf, /abstract, /epdf)."""
     if not value:
         return None
     match = _DOI.search(value)
-    return match.group(0).rstrip(".,;)").lower() if match else None
+    if not match:
+        return None
+    doi = match.group(0)
+    if _URL.match(value):  # a landing page's address: its query and viewer tails are not the DOI
+        doi = _VIEWER_TAIL.sub("", doi.split("?", 1)[0].split("#", 1)[0])
+    return doi.rstrip(".,;)").lower() or None
 
 
 def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars: int = 1200) -> Resource:

@@ -300,6 +300,11 @@ def test_a_syntax_extruct_fails_on_costs_only_that_syntax() -> None:
     ("http://dx.doi.org/10.1136/bmj.n1234.", "10.1136/bmj.n1234"),
     ("doi: 10.1136/bmj.n1234", "10.1136/bmj.n1234"),
     ("info:doi/10.1136/bmj.n1234", "10.1136/bmj.n1234"),
+    ("https://www.frontiersin.org/articles/10.3389/fpsyg.2020.01234/full", "10.3389/fpsyg.2020.01234"),
+    ("https://journals.sagepub.com/doi/pdf/10.1177/0141076820961234?download=true", "10.1177/0141076820961234"),
+    ("https://onlinelibrary.wiley.com/doi/epdf/10.1111/jan.14567", "10.1111/jan.14567"),
+    ("https://bmjopen.bmj.com/content/10.1136/bmjopen-2020-1/full/pdf#sec", "10.1136/bmjopen-2020-1"),
+    ("https://doi.org/10.1000/abc/abstract/", "10.1000/abc"),
     ("ISSN 2398-631X", None),
     ("", None),
     (None, None),
@@ -337,3 +342,75 @@ def test_enrich_entry_with_nothing_new_returns_the_entry() -> None:
 def test_enrich_entry_escapes_the_description() -> None:
     entry = enrich_entry(RawEntry(url="https://example.org/x", title="X"), PageMetadata(description="a <b> & c"))
     assert entry.summary_html == "<p>a &lt;b&gt; &amp; c</p>"
+
+
+# --- choosing among a page's claims (issue 14, item 7) ------------------------------------------
+
+def body_page(head: str, body: str) -> bytes:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>".encode()
+
+
+@pytest.mark.parametrize(("url", "head", "body", "expected"), [
+    # a month-only citation_date loses to the exact date another source gives
+    ("https://example.org/items/1", '<meta name="citation_date" content="2019/06">'
+     '<meta property="article:published_time" content="2019-06-17T10:00:00Z">', "", utc(2019, 6, 17, 10)),
+    ("https://example.org/items/1", '<meta name="citation_publication_date" content="2019">'
+     '<meta name="DC.date" content="2019-03-04">', "", utc(2019, 3, 4)),
+    # no claim: htmldate reads the page
+    ("https://example.org/items/1", "", '<p>Published <time datetime="2024-06-05">5 June 2024</time></p>',
+     utc(2024, 6, 5)),
+    # a full URL date well before the claimed day is the first publication; within a day it is the time zone
+    ("https://example.org/2017/07/12/x", '<meta property="article:published_time" content="2019-06-17T10:00:00Z">',
+     "", utc(2017, 7, 12)),
+    ("https://example.org/2017/07/12/x", '<meta property="article:published_time" content="2017-07-12T23:30:00-05:00">',
+     "", utc(2017, 7, 13, 4, 30)),
+])
+def test_published_is_the_most_precise_claim(url: str, head: str, body: str, expected: datetime) -> None:
+    assert extract_metadata(body_page(head, body), url).published == expected
+
+
+@pytest.mark.parametrize(("url", "head", "body", "expected"), [
+    ("https://www.kingsfund.org.uk/insight/x", '<meta property="og:site_name" content="The King\'s Fund">'
+     '<meta name="author" content="The King\'s Fund">', "<p>x</p>", ()),
+    ("https://www.kingsfund.org.uk/insight/x", '<meta name="author" content="KingsFund">',
+     '<article><p class="byline">By <a rel="author" href="/people/jo">Jo Bloggs</a></p><p>Text</p></article>',
+     ("Jo Bloggs",)),
+    ("https://www.tagesausblick.de/analyse/1", '<meta name="author" content="tagesausblick.de">', "<p>x</p>", ()),
+    ("https://example.org/blog/1", "",
+     '<article><span class="author">Jo Bloggs and Sam Smith</span><p>Text</p></article>', ("Jo Bloggs", "Sam Smith")),
+    ("https://example.org/blog/1", '<script type="application/ld+json">{"@context": "https://schema.org", '
+     '"@graph": [{"@type": "Organization", "name": "Example Trust"}, {"@type": "Article", "headline": "H", '
+     '"author": {"@type": "Organization", "name": "Example Trust"}}]}</script><meta name="author" content="Ann Lee">',
+     "<p>x</p>", ("Ann Lee",)),
+])
+def test_authors_are_people_not_the_site(url: str, head: str, body: str, expected: tuple[str, ...]) -> None:
+    assert extract_metadata(body_page(head, body), url).authors == expected
+
+
+@pytest.mark.parametrize(("graph", "expected"), [
+    # only site nodes are named: the title comes from the page, not from a Person or an Organization
+    ('[{"@type": "Person", "name": "Jo Bloggs"}, {"@type": "Organization", "name": "Example Trust"}]', "Real title"),
+    # the entity the WebPage names as its mainEntity, not a video embedded before it
+    ('[{"@type": "VideoObject", "name": "Clip"}, {"@type": "WebPage", "@id": "#page", "name": "Page | Site", '
+     '"mainEntity": {"@id": "#article"}}, {"@type": "Article", "@id": "#article", "headline": "The article"}]',
+     "The article"),
+])
+def test_title_comes_from_the_main_entity(graph: str, expected: str) -> None:
+    head = (f'<script type="application/ld+json">{{"@context": "https://schema.org", "@graph": {graph}}}</script>'
+            "<title>Real title</title>")
+    assert extract_metadata(page(head), "https://example.org/items/1").title == expected
+
+
+@pytest.mark.parametrize(("url", "head", "body", "expected"), [
+    # a <title> that is only the site's name gives way to the page's own heading
+    ("https://www.medef.com/en/content/adr", "<title>MEDEF</title>",
+     "<h1>Alternative dispute resolution</h1><p>x</p>", "Alternative dispute resolution"),
+    ("https://carta.info/der-neue-trend/", "<title>carta.info</title>", "<h1>Der neue Trend</h1>", "Der neue Trend"),
+    ("https://example.org/a", '<meta property="og:site_name" content="Example Trust">'
+     '<meta property="og:title" content="Example Trust"><title>Kindness in practice | Example Trust</title>',
+     "<p>x</p>", "Kindness in practice | Example Trust"),
+    # nothing else to go by: the site's name stays
+    ("https://www.medef.com/", "<title>MEDEF</title>", "<p>x</p>", "MEDEF"),
+])
+def test_title_is_not_the_site_name(url: str, head: str, body: str, expected: str) -> None:
+    assert extract_metadata(body_page(head, body), url).title == expected

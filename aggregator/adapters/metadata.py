@@ -25,10 +25,11 @@ from lxml import etree
 from bs4 import UnicodeDammit
 
 from aggregator.adapters.fields import unique_texts
+from aggregator.adapters.metadata_pick import pick_authors, pick_published, pick_title
 from aggregator.adapters.page import is_html
 from aggregator.adapters.schema_org import (
-    PROFILE_LINK, find_schema_nodes, first_url, is_event_node, node_event, node_image, node_names, node_pdf_url,
-    node_text, node_types, node_values, page_nodes, schema_type_hint,
+    PROFILE_LINK, find_schema_nodes, first_url, is_event_node, main_node, node_event, node_image, node_names,
+    node_pdf_url, node_text, node_types, node_values, page_nodes, schema_type_hint,
 )
 from aggregator.dates import parse_date
 from aggregator.errors import ParseError
@@ -41,6 +42,10 @@ logger = logging.getLogger(__name__)
 SYNTAXES = ["json-ld", "microdata", "opengraph", "dublincore"]
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# every Highwire date, in priority order: the most precise of them wins (a month-only citation_date loses)
+_CITATION_DATES = ("citation_publication_date", "citation_date", "citation_online_date", "citation_cover_date")
+# schema.org nodes naming the site (an author equal to one of their names is no author)
+_SITE_NODES = frozenset({"WebSite", "Organization", "Corporation", "GovernmentOrganization", "NGO"})
 # Highwire tags that say what kind of work this is
 _CITATION_TYPES = (
     ("citation_technical_report_institution", ResourceType.REPORT),
@@ -76,27 +81,31 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
     data = _structured_data(tree, url)
     metas = read_metas(tree)
     nodes = find_schema_nodes([*data.get("json-ld", []), *data.get("microdata", [])])
-    main = nodes[0] if nodes else {}
+    main = main_node(nodes)
     og = _merge_dicts(data.get("opengraph", []))
     dc = _dublin_core(data.get("dublincore", []))
     citation = {name: values for name, values in metas.items() if name.startswith("citation_")}
     date = functools.partial(parse_date, default_tz=default_tz)
     documents = (main, *page_nodes(nodes))  # a Yoast WebPage node carries the dates an Event node lacks
+    site_names = [_one(og, "og:site_name"), *(node_text(n, "name") for n in nodes if node_types(n) & _SITE_NODES),
+                  *node_names(main, "publisher")]
 
     return PageMetadata(
-        title=_first_text(_one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
-                          _one(dc, "dc.title"), _document_title(tree)),
+        title=_first_text(pick_title([_plain(t) for t in (
+            _one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
+            _one(dc, "dc.title"), _document_title(tree))], site_names, url, tree)),
         description=_first_text(_one(citation, "citation_abstract"), node_text(main, "description"),
                                 _one(og, "og:description"), _one(dc, "dc.description", "dcterms.abstract"),
                                 _one(metas, "description")),
-        authors=_first_nonempty(citation.get("citation_author", ()), node_names(main, "author", "creator"),
-                                dc.get("dc.creator", ()), metas.get("author", ()),
-                                [a for a in _many(og, "article:author") if not PROFILE_LINK.match(a)]),
-        published=_first_date(date, _one(citation, "citation_publication_date", "citation_date",
-                                          "citation_online_date", "citation_cover_date"),
-                              *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
-                              _one(og, "article:published_time", "article:published"),
-                              _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created")),
+        authors=pick_authors([_plain_all(names) for names in (
+            citation.get("citation_author", ()), node_names(main, "author", "creator"), dc.get("dc.creator", ()),
+            metas.get("author", ()), [a for a in _many(og, "article:author") if not PROFILE_LINK.match(a)])],
+            site_names, url, tree),
+        published=pick_published([*(_one(citation, name) for name in _CITATION_DATES),
+                                  *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
+                                  _one(og, "article:published_time", "article:published"),
+                                  _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created")],
+                                 date, body, url),
         updated=_first_date(date, *(node_text(n, "dateModified") for n in documents),
                             _one(og, "article:modified_time", "og:updated_time"),
                             _one(dc, "dcterms.modified", "dc.date.modified")),
@@ -212,13 +221,9 @@ def _plain(value: str | None) -> str:
     return html_to_text(text) if _TAG.search(text) else text
 
 
-def _first_nonempty(*candidates: Iterable[str]) -> tuple[str, ...]:
+def _plain_all(names: Iterable[str]) -> list[str]:
     # authors are not merged across sources: "West, Michael" and "Michael West" would both stay
-    for candidate in candidates:
-        names = unique_texts(_plain(name) for name in candidate)
-        if names:
-            return names
-    return ()
+    return [_plain(name) for name in names]
 
 
 def _first_date(parse: Callable[[str], datetime | None], *candidates: str | None) -> datetime | None:

@@ -48,7 +48,24 @@ def find_schema_nodes(items: Iterable[Any]) -> list[dict[str, Any]]:
                 nodes.append(node)
                 if isinstance(node.get("mainEntity"), dict):
                     nodes.append(node["mainEntity"])
-    return sorted(nodes, key=_rank)  # stable: page order within a rank
+    named = _named_main_entities(nodes)
+    # stable: page order within a rank; the entity a WebPage names as its mainEntity comes first
+    return sorted(nodes, key=lambda node: -1 if node.get("@id") in named and _rank(node) < 3 else _rank(node))
+
+
+def main_node(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The node the page is about (`nodes` as find_schema_nodes orders them); {} when every node describes
+    the site (a Person, Organization, WebSite or BreadcrumbList): their names are not the page's title."""
+    return nodes[0] if nodes and _rank(nodes[0]) < 3 else {}
+
+
+def _named_main_entities(nodes: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The @ids that WebPage nodes name as their mainEntity."""
+    ids: set[str] = set()
+    for node in nodes:
+        if node_types(node) & _PAGE_TYPES and isinstance(node.get("mainEntity"), dict):
+            ids.add(str(node["mainEntity"].get("@id") or ""))
+    return ids - {""}
 
 
 def is_event_node(node: Mapping[str, Any]) -> bool:

@@ -46,5 +46,5 @@ def main() -> None:
 
 # the command modules register themselves on `app`
 from aggregator.cli import (  # noqa: E402,F401
-    classifying, delivery, fetching, publishing, resources, scale, sources, subscribers, web,
+    classifying, delivery, fetching, inspecting, publishing, resources, scale, sources, subscribers, web,
 )
