@@ -90,6 +90,11 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
     site_names = [_one(og, "og:site_name"), *(node_text(n, "name") for n in nodes if node_types(n) & _SITE_NODES),
                   *node_names(main, "publisher")]
 
+    # A page that states only when it was modified (a WordPress page: Yoast's article:modified_time) has no
+    # publication date; htmldate would take the modification for one.
+    updated = _first_date(date, *(node_text(n, "dateModified") for n in documents),
+                          _one(og, "article:modified_time", "og:updated_time"),
+                          _one(dc, "dcterms.modified", "dc.date.modified"))
     return PageMetadata(
         title=_first_text(pick_title([_plain(t) for t in (
             _one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
@@ -105,10 +110,8 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
                                   *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
                                   _one(og, "article:published_time", "article:published"),
                                   _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created")],
-                                 date, body, url),
-        updated=_first_date(date, *(node_text(n, "dateModified") for n in documents),
-                            _one(og, "article:modified_time", "og:updated_time"),
-                            _one(dc, "dcterms.modified", "dc.date.modified")),
+                                 date, body, url, guess=updated is None),
+        updated=updated,
         doi=_first_doi(_one(citation, "citation_doi"), *dc.get("dc.identifier", ()), *metas.get("prism.doi", ()),
                        *node_values(main, "identifier", "sameAs", "url")),
         tags=unique_texts(_keywords(citation.get("citation_keywords", ()), node_values(main, "keywords"),

@@ -20,10 +20,11 @@ DAY = 3  # date_precision of a text that names a day
 
 
 def pick_published(candidates: Iterable[str | None], parse: Callable[[str], datetime | None],
-                   body: bytes, url: str) -> datetime | None:
+                   body: bytes, url: str, *, guess: bool = True) -> datetime | None:
     """The publication date: the first of the most precise `candidates` (page metadata in priority order).
 
-    htmldate (`find_page_date`) decides only when the page claims no date: it fills a month-only
+    htmldate (`find_page_date`) decides only when the page claims no date (and `guess` allows it: not when
+    the page states a modification date only): it fills a month-only
     `citation_date` with today's day of the month, so it cannot refine one. A full date in the URL path
     more than a day before the claimed day is the first publication (the page was re-dated since;
     htmldate reads URLs first for the same reason).
@@ -31,7 +32,7 @@ def pick_published(candidates: Iterable[str | None], parse: Callable[[str], date
     claims = [(date_precision(text), value) for text in candidates if text and (value := parse(text)) is not None]
     precision, claimed = max(claims, key=lambda claim: claim[0], default=(0, None))  # max keeps the first
     if claimed is None:
-        return find_page_date(body, url)
+        return find_page_date(body, url) if guess else None
     url_day = find_url_date(url) if precision == DAY else None
     return url_day if url_day is not None and url_day.date() < (claimed - timedelta(days=1)).date() else claimed
 
