@@ -28,7 +28,7 @@ from multiprocessing.sharedctypes import Synchronized
 
 import httpx
 
-from aggregator.fetch import Fetched, Fetcher
+from aggregator.ingest.fetch import Fetched, Fetcher
 from aggregator.settings import FetchLimits, Settings
 
 TARGET_VS_IDEAL = 1.3

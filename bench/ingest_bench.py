@@ -25,12 +25,12 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.adapters.feed import parse_feed  # noqa: E402
+from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
 from aggregator.db.engine import create_db_engine, upgrade_database  # noqa: E402
 from aggregator.db.store import store_resources, sync_sources  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
-from aggregator.normalize import normalize_entry  # noqa: E402
-from aggregator.sources import SourceConfig  # noqa: E402
+from aggregator.ingest.normalize import normalize_entry  # noqa: E402
+from aggregator.config.sources import SourceConfig  # noqa: E402
 from tests.test_feed_corpus import feed_inputs  # noqa: E402
 
 TARGET = 2.5

@@ -37,13 +37,13 @@ from aggregator.db.schema import labels, resources, subscribers  # noqa: E402
 from aggregator.db.store import store_resources, sync_sources  # noqa: E402
 from aggregator.digest.send import SendOptions, send_issue  # noqa: E402
 from aggregator.digest.transport import OutboxTransport  # noqa: E402
-from aggregator.issues import prepare_draft  # noqa: E402
-from aggregator.lifecycle import change_issue_status, change_resource_status  # noqa: E402
+from aggregator.digest.issue import prepare_draft  # noqa: E402
+from aggregator.review.lifecycle import change_issue_status, change_resource_status  # noqa: E402
 from aggregator.model import RawEntry  # noqa: E402
-from aggregator.normalize import normalize_entry  # noqa: E402
+from aggregator.ingest.normalize import normalize_entry  # noqa: E402
 from aggregator.settings import Settings  # noqa: E402
-from aggregator.sources import SourceConfig, load_sources  # noqa: E402
-from aggregator.tokens import Tokens  # noqa: E402
+from aggregator.config.sources import SourceConfig, load_sources  # noqa: E402
+from aggregator.people.tokens import Tokens  # noqa: E402
 
 TARGET_P99_MS = 100.0
 SECRET = "load-test-secret-" + "x" * 40

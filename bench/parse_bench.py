@@ -15,7 +15,7 @@ import time
 import feedparser
 from synthetic_feeds import BASE_URL, CONTENT_TYPE, bare_lxml, generate_feeds
 
-from aggregator.adapters.feed import parse_feed
+from aggregator.ingest.adapters.feed import parse_feed
 
 
 def ours(body: bytes) -> int:

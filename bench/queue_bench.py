@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from aggregator.db.engine import create_db_engine, upgrade_database  # noqa: E402
 from aggregator.db.schema import entries, labels, resources, sources  # noqa: E402
 from aggregator.settings import Settings  # noqa: E402
-from aggregator.users import Passwords, add_user  # noqa: E402
+from aggregator.people.users import Passwords, add_user  # noqa: E402
 from aggregator.web import create_app  # noqa: E402
 
 TARGET_MS = 150.0

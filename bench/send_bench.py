@@ -194,8 +194,8 @@ def run(count: int, connections: int, only_send: bool, rounds: int) -> dict:
         if not only_send:  # one message as the engine builds it, sent `base_count` times
             from aggregator.digest.compose import Copies
             from aggregator.digest.deliveries import Target
-            from aggregator.issues import load_issue
-            from aggregator.taxonomy import load_taxonomy
+            from aggregator.digest.issue import load_issue
+            from aggregator.config.taxonomy import load_taxonomy
 
             with engine.connect() as conn:
                 content = load_issue(conn, issue_id, datetime.now(timezone.utc))

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aggregator.db.engine import create_db_engine, upgrade_database  # noqa: E402
 from aggregator.db.store import store_resources  # noqa: E402
 from aggregator.model import RawEntry  # noqa: E402
-from aggregator.normalize import normalize_entry  # noqa: E402
-from aggregator.sources import SourceConfig  # noqa: E402
+from aggregator.ingest.normalize import normalize_entry  # noqa: E402
+from aggregator.config.sources import SourceConfig  # noqa: E402
 
 TARGET = 2.5
 

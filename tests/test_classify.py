@@ -15,7 +15,7 @@ from aggregator.classify.evaluate import EvalReport, evaluate_both, format_repor
 from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.text import PhraseMatcher
 from aggregator.model import ResourceType
-from aggregator.taxonomy import Taxonomy, load_taxonomy
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "eval" / "classifier" / "resources.jsonl"
@@ -205,7 +205,7 @@ def test_the_floor_only_rises() -> None:
 def test_infer_entry_type_fits_normalize_and_keeps_the_platform_first() -> None:
     from aggregator.classify import infer_entry_type
     from aggregator.model import RawEntry
-    from aggregator.sources import SourceConfig
+    from aggregator.config.sources import SourceConfig
 
     source = SourceConfig(id="hub", name="Hub", url="https://community.example.org/", adapter="feed")
     entry = RawEntry(url="https://community.example.org/a", title="Case study: kinder rotas",

@@ -56,8 +56,8 @@ def test_sources_check_accepts_the_repository_file():
 
 
 def test_opml_round_trip(tmp_path: Path, monkeypatch):
-    from aggregator.opml import export_opml, import_opml
-    from aggregator.sources import load_sources
+    from aggregator.config.opml import export_opml, import_opml
+    from aggregator.config.sources import load_sources
 
     root = Path(__file__).resolve().parents[1]
     configs = load_sources(root / "sources.yaml").sources
@@ -80,7 +80,7 @@ def test_import_opml_append_refuses_nothing_valid(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("AGGREGATOR_SOURCES_FILE", str(sources))
     result = runner.invoke(app, ["sources", "import-opml", str(opml), "--append"])
     assert result.exit_code == 0, result.output
-    from aggregator.sources import load_sources
+    from aggregator.config.sources import load_sources
 
     loaded = load_sources(sources)
     assert [s.url for s in loaded.sources] == ["https://a.example/feed", "https://kind.example/feed"]

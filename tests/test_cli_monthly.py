@@ -11,8 +11,8 @@ from aggregator.cli import app
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import merges, resources
-from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.fetch import guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.ingest.fetch import guarded_transport
 from aggregator.settings import Settings
 
 runner = CliRunner()

@@ -14,9 +14,9 @@ import pytest
 from aggregator.digest.links import PersonalLinks
 from aggregator.digest.quality import images_without_alt
 from aggregator.digest.render import Recipient, render_digest
-from aggregator.issues import EventInfo, IssueContent, IssueItem
+from aggregator.digest.issue import EventInfo, IssueContent, IssueItem
 from aggregator.settings import Settings
-from aggregator.taxonomy import load_taxonomy
+from aggregator.config.taxonomy import load_taxonomy
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "digest"
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from aggregator.db.schema import issues, resources
 from aggregator.digest.quality import FetcherLinkChecker, LinkResult, check_issue, classify_final, images_without_alt
 from aggregator.digest.single import confirmation_message
 from aggregator.settings import Settings
-from aggregator.taxonomy import load_taxonomy
+from aggregator.config.taxonomy import load_taxonomy
 from tests.support.httpserver import http_server  # noqa: F401
 from tests.test_send_helpers import TAXONOMY_FILE, seed_issue, settings_for
 
@@ -46,7 +46,7 @@ def test_resources_sent_in_recent_issues_and_images_without_alt_are_flagged(engi
         conn.execute(update(resources).values(title=""))  # an image with an empty title would get no alt text
         conn.execute(update(resources).where(resources.c.url == "https://pslhub.example/a")
                      .values(image_url="https://pslhub.example/a.png"))
-        from aggregator.issues import prepare_draft
+        from aggregator.digest.issue import prepare_draft
         from aggregator.db.schema import issue_items
         from sqlalchemy import insert
 
@@ -73,7 +73,7 @@ def test_classify_final_spots_login_pages():
 
 
 def test_fetcher_checker_against_a_local_server(http_server):  # noqa: F811
-    from aggregator.fetch import Fetcher
+    from aggregator.ingest.fetch import Fetcher
 
     http_server.add("/ok", body=b"<p>fine</p>")
     http_server.add("/gone", status=404)

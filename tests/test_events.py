@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import icalendar
 import pytest
 
-from aggregator.events import EventListing, event_to_ics, find_event, is_upcoming
+from aggregator.ingest.events import EventListing, event_to_ics, find_event, is_upcoming
 
 UTC = timezone.utc
 POST = """<p>Our December conversation looks at kindness.</p>

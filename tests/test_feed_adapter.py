@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator.adapters.discover import discover_feeds
-from aggregator.adapters.feed import parse_feed, parse_with_feedparser
+from aggregator.ingest.adapters.discover import discover_feeds
+from aggregator.ingest.adapters.feed import parse_feed, parse_with_feedparser
 from aggregator.errors import ParseError
-from aggregator.sanitize import clean_html
+from aggregator.text.sanitize import clean_html
 
 BASE = "https://partner.example.org/feed/"
 UTC = timezone.utc
@@ -319,7 +319,7 @@ URL_PIECES = st.lists(st.sampled_from([
 @given(URL_PIECES)
 def test_feed_cleaner_equals_clean_html(url: str) -> None:
     # The per-feed nh3.Cleaner must give exactly what sanitize.clean_html gives, for any URL.
-    from aggregator.adapters.fields import make_cleaner, sanitised_html
+    from aggregator.ingest.adapters.fields import make_cleaner, sanitised_html
 
     fragment = f'<p><a href="{url}">a</a><img src="{url}"></p>'
     assert sanitised_html(fragment, True, make_cleaner(BASE)) == (clean_html(fragment, BASE).strip() or None)
@@ -335,6 +335,6 @@ def test_feed_cleaner_equals_clean_html(url: str) -> None:
     ("a <b>bold</b><i>italic</i> c", "a bolditalic c"),
 ])
 def test_block_elements_and_breaks_keep_text_apart(fragment: str, text: str) -> None:
-    from aggregator.sanitize import html_to_text
+    from aggregator.text.sanitize import html_to_text
 
     assert html_to_text(fragment) == text

@@ -10,9 +10,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pytest
 
-from aggregator.adapters.feed import parse_feed, parse_with_feedparser
+from aggregator.ingest.adapters.feed import parse_feed, parse_with_feedparser
 from aggregator.errors import ParseError
-from aggregator.sanitize import html_to_text, is_http_url
+from aggregator.text.sanitize import html_to_text, is_http_url
 
 pytestmark = pytest.mark.corpus
 

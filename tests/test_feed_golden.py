@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from aggregator.adapters.feed import parse_feed
+from aggregator.ingest.adapters.feed import parse_feed
 from tests.golden.feed_adapter import record
 
 pytestmark = pytest.mark.corpus

@@ -15,11 +15,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import insert, select, update
 
-from aggregator.adapters.jsonfeed import parse_json_feed
+from aggregator.ingest.adapters.jsonfeed import parse_json_feed
 from aggregator.db.schema import labels, resources
-from aggregator.feeds import ALL, FeedKey, build_feeds, load_context, load_feed, render_feed
-from aggregator.lifecycle import change_resource_status
-from aggregator.merging import dedupe_resources
+from aggregator.publish.feeds import ALL, FeedKey, build_feeds, load_context, load_feed, render_feed
+from aggregator.review.lifecycle import change_resource_status
+from aggregator.dedupe.merge import dedupe_resources
 from aggregator.model import Event, RawEntry
 from aggregator.settings import Settings
 from tests.support.resources import NOW, source, store

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.feeds import Feed, FeedCategory, FeedEntry, FeedEvent, render_feed
+from aggregator.publish.feeds import Feed, FeedCategory, FeedEntry, FeedEvent, render_feed
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "feeds"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

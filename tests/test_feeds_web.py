@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from werkzeug.http import http_date
 
-from aggregator.lifecycle import change_resource_status
+from aggregator.review.lifecycle import change_resource_status
 from aggregator.web.published import bp
 from tests.support.resources import NOW
 from tests.test_feeds import APPROVED, BASE, seed, settings  # noqa: F401 (a fixture)

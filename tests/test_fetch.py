@@ -28,10 +28,10 @@ from aggregator.errors import (
     RobotsDisallowedError,
     TooManyRedirectsError,
 )
-from aggregator.fetch import Fetched, Fetcher, GuardedBackend, guarded_transport, is_public_address, parse_retry_after
-from aggregator.fetch import netguard
-from aggregator.fetch.politeness import HostGate
-from aggregator.fetch.robots import RobotsReply, policy_from_reply
+from aggregator.ingest.fetch import Fetched, Fetcher, GuardedBackend, guarded_transport, is_public_address, parse_retry_after
+from aggregator.ingest.fetch import netguard
+from aggregator.ingest.fetch.politeness import HostGate
+from aggregator.ingest.fetch.robots import RobotsReply, policy_from_reply
 from aggregator.settings import FetchLimits, Settings
 from tests.support.httpserver import LocalServer, Reply, http_server  # noqa: F401 - fixture
 
@@ -131,7 +131,7 @@ def test_redirects_report_permanent_moves(http_server: LocalServer, make_fetcher
     for (here, there), status in zip(zip(paths, paths[1:]), chain):
         http_server.add(here, status=status, headers={"Location": there})
     http_server.add("/new", body=b"moved here")
-    caplog.set_level("INFO", logger="aggregator.fetch.client")
+    caplog.set_level("INFO", logger="aggregator.ingest.fetch.client")
     fetched = make_fetcher().fetch(http_server.url("/old"))
     assert fetched.url == http_server.url("/new") and fetched.body == b"moved here"
     assert fetched.permanent_redirect == (http_server.url(permanent) if permanent else None)

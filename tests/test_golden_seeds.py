@@ -88,7 +88,7 @@ def test_the_monthly_conversations_are_one_event_without_a_recurrence(demo_datab
 
 
 def test_the_lse_uri_of_the_seed_leads_to_the_stored_item():
-    from aggregator.demo import FixtureSites, sites_root
+    from aggregator.jobs.demo import FixtureSites, sites_root
     import httpx
 
     with FixtureSites(sites_root()) as sites:

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.adapters.govuk import content_api_url, humanise, parse_content_item, type_hint
+from aggregator.ingest.adapters.govuk import content_api_url, humanise, parse_content_item, type_hint
 from aggregator.errors import ParseError
 from aggregator.model import ResourceType
-from aggregator.sanitize import clean_text
+from aggregator.text.sanitize import clean_text
 
 UTC = timezone.utc
 API = "https://www.gov.uk/api/content"

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from aggregator.db.schema import entries, resources, sources
-from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.fetch import Fetcher, guarded_transport
-from aggregator.health import source_health
-from aggregator.pipeline import run_fetch, utcnow
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.ingest.fetch import Fetcher, guarded_transport
+from aggregator.review.health import source_health
+from aggregator.ingest.run import run_fetch, utcnow
 from aggregator.settings import Settings
-from aggregator.sources import load_sources
+from aggregator.config.sources import load_sources
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from aggregator.adapters.feed import parse_feed
+from aggregator.ingest.adapters.feed import parse_feed
 from aggregator.db import schema
 from aggregator.errors import ParseError
 from aggregator.model import RawEntry

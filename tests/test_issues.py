@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from aggregator.db.schema import audit_log, issues, labels, resources
-from aggregator.issues import EVENTS, load_issue, move_item, personalise, prepare_draft, remove_item, set_intro
-from aggregator.lifecycle import TransitionError, change_issue_status, change_resource_status
+from aggregator.digest.issue import EVENTS, load_issue, move_item, personalise, prepare_draft, remove_item, set_intro
+from aggregator.review.lifecycle import TransitionError, change_issue_status, change_resource_status
 from aggregator.model import Event, RawEntry
 from tests.support.resources import NOW, source, store
 
@@ -60,7 +60,7 @@ def test_draft_groups_approved_resources_and_upcoming_events(engine):
 
 def test_also_listed_on_names_the_other_partners(engine):
     ids = seed(engine)
-    from aggregator.merging import dedupe_resources
+    from aggregator.dedupe.merge import dedupe_resources
 
     dedupe_resources(engine, NOW)
     with engine.begin() as conn:

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from aggregator.classify.classifier import Classifier
 from aggregator.db.schema import label_corrections, labels, resources
-from aggregator.labelling import classify_resources, correct_label, corrected_examples
+from aggregator.classify.label import classify_resources, correct_label, corrected_examples
 from aggregator.model import RawEntry
-from aggregator.sources import Hints
-from aggregator.taxonomy import load_taxonomy
+from aggregator.config.sources import Hints
+from aggregator.config.taxonomy import load_taxonomy
 from tests.support.resources import NOW, source, store
 
 ROOT = Path(__file__).resolve().parents[1]

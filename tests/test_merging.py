@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 
 from aggregator.db.schema import entries, merges, resources
-from aggregator.merging import dedupe_resources, split_merge
+from aggregator.dedupe.merge import dedupe_resources, split_merge
 from aggregator.model import RawEntry
 from tests.support.resources import NOW, source, store
 

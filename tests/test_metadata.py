@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from aggregator.adapters.metadata import PageMetadata, enrich_entry, extract_metadata
-from aggregator.normalize import normalize_doi
+from aggregator.ingest.adapters.metadata import PageMetadata, enrich_entry, extract_metadata
+from aggregator.ingest.normalize import normalize_doi
 from aggregator.errors import ParseError
 from aggregator.model import Event, RawEntry, ResourceType
 

@@ -14,12 +14,12 @@ from sqlalchemy import insert, select
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import issues, resources, subscribers
-from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.fetch import guarded_transport
-from aggregator.lifecycle import change_issue_status, change_resource_status
-from aggregator.monthly import current_month
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.ingest.fetch import guarded_transport
+from aggregator.review.lifecycle import change_issue_status, change_resource_status
+from aggregator.jobs.monthly import current_month
 from aggregator.settings import Settings
-from aggregator.tokens import Tokens
+from aggregator.people.tokens import Tokens
 
 
 @pytest.fixture

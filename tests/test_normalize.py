@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 
 from aggregator.model import Event, RawEntry, ResourceType
-from aggregator.normalize import canonicalize, normalize_doi, normalize_entry
-from aggregator.sources import SourceConfig
+from aggregator.ingest.normalize import canonicalize, normalize_doi, normalize_entry
+from aggregator.config.sources import SourceConfig
 
 SOURCE = SourceConfig(id="s", name="S", url="https://example.org/feed", adapter="feed", tags=("Partner",))
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.adapters.oaipmh import (
+from aggregator.ingest.adapters.oaipmh import (
     OaiError,
     OaiPage,
     dc_type_hint,

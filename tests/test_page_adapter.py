@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from aggregator.adapters.page import is_html, parse_page
+from aggregator.ingest.adapters.page import is_html, parse_page
 from aggregator.errors import ParseError
 from aggregator.model import Event, RawEntry
-from aggregator.sources import PageSelectors
+from aggregator.config.sources import PageSelectors
 
 DATA = Path(__file__).parent / "data" / "page"
 SEMINARS_URL = "https://compassionresearch.example.ac.uk/seminars/previous-seminars/"
@@ -44,7 +44,7 @@ SEMINAR_SELECTORS = selectors(
 
 
 def test_wordpress_previous_seminars(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="aggregator.adapters.page"):
+    with caplog.at_level(logging.INFO, logger="aggregator.ingest.adapters.page"):
         entries = parse_page((DATA / "wordpress-previous-seminars.html").read_bytes(), SEMINARS_URL, SEMINAR_SELECTORS)
     # the fourth seminar ("to be announced") has no link: skipped and logged, not invented
     assert len(entries) == 3

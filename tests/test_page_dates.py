@@ -8,7 +8,7 @@ from pathlib import Path
 
 import trafilatura
 
-from aggregator.adapters.metadata import extract_metadata
+from aggregator.ingest.adapters.metadata import extract_metadata
 
 # Measured on ../shared/corpus/html/htmldate (55 gold dates). Floors only rise.
 OURS_FLOOR = 0.95  # measured 53/55 = 0.964 (5/55 before htmldate was the fallback); trafilatura 2.3.1: 53/55

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from aggregator.db.schema import entries, fetch_runs, resources, sources
 from aggregator.errors import GoneError, RateLimitedError
-from aggregator.pipeline import run_fetch
+from aggregator.ingest.run import run_fetch
 from aggregator.settings import Settings
-from aggregator.sources import parse_sources
+from aggregator.config.sources import parse_sources
 from tests.support.fakes import FakeFetched, FakeFetcher, rss
 
 SOURCES = parse_sources("""
@@ -136,7 +136,7 @@ def test_unexpected_exception_is_recorded_as_internal_error(engine):
 
 
 def test_store_failure_rolls_back_only_that_source(engine, monkeypatch):
-    import aggregator.pipeline as pipeline
+    import aggregator.ingest.run as pipeline
 
     real = pipeline.store_resources
 

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from aggregator.db.schema import audit_log, issues, resources
-from aggregator.fetch import Fetcher
-from aggregator.issues import prepare_draft
-from aggregator.schedule import (
+from aggregator.ingest.fetch import Fetcher
+from aggregator.digest.issue import prepare_draft
+from aggregator.jobs.schedule import (
     DRAFT_ACTION, SchedulerBusy, TransportNotifier, make_scheduler, run_due, scheduler_lock,
 )
 from aggregator.settings import Settings
-from aggregator.sources import SourceConfig
+from aggregator.config.sources import SourceConfig
 from tests.support.httpserver import http_server  # noqa: F401 (a fixture)
 from tests.test_feeds import seed
 

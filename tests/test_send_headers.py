@@ -16,8 +16,8 @@ from aggregator.db.schema import resources
 from aggregator.digest.send import SendOptions, send_issue
 from aggregator.digest.single import send_test
 from aggregator.digest.transport import OutboxTransport, SMTPTransport
-from aggregator.issues import load_issue
-from aggregator.taxonomy import load_taxonomy
+from aggregator.digest.issue import load_issue
+from aggregator.config.taxonomy import load_taxonomy
 from tests.test_send_helpers import TAXONOMY_FILE, Sink, add_subscribers, seed_issue, settings_for
 
 ENCODED_WORD = "=?utf-8?q?Hi=0ABcc:_x@example.com?="

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
 from aggregator.db.schema import labels, resources, subscribers
-from aggregator.issues import prepare_draft
-from aggregator.lifecycle import change_issue_status, change_resource_status
+from aggregator.digest.issue import prepare_draft
+from aggregator.review.lifecycle import change_issue_status, change_resource_status
 from aggregator.model import Event, RawEntry
 from aggregator.settings import Settings
 from tests.support.resources import NOW, source, store
@@ -43,7 +43,7 @@ def seed_issue(engine, *, titles: tuple[str, ...] = (), approve: bool = True) ->
         *[RawEntry(url=f"https://pslhub.example/extra{n}", title=t, summary_html=f"<p>{n}</p>") for n, t in enumerate(titles)],
     ])
     store(engine, NHSE, [RawEntry(url="https://pslhub.example/a", title="Kindness toolkit (NHSE)")])
-    from aggregator.merging import dedupe_resources
+    from aggregator.dedupe.merge import dedupe_resources
 
     dedupe_resources(engine, NOW)
     with engine.begin() as conn:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from aggregator.db.schema import deliveries, issues, subscribers
 from aggregator.digest.send import SendOptions, send_issue
 from aggregator.digest.transport import OutboxTransport, SMTPTransport
-from aggregator.tokens import Tokens
+from aggregator.people.tokens import Tokens
 from tests.test_send_helpers import SECRET, Sink, SinkHandler, add_subscribers, seed_issue, settings_for
 
 NO_WAIT = SendOptions(backoff=0.0)

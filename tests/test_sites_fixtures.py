@@ -11,8 +11,8 @@ import httpx
 import pytest
 import yaml
 
-from aggregator.demo import FixtureSites, RewritingTransport, load_sites, normalise_query, rewrite_url, sites_root
-from aggregator.sources import SourceConfig, SourcesFile, load_sources
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, load_sites, normalise_query, rewrite_url, sites_root
+from aggregator.config.sources import SourceConfig, SourcesFile, load_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_FILE = ROOT / "sources.yaml"
@@ -218,7 +218,7 @@ def test_robots_txt_allows_our_paths(client: httpx.Client, source: SourceConfig)
 
 
 def test_the_fetcher_reaches_every_source_through_the_fixtures(sites: FixtureSites) -> None:
-    fetch = pytest.importorskip("aggregator.fetch")
+    fetch = pytest.importorskip("aggregator.ingest.fetch")
     from aggregator.settings import FetchLimits, Settings
 
     settings = Settings(allow_private_addresses=True, fetch=FetchLimits(per_host_delay=0))
@@ -237,7 +237,7 @@ def test_the_fetcher_reaches_every_source_through_the_fixtures(sites: FixtureSit
 # --- each site through its adapter ------------------------------------------------------------------
 
 def test_kindness_in_healthcare_feed() -> None:
-    feed = pytest.importorskip("aggregator.adapters.feed")
+    feed = pytest.importorskip("aggregator.ingest.adapters.feed")
     source = source_by_id("kindness-in-healthcare")
     entries = feed.parse_feed(site_file(source.url), source.url, content_type="application/rss+xml")
     assert len(entries) == 10
@@ -261,7 +261,7 @@ def test_kindness_in_healthcare_feed() -> None:
     ("govuk-dhsc-atom", 6, "New support for the wellbeing of health and care staff"),
 ])
 def test_other_feeds(source_id: str, count: int, first_title: str) -> None:
-    feed = pytest.importorskip("aggregator.adapters.feed")
+    feed = pytest.importorskip("aggregator.ingest.adapters.feed")
     source = source_by_id(source_id)
     entries = feed.parse_feed(site_file(source.url), source.url)
     assert len(entries) == count
@@ -270,7 +270,7 @@ def test_other_feeds(source_id: str, count: int, first_title: str) -> None:
 
 
 def test_wordpress_rest_api_posts_of_a_category() -> None:
-    from aggregator.adapters.wordpress import category_lookup_url, parse_category_id, parse_wp_posts, posts_url
+    from aggregator.ingest.adapters.wordpress import category_lookup_url, parse_category_id, parse_wp_posts, posts_url
 
     source = source_by_id("yqsr-previous-seminars")
     lookup = category_lookup_url(source.url, "previous-seminars")
@@ -291,7 +291,7 @@ def test_wordpress_rest_api_posts_of_a_category() -> None:
 
 
 def test_pslhub_listing_page() -> None:
-    page = pytest.importorskip("aggregator.adapters.page")
+    page = pytest.importorskip("aggregator.ingest.adapters.page")
     source = source_by_id("pslhub-good-practice")
     entries = page.parse_page(site_file(source.url), source.url, source.selectors)
     assert len(entries) == 9
@@ -307,7 +307,7 @@ def test_pslhub_listing_page() -> None:
 
 
 def test_dhsc_microsite_themes_page() -> None:
-    page = pytest.importorskip("aggregator.adapters.page")
+    page = pytest.importorskip("aggregator.ingest.adapters.page")
     source = source_by_id("dhsc-francis-themes")
     themes = page.parse_page(site_file(source.url), source.url, source.selectors)
     assert [t.title for t in themes] == ["Compassion and Care", "Values and standards", "Openness and transparency",
@@ -316,7 +316,7 @@ def test_dhsc_microsite_themes_page() -> None:
 
 
 def test_govuk_content_items() -> None:
-    govuk = pytest.importorskip("aggregator.adapters.govuk")
+    govuk = pytest.importorskip("aggregator.ingest.adapters.govuk")
     source = source_by_id("govuk-dhsc-publications")
     url = f"https://www.gov.uk/api/content{source.govuk.paths[0]}"
     (constitution,) = govuk.parse_content_item(site_file(url), url)
@@ -332,7 +332,7 @@ def test_govuk_content_items() -> None:
 
 
 def test_lse_oai_pmh_pages() -> None:
-    oaipmh = pytest.importorskip("aggregator.adapters.oaipmh")
+    oaipmh = pytest.importorskip("aggregator.ingest.adapters.oaipmh")
     source = source_by_id("lse-research-online")
     first = oaipmh.parse_list_records(site_file(oai_first_page_url(source)), source.url)
     assert len(first.entries) == 4
@@ -350,7 +350,7 @@ def test_lse_oai_pmh_pages() -> None:
 
 
 def test_metadata_pages() -> None:
-    metadata = pytest.importorskip("aggregator.adapters.metadata")
+    metadata = pytest.importorskip("aggregator.ingest.adapters.metadata")
     record_url = source_by_id("pslhub-kindness-record").url
     record = metadata.extract_metadata(site_file(record_url), record_url)
     assert record.title == "Kindness in healthcare website"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.adapters.platform import detect_platform, propose_selectors
+from aggregator.ingest.adapters.platform import detect_platform, propose_selectors
 from aggregator.cli import app
-from aggregator.demo import FixtureSites, RewritingTransport, sites_root
-from aggregator.fetch import Fetcher, guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, sites_root
+from aggregator.ingest.fetch import Fetcher, guarded_transport
 from aggregator.settings import FetchLimits, Settings
-from aggregator.source_routes import append_source, discover_routes, doctor_source
-from aggregator.sources import SourceConfig, load_sources
+from aggregator.ingest.routes import append_source, discover_routes, doctor_source
+from aggregator.config.sources import SourceConfig, load_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ConfigError
-from aggregator.sources import load_sources, parse_sources
+from aggregator.config.sources import load_sources, parse_sources
 
 GOOD = """\
 version: 1

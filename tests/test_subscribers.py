@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from aggregator.db.schema import consent_events, deliveries, issues, metadata, subscribers
-from aggregator.subscribers import (
+from aggregator.people.subscribers import (
     IMPORT_WORDING, EmailInputError, StaleLinkError, SubscriberError, confirm, erase_subscriber, export_subscriber,
     find_subscriber, import_csv, list_subscribers, normalize_email, pause, resume, subscribe, subscriber_for_token,
     unsubscribe, update_preferences,
 )
-from aggregator.taxonomy import load_taxonomy
-from aggregator.tokens import TokenData
+from aggregator.config.taxonomy import load_taxonomy
+from aggregator.people.tokens import TokenData
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from aggregator.cli import app, main
 from aggregator.db.schema import consent_events, subscribers
-from aggregator.subscribers import confirm, subscribe
-from aggregator.tokens import TokenData
+from aggregator.people.subscribers import confirm, subscribe
+from aggregator.people.tokens import TokenData
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)

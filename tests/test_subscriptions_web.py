@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from aggregator.db.schema import consent_events, deliveries, issues, subscribers
 from aggregator.digest.errors import TransportError
 from aggregator.settings import Settings
-from aggregator.tokens import Tokens
+from aggregator.people.tokens import Tokens
 from aggregator.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,7 +258,7 @@ FORGED = {
 
 @pytest.mark.parametrize("case", list(FORGED))
 def test_forged_or_swapped_links_change_nothing(client, settings, engine, case):
-    from aggregator.subscribers import erase_subscriber
+    from aggregator.people.subscribers import erase_subscriber
 
     active = active_subscriber(client, settings, engine)
     erased = active_subscriber(client, settings, engine, "gone@example.org")
@@ -289,7 +289,7 @@ def test_an_expired_confirmation_link_changes_nothing(client, settings, engine, 
 
 
 def test_erased_then_same_id_reused_does_not_accept_old_links(client, settings, engine):
-    from aggregator.subscribers import erase_subscriber
+    from aggregator.people.subscribers import erase_subscriber
 
     old = active_subscriber(client, settings, engine)
     with engine.begin() as conn:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ConfigError
-from aggregator.taxonomy import LabelRef, load_taxonomy, normalize_tag, parse_taxonomy
+from aggregator.config.taxonomy import LabelRef, load_taxonomy, normalize_tag, parse_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from aggregator.db.schema import issue_items, issues
-from aggregator.issues import EVENTS
+from aggregator.digest.issue import EVENTS
 from aggregator.web import create_app
 from tests.e2e.support import add_account, fast_passwords, post, seed_resources, sign_in, web_settings
 

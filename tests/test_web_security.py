@@ -232,7 +232,7 @@ def test_deactivated_account_is_signed_out(site):
     app, engine, _ = site
     client = app.test_client()
     sign_in(client, "editor@example.org")
-    from aggregator.users import find_user_by_email, set_active
+    from aggregator.people.users import find_user_by_email, set_active
 
     with engine.begin() as conn:
         set_active(conn, find_user_by_email(conn, "editor@example.org").id, False)

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from aggregator.db.schema import audit_log
-from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.fetch import Fetcher, guarded_transport
-from aggregator.sources import load_sources
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.ingest.fetch import Fetcher, guarded_transport
+from aggregator.config.sources import load_sources
 from aggregator.web import create_app
 from tests.e2e.support import add_account, fast_passwords, post, sign_in, web_settings
 

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from aggregator.cli import app as cli_app
 from aggregator.db.schema import audit_log, resources, sources, users
-from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.fetch import Fetcher, guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.ingest.fetch import Fetcher, guarded_transport
 from aggregator.web import create_app
 from aggregator.web.sources import explain_problem
 from tests.e2e.support import PASSWORD, add_account, fast_passwords, post, seed_resources, sign_in, web_settings

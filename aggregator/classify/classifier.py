@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aggregator.classify.model import OFF_TOPIC, LearnedModel
-from aggregator.resource_types import infer_type
+from aggregator.classify.learned import OFF_TOPIC, LearnedModel
+from aggregator.ingest.resource_types import infer_type
 from aggregator.classify.rules import Evidence, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
-from aggregator.taxonomy import KINDS, Kind, LabelRef, Taxonomy
+from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from sklearn.model_selection import KFold
 
 from aggregator.classify.classifier import Classifier, Thresholds
 from aggregator.classify.labelled import LabelledExample
-from aggregator.classify.model import train_model
+from aggregator.classify.learned import train_model
 from aggregator.classify.rules import RuleWeights
 from aggregator.classify.values import Classification
-from aggregator.taxonomy import Kind, Taxonomy
+from aggregator.config.taxonomy import Kind, Taxonomy
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from aggregator.classify.values import ClassifyInput, TrainingExample
 from aggregator.errors import ConfigError
 from aggregator.model import ResourceType
-from aggregator.sources import Hints
+from aggregator.config.sources import Hints
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aggregator.classify.text import PhraseMatcher
 from aggregator.classify.values import ClassifyInput, Reason
-from aggregator.taxonomy import Kind, LabelRef, Taxonomy
+from aggregator.config.taxonomy import Kind, LabelRef, Taxonomy
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import regex
 import snowballstemmer
 
-from aggregator.taxonomy import Kind, LabelDef
+from aggregator.config.taxonomy import Kind, LabelDef
 
 # Letters and digits; hyphens and slashes split words, so "co-production" is two words on both sides.
 _WORD = regex.compile(r"[\p{L}\p{N}]+")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aggregator.model import Resource, ResourceType
-from aggregator.sources import Hints
-from aggregator.taxonomy import Kind
+from aggregator.config.sources import Hints
+from aggregator.config.taxonomy import Kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,10 @@ def classify(ctx: typer.Context,
     """Label pending resources that are new or changed since they were last labelled."""
     if ctx.invoked_subcommand is not None:
         return
-    from aggregator.labelling import classify_resources
-    from aggregator.monthly import build_classifier, source_hints
-    from aggregator.pipeline import utcnow
-    from aggregator.sources import load_sources
+    from aggregator.classify.label import classify_resources
+    from aggregator.jobs.monthly import build_classifier, source_hints
+    from aggregator.ingest.run import utcnow
+    from aggregator.config.sources import load_sources
 
     settings = Settings()
     hints = source_hints(load_sources(settings.sources_file).sources)
@@ -40,7 +40,7 @@ def classify_eval(folds: int = typer.Option(5, min=2, max=20, help="Folds of the
     """Score the classifier on the labelled set: micro/macro F1 per label set, the worst labels' confusion."""
     from aggregator.classify.evaluate import evaluate_both, format_report
     from aggregator.classify.labelled import load_labelled
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     examples = load_labelled(settings.labelled_set)
@@ -52,11 +52,11 @@ def classify_eval(folds: int = typer.Option(5, min=2, max=20, help="Folds of the
 def classify_retrain() -> None:
     """Train the model on the labelled set plus every editor correction; rules keep applying."""
     from aggregator.classify.labelled import load_labelled
-    from aggregator.classify.model import save_model, train_model
-    from aggregator.labelling import corrected_examples
-    from aggregator.monthly import source_hints
-    from aggregator.sources import load_sources
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.classify.learned import save_model, train_model
+    from aggregator.classify.label import corrected_examples
+    from aggregator.jobs.monthly import source_hints
+    from aggregator.config.sources import load_sources
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
@@ -73,8 +73,8 @@ def dedupe(ctx: typer.Context) -> None:
     """Merge resources that several sources list (DOI, canonical URL, near-identical title)."""
     if ctx.invoked_subcommand is not None:
         return
-    from aggregator.merging import dedupe_resources
-    from aggregator.pipeline import utcnow
+    from aggregator.dedupe.merge import dedupe_resources
+    from aggregator.ingest.run import utcnow
 
     report = dedupe_resources(open_database(Settings()), utcnow())
     console.print(f"merged {report.merged} duplicates among {report.compared} resources")

@@ -39,7 +39,7 @@ def _issue_id(conn: Connection, issue: int | None, month: str | None) -> int:
 
 def _source_names(settings: Settings) -> dict[str, str]:
     from aggregator.errors import ConfigError
-    from aggregator.sources import load_sources
+    from aggregator.config.sources import load_sources
 
     try:
         return {s.id: s.name for s in load_sources(settings.sources_file).sources}
@@ -62,7 +62,7 @@ def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
     from aggregator.digest.transport import make_transport
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)
@@ -105,8 +105,8 @@ def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH
 def issue_check(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION) -> None:
     """The quality gate: dead and login-walled links, repeats of the last 3 issues, images without alt text."""
     from aggregator.digest.quality import FetcherLinkChecker, check_issue
-    from aggregator.fetch import Fetcher
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.ingest.fetch import Fetcher
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)
@@ -131,8 +131,8 @@ def issue_preview(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MO
     """Print an issue as a subscriber (or, by default, everyone) would get it."""
     from aggregator.db.schema import subscribers
     from aggregator.digest.render import Recipient, render_digest
-    from aggregator.issues import load_issue
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.digest.issue import load_issue
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)
@@ -157,8 +157,8 @@ def issue_send_test(to: str = typer.Option(..., "--to", help="Address to send th
     """Send the whole issue once to one address with a [TEST] subject (not recorded as a delivery)."""
     from aggregator.digest.single import send_test
     from aggregator.digest.transport import make_transport
-    from aggregator.issues import load_issue
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.digest.issue import load_issue
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)

@@ -29,7 +29,7 @@ def fetch(source: Optional[list[str]] = typer.Option(None, "--source", "-s", hel
 @app.command()
 def demo() -> None:
     """Serve the partner-site fixtures locally and run the monthly pass against them (no network needed)."""
-    from aggregator.demo import run_demo
+    from aggregator.jobs.demo import run_demo
 
     settings = demo_data_settings(Settings())
     run_demo(lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport),
@@ -48,10 +48,10 @@ def demo_data_settings(settings: Settings) -> Settings:
 
 def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bool, transport=None) -> None:
     """Fetch (and with `monthly`, de-duplicate and label), then print what happened."""
-    from aggregator.fetch import Fetcher
-    from aggregator.monthly import run_monthly
-    from aggregator.pipeline import run_fetch
-    from aggregator.sources import load_sources
+    from aggregator.ingest.fetch import Fetcher
+    from aggregator.jobs.monthly import run_monthly
+    from aggregator.ingest.run import run_fetch
+    from aggregator.config.sources import load_sources
 
     sources_file = load_sources(settings.sources_file)
     configs = [sources_file.get(s) for s in only] if only else list(sources_file.sources)

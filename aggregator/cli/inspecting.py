@@ -24,9 +24,9 @@ def inspect_page(file: Path = typer.Argument(..., exists=True, dir_okay=False, r
                                                             "links, dates in the URL and the site's name)."),
                  as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a list.")) -> None:
     """Title, date, authors, description, type and DOI the metadata adapter reads from a page, and its labels."""
-    from aggregator.adapters.metadata import extract_metadata
+    from aggregator.ingest.adapters.metadata import extract_metadata
     from aggregator.classify.values import ClassifyInput
-    from aggregator.monthly import build_classifier
+    from aggregator.jobs.monthly import build_classifier
 
     meta = extract_metadata(file.read_bytes(), url)
     labelled = build_classifier(Settings()).classify(ClassifyInput(

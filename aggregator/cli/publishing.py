@@ -21,8 +21,8 @@ app.add_typer(archive_app, name="archive")
 def feeds_build(output: Optional[Path] = typer.Option(None, "--output", "-o",
                                                       help="Folder to write into (default: <data_dir>/feeds).")) -> None:
     """Write the combined feed and one per theme and audience, in every format, with index.html and index.opml."""
-    from aggregator.feeds import build_feeds
-    from aggregator.pipeline import utcnow
+    from aggregator.publish.feeds import build_feeds
+    from aggregator.ingest.run import utcnow
 
     settings = Settings()
     report = build_feeds(open_database(settings), settings, utcnow(), output=output)
@@ -34,8 +34,8 @@ def feeds_build(output: Optional[Path] = typer.Option(None, "--output", "-o",
 def archive_build(output: Optional[Path] = typer.Option(None, "--output", "-o",
                                                         help="Folder to write into (default: <data_dir>/archive).")) -> None:
     """Write every sent issue as a web page, the archive index and the archive's feeds."""
-    from aggregator.archive import build_archive
-    from aggregator.pipeline import utcnow
+    from aggregator.publish.archive import build_archive
+    from aggregator.ingest.run import utcnow
 
     settings = Settings()
     report = build_archive(open_database(settings), settings, utcnow(), output=output)
@@ -47,9 +47,9 @@ def archive_build(output: Optional[Path] = typer.Option(None, "--output", "-o",
 def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is due now, then exit (for cron).")) -> None:
     """Fetch each source at its own interval and prepare the month's draft on the draft day, notifying
     editors; one scheduler per database (a second one is refused)."""
-    from aggregator.fetch import Fetcher
-    from aggregator.schedule import TransportNotifier, run_due, run_scheduler, scheduler_lock
-    from aggregator.sources import load_sources
+    from aggregator.ingest.fetch import Fetcher
+    from aggregator.jobs.schedule import TransportNotifier, run_due, run_scheduler, scheduler_lock
+    from aggregator.config.sources import load_sources
 
     settings = Settings()
     configs = list(load_sources(settings.sources_file).sources)

@@ -35,7 +35,7 @@ def resources_list(source: Optional[str] = typer.Option(None, help="Only resourc
                    audience: Optional[str] = typer.Option(None, help="Only resources with this audience label."),
                    limit: int = typer.Option(30, min=1, max=10_000)) -> None:
     """The newest stored resources with their type, date, sources and labels."""
-    from aggregator.health import list_resources
+    from aggregator.review.health import list_resources
 
     rows = list_resources(open_database(Settings()), source_id=source, status=status, theme=theme,
                           audience=audience, limit=limit)
@@ -79,8 +79,8 @@ def resources_show(resource_id: int = typer.Argument(..., help="The resource's i
 def resources_split(merge_id: int = typer.Argument(..., help="The merge's id (see `resources show`)."),
                     editor: Optional[str] = typer.Option(None, help="Who split it, for the record.")) -> None:
     """Undo a wrong merge: the absorbed resource comes back with its own sources, and stays apart."""
-    from aggregator.merging import split_merge
-    from aggregator.pipeline import utcnow
+    from aggregator.dedupe.merge import split_merge
+    from aggregator.ingest.run import utcnow
 
     engine = open_database(Settings())
     with engine.begin() as conn:
@@ -93,8 +93,8 @@ def resources_ics(resource_id: int = typer.Argument(...),
                   output: Optional[Path] = typer.Argument(None, help="File to write; default stdout.")) -> None:
     """The calendar entry (.ics) of an event resource."""
     from aggregator.db.schema import resources
-    from aggregator.events import EventListing, event_to_ics
-    from aggregator.pipeline import utcnow
+    from aggregator.ingest.events import EventListing, event_to_ics
+    from aggregator.ingest.run import utcnow
 
     engine = open_database(Settings())
     with engine.connect() as conn:

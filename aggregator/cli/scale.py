@@ -24,7 +24,7 @@ def worker(processes: int = typer.Option(2, "--processes", "-p", min=1, help="Wo
            queue: Optional[list[str]] = typer.Option(None, "--queue", "-q",
                                                      help="Only these queues: fetch and/or send (repeatable).")) -> None:
     """Run queue workers (scale mode: PostgreSQL + RabbitMQ at AGGREGATOR_BROKER_URL); start one per machine."""
-    from aggregator.queue.config import QueueSettings
+    from aggregator.jobs.queue.config import QueueSettings
 
     names = QueueSettings()
     queues = {"fetch": names.fetch_queue, "send": names.send_queue}
@@ -32,7 +32,7 @@ def worker(processes: int = typer.Option(2, "--processes", "-p", min=1, help="Wo
         if name not in queues:
             raise typer.BadParameter(f"{name!r}: the queues are fetch and send", param_hint="--queue")
     open_database(Settings()).dispose()  # upgrade the schema once, before the processes start
-    argv = [sys.executable, "-m", "dramatiq", "aggregator.queue.worker:broker", "--processes", str(processes),
+    argv = [sys.executable, "-m", "dramatiq", "aggregator.jobs.queue.worker:broker", "--processes", str(processes),
             "--threads", str(threads), "--worker-shutdown-timeout", "60000"]
     if queue:
         argv += ["--queues", *(queues[name] for name in queue)]
@@ -46,8 +46,8 @@ def enqueue_fetch(source: Optional[list[str]] = typer.Option(None, "--source", "
                                                              help="Only this source id (repeatable)."),
                   in_process: bool = IN_PROCESS) -> None:
     """One fetch job per enabled source (sources of one host spaced by the per-host delay)."""
-    from aggregator.queue.dispatch import plan_fetch
-    from aggregator.sources import load_sources
+    from aggregator.jobs.queue.dispatch import plan_fetch
+    from aggregator.config.sources import load_sources
 
     settings = Settings()
     sources_file = load_sources(settings.sources_file)
@@ -64,9 +64,9 @@ def enqueue_send(issue: int = typer.Option(..., "--issue", help="The approved (o
                                                      help="Messages per job; default AGGREGATOR_SEND_BATCH."),
                  in_process: bool = IN_PROCESS) -> None:
     """Start sending an issue and enqueue ceil(pending / batch) send jobs (run again to resume: idempotent)."""
-    from aggregator.pipeline import utcnow
-    from aggregator.queue.config import QueueSettings
-    from aggregator.queue.dispatch import plan_send
+    from aggregator.ingest.run import utcnow
+    from aggregator.jobs.queue.config import QueueSettings
+    from aggregator.jobs.queue.dispatch import plan_send
 
     settings = Settings()
     plan = plan_send(open_database(settings), issue, batch or QueueSettings().send_batch, utcnow())
@@ -79,11 +79,11 @@ def enqueue_send(issue: int = typer.Option(..., "--issue", help="The approved (o
 @enqueue_app.command("schedule")
 def enqueue_schedule() -> None:
     """The single scheduler of scale mode: enqueue due fetch jobs every minute, prepare the draft on its day."""
-    from aggregator.queue.config import QueueSettings
-    from aggregator.queue.scheduler import make_queue_scheduler
-    from aggregator.queue.broker import open_queue_dispatcher
-    from aggregator.schedule import TransportNotifier, scheduler_lock
-    from aggregator.sources import load_sources
+    from aggregator.jobs.queue.config import QueueSettings
+    from aggregator.jobs.queue.scheduler import make_queue_scheduler
+    from aggregator.jobs.queue.broker import open_queue_dispatcher
+    from aggregator.jobs.schedule import TransportNotifier, scheduler_lock
+    from aggregator.config.sources import load_sources
 
     settings = Settings()
     engine = open_database(settings)
@@ -110,15 +110,15 @@ class _OpenDispatcher:
 
     def __enter__(self):
         if self._in_process:
-            from aggregator.queue.dispatch import InProcessDispatcher
-            from aggregator.queue.jobs import WorkerContext
+            from aggregator.jobs.queue.dispatch import InProcessDispatcher
+            from aggregator.jobs.queue.jobs import WorkerContext
 
             open_database(self._settings).dispose()
             context = WorkerContext.open(self._settings)
             self._close = context.close
             return InProcessDispatcher(context)
-        from aggregator.queue.broker import open_queue_dispatcher
-        from aggregator.queue.config import QueueSettings
+        from aggregator.jobs.queue.broker import open_queue_dispatcher
+        from aggregator.jobs.queue.config import QueueSettings
 
         dispatcher, broker = open_queue_dispatcher(QueueSettings())
         self._close = broker.close

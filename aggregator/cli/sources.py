@@ -21,7 +21,7 @@ app.add_typer(sources_app, name="sources")
 @sources_app.command("check")
 def sources_check(file: Optional[Path] = typer.Option(None, "--file", "-f", help="Default: AGGREGATOR_SOURCES_FILE or sources.yaml.")) -> None:
     """Validate sources.yaml; a bad file is reported with its line and how to fix it."""
-    from aggregator.sources import load_sources
+    from aggregator.config.sources import load_sources
 
     path = file or Settings().sources_file
     sources_file = load_sources(path)
@@ -32,8 +32,8 @@ def sources_check(file: Optional[Path] = typer.Option(None, "--file", "-f", help
 @sources_app.command("status")
 def sources_status() -> None:
     """Health of every source: last fetch, HTTP status, failures, entries per run, drift alarm."""
-    from aggregator.health import source_health
-    from aggregator.sources import load_sources
+    from aggregator.review.health import source_health
+    from aggregator.config.sources import load_sources
 
     settings = Settings()
     configs = load_sources(settings.sources_file).sources
@@ -51,8 +51,8 @@ def sources_status() -> None:
 @sources_app.command("export-opml")
 def sources_export_opml(output: Optional[Path] = typer.Argument(None, help="File to write; default stdout.")) -> None:
     """Write the sources as OPML 2.0 (feeds readable by any feed reader)."""
-    from aggregator.opml import export_opml
-    from aggregator.sources import load_sources
+    from aggregator.config.opml import export_opml
+    from aggregator.config.sources import load_sources
 
     data = export_opml(load_sources(Settings().sources_file).sources)
     if output:
@@ -66,8 +66,8 @@ def sources_export_opml(output: Optional[Path] = typer.Argument(None, help="File
 def sources_import_opml(opml_file: Path = typer.Argument(..., exists=True, readable=True),
                         append: bool = typer.Option(False, "--append", help="Append to sources.yaml (checked first).")) -> None:
     """Turn an OPML list of feeds into sources.yaml entries (printed, or appended with --append)."""
-    from aggregator.opml import dump_sources, import_opml
-    from aggregator.sources import load_sources, parse_sources
+    from aggregator.config.opml import dump_sources, import_opml
+    from aggregator.config.sources import load_sources, parse_sources
 
     path = Settings().sources_file
     current = load_sources(path)
@@ -89,13 +89,13 @@ _FIXTURES_HELP = "Read the sites from the partner-site fixtures in tests/sites (
 @contextmanager
 def _route_fetcher(settings: Settings, fixtures: bool) -> Iterator[Any]:
     """A Fetcher on the internet, or on the fixture server when `fixtures` (loopback allowed for it only)."""
-    from aggregator.fetch import Fetcher, guarded_transport
+    from aggregator.ingest.fetch import Fetcher, guarded_transport
 
     if not fixtures:
         with Fetcher(settings) as fetcher:
             yield fetcher
         return
-    from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+    from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 
     local = demo_settings(settings, sites_root()).model_copy(update={"sources_file": settings.sources_file})
     with FixtureSites(sites_root()) as sites, \
@@ -114,8 +114,8 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
                 fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP)) -> None:
     """Recognise a site's platform from one page, list its routes richest first with a sample of each,
     and add the chosen one to sources.yaml (comments kept)."""
-    from aggregator.source_routes import append_source, discover_routes, route_entry, suggest_id
-    from aggregator.sources import check_http_url, load_sources
+    from aggregator.ingest.routes import append_source, discover_routes, route_entry, suggest_id
+    from aggregator.config.sources import check_http_url, load_sources
 
     settings = Settings()
     path = file or settings.sources_file
@@ -151,7 +151,7 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
     entry = route_entry(picked, source_id=source_id or suggest_id(detection, [s.id for s in current.sources]),
                         name=name or detection.title or url, homepage=detection.url)
     if dry_run:
-        from aggregator.source_routes import dump_yaml
+        from aggregator.ingest.routes import dump_yaml
 
         typer.echo(dump_yaml([entry]))
         return
@@ -163,8 +163,8 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
 def sources_doctor(source_id: Optional[str] = typer.Argument(None, help="One source's id; default every enabled source."),
                    fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP)) -> None:
     """Re-check each source's route on the live site: a richer route, a moved feed, selectors that stopped matching."""
-    from aggregator.source_routes import doctor_source
-    from aggregator.sources import load_sources
+    from aggregator.ingest.routes import doctor_source
+    from aggregator.config.sources import load_sources
 
     settings = Settings()
     sources_file = load_sources(settings.sources_file)

@@ -25,7 +25,7 @@ STATUSES = ("pending", "active", "paused", "unsubscribed", "bounced")
 def list_command(status: Optional[str] = typer.Option(
         None, "--status", help=f"Only subscribers with this status: {', '.join(STATUSES)}.")) -> None:
     """List subscribers with their status, origin and choices."""
-    from aggregator.subscribers import list_subscribers
+    from aggregator.people.subscribers import list_subscribers
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"choose one of {', '.join(STATUSES)}", param_hint="--status")
@@ -42,7 +42,7 @@ def list_command(status: Optional[str] = typer.Option(
 @subscribers_app.command("export")
 def export_command(email: str = typer.Argument(..., help="The subscriber's email address.")) -> None:
     """Print everything held about one subscriber as JSON: their record, consent ledger and deliveries."""
-    from aggregator.subscribers import export_subscriber
+    from aggregator.people.subscribers import export_subscriber
 
     with open_database(Settings()).connect() as conn:
         data = export_subscriber(conn, email)
@@ -53,7 +53,7 @@ def export_command(email: str = typer.Argument(..., help="The subscriber's email
 def erase_command(email: str = typer.Argument(..., help="The subscriber's email address."),
                   yes: bool = typer.Option(False, "--yes", help="Erase without asking first.")) -> None:
     """Delete one subscriber and everything about them (record, consent ledger, deliveries). Cannot be undone."""
-    from aggregator.subscribers import erase_subscriber, export_subscriber
+    from aggregator.people.subscribers import erase_subscriber, export_subscriber
 
     engine = open_database(Settings())
     with engine.connect() as conn:
@@ -75,8 +75,8 @@ def import_command(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                              "old newsletter, 2024\".")) -> None:
     """Import an existing list as active subscribers; addresses already known are left untouched.
     Invalid rows are listed and skipped (exit code 1 when there were any)."""
-    from aggregator.subscribers import import_csv
-    from aggregator.taxonomy import load_taxonomy
+    from aggregator.people.subscribers import import_csv
+    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     rows = read_csv_rows(file)

@@ -65,8 +65,8 @@ def users_add(email: str = typer.Argument(..., help="Their email address (they s
               name: str = typer.Option("", "--name", help="Their name as shown in the app."),
               demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP)) -> None:
     """Add an account. The password is asked for (or read from stdin), never given as an argument."""
-    from aggregator.pipeline import utcnow
-    from aggregator.users import Passwords, add_user, check_role
+    from aggregator.ingest.run import utcnow
+    from aggregator.people.users import Passwords, add_user, check_role
 
     check_role(role)
     password = _read_password()
@@ -79,7 +79,7 @@ def users_add(email: str = typer.Argument(..., help="Their email address (they s
 @users_app.command("password")
 def users_password(email: str = typer.Argument(..., help="The account's email address.")) -> None:
     """Set a new password for an account (asked for, or read from stdin); it signs them out everywhere."""
-    from aggregator.users import AccountError, Passwords, find_user_by_email, set_password
+    from aggregator.people.users import AccountError, Passwords, find_user_by_email, set_password
 
     password = _read_password()
     engine = open_database(Settings())
@@ -94,7 +94,7 @@ def users_password(email: str = typer.Argument(..., help="The account's email ad
 @users_app.command("list")
 def users_list() -> None:
     """Every account with its role and whether it can sign in."""
-    from aggregator.users import list_users
+    from aggregator.people.users import list_users
 
     with open_database(Settings()).connect() as conn:
         people = list_users(conn)

@@ -1,4 +1,4 @@
-"""The database tables (SQLAlchemy Core); Alembic migrations in aggregator/migrations create them."""
+"""The database tables (SQLAlchemy Core); Alembic migrations in aggregator/db/migrations create them."""
 
 from __future__ import annotations
 

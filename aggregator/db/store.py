@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from aggregator.db.schema import entries, fetch_runs, resources, sources
 from aggregator.model import Event, Resource
-from aggregator.sources import SourceConfig
+from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from aggregator.dedupe.engine import cluster_duplicates, find_duplicates, match_new
 from aggregator.dedupe.evaluate import Scores, evaluate_pairs, pairs_of_groups
 from aggregator.dedupe.index import DedupeIndex
-from aggregator.dedupe.model import DedupeConfig, DedupeRecord, Match, RecordId
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 
 __all__ = [
     "DedupeConfig",

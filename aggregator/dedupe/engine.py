@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from aggregator.dedupe.index import DedupeIndex
-from aggregator.dedupe.model import DedupeConfig, DedupeRecord, Match, RecordId
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 
 
 def find_duplicates(records: Sequence[DedupeRecord], *, config: DedupeConfig = DedupeConfig()) -> list[Match]:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from aggregator.dedupe.engine import cluster_duplicates, find_duplicates
-from aggregator.dedupe.model import DedupeConfig, DedupeRecord, RecordId
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, RecordId
 
 Pair = frozenset[RecordId]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz
 
-from aggregator.dedupe.model import DedupeConfig, Match
+from aggregator.dedupe.values import DedupeConfig, Match
 from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
 
 

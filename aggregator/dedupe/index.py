@@ -16,7 +16,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
 from aggregator.dedupe.evidence import judge_pair
-from aggregator.dedupe.model import DedupeConfig, DedupeRecord, Match, RecordId
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 from aggregator.dedupe.normalize import Prepared, Vocabulary, prepare_record
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from aggregator.dedupe.model import DedupeRecord
+from aggregator.dedupe.values import DedupeRecord
 
 # Words that say nothing about which resource a title names; dropping them keeps blocks on rare words.
 STOP_WORDS = frozenset(

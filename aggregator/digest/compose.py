@@ -13,10 +13,10 @@ from aggregator.digest.message import (
     DKIMSigner, MessageTemplate, PersonalParts, build_template, new_nonce, sender_domain, slot_links,
 )
 from aggregator.digest.render import Recipient, render_digest
-from aggregator.issues import IssueContent
+from aggregator.digest.issue import IssueContent
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy
-from aggregator.tokens import Tokens
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.people.tokens import Tokens
 
 CopyKey = tuple[tuple[str, ...], tuple[str, ...]]
 

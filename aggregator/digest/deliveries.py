@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.db.schema import UTCDateTime, deliveries, issues, subscribers
 from aggregator.digest.errors import SendStateError
-from aggregator.lifecycle import TransitionError, change_issue_status
+from aggregator.review.lifecycle import TransitionError, change_issue_status
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from aggregator.tokens import Tokens
+from aggregator.people.tokens import Tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from sqlalchemy import Connection, select
 
 from aggregator.db.schema import subscribers
 from aggregator.digest.render import Recipient, render_digest
-from aggregator.issues import load_issue
+from aggregator.digest.issue import load_issue
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy
+from aggregator.config.taxonomy import Taxonomy
 
 PAGE = 1000
 

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, select
 from aggregator.db.schema import issue_items, issues
 from aggregator.digest.render import render_digest
 from aggregator.errors import FetchError, HTTPStatusError, RobotsDisallowedError
-from aggregator.issues import REMOVED, load_issue
+from aggregator.digest.issue import REMOVED, load_issue
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy
+from aggregator.config.taxonomy import Taxonomy
 
 REPEAT_WINDOW = 3  # issues
 _LOGIN_PATH = re.compile(r"(^|[/._-])(log-?in|sign-?in|sso|auth(enticate)?|cas|idp|saml|account/login)([/._?-]|$)",
@@ -123,7 +123,7 @@ def is_login_url(url: str) -> bool:
 
 
 class FetcherLinkChecker:
-    """Production checker over aggregator.fetch.Fetcher (guarded, polite GET following redirects by hand).
+    """Production checker over aggregator.ingest.fetch.Fetcher (guarded, polite GET following redirects by hand).
 
     The Fetcher only does GET, so there is no HEAD first; its body cap keeps a big page cheap."""
 

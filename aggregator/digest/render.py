@@ -15,12 +15,12 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from aggregator.digest.links import Links, PersonalLinks
-from aggregator.issues import EVENTS, OTHER, IssueContent, IssueItem, personalise
-from aggregator.sanitize import clean_text, is_http_url, truncate_text
+from aggregator.digest.issue import EVENTS, OTHER, IssueContent, IssueItem, personalise
+from aggregator.text.sanitize import clean_text, is_http_url, truncate_text
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy
+from aggregator.config.taxonomy import Taxonomy
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")
 SUMMARY_CHARS = 320  # read on a phone between shifts: a taste, then the link
@@ -187,7 +187,7 @@ def _default_links(links: Links, recipient: Recipient | None, settings: Settings
     if recipient is None:
         return PersonalLinks(unsubscribe=links.unsubscribe("preview"), preferences=links.preferences("preview"))
     from aggregator.digest.links import personal_links
-    from aggregator.tokens import Tokens
+    from aggregator.people.tokens import Tokens
 
     return personal_links(links, Tokens(settings.secret()), recipient.subscriber_id, recipient.token_version)
 

@@ -21,9 +21,9 @@ from aggregator.digest.compose import Copies
 from aggregator.digest.deliveries import Target
 from aggregator.digest.errors import AddressError, DeliveryFailure, SenderRefusedError, TransportError
 from aggregator.digest.message import envelope_sender, load_signer
-from aggregator.issues import load_issue
+from aggregator.digest.issue import load_issue
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy, load_taxonomy
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from aggregator.digest.links import Links, PersonalLinks
 from aggregator.digest.message import build_message, envelope_sender, new_nonce, slot_links
 from aggregator.digest.render import render_confirmation, render_digest
 from aggregator.digest.send import Mailer
-from aggregator.issues import IssueContent
+from aggregator.digest.issue import IssueContent
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy
+from aggregator.config.taxonomy import Taxonomy
 
 TEST_PREFIX = "[TEST] "
 

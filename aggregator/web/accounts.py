@@ -6,8 +6,8 @@ import logging
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from aggregator.lifecycle import record_audit
-from aggregator.users import AccountError, add_user, find_user, list_users, set_active, set_password, set_role
+from aggregator.review.lifecycle import record_audit
+from aggregator.people.users import AccountError, add_user, find_user, list_users, set_active, set_password, set_role
 from aggregator.web.app import deps
 from aggregator.web.auth import start_session
 from aggregator.web.forms import FormError, PasswordForm, UserForm, parse_form

@@ -19,15 +19,15 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from aggregator.sanitize import clean_html
+from aggregator.text.sanitize import clean_html
 from aggregator.settings import Settings
-from aggregator.sources import SourceConfig
-from aggregator.taxonomy import Taxonomy, load_taxonomy
-from aggregator.users import Passwords
+from aggregator.config.sources import SourceConfig
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.people.users import Passwords
 from aggregator.web.security import OriginCheckingCSRF, add_security_headers, origin_of
 
 logger = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 SESSION_HOURS = 12
 
 
@@ -45,7 +45,7 @@ class WebContext:
     sources: tuple[SourceConfig, ...]
     passwords: Passwords
     clock: Callable[[], datetime]
-    fetcher_factory: Callable[[Settings], Any] | None  # None: a real Fetcher (aggregator.fetch)
+    fetcher_factory: Callable[[Settings], Any] | None  # None: a real Fetcher (aggregator.ingest.fetch)
     csrf: OriginCheckingCSRF
     limiter: Limiter
     mailer: Any | None = None  # sends confirmation mail; None: SMTP when configured, else the outbox folder
@@ -82,7 +82,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
     `app.extensions["aggregator"].limiter`; a blueprint module may define `init_app(app)`, called after it
     is registered, to do that.
     """
-    from aggregator.sources import load_sources
+    from aggregator.config.sources import load_sources
 
     if engine is None:
         from aggregator.cli import open_database
@@ -119,11 +119,11 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
 
 
 def _register_blueprints(app: Flask, context: WebContext) -> None:
-    from aggregator.web import accounts, audit, auth, composition, published, queue, resources, sources, \
+    from aggregator.web import accounts, audit, auth, composition, published, review, resources, sources, \
         subscriptions
 
     auth.init_auth(app)
-    for module in (auth, queue, resources, composition, sources, audit, accounts, subscriptions, published):
+    for module in (auth, review, resources, composition, sources, audit, accounts, subscriptions, published):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)
         if hook is not None:

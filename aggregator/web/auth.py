@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from aggregator.lifecycle import record_audit
-from aggregator.users import SignInError, User, authenticate, find_user, record_sign_in
+from aggregator.review.lifecycle import record_audit
+from aggregator.people.users import SignInError, User, authenticate, find_user, record_sign_in
 from aggregator.web.app import SESSION_HOURS, deps
 from aggregator.web.forms import FormError, LoginForm, parse_form
 from aggregator.web.security import safe_next

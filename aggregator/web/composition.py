@@ -10,8 +10,8 @@ from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import audit_log, issue_items, issues
 from aggregator.errors import AggregatorError
-from aggregator.issues import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
-from aggregator.lifecycle import change_issue_status, record_audit
+from aggregator.digest.issue import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
+from aggregator.review.lifecycle import change_issue_status, record_audit
 from aggregator.web.app import deps
 from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
 from aggregator.web.preview import Reader, find_reader, render_preview, send_test_copy

@@ -11,9 +11,9 @@ from sqlalchemy import Connection, select
 from aggregator.db.schema import subscribers
 from aggregator.digest.links import Links, PersonalLinks
 from aggregator.digest.render import Recipient, RenderedMail, render_digest
-from aggregator.issues import IssueContent
+from aggregator.digest.issue import IssueContent
 from aggregator.settings import Settings
-from aggregator.taxonomy import Taxonomy
+from aggregator.config.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
 

@@ -18,14 +18,14 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import Engine
 from werkzeug.http import is_resource_modified
 
-from aggregator.archive import (
+from aggregator.publish.archive import (
     STYLESHEET, archive_feed, find_sent_issue, is_month, list_sent_issues, load_archived_content, render_archive_index,
     render_issue_page,
 )
-from aggregator.feeds.build import feed_listings, render_index, render_opml
-from aggregator.feeds.model import ALL, FORMATS, Feed, FeedKey
-from aggregator.feeds.query import FeedContext, load_context, load_feed, newest_decision
-from aggregator.feeds.render import feed_version, render_feed
+from aggregator.publish.feeds.build import feed_listings, render_index, render_opml
+from aggregator.publish.feeds.model import ALL, FORMATS, Feed, FeedKey
+from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_decision
+from aggregator.publish.feeds.render import feed_version, render_feed
 from aggregator.settings import Settings
 
 bp = Blueprint("published", __name__)

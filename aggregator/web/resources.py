@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import Connection
 
 from aggregator.errors import AggregatorError
-from aggregator.merging import split_merge
+from aggregator.dedupe.merge import split_merge
 from aggregator.model import ResourceType
 from aggregator.web.app import deps
 from aggregator.web.forms import EditForm, FormError, RejectForm, parse_form
@@ -146,7 +146,7 @@ def split(merge_id: int):
     try:
         with context.engine.begin() as conn:
             restored = split_merge(conn, merge_id, editor=g.user.email, now=context.clock())
-            from aggregator.lifecycle import record_audit
+            from aggregator.review.lifecycle import record_audit
 
             record_audit(conn, user_id=g.user.id, action="split", subject_type="resource", subject_id=restored,
                          now=context.clock(), detail={"merge": merge_id})

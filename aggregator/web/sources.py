@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from aggregator.db.schema import sources as sources_table
 from aggregator.db.store import sync_sources
-from aggregator.health import SourceHealth, source_health
-from aggregator.lifecycle import record_audit
+from aggregator.review.health import SourceHealth, source_health
+from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
 from aggregator.web.security import admin_required, require_login
 
@@ -119,9 +119,9 @@ def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
 @admin_required
 def fetch_now(source_id: str):
     """Fetch one source now, in this request, with a short deadline; then label what is new."""
-    from aggregator.labelling import classify_resources
-    from aggregator.monthly import build_classifier, source_hints
-    from aggregator.pipeline import run_fetch
+    from aggregator.classify.label import classify_resources
+    from aggregator.jobs.monthly import build_classifier, source_hints
+    from aggregator.ingest.run import run_fetch
 
     context = deps()
     config = _config(source_id)
@@ -162,7 +162,7 @@ def _quick_settings():
 
 def _route_fetcher():
     """A fetcher with the short limits (the injected factory in tests, else a real Fetcher)."""
-    from aggregator.fetch import Fetcher
+    from aggregator.ingest.fetch import Fetcher
 
     return (deps().fetcher_factory or (lambda s: Fetcher(s)))(_quick_settings())
 
@@ -171,7 +171,7 @@ def _route_fetcher():
 @admin_required
 def doctor(source_id: str):
     """Re-check one source's route on the live site (a richer route, a moved feed, selectors that stopped matching)."""
-    from aggregator.source_routes import doctor_source
+    from aggregator.ingest.routes import doctor_source
 
     config = _config(source_id)
     others = [s for s in deps().sources if s.id != source_id]
@@ -189,8 +189,8 @@ def doctor(source_id: str):
 def add_form():
     """Recognise a site's platform from one of its pages and show its routes, richest first, with samples."""
     from aggregator.errors import AggregatorError
-    from aggregator.source_routes import discover_routes, suggest_id
-    from aggregator.sources import check_http_url
+    from aggregator.ingest.routes import discover_routes, suggest_id
+    from aggregator.config.sources import check_http_url
 
     url = (request.args.get("url") or "").strip()
     detection, samples, error, suggested = None, [], None, ""
@@ -212,7 +212,7 @@ def add_form():
 def add():
     """Append the chosen route to sources.yaml (comments kept); it is fetched from the next run."""
     from aggregator.errors import AggregatorError
-    from aggregator.source_routes import append_source, discover_routes, route_entry
+    from aggregator.ingest.routes import append_source, discover_routes, route_entry
 
     url, source_id = request.form.get("url", "").strip(), request.form.get("source_id", "").strip()
     try:

@@ -19,11 +19,11 @@ from aggregator.digest.send import Mailer
 from aggregator.digest.single import send_confirmation
 from aggregator.digest.transport import OutboxTransport, SMTPTransport
 from aggregator.settings import Settings
-from aggregator.subscribers import (
+from aggregator.people.subscribers import (
     EmailInputError, StaleLinkError, Subscriber, SubscriberError, confirm, normalize_email, pause, resume, subscribe,
     subscriber_for_token, unsubscribe, update_preferences,
 )
-from aggregator.tokens import TokenData, TokenError, Tokens
+from aggregator.people.tokens import TokenData, TokenError, Tokens
 from aggregator.web.app import deps
 from aggregator.web.forms import FormError, parse_form
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from aggregator.db.schema import audit_log, labels, resources
-from aggregator.labelling import correct_label
-from aggregator.lifecycle import TransitionError, change_resource_status, record_audit
+from aggregator.classify.label import correct_label
+from aggregator.review.lifecycle import TransitionError, change_resource_status, record_audit
 
 Step = list[Any]  # JSON-able: ["status", id, old, old_reason] | ["feature", id, old] | ["edit", audit_id]
 

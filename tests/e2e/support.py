@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from aggregator.db.schema import labels, resources
 from aggregator.model import RawEntry
 from aggregator.settings import Settings
-from aggregator.users import Passwords, add_user
+from aggregator.people.users import Passwords, add_user
 from tests.support.resources import NOW, source, store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def seed_resources(engine) -> dict[str, int]:
              "label_id": "compassionate-leadership", "confidence": 0.8, "reasons": [], "origin": "classifier"},
         ])
         conn.execute(resources.update().where(resources.c.id == ids["Car park charges"]).values(off_topic=True))
-        from aggregator.merging import merge_group
+        from aggregator.dedupe.merge import merge_group
 
         merge_group(conn, [ids["Kindness toolkit"], ids["The kindness toolkit (NHSE)"]], {}, NOW)
     return ids

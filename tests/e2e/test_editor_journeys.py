@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import issue_items, issues, label_corrections, merges, resources
-from aggregator.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.fetch import guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.ingest.fetch import guarded_transport
 from aggregator.web import create_app
 from tests.e2e.support import PASSWORD, ROOT, add_account, fast_passwords, web_settings
 from tests.support.db import fresh_database

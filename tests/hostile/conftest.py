@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aggregator.model import Resource
-from aggregator.sources import SourceConfig, parse_sources
+from aggregator.config.sources import SourceConfig, parse_sources
 
 MB = 1024 * 1024
 # C0 controls other than \t and \n, DEL, and lone surrogates (which UTF-8 cannot encode).

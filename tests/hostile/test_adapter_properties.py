@@ -11,17 +11,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from aggregator.adapters.discover import discover_feeds
-from aggregator.adapters.feed import parse_feed
-from aggregator.adapters.govuk import parse_content_item
-from aggregator.adapters.metadata import PageMetadata, extract_metadata
-from aggregator.adapters.oaipmh import OaiPage, parse_list_records
-from aggregator.adapters.page import parse_page
+from aggregator.ingest.adapters.discover import discover_feeds
+from aggregator.ingest.adapters.feed import parse_feed
+from aggregator.ingest.adapters.govuk import parse_content_item
+from aggregator.ingest.adapters.metadata import PageMetadata, extract_metadata
+from aggregator.ingest.adapters.oaipmh import OaiPage, parse_list_records
+from aggregator.ingest.adapters.page import parse_page
 from aggregator.errors import ParseError
 from aggregator.model import RawEntry
-from aggregator.normalize import normalize_entry
-from aggregator.sanitize import clean_html, html_to_text, is_http_url
-from aggregator.sources import PageSelectors
+from aggregator.ingest.normalize import normalize_entry
+from aggregator.text.sanitize import clean_html, html_to_text, is_http_url
+from aggregator.config.sources import PageSelectors
 from tests.hostile.conftest import assert_storable_text, feed_source
 from tests.hostile.test_sanitise_hostile import UNSTABLE_FRAGMENTS, assert_inert
 

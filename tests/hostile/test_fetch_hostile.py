@@ -21,10 +21,10 @@ from sqlalchemy import select
 from aggregator.db.schema import entries, sources
 from aggregator.errors import (BlockedAddressError, BlockedSchemeError, BodyTooLargeError, FetchError,
                                TooManyRedirectsError)
-from aggregator.fetch import Fetcher, GuardedBackend, guarded_transport
-from aggregator.pipeline import run_fetch
+from aggregator.ingest.fetch import Fetcher, GuardedBackend, guarded_transport
+from aggregator.ingest.run import run_fetch
 from aggregator.settings import FetchLimits, Settings
-from aggregator.sources import parse_sources
+from aggregator.config.sources import parse_sources
 from tests.hostile.conftest import MB, measured
 from tests.support.httpserver import LocalServer, http_server  # noqa: F401 - fixture
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import aggregator.pipeline as pipeline
+import aggregator.ingest.run as pipeline
 from aggregator.db.schema import entries, fetch_runs, resources
-from aggregator.pipeline import run_fetch
+from aggregator.ingest.run import run_fetch
 from aggregator.settings import Settings
 from tests.support.db import server_url
 from tests.test_pipeline import SOURCES, fetcher_with

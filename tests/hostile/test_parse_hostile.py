@@ -9,16 +9,16 @@ from datetime import datetime, timezone
 
 import pytest
 
-from aggregator.adapters.discover import discover_feeds
-from aggregator.adapters.feed import parse_feed
-from aggregator.adapters.govuk import parse_content_item
-from aggregator.adapters.metadata import extract_metadata
-from aggregator.adapters.oaipmh import parse_list_records
-from aggregator.adapters.page import parse_page
+from aggregator.ingest.adapters.discover import discover_feeds
+from aggregator.ingest.adapters.feed import parse_feed
+from aggregator.ingest.adapters.govuk import parse_content_item
+from aggregator.ingest.adapters.metadata import extract_metadata
+from aggregator.ingest.adapters.oaipmh import parse_list_records
+from aggregator.ingest.adapters.page import parse_page
 from aggregator.errors import ParseError
-from aggregator.harvest import HarvestRequest, harvest_source
-from aggregator.normalize import normalize_entry
-from aggregator.sources import PageSelectors, parse_sources
+from aggregator.ingest.harvest import HarvestRequest, harvest_source
+from aggregator.ingest.normalize import normalize_entry
+from aggregator.config.sources import PageSelectors, parse_sources
 from tests.hostile.conftest import MB, assert_storable_text, feed_source, measured, outcome_of
 from tests.support.fakes import FakeFetched, FakeFetcher
 from tests.support.httpserver import LocalServer, http_server  # noqa: F401 - fixture

@@ -1,4 +1,4 @@
-"""Hostile HTML through aggregator.sanitize: every script vector comes out inert, and cleaning is a fixed point.
+"""Hostile HTML through aggregator.text.sanitize: every script vector comes out inert, and cleaning is a fixed point.
 
 `HOSTILE_FRAGMENTS` and `assert_inert` are meant for reuse by the tests of the web app, the digest
 and the feeds: render each fragment where stored HTML is shown and call `assert_inert` on the result.
@@ -13,7 +13,7 @@ import html5lib
 import lxml.html
 import pytest
 
-from aggregator.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, clean_html, clean_text, html_to_text
+from aggregator.text.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, clean_html, clean_text, html_to_text
 
 BASE = "https://partner.example.org/news/"
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})

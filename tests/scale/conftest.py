@@ -51,7 +51,7 @@ def amqp_url() -> str:
 @pytest.fixture
 def queue_settings(amqp_url: str):
     """QueueSettings with a prefix of its own; its queues are deleted afterwards."""
-    from aggregator.queue.config import QueueSettings
+    from aggregator.jobs.queue.config import QueueSettings
 
     settings = QueueSettings(broker_url=amqp_url, queue_prefix=f"t{uuid.uuid4().hex[:10]}", _env_file=None)
     yield settings

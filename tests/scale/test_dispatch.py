@@ -11,14 +11,14 @@ from sqlalchemy import create_engine, select
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import issues
 from aggregator.digest.transport import SMTPTransport
-from aggregator.pipeline import utcnow
-from aggregator.queue.broker import source_message
-from aggregator.queue.config import QueueSettings
-from aggregator.queue.dispatch import FetchJob, InProcessDispatcher, SendPlan, plan_fetch, plan_send
-from aggregator.queue.jobs import WorkerContext, send_batch
-from aggregator.queue.scheduler import DueEnqueuer
-from aggregator.sources import SourceConfig
-from aggregator.taxonomy import load_taxonomy
+from aggregator.ingest.run import utcnow
+from aggregator.jobs.queue.broker import source_message
+from aggregator.jobs.queue.config import QueueSettings
+from aggregator.jobs.queue.dispatch import FetchJob, InProcessDispatcher, SendPlan, plan_fetch, plan_send
+from aggregator.jobs.queue.jobs import WorkerContext, send_batch
+from aggregator.jobs.queue.scheduler import DueEnqueuer
+from aggregator.config.sources import SourceConfig
+from aggregator.config.taxonomy import load_taxonomy
 from tests.test_send_helpers import Sink, add_subscribers, seed_issue, settings_for
 
 

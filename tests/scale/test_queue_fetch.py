@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import entries, sources
-from aggregator.queue.broker import open_queue_dispatcher
-from aggregator.queue.dispatch import InProcessDispatcher, plan_fetch
-from aggregator.queue.jobs import WorkerContext
+from aggregator.jobs.queue.broker import open_queue_dispatcher
+from aggregator.jobs.queue.dispatch import InProcessDispatcher, plan_fetch
+from aggregator.jobs.queue.jobs import WorkerContext
 from aggregator.settings import Settings
-from aggregator.sources import SourceConfig
+from aggregator.config.sources import SourceConfig
 from tests.scale.conftest import wait_for
 from tests.support.httpserver import LocalServer
 from tests.test_send_helpers import SECRET, TAXONOMY_FILE

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import deliveries, issues
-from aggregator.queue.dispatch import InProcessDispatcher, plan_send
-from aggregator.queue.jobs import WorkerContext
-from aggregator.pipeline import utcnow
+from aggregator.jobs.queue.dispatch import InProcessDispatcher, plan_send
+from aggregator.jobs.queue.jobs import WorkerContext
+from aggregator.ingest.run import utcnow
 from tests.scale.conftest import ROOT, wait_for
 from tests.scale.test_queue_fetch import worker_env
 from tests.test_send_helpers import Sink, SinkHandler, add_subscribers, seed_issue, settings_for

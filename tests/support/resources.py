@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from aggregator.db.store import store_resources, sync_sources
 from aggregator.model import RawEntry
-from aggregator.normalize import normalize_entry
-from aggregator.sources import SourceConfig
+from aggregator.ingest.normalize import normalize_entry
+from aggregator.config.sources import SourceConfig
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.adapters.feed import parse_feed  # noqa: E402
+from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
 
 CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))

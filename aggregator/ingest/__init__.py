@@ -1,0 +1,1 @@
+"""The ingest stage: fetching sources, reading them with their adapters and normalising entries into resources."""

@@ -1,0 +1,93 @@
+"""Turning a source's RawEntry into a normalised Resource: canonical URL, clean bounded text, one type."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import courlan
+from w3lib.url import canonicalize_url
+
+from aggregator.model import EMPTY, Event, RawEntry, Resource
+from aggregator.ingest.resource_types import infer_entry_type
+from aggregator.text.sanitize import clean_text, html_to_text, truncate_text
+from aggregator.config.sources import SourceConfig
+
+_DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_URL = re.compile(r"^\s*(?:https?://|www\.|doi\.org/)", re.IGNORECASE)
+# what publishers append to a DOI in their landing-page URLs (.../10.3389/x.1/full, .../pdf, .../epdf)
+_VIEWER_TAIL = re.compile(r"(?:/(?:full|pdf|epdf|abstract|fulltext|full-text|html|summary|references))+/?$",
+                          re.IGNORECASE)
+
+def canonicalize(url: str) -> str:
+    """The URL two sources would agree on: tracking parameters, fragment and default port removed,
+    host lower-cased, query sorted (courlan, then w3lib)."""
+    normalized = courlan.normalize_url(url.strip(), strict=False)
+    return canonicalize_url(normalized, keep_fragments=False)
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """The bare, lower-case DOI ("10.1000/xyz") from a DOI, a doi:/info:doi/ prefix or a URL;
+    punctuation that ends a sentence or a bracket around it is not part of it, nor, in a URL, the query
+    and a viewer tail (/full, /pdf, /abstract, /epdf)."""
+    if not value:
+        return None
+    match = _DOI.search(value)
+    if not match:
+        return None
+    doi = match.group(0)
+    if _URL.match(value):  # a landing page's address: its query and viewer tails are not the DOI
+        doi = _VIEWER_TAIL.sub("", doi.split("?", 1)[0].split("#", 1)[0])
+    return doi.rstrip(".,;)").lower() or None
+
+
+def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars: int = 1200) -> Resource:
+    """One RawEntry of `source` as a Resource ready to store (pure)."""
+    canonical = canonicalize(entry.url)
+    summary = truncate_text(html_to_text(entry.summary_html or entry.content_html), summary_max_chars)
+    summary_html = entry.summary_html or ""
+    if len(summary_html) > summary_max_chars * 4:
+        # Too long to show as is: keep the bounded plain text, escaped, instead of cutting HTML mid-tag.
+        summary_html = f"<p>{html.escape(summary)}</p>"
+    title = truncate_text(clean_text(entry.title) or truncate_text(summary, 120) or canonical, 500)
+    guid = clean_text(entry.guid)
+    url = entry.url.strip()
+    resource_type = infer_entry_type(entry, source, summary=summary)
+    authors = _unique([clean_text(a) for a in entry.authors])
+    tags = _unique([*(clean_text(t) for t in entry.tags), *source.tags])
+    doi = normalize_doi(entry.doi)
+    extra = {k: clean_text(v) for k, v in entry.extra.items()} if entry.extra else EMPTY
+    content_hash = _content_hash(url, title, summary, summary_html, resource_type.value, entry.published,
+                                 entry.updated, authors, tags, doi, entry.event, entry.image_url, extra)
+    return Resource(
+        source_id=source.id, key=f"guid:{guid}" if guid else f"url:{canonical}", url=url,
+        canonical_url=canonical, title=title, summary=summary, summary_html=summary_html, type=resource_type,
+        published=entry.published, updated=entry.updated, authors=authors, tags=tags, doi=doi,
+        event=entry.event, image_url=entry.image_url, extra=extra, content_hash=content_hash,
+    )
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for value in values:
+        if value:
+            seen.setdefault(value.casefold(), value)
+    return tuple(seen.values())
+
+
+def _content_hash(url: str, title: str, summary: str, summary_html: str, type_value: str,
+                  published: datetime | None, updated: datetime | None, authors: tuple[str, ...],
+                  tags: tuple[str, ...], doi: str | None, event: Event | None, image_url: str | None,
+                  extra: Mapping[str, str]) -> str:
+    """A digest of every stored field: equal digests mean the entry needs no write.
+
+    repr() of a tuple of strings, None and tuples is an unambiguous literal (and escapes lone
+    surrogates, which UTF-8 cannot encode); datetimes go in as ISO text, independent of repr.
+    """
+    payload = repr((url, title, summary, summary_html, type_value,
+                    published.isoformat() if published else None, updated.isoformat() if updated else None,
+                    authors, tags, doi, repr(event), image_url, sorted(extra.items())))
+    return hashlib.blake2b(payload.encode(), digest_size=32).hexdigest()

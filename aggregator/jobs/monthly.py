@@ -1,0 +1,106 @@
+"""The monthly pipeline in one pass: fetch, merge duplicates, label, refresh the draft, send what is due,
+rebuild the feeds and the archive."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, or_, select
+
+from aggregator.classify.classifier import Classifier
+from aggregator.classify.learned import ModelError, load_model
+from aggregator.db.schema import issues
+from aggregator.ingest.harvest import Fetcher
+from aggregator.classify.label import LabelReport, classify_resources
+from aggregator.dedupe.merge import MergeReport, dedupe_resources
+from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.settings import Settings
+from aggregator.config.sources import Hints, SourceConfig
+from aggregator.config.taxonomy import load_taxonomy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyReport:
+    outcomes: tuple[SourceOutcome, ...]
+    merges: MergeReport
+    labels: LabelReport
+    draft_id: int | None = None
+    sends: tuple = ()  # SendReport of each issue sent (or resumed) in this pass
+    feeds: object | None = None  # feeds BuildReport
+    archive: object | None = None  # archive build report
+
+
+def build_classifier(settings: Settings) -> Classifier:
+    """The taxonomy's rules, plus the learned model when `aggregator classify retrain` has saved one."""
+    taxonomy = load_taxonomy(settings.taxonomy_file)
+    model = None
+    if settings.model_path.is_file():
+        try:
+            model = load_model(settings.model_path)
+        except ModelError as exc:  # e.g. saved by another scikit-learn: rules still work
+            logger.warning("classifier model not used: %s", exc)
+    return Classifier(taxonomy, model)
+
+
+def source_hints(configs: Sequence[SourceConfig]) -> dict[str, Hints]:
+    return {c.id: c.hints for c in configs}
+
+
+def settle_resources(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
+                     now: datetime) -> tuple[MergeReport, LabelReport]:
+    """After a fetch: merge what several sources list, then label what is new or changed."""
+    merges = dedupe_resources(engine, now)
+    labels = classify_resources(engine, build_classifier(settings), source_hints(configs), now)
+    return merges, labels
+
+
+def current_month(settings: Settings, now: datetime) -> str:
+    """The month (YYYY-MM) it is now where the editors work."""
+    return now.astimezone(ZoneInfo(settings.schedule.timezone)).strftime("%Y-%m")
+
+
+def run_monthly(settings: Settings, configs: Sequence[SourceConfig], engine: Engine, fetcher: Fetcher, *,
+                on_done: Callable[[SourceOutcome], None] | None = None,
+                clock: Callable[[], datetime] = utcnow) -> MonthlyReport:
+    """One full pass on whatever the settings point at (by default the embedded SQLite, outbox and feeds folders)."""
+    from aggregator.publish.archive import build_archive
+    from aggregator.publish.feeds.build import build_feeds
+    from aggregator.digest.issue import prepare_draft
+
+    outcomes = run_fetch(settings, configs, engine, fetcher, on_done=on_done, clock=clock)
+    merges, labels = settle_resources(engine, settings, configs, clock())
+    with engine.begin() as conn:
+        draft_id = prepare_draft(conn, current_month(settings, clock()), clock())
+    sends = send_due_issues(engine, settings, configs, clock)
+    feeds = build_feeds(engine, settings, clock())
+    archive = build_archive(engine, settings, clock())
+    return MonthlyReport(tuple(outcomes), merges, labels, draft_id, tuple(sends), feeds, archive)
+
+
+def send_due_issues(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
+                    clock: Callable[[], datetime] = utcnow) -> list:
+    """Send every issue editors approved whose send time has come (no time set: now), and resume any
+    send that stopped part-way."""
+    from aggregator.digest.send import send_issue
+    from aggregator.digest.transport import make_transport
+
+    now = clock()
+    with engine.connect() as conn:
+        due = conn.execute(select(issues.c.id, issues.c.month).where(or_(
+            issues.c.status == "sending",
+            (issues.c.status == "approved") & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
+        )).order_by(issues.c.month)).all()
+    taxonomy = load_taxonomy(settings.taxonomy_file)
+    names = {c.id: c.name for c in configs}
+    reports = []
+    for issue in due:
+        logger.info("sending issue", extra={"issue_id": issue.id, "month": issue.month})
+        reports.append(send_issue(engine, issue.id, make_transport(settings, issue.month), settings, now=clock,
+                                  taxonomy=taxonomy, source_names=names))
+    return reports

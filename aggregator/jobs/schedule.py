@@ -1,0 +1,258 @@
+"""The scheduler: each source fetched at its own interval, the month's draft prepared on its day, one scheduler at a time.
+
+What is due is decided from what the database holds (a source's last fetch + its interval; an audit
+line saying the month's draft was prepared by the schedule), never from in-memory timers alone, so a
+restart neither repeats nor skips work. The timers only decide when to look.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import smtplib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine, String, cast, func, select, text
+
+from aggregator.db.schema import audit_log, issue_items, issues, sources
+from aggregator.errors import AggregatorError
+from aggregator.ingest.harvest import Fetcher
+from aggregator.digest.issue import REMOVED, prepare_draft
+from aggregator.review.lifecycle import record_audit
+from aggregator.jobs.monthly import settle_resources
+from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.settings import Settings
+from aggregator.config.sources import SourceConfig
+
+logger = logging.getLogger(__name__)
+DRAFT_ACTION = "draft-scheduled"  # audit_log action: the schedule prepared (and announced) a month's draft
+# A fetch job firing a little before the stored last fetch + interval still counts as due (clock jitter,
+# last_fetch_at being the end of the previous fetch).
+TOLERANCE = timedelta(minutes=1)
+LOCK_FILE = "schedule.lock"
+
+
+class SchedulerBusy(AggregatorError):
+    """Another scheduler holds the lock."""
+
+    hint = "only one `aggregator schedule` may run per database: stop the other one first (or use cron instead)"
+
+
+class Notifier(Protocol):
+    """Sends the editors' notification; the digest transport or the outbox folder adapts to it."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DraftOutcome:
+    month: str
+    issue_id: int
+    items: int
+    notified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleReport:
+    fetched: tuple[SourceOutcome, ...]
+    draft: DraftOutcome | None
+
+
+@contextmanager
+def scheduler_lock(engine: Engine, settings: Settings) -> Iterator[None]:
+    """Hold the single-scheduler lock, or raise SchedulerBusy: a PostgreSQL advisory lock (schedulers on
+    other hosts share the database), else an exclusive flock on <data_dir>/schedule.lock."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            # Keyed by schema, so that two deployments (or two test schemas) in one database do not clash.
+            key = "hashtext('aggregator-schedule:' || current_schema())"
+            held = conn.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar()
+            conn.commit()
+            if not held:
+                raise SchedulerBusy("another scheduler is running on this database (PostgreSQL advisory lock held)")
+            try:
+                yield
+            finally:
+                conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
+                conn.commit()
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / LOCK_FILE
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise SchedulerBusy(f"another scheduler is running (process {holder} holds {path})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def next_fetch_at(last_fetch_at: datetime | None, interval: timedelta, now: datetime) -> datetime:
+    """When a source is next due: its last fetch + its interval, or now when it is overdue or new."""
+    return now if last_fetch_at is None else max(now, last_fetch_at + interval)
+
+
+def last_fetches(engine: Engine) -> dict[str, datetime | None]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(sources.c.id, sources.c.last_fetch_at)).all())
+
+
+def due_sources(engine: Engine, configs: Sequence[SourceConfig], now: datetime) -> list[SourceConfig]:
+    """Enabled sources whose interval has passed since their last stored fetch (never fetched: due)."""
+    last = last_fetches(engine)
+    return [c for c in configs if c.enabled and next_fetch_at(last.get(c.id), c.interval, now) <= now + TOLERANCE]
+
+
+def draft_month_due(engine: Engine, settings: Settings, now: datetime) -> str | None:
+    """The month (YYYY-MM, in the schedule's time zone) whose draft the schedule should prepare now:
+    from draft_day at draft_hour to the month's end, until the schedule has done it once."""
+    schedule = settings.schedule
+    local = now.astimezone(ZoneInfo(schedule.timezone))
+    if (local.day, local.hour) < (schedule.draft_day, schedule.draft_hour):
+        return None
+    month = f"{local:%Y-%m}"
+    done = (select(audit_log.c.id).join(issues, audit_log.c.subject_id == cast(issues.c.id, String))
+            .where(audit_log.c.action == DRAFT_ACTION, audit_log.c.subject_type == "issue", issues.c.month == month))
+    with engine.connect() as conn:
+        return None if conn.execute(done.limit(1)).first() else month
+
+
+def prepare_scheduled_draft(engine: Engine, settings: Settings, now: datetime,
+                            notifier: Notifier | None) -> DraftOutcome | None:
+    """Prepare the month's draft when it is due, record that in the audit log (in the same transaction,
+    so it happens once), then tell the editors. None when nothing was due."""
+    month = draft_month_due(engine, settings, now)
+    if month is None:
+        return None
+    with engine.begin() as conn:
+        issue_id = prepare_draft(conn, month, now)
+        items = conn.execute(select(func.count()).select_from(issue_items).where(
+            issue_items.c.issue_id == issue_id, issue_items.c.section != REMOVED)).scalar_one()
+        record_audit(conn, user_id=None, action=DRAFT_ACTION, subject_type="issue", subject_id=issue_id, now=now,
+                     detail={"month": month, "items": items})
+    logger.info("draft prepared for %s", month, extra={"issue_id": issue_id, "count": items})
+    notified = False
+    if settings.schedule.editors_email and notifier is not None:
+        try:
+            notifier.send(draft_notice(settings, month, items, now))
+            notified = True
+        except (OSError, smtplib.SMTPException, AggregatorError):  # the draft stands; the log says who to tell
+            logger.exception("editors not notified of the %s draft", month, extra={"issue_id": issue_id})
+    return DraftOutcome(month, issue_id, items, notified)
+
+
+def draft_notice(settings: Settings, month: str, items: int, now: datetime) -> EmailMessage:
+    """The editors' notification; every header is fixed text or comes from settings, never fetched text."""
+    month_name = date.fromisoformat(month + "-01").strftime("%B %Y")
+    message = EmailMessage()
+    message["From"] = settings.mail.from_address
+    message["To"] = settings.schedule.editors_email or ""
+    message["Subject"] = f"Digest draft for {month_name} ready for review"
+    message["Date"] = format_datetime(now.astimezone(timezone.utc))
+    message["Message-ID"] = make_msgid(idstring=f"draft-{month}")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        f"The draft of the {month_name} digest has been prepared with {items} approved resource"
+        f"{'' if items == 1 else 's'}.\n\nReview, reorder and approve it in the web app:\n"
+        f"{settings.base_url.rstrip('/')}/\n\n-- the aggregator's scheduler\n")
+    return message
+
+
+class TransportNotifier:
+    """Sends notifications through the digest's transport: SMTP when a host is configured, else .eml files
+    in <outbox>/notifications/ (the embedded default)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, message: EmailMessage) -> None:
+        from aggregator.digest.transport import OutboxTransport, SMTPTransport
+
+        settings = self.settings
+        transport = (SMTPTransport(settings.smtp) if settings.smtp.host
+                     else OutboxTransport(settings.outbox_dir / "notifications"))
+        session = transport.open()
+        try:
+            session.send(parseaddr(settings.mail.from_address)[1], parseaddr(message["To"])[1], bytes(message))
+        finally:
+            session.close()
+
+
+def run_due(engine: Engine, settings: Settings, configs: Sequence[SourceConfig], fetcher: Fetcher,
+            notifier: Notifier | None, *, clock: Callable[[], datetime] = utcnow) -> ScheduleReport:
+    """Do whatever is due now and return (`aggregator schedule --once`, or one cron run)."""
+    now = clock()
+    due = due_sources(engine, configs, now)
+    fetched = run_fetch(settings, due, engine, fetcher, clock=clock) if due else []
+    if any(o.outcome == "new-data" for o in fetched):
+        settle_resources(engine, settings, configs, clock())  # editors find new resources merged and labelled
+    return ScheduleReport(tuple(fetched), prepare_scheduled_draft(engine, settings, clock(), notifier))
+
+
+def run_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceConfig], fetcher: Fetcher,
+                  notifier: Notifier | None, *, clock: Callable[[], datetime] = utcnow) -> None:
+    """Run until interrupted (hold `scheduler_lock` around it)."""
+    scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock)
+    logger.info("scheduler started", extra={"count": len(scheduler.get_jobs()) - 1})
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
+
+
+def make_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceConfig], fetcher: Fetcher,
+                   notifier: Notifier | None, *, clock: Callable[[], datetime] = utcnow) -> BlockingScheduler:
+    """A BlockingScheduler (not started) with one job per enabled source, first run when the stored last
+    fetch + interval says, and one job for the draft day, also run at start so that a scheduler that
+    was down at the draft hour catches up. Jobs live in memory: the database is the state."""
+    scheduler = BlockingScheduler(
+        timezone=timezone.utc, executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    now, last = clock(), last_fetches(engine)
+    settling = threading.Lock()
+
+    def fetch_job(config: SourceConfig) -> None:
+        current = clock()
+        due_at = next_fetch_at(last_fetches(engine).get(config.id), config.interval, current)
+        if due_at > current + TOLERANCE:  # fetched meanwhile (e.g. by `make run`): look again when due
+            scheduler.modify_job(f"fetch:{config.id}", next_run_time=due_at)
+            return
+        outcomes = run_fetch(settings, [config], engine, fetcher, clock=clock)
+        if any(o.outcome == "new-data" for o in outcomes):
+            with settling:  # fetch jobs run in parallel threads; merging and labelling go one at a time
+                settle_resources(engine, settings, configs, clock())
+
+    for config in configs:
+        if config.enabled:
+            scheduler.add_job(fetch_job, IntervalTrigger(seconds=config.interval.total_seconds()), args=[config],
+                              id=f"fetch:{config.id}", name=f"fetch {config.id}",
+                              next_run_time=next_fetch_at(last.get(config.id), config.interval, now))
+    def draft_job() -> None:
+        prepare_scheduled_draft(engine, settings, clock(), notifier)
+
+    schedule = settings.schedule
+    scheduler.add_job(draft_job, CronTrigger(day=schedule.draft_day, hour=schedule.draft_hour,
+                                             timezone=schedule.timezone),
+                      id="draft", name="prepare the month's draft", next_run_time=now)
+    return scheduler

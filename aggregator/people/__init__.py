@@ -1,0 +1,1 @@
+"""Subscribers and their consent, editors' accounts, and the signed tokens in subscribers' links."""
