@@ -21,8 +21,9 @@ class AggregatorError(Exception):
 class ConfigError(AggregatorError):
     """A configuration file (sources.yaml, the taxonomy) or a setting is invalid."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.path = path
         self.line = line

@@ -56,7 +56,9 @@ class RawEntry:
     doi: str | None = None
     event: Event | None = None
     image_url: str | None = None
-    extra: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # named extra fields (speaker, affiliation, slides, ...)
+    extra: Mapping[str, str] = field(
+        default_factory=lambda: EMPTY
+    )  # named extra fields (speaker, affiliation, slides, ...)
 
 
 @dataclass(frozen=True, slots=True)

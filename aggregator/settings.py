@@ -65,8 +65,9 @@ class MailSettings(BaseModel):
     reply_to: str | None = "editors@kindness-in-care.example"
     list_id: str = "Kindness in care digest <digest.kindness-in-care.example>"
     unsubscribe_mailto: str = "unsubscribe@kindness-in-care.example"
-    subject_pattern: str = Field("Kindness in care digest: {month_name} {year}",
-                                 description="placeholders {month_name}, {month}, {year}")
+    subject_pattern: str = Field(
+        "Kindness in care digest: {month_name} {year}", description="placeholders {month_name}, {month}, {year}"
+    )
     wording_version: str = Field("2026-11", description="version of the consent wording shown on the subscribe form")
     tracking_pixel: bool = False
 
@@ -87,8 +88,12 @@ class WebSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(2, ge=1, le=64)
     second_editor_approval: bool = Field(False, description="an issue needs a second editor (or an admin) to approve")
-    trusted_proxies: int = Field(0, ge=0, le=5, description="reverse proxies in front whose X-Forwarded-* "
-                                                         "headers are trusted (1 behind nginx or Caddy)")
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="reverse proxies in front whose X-Forwarded-* headers are trusted (1 behind nginx or Caddy)",
+    )
     login_rate_limit: str = "5 per minute"
     subscribe_rate_limit: str = "5 per hour"
 
@@ -115,8 +120,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/aggregator.db")
     sources_file: Path = Field(Path("sources.yaml"))
     taxonomy_file: Path = Field(Path("taxonomy.yaml"), description="audiences and themes, editable by editors")
-    labelled_set: Path = Field(Path("tests/eval/classifier/resources.jsonl"),
-                               description="labelled resources the classifier model is trained on, with corrections")
+    labelled_set: Path = Field(
+        Path("tests/eval/classifier/resources.jsonl"),
+        description="labelled resources the classifier model is trained on, with corrections",
+    )
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = Field(
         False, description="allow fetching loopback/private addresses (tests and the local demo only)"
@@ -124,8 +131,9 @@ class Settings(BaseSettings):
     fetch: FetchLimits = Field(default_factory=FetchLimits)
     summary_max_chars: int = Field(1200, ge=100)
     base_url: str = Field("http://127.0.0.1:8000", description="public address of the web app, for links in mail")
-    secret_key: SecretStr | None = Field(None, description="signs sessions and links; default: made once and "
-                                                          "kept in <data_dir>/secret.key")
+    secret_key: SecretStr | None = Field(
+        None, description="signs sessions and links; default: made once and kept in <data_dir>/secret.key"
+    )
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     dkim: DKIMSettings = Field(default_factory=DKIMSettings)
     mail: MailSettings = Field(default_factory=MailSettings)

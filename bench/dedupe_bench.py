@@ -82,17 +82,25 @@ def make_base(rng: random.Random, n: int) -> list[DedupeRecord]:
     surnames = make_rare_words(rng, 5_000)
     records = []
     for i in range(n):
-        authors = tuple(s.title() + ", " + rng.choice(string.ascii_uppercase) + "."
-                        for s in rng.sample(surnames, rng.randint(1, 5))) if rng.random() < 0.3 else ()
-        records.append(DedupeRecord(
-            id=i,
-            title=make_title(rng, words, weights, rare, lengths),
-            canonical_url=f"https://partner{rng.randint(1, 40)}.example.org/resources/{i}",
-            doi=f"10.{rng.randint(1000, 9999)}/res.{i}" if rng.random() < 0.15 else None,
-            published=date(2012, 1, 1) + timedelta(days=rng.randint(0, 4700)),
-            authors=authors,
-            source_id=f"partner{rng.randint(1, 40)}",
-        ))
+        authors = (
+            tuple(
+                s.title() + ", " + rng.choice(string.ascii_uppercase) + "."
+                for s in rng.sample(surnames, rng.randint(1, 5))
+            )
+            if rng.random() < 0.3
+            else ()
+        )
+        records.append(
+            DedupeRecord(
+                id=i,
+                title=make_title(rng, words, weights, rare, lengths),
+                canonical_url=f"https://partner{rng.randint(1, 40)}.example.org/resources/{i}",
+                doi=f"10.{rng.randint(1000, 9999)}/res.{i}" if rng.random() < 0.15 else None,
+                published=date(2012, 1, 1) + timedelta(days=rng.randint(0, 4700)),
+                authors=authors,
+                source_id=f"partner{rng.randint(1, 40)}",
+            )
+        )
     return records
 
 
@@ -101,11 +109,17 @@ def make_lookalikes(rng: random.Random, first: DedupeRecord, new_id: int) -> lis
     url = "https://events.example.org/{}"
     if rng.random() < 0.5:
         year = rng.randint(2015, 2024)
-        return [replace(first, id=new_id + k, title=f"{first.title} {year + k}", canonical_url=url.format(new_id + k),
-                        doi=None) for k in (0, 1)]
+        return [
+            replace(
+                first, id=new_id + k, title=f"{first.title} {year + k}", canonical_url=url.format(new_id + k), doi=None
+            )
+            for k in (0, 1)
+        ]
     later = first.published + timedelta(days=rng.randint(400, 2000)) if first.published else None
-    return [replace(first, id=new_id, canonical_url=url.format(new_id), doi=None),
-            replace(first, id=new_id + 1, published=later, canonical_url=url.format(new_id + 1), doi=None, authors=())]
+    return [
+        replace(first, id=new_id, canonical_url=url.format(new_id), doi=None),
+        replace(first, id=new_id + 1, published=later, canonical_url=url.format(new_id + 1), doi=None, authors=()),
+    ]
 
 
 def mutate_title(rng: random.Random, title: str) -> str:
@@ -118,7 +132,7 @@ def mutate_title(rng: random.Random, title: str) -> str:
             if idx:
                 i = rng.choice(idx)
                 w, p = words[i], rng.randint(1, len(words[i]) - 2)
-                words[i] = rng.choice((w[:p] + w[p + 1:], w[:p] + w[p + 1] + w[p] + w[p + 2:], w[:p] + "e" + w[p:]))
+                words[i] = rng.choice((w[:p] + w[p + 1 :], w[:p] + w[p + 1] + w[p] + w[p + 2 :], w[:p] + "e" + w[p:]))
             title = " ".join(words)
         elif kind == "case":
             title = rng.choice((title.upper(), title.lower(), title.title()))
@@ -141,8 +155,12 @@ def make_duplicate(rng: random.Random, base: DedupeRecord, new_id: int) -> Dedup
     authors = base.authors
     if authors and rng.random() < 0.5:  # "Surname, I." as "I. Surname", and a truncated list
         authors = tuple(" ".join(reversed(a.split(", "))) for a in authors[: rng.randint(1, len(authors))])
-    url = rng.choice((base.canonical_url.replace("https://", "http://") + "/",
-                      f"https://partner{rng.randint(41, 80)}.example.org/news/{new_id}"))
+    url = rng.choice(
+        (
+            base.canonical_url.replace("https://", "http://") + "/",
+            f"https://partner{rng.randint(41, 80)}.example.org/news/{new_id}",
+        )
+    )
     return replace(
         base,
         id=new_id,
@@ -160,7 +178,7 @@ def make_dataset(n: int, seed: int) -> tuple[list[DedupeRecord], list[tuple[int,
     rng = random.Random(seed)
     n_dup, n_pairs = n // 5, n // 50
     fresh = make_base(rng, n - n_dup - n_pairs)  # the look-alike pairs take a fresh title each
-    base, seeds = fresh[: len(fresh) - n_pairs], fresh[len(fresh) - n_pairs:]
+    base, seeds = fresh[: len(fresh) - n_pairs], fresh[len(fresh) - n_pairs :]
     lookalikes = [r for i, first in enumerate(seeds) for r in make_lookalikes(rng, first, len(fresh) + 2 * i)]
     groups: dict[int, list[int]] = {}
     dups = []
@@ -207,8 +225,11 @@ def main() -> int:
     print(f"pairs: {scores.describe()}")
     print(f"peak memory increase {memory:.0f} MB (max RSS delta)")
     figures = {"seconds": elapsed, "precision": scores.precision, "recall": scores.recall, "memory_mb": memory}
-    missed = [k for k, target in TARGETS.items()
-              if (figures[k] > target if k in ("seconds", "memory_mb") else figures[k] < target)]
+    missed = [
+        k
+        for k, target in TARGETS.items()
+        if (figures[k] > target if k in ("seconds", "memory_mb") else figures[k] < target)
+    ]
     for k in missed:
         print(f"MISSED {k}: {figures[k]:.3f} against target {TARGETS[k]}")
     return 1 if missed else 0

@@ -41,7 +41,9 @@ def feed_body(number: int) -> bytes:
         f"<description>A short summary of resource {i}.</description></item>"
         for i in range(3)
     )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {number}</title>{items}</channel></rss>'.encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {number}</title>{items}</channel></rss>'.encode()
+    )
 
 
 class FeedProtocol(asyncio.Protocol):
@@ -89,8 +91,10 @@ class FeedProtocol(asyncio.Protocol):
 def run_server(hosts: int, delay: float, served: Synchronized, ready: Connection) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        servers = [await loop.create_server(lambda: FeedProtocol(delay, served), "127.0.0.1", 0, backlog=512)
-                   for _ in range(hosts)]
+        servers = [
+            await loop.create_server(lambda: FeedProtocol(delay, served), "127.0.0.1", 0, backlog=512)
+            for _ in range(hosts)
+        ]
         ready.send([s.sockets[0].getsockname()[1] for s in servers])
         await asyncio.Event().wait()
 
@@ -123,6 +127,7 @@ def bench_settings(threads: int, robots: bool) -> Settings:
 def run_ours(urls: list[str], threads: int, robots: bool) -> tuple[PassResult, dict[str, Fetched]]:
     results: dict[str, Fetched] = {}
     with Fetcher(bench_settings(threads, robots)) as fetcher:
+
         def fetch_one(url: str) -> tuple[int, int]:
             fetched = fetcher.fetch(url)
             results[url] = fetched
@@ -133,6 +138,7 @@ def run_ours(urls: list[str], threads: int, robots: bool) -> tuple[PassResult, d
 
 def run_ours_conditional(urls: list[str], threads: int, robots: bool, first: dict[str, Fetched]) -> PassResult:
     with Fetcher(bench_settings(threads, robots)) as fetcher:
+
         def fetch_one(url: str) -> tuple[int, int]:
             fetched = fetcher.fetch(url, etag=first[url].etag, last_modified=first[url].last_modified)
             return fetched.status, len(fetched.body)
@@ -145,6 +151,7 @@ def run_bare(urls: list[str], threads: int) -> PassResult:
     # without a per-host gate the larger pool ends up with ~200 connections that httpcore scans on
     # every request.
     with httpx.Client(trust_env=False) as client:
+
         def fetch_one(url: str) -> tuple[int, int]:
             response = client.get(url)
             return response.status_code, len(response.content)
@@ -192,17 +199,25 @@ def report(args: argparse.Namespace, urls: list[str], served: Synchronized) -> i
         bytes_served = served.value
 
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"feeds={args.feeds} delay={args.delay * 1000:.0f}ms threads={args.threads} hosts={args.hosts} "
-          f"robots={'on' if args.robots else 'off'} (best of {args.repeat})")
+    print(
+        f"feeds={args.feeds} delay={args.delay * 1000:.0f}ms threads={args.threads} hosts={args.hosts} "
+        f"robots={'on' if args.robots else 'off'} (best of {args.repeat})"
+    )
     print(f"ideal           {ideal:6.3f} s")
-    print(f"ours            {ours:6.3f} s  runs {', '.join(f'{r.seconds:.3f}' for r in ours_runs)}  "
-          f"median {statistics.median(r.seconds for r in ours_runs):.3f}  statuses {ours_runs[-1].statuses}")
-    print(f"bare httpx      {bare:6.3f} s  runs {', '.join(f'{r.seconds:.3f}' for r in bare_runs)}  "
-          f"median {statistics.median(r.seconds for r in bare_runs):.3f}  statuses {bare_runs[-1].statuses}")
+    print(
+        f"ours            {ours:6.3f} s  runs {', '.join(f'{r.seconds:.3f}' for r in ours_runs)}  "
+        f"median {statistics.median(r.seconds for r in ours_runs):.3f}  statuses {ours_runs[-1].statuses}"
+    )
+    print(
+        f"bare httpx      {bare:6.3f} s  runs {', '.join(f'{r.seconds:.3f}' for r in bare_runs)}  "
+        f"median {statistics.median(r.seconds for r in bare_runs):.3f}  statuses {bare_runs[-1].statuses}"
+    )
     print(f"ours / ideal    {ours / ideal:6.3f}   (target <= {TARGET_VS_IDEAL})")
     print(f"ours / bare     {ours / bare:6.3f}   (target <= {TARGET_VS_BARE})")
-    print(f"second pass     {second.seconds:6.3f} s  statuses {second.statuses}  "
-          f"body bytes read {second.body_bytes}  body bytes served {bytes_served}")
+    print(
+        f"second pass     {second.seconds:6.3f} s  statuses {second.statuses}  "
+        f"body bytes read {second.body_bytes}  body bytes served {bytes_served}"
+    )
 
     failures = []
     if ours / ideal > TARGET_VS_IDEAL:

@@ -25,12 +25,12 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
+from aggregator.config.sources import SourceConfig  # noqa: E402
 from aggregator.db.engine import create_db_engine, upgrade_database  # noqa: E402
 from aggregator.db.store import store_resources, sync_sources  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
+from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
 from aggregator.ingest.normalize import normalize_entry  # noqa: E402
-from aggregator.config.sources import SourceConfig  # noqa: E402
 from tests.test_feed_corpus import feed_inputs  # noqa: E402
 
 TARGET = 2.5
@@ -110,8 +110,10 @@ def main() -> int:
     speedup = best_default / best_ours
     print(f"{len(feeds)} real feeds, {total} entries; best of {args.repeat}")
     print(f"default feedparser.parse   {best_default:6.2f} s  {total / best_default:8.0f} entries/s")
-    print(f"parse + sanitise (ours)    {best_ours:6.2f} s  {total / best_ours:8.0f} entries/s  "
-          f"{speedup:.2f}x faster than default feedparser (target >= {TARGET}x)")
+    print(
+        f"parse + sanitise (ours)    {best_ours:6.2f} s  {total / best_ours:8.0f} entries/s  "
+        f"{speedup:.2f}x faster than default feedparser (target >= {TARGET}x)"
+    )
     print(f"bare lxml parse (floor)    {best_floor:6.2f} s  ours = {best_ours / best_floor:.1f}x the floor")
     normalise, stored, count = store_pass(feeds[: max(1, len(feeds) // 2)])
     print(f"normalise {count} entries  {normalise:6.2f} s; store {stored:6.2f} s ({count / stored:.0f} resources/s)")

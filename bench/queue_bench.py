@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from aggregator.db.engine import create_db_engine, upgrade_database  # noqa: E402
 from aggregator.db.schema import entries, labels, resources, sources  # noqa: E402
-from aggregator.settings import Settings  # noqa: E402
 from aggregator.people.users import Passwords, add_user  # noqa: E402
+from aggregator.settings import Settings  # noqa: E402
 from aggregator.web import create_app  # noqa: E402
 
 TARGET_MS = 150.0
@@ -43,36 +43,88 @@ TYPES = ("report", "research", "toolkit", "news", "event")
 
 def populate(engine, count: int) -> None:
     """`count` resources (90% pending), each with one entry and two labels, inserted in bulk."""
-    base = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2025, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(insert(sources), [{"id": s, "url": f"https://{s}.example/", "configured_url": f"https://{s}.example/",
-                                        "consecutive_failures": 0, "best_count": 0, "drift_alarm": False}
-                                       for s in SOURCE_IDS])
+        conn.execute(
+            insert(sources),
+            [
+                {
+                    "id": s,
+                    "url": f"https://{s}.example/",
+                    "configured_url": f"https://{s}.example/",
+                    "consecutive_failures": 0,
+                    "best_count": 0,
+                    "drift_alarm": False,
+                }
+                for s in SOURCE_IDS
+            ],
+        )
     chunk = 20_000
     for start in range(0, count, chunk):
         ids = range(start + 1, min(count, start + chunk) + 1)
         res, ent, lab = [], [], []
         for i in ids:
             created = base + timedelta(minutes=i)
-            res.append({"id": i, "canonical_url": f"https://bench.example/r/{i}", "url": f"https://bench.example/r/{i}",
-                        "title": f"Compassionate care resource {i}: kindness in practice for teams",
-                        "summary": f"Resource {i} on kindness, staff wellbeing and culture change in care.",
-                        "summary_html": f"<p>Resource <strong>{i}</strong> on kindness, staff wellbeing and "
-                                        f"culture change in care. <a href=\"https://bench.example/r/{i}\">More</a></p>",
-                        "type": TYPES[i % len(TYPES)], "published_at": created, "authors": ["A. Author"],
-                        "tags": ["Kindness"], "status": "pending" if i % 10 else "approved", "created_at": created,
-                        "modified_at": created, "off_topic": i % 23 == 0, "featured": False})
-            ent.append({"id": i, "source_id": SOURCE_IDS[i % len(SOURCE_IDS)], "key": f"url:{i}", "resource_id": i,
-                        "url": f"https://bench.example/r/{i}", "canonical_url": f"https://bench.example/r/{i}",
-                        "title": f"Compassionate care resource {i}", "summary": "", "summary_html": "",
-                        "type": "report", "authors": [], "tags": [], "extra": {}, "content_hash": str(i),
-                        "first_seen_at": created, "last_seen_at": created})
-            lab.append({"resource_id": i, "kind": "theme", "label_id": THEMES[i % len(THEMES)], "confidence": 0.8,
-                        "reasons": [{"signal": "phrase", "detail": "‘kindness’ in the summary"}],
-                        "origin": "classifier"})
-            lab.append({"resource_id": i, "kind": "audience", "label_id": AUDIENCES[i % len(AUDIENCES)],
-                        "confidence": 0.6, "reasons": [{"signal": "source", "detail": "the source's audience"}],
-                        "origin": "classifier"})
+            res.append(
+                {
+                    "id": i,
+                    "canonical_url": f"https://bench.example/r/{i}",
+                    "url": f"https://bench.example/r/{i}",
+                    "title": f"Compassionate care resource {i}: kindness in practice for teams",
+                    "summary": f"Resource {i} on kindness, staff wellbeing and culture change in care.",
+                    "summary_html": f"<p>Resource <strong>{i}</strong> on kindness, staff wellbeing and "
+                    f'culture change in care. <a href="https://bench.example/r/{i}">More</a></p>',
+                    "type": TYPES[i % len(TYPES)],
+                    "published_at": created,
+                    "authors": ["A. Author"],
+                    "tags": ["Kindness"],
+                    "status": "pending" if i % 10 else "approved",
+                    "created_at": created,
+                    "modified_at": created,
+                    "off_topic": i % 23 == 0,
+                    "featured": False,
+                }
+            )
+            ent.append(
+                {
+                    "id": i,
+                    "source_id": SOURCE_IDS[i % len(SOURCE_IDS)],
+                    "key": f"url:{i}",
+                    "resource_id": i,
+                    "url": f"https://bench.example/r/{i}",
+                    "canonical_url": f"https://bench.example/r/{i}",
+                    "title": f"Compassionate care resource {i}",
+                    "summary": "",
+                    "summary_html": "",
+                    "type": "report",
+                    "authors": [],
+                    "tags": [],
+                    "extra": {},
+                    "content_hash": str(i),
+                    "first_seen_at": created,
+                    "last_seen_at": created,
+                }
+            )
+            lab.append(
+                {
+                    "resource_id": i,
+                    "kind": "theme",
+                    "label_id": THEMES[i % len(THEMES)],
+                    "confidence": 0.8,
+                    "reasons": [{"signal": "phrase", "detail": "‘kindness’ in the summary"}],
+                    "origin": "classifier",
+                }
+            )
+            lab.append(
+                {
+                    "resource_id": i,
+                    "kind": "audience",
+                    "label_id": AUDIENCES[i % len(AUDIENCES)],
+                    "confidence": 0.6,
+                    "reasons": [{"signal": "source", "detail": "the source's audience"}],
+                    "origin": "classifier",
+                }
+            )
         with engine.begin() as conn:
             conn.execute(insert(resources), res)
             conn.execute(insert(entries), ent)
@@ -105,14 +157,20 @@ def main() -> int:
         upgrade_database(engine)
         started = time.perf_counter()
         populate(engine, args.resources)
-        print(f"populated {args.resources:,} resources (+ entries, 2 labels each) in "
-              f"{time.perf_counter() - started:.1f} s")
-        settings = Settings(data_dir=Path(folder), database_url=url, sources_file=ROOT / "sources.yaml",
-                            taxonomy_file=ROOT / "taxonomy.yaml", secret_key="bench-secret-" + "x" * 32)
+        print(
+            f"populated {args.resources:,} resources (+ entries, 2 labels each) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        settings = Settings(
+            data_dir=Path(folder),
+            database_url=url,
+            sources_file=ROOT / "sources.yaml",
+            taxonomy_file=ROOT / "taxonomy.yaml",
+            secret_key="bench-secret-" + "x" * 32,
+        )
         passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
         with engine.begin() as conn:
-            add_user(conn, "bench@example.org", PASSWORD, role="editor", now=datetime.now(timezone.utc),
-                     passwords=passwords)
+            add_user(conn, "bench@example.org", PASSWORD, role="editor", now=datetime.now(UTC), passwords=passwords)
         app = create_app(settings, engine, passwords=passwords)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -121,8 +179,9 @@ def main() -> int:
             with httpx.Client(base_url=base, timeout=30) as client:
                 page = client.get("/editor/login").text
                 csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-                client.post("/editor/login", data={"email": "bench@example.org", "password": PASSWORD,
-                                                   "csrf_token": csrf})
+                client.post(
+                    "/editor/login", data={"email": "bench@example.org", "password": PASSWORD, "csrf_token": csrf}
+                )
                 first = client.get("/editor/")
                 assert first.status_code == 200 and "pending resources" in first.text, "not signed in"
                 cursor = re.search(r'href="([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&")
@@ -135,8 +194,10 @@ def main() -> int:
             server.shutdown()
             engine.dispose()
     q95, b95 = p95(queue), p95(baseline)
-    print(f"queue page  (/editor/, 25 of {args.resources:,}): p50 {statistics.median(queue):6.1f} ms  "
-          f"p95 {q95:6.1f} ms  over {len(queue)} requests")
+    print(
+        f"queue page  (/editor/, 25 of {args.resources:,}): p50 {statistics.median(queue):6.1f} ms  "
+        f"p95 {q95:6.1f} ms  over {len(queue)} requests"
+    )
     print(f"baseline    (/healthz):                 p50 {statistics.median(baseline):6.1f} ms  p95 {b95:6.1f} ms")
     print(f"ratio queue/baseline p95: {q95 / b95:.1f}x")
     print(f"(info) page 2 by cursor p95 {p95(deep):.1f} ms; theme+audience filter p95 {p95(filtered):.1f} ms")

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,13 +93,13 @@ class FastSink:
                             break
                         with self._count.get_lock():
                             self._count.value += 1
-                        buffer, in_data = buffer[end + 5:], False
+                        buffer, in_data = buffer[end + 5 :], False
                         conn.sendall(b"250 ok\r\n")
                         continue
                     line_end = buffer.find(b"\r\n")
                     if line_end < 0:
                         break
-                    verb, buffer = buffer[:4].upper(), buffer[line_end + 2:]
+                    verb, buffer = buffer[:4].upper(), buffer[line_end + 2 :]
                     if verb == b"EHLO":
                         conn.sendall(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 100000000\r\n")
                     elif verb == b"DATA":
@@ -119,25 +119,45 @@ def seed(url: str, count: int) -> int:
     engine = create_db_engine(url)
     upgrade_database(engine)
     issue_id = seed_issue(engine, titles=tuple(f"Extra resource {n} on kindness at work" for n in range(20)))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         for start in range(0, count, 5000):
-            conn.execute(insert(subscribers), [
-                {"email": f"reader{n}@example.org", "status": "active", "created_at": now, "origin": "form",
-                 "audiences": [AUDIENCES[n % 4]] if n % 3 else [], "themes": [THEMES[(n // 4) % 4]] if n % 5 else []}
-                for n in range(start, min(count, start + 5000))])
+            conn.execute(
+                insert(subscribers),
+                [
+                    {
+                        "email": f"reader{n}@example.org",
+                        "status": "active",
+                        "created_at": now,
+                        "origin": "form",
+                        "audiences": [AUDIENCES[n % 4]] if n % 3 else [],
+                        "themes": [THEMES[(n // 4) % 4]] if n % 5 else [],
+                    }
+                    for n in range(start, min(count, start + 5000))
+                ],
+            )
     engine.dispose()
     return issue_id
 
 
 def settings_for(data_dir: Path, port: int, connections: int) -> Settings:
-    return Settings(data_dir=data_dir, secret_key="bench-" + "x" * 40,
-                    smtp={"host": "127.0.0.1", "port": port, "security": "none", "connections": connections,
-                          "rate_per_second": 1_000_000, "messages_per_connection": 500})
+    return Settings(
+        data_dir=data_dir,
+        secret_key="bench-" + "x" * 40,
+        smtp={
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "connections": connections,
+            "rate_per_second": 1_000_000,
+            "messages_per_connection": 500,
+        },
+    )
 
 
 def send_prebuilt(port: int, data: bytes, count: int, connections: int, per_connection: int) -> float:
     """Seconds to send `count` copies of `data` over `connections` reused connections (reconnecting as the engine)."""
+
     def worker(share: int) -> None:
         client, used = None, 0
         for _ in range(share):
@@ -150,8 +170,10 @@ def send_prebuilt(port: int, data: bytes, count: int, connections: int, per_conn
         if client is not None:
             client.quit()
 
-    threads = [threading.Thread(target=worker, args=(count // connections + (i < count % connections),))
-               for i in range(connections)]
+    threads = [
+        threading.Thread(target=worker, args=(count // connections + (i < count % connections),))
+        for i in range(connections)
+    ]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -172,8 +194,9 @@ def send_personalised(engine, issue_id: int, settings: Settings, sink: FastSink,
     """Seconds for send_issue to send the whole issue, and the distinct copies it rendered."""
     sink.count = 0
     started = time.perf_counter()
-    report = send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, worker_id="bench",
-                        options=SendOptions(batch_size=200))
+    report = send_issue(
+        engine, issue_id, SMTPTransport(settings.smtp), settings, worker_id="bench", options=SendOptions(batch_size=200)
+    )
     seconds = time.perf_counter() - started
     assert report.sent == count == sink.count and report.finished, (report, sink.count)
     return seconds, report.copies
@@ -192,15 +215,15 @@ def run(count: int, connections: int, only_send: bool, rounds: int) -> dict:
         sample: bytes | None = None
         base_count = min(count, 20_000)
         if not only_send:  # one message as the engine builds it, sent `base_count` times
+            from aggregator.config.taxonomy import load_taxonomy
             from aggregator.digest.compose import Copies
             from aggregator.digest.deliveries import Target
             from aggregator.digest.issue import load_issue
-            from aggregator.config.taxonomy import load_taxonomy
 
             with engine.connect() as conn:
-                content = load_issue(conn, issue_id, datetime.now(timezone.utc))
+                content = load_issue(conn, issue_id, datetime.now(UTC))
             copies = Copies(content, settings, load_taxonomy(settings.taxonomy_file))
-            sample, _ = copies.message(Target(0, 1, "reader1@example.org", (), (), 1), datetime.now(timezone.utc))
+            sample, _ = copies.message(Target(0, 1, "reader1@example.org", (), (), 1), datetime.now(UTC))
             result.update(prebuilt_msgs=base_count, message_bytes=len(sample))
         prebuilt_rates: list[int] = []
         personalised_rates: list[int] = []
@@ -221,12 +244,19 @@ def run(count: int, connections: int, only_send: bool, rounds: int) -> dict:
             if sample is not None and not baseline_first:
                 baseline()
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        result.update(personalised_rate=max(personalised_rates), personalised_rounds=personalised_rates,
-                      copies=copies_rendered, peak_rss_mb=round(rss_after),
-                      send_rss_growth_mb=round(rss_after - rss_before, 1))
+        result.update(
+            personalised_rate=max(personalised_rates),
+            personalised_rounds=personalised_rates,
+            copies=copies_rendered,
+            peak_rss_mb=round(rss_after),
+            send_rss_growth_mb=round(rss_after - rss_before, 1),
+        )
         if prebuilt_rates:
-            result.update(prebuilt_rate=max(prebuilt_rates), prebuilt_rounds=prebuilt_rates,
-                          ratio=round(max(personalised_rates) / max(prebuilt_rates), 3))
+            result.update(
+                prebuilt_rate=max(prebuilt_rates),
+                prebuilt_rounds=prebuilt_rates,
+                ratio=round(max(personalised_rates) / max(prebuilt_rates), 3),
+            )
         engine.dispose()
     return result
 
@@ -243,14 +273,32 @@ def main() -> int:
     if args.memory_check:
         runs = {}
         for n in (20_000, 100_000):
-            out = subprocess.run([sys.executable, __file__, "--subscribers", str(n), "--only-send", "--json",
-                                  "--rounds", "1", "--connections", str(args.connections)],
-                                 check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--subscribers",
+                    str(n),
+                    "--only-send",
+                    "--json",
+                    "--rounds",
+                    "1",
+                    "--connections",
+                    str(args.connections),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             runs[n] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{n:>7} subscribers: {runs[n]['personalised_rate']} msg/s, peak RSS {runs[n]['peak_rss_mb']} MB, "
-                  f"growth during the send {runs[n]['send_rss_growth_mb']} MB")
-        ok = (runs[100_000]["peak_rss_mb"] < MEMORY_TARGET_MB
-              and runs[100_000]["send_rss_growth_mb"] <= runs[20_000]["send_rss_growth_mb"] + 20)
+            print(
+                f"{n:>7} subscribers: {runs[n]['personalised_rate']} msg/s, peak RSS {runs[n]['peak_rss_mb']} MB, "
+                f"growth during the send {runs[n]['send_rss_growth_mb']} MB"
+            )
+        ok = (
+            runs[100_000]["peak_rss_mb"] < MEMORY_TARGET_MB
+            and runs[100_000]["send_rss_growth_mb"] <= runs[20_000]["send_rss_growth_mb"] + 20
+        )
         print(f"memory target (< {MEMORY_TARGET_MB} MB at 100k, no growth with N): {'met' if ok else 'MISSED'}")
         return 0 if ok else 1
     result = run(args.subscribers, args.connections, args.only_send, args.rounds)
@@ -259,11 +307,15 @@ def main() -> int:
         return 0
     ok = True
     if "ratio" in result:
-        print(f"pre-built bytes:  {result['prebuilt_rate']:>6} msg/s ({result['prebuilt_msgs']} messages of "
-              f"{result['message_bytes']} bytes, {args.connections} connections; rounds {result['prebuilt_rounds']})")
+        print(
+            f"pre-built bytes:  {result['prebuilt_rate']:>6} msg/s ({result['prebuilt_msgs']} messages of "
+            f"{result['message_bytes']} bytes, {args.connections} connections; rounds {result['prebuilt_rounds']})"
+        )
         ok &= result["ratio"] >= RATIO_TARGET
-    print(f"personalised:     {result['personalised_rate']:>6} msg/s ({args.subscribers} subscribers, "
-          f"{result['copies']} distinct copies; rounds {result['personalised_rounds']})")
+    print(
+        f"personalised:     {result['personalised_rate']:>6} msg/s ({args.subscribers} subscribers, "
+        f"{result['copies']} distinct copies; rounds {result['personalised_rounds']})"
+    )
     if "ratio" in result:
         print(f"ratio:            {result['ratio']:.2f} (target >= {RATIO_TARGET})")
     print(f"peak RSS:         {result['peak_rss_mb']} MB (growth during the send {result['send_rss_growth_mb']} MB)")

@@ -6,7 +6,7 @@ Shared by the parse and ingest benchmarks so both measure the same bytes against
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from lxml import etree
@@ -14,8 +14,10 @@ from lxml import etree
 BASE_URL = "https://partner.example.org/feed/"
 CONTENT_TYPE = "application/rss+xml; charset=UTF-8"
 
-WORDS = ("compassion kindness care patient nurse staff wellbeing listening dignity respect team ward "
-         "community health hospital research practice evidence training leadership culture").split()
+WORDS = (
+    "compassion kindness care patient nurse staff wellbeing listening dignity respect team ward "
+    "community health hospital research practice evidence training leadership culture"
+).split()
 
 
 def _sentence(rng: random.Random, n: int) -> str:
@@ -27,17 +29,20 @@ def _content(rng: random.Random, i: int) -> str:
     for p in range(6):
         paragraphs.append(
             f'<p>{_sentence(rng, 25)} <a href="/2024/05/post-{i}-{p}/" title="more">{_sentence(rng, 3)}</a> '
-            f"<strong>{_sentence(rng, 4)}</strong> <em>{_sentence(rng, 5)}</em> &amp; {_sentence(rng, 12)}</p>")
-    paragraphs.append(f'<figure class="wp-block-image"><img loading="lazy" width="800" height="400" '
-                      f'src="https://partner.example.org/wp-content/uploads/2024/05/img{i}.jpg" alt="care" '
-                      f'class="wp-image-{i}" srcset="a.jpg 300w, b.jpg 800w"/><figcaption>{_sentence(rng, 6)}'
-                      f"</figcaption></figure>")
+            f"<strong>{_sentence(rng, 4)}</strong> <em>{_sentence(rng, 5)}</em> &amp; {_sentence(rng, 12)}</p>"
+        )
+    paragraphs.append(
+        f'<figure class="wp-block-image"><img loading="lazy" width="800" height="400" '
+        f'src="https://partner.example.org/wp-content/uploads/2024/05/img{i}.jpg" alt="care" '
+        f'class="wp-image-{i}" srcset="a.jpg 300w, b.jpg 800w"/><figcaption>{_sentence(rng, 6)}'
+        f"</figcaption></figure>"
+    )
     paragraphs.append(f"<ul><li>{_sentence(rng, 6)}</li><li>{_sentence(rng, 6)}</li></ul>")
     return "\n".join(paragraphs)
 
 
 def generate_feed(rng: random.Random, feed_no: int, entries: int) -> bytes:
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 5, 1, tzinfo=UTC)
     items = []
     for i in range(entries):
         n = feed_no * entries + i
@@ -79,7 +84,12 @@ def bare_lxml(body: bytes) -> int:
     root = etree.fromstring(body, parser)
     count = 0
     for item in root.iter("item"):
-        fields = (item.findtext("title"), item.findtext("link"), item.findtext("guid"),
-                  item.findtext("pubDate"), item.findtext("description"))
+        fields = (
+            item.findtext("title"),
+            item.findtext("link"),
+            item.findtext("guid"),
+            item.findtext("pubDate"),
+            item.findtext("description"),
+        )
         count += fields[1] is not None
     return count

@@ -9,8 +9,8 @@ from datetime import timedelta
 import feedparser
 import pytest
 
-from aggregator.publish.archive import build_archive
 from aggregator.digest.issue import prepare_draft, set_intro
+from aggregator.publish.archive import build_archive
 from aggregator.review.lifecycle import change_issue_status
 from tests.support.resources import NOW
 from tests.test_feeds import BASE, seed, settings  # noqa: F401 (a fixture)

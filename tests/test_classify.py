@@ -8,14 +8,21 @@ from pathlib import Path
 import pytest
 
 from aggregator.classify import (
-    Classifier, ClassifyInput, ModelError, Reason, TrainingExample, infer_type, model_from_bytes, model_to_bytes,
+    Classifier,
+    ClassifyInput,
+    ModelError,
+    Reason,
+    TrainingExample,
+    infer_type,
+    model_from_bytes,
+    model_to_bytes,
     train_model,
 )
 from aggregator.classify.evaluate import EvalReport, evaluate_both, format_report
 from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.text import PhraseMatcher
-from aggregator.model import ResourceType
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.model import ResourceType
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "tests" / "eval" / "classifier" / "resources.jsonl"
@@ -35,42 +42,67 @@ def examples() -> tuple[LabelledExample, ...]:
 def reasons_for(classifier: Classifier, item: ClassifyInput, kind: str, label_id: str) -> tuple[Reason, ...]:
     result = classifier.classify(item)
     found = [label for label in result.labels if (label.kind, label.id) == (kind, label_id)]
-    assert found, f"{kind} {label_id} not given; got {[(l.kind, l.id) for l in result.labels]}"
+    assert found, f"{kind} {label_id} not given; got {[(lab.kind, lab.id) for lab in result.labels]}"
     return found[0].reasons
 
 
 # --- rule signals ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("tag", "kind", "label_id"), [
-    ("Patient safety leads", "audience", "patient-safety"),
-    ("Health and care staff", "audience", "frontline-staff"),
-    ("Board members", "audience", "leaders"),
-    ("Compassion circles", "theme", "reflective-practice"),
-    ("Psychological safety", "theme", "teamwork"),
-])
-def test_a_partner_tag_gives_its_label_with_the_tag_as_reason(taxonomy: Taxonomy, tag: str, kind: str, label_id: str) -> None:
+
+@pytest.mark.parametrize(
+    ("tag", "kind", "label_id"),
+    [
+        ("Patient safety leads", "audience", "patient-safety"),
+        ("Health and care staff", "audience", "frontline-staff"),
+        ("Board members", "audience", "leaders"),
+        ("Compassion circles", "theme", "reflective-practice"),
+        ("Psychological safety", "theme", "teamwork"),
+    ],
+)
+def test_a_partner_tag_gives_its_label_with_the_tag_as_reason(
+    taxonomy: Taxonomy, tag: str, kind: str, label_id: str
+) -> None:
     item = ClassifyInput("Notes from our spring meeting", "A summary of the discussion.", tags=(tag, "Kindness"))
     assert Reason("partner-tag", f'tag "{tag}"') in reasons_for(Classifier(taxonomy), item, kind, label_id)
 
 
-@pytest.mark.parametrize(("title", "summary", "kind", "label_id", "detail"), [
-    ("Introducing Schwartz Rounds", "", "theme", "reflective-practice", 'phrase "Schwartz rounds" in title'),
-    ("A new Schwartz Round at the hospice", "", "theme", "reflective-practice", 'phrase "Schwartz rounds" in title'),
-    ("Psychologically safe teams", "", "theme", "teamwork", 'phrase "psychologically safe" in title'),
-    ("Duty of candour explained", "", "theme", "patient-safety", 'phrase "duty of candour" in title'),
-    ("Co-production with carers", "", "theme", "patient-involvement", 'phrase "co-production" in title'),
-    ("Kindness to junior doctors", "", "audience", "frontline-staff", 'phrase "junior doctors" in title'),
-    ("Notes", "Burnout among midwives. Stress on the labour ward.", "theme", "staff-wellbeing", 'phrase "burnout" in summary'),
-])
-def test_a_phrase_gives_its_label_with_the_phrase_as_reason(taxonomy: Taxonomy, title: str, summary: str, kind: str,
-                                                             label_id: str, detail: str) -> None:
+@pytest.mark.parametrize(
+    ("title", "summary", "kind", "label_id", "detail"),
+    [
+        ("Introducing Schwartz Rounds", "", "theme", "reflective-practice", 'phrase "Schwartz rounds" in title'),
+        (
+            "A new Schwartz Round at the hospice",
+            "",
+            "theme",
+            "reflective-practice",
+            'phrase "Schwartz rounds" in title',
+        ),
+        ("Psychologically safe teams", "", "theme", "teamwork", 'phrase "psychologically safe" in title'),
+        ("Duty of candour explained", "", "theme", "patient-safety", 'phrase "duty of candour" in title'),
+        ("Co-production with carers", "", "theme", "patient-involvement", 'phrase "co-production" in title'),
+        ("Kindness to junior doctors", "", "audience", "frontline-staff", 'phrase "junior doctors" in title'),
+        (
+            "Notes",
+            "Burnout among midwives. Stress on the labour ward.",
+            "theme",
+            "staff-wellbeing",
+            'phrase "burnout" in summary',
+        ),
+    ],
+)
+def test_a_phrase_gives_its_label_with_the_phrase_as_reason(
+    taxonomy: Taxonomy, title: str, summary: str, kind: str, label_id: str, detail: str
+) -> None:
     assert Reason("phrase", detail) in reasons_for(Classifier(taxonomy), ClassifyInput(title, summary), kind, label_id)
 
 
-@pytest.mark.parametrize(("text", "absent"), [
-    ("a new kind of report", "kindness"),  # a shorter word does not match a longer phrase word
-    ("compassionate leadership matters", "compassionate"),  # the longest phrase wins where phrases overlap
-])
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("a new kind of report", "kindness"),  # a shorter word does not match a longer phrase word
+        ("compassionate leadership matters", "compassionate"),  # the longest phrase wins where phrases overlap
+    ],
+)
 def test_phrase_matching_does_not_overreach(taxonomy: Taxonomy, text: str, absent: str) -> None:
     matcher = PhraseMatcher((*taxonomy.audiences, *taxonomy.themes))
     assert absent not in {m.phrase for m in matcher.find(text)}
@@ -78,60 +110,87 @@ def test_phrase_matching_does_not_overreach(taxonomy: Taxonomy, text: str, absen
 
 def test_a_source_hint_is_a_weaker_prior_that_shows_as_a_reason(taxonomy: Taxonomy) -> None:
     classifier = Classifier(taxonomy)
-    hinted = ClassifyInput("Kindness on the wards", "A short story from a ward.", source_id="lse-research",
-                           hints_audiences=("researchers",))
+    hinted = ClassifyInput(
+        "Kindness on the wards",
+        "A short story from a ward.",
+        source_id="lse-research",
+        hints_audiences=("researchers",),
+    )
     alone = classifier.classify(ClassifyInput("Kindness on the wards", "A short story from a ward."))
     # a hint alone does not give a label, a hint plus a phrase does
     assert "researchers" not in classifier.classify(hinted).ids("audience")
     assert "researchers" not in alone.ids("audience")
-    with_phrase = ClassifyInput("Kindness on the wards", "A qualitative study.", source_id="lse-research",
-                                hints_audiences=("researchers",))
+    with_phrase = ClassifyInput(
+        "Kindness on the wards", "A qualitative study.", source_id="lse-research", hints_audiences=("researchers",)
+    )
     reasons = reasons_for(classifier, with_phrase, "audience", "researchers")
     assert Reason("source-hint", 'lse-research hints audience "researchers"') in reasons
     assert any(r.signal == "phrase" for r in reasons)
 
 
-@pytest.mark.parametrize(("title", "summary"), [
-    ("Car park C closed for resurfacing", "Staff should use the park and ride while the car park is resurfaced."),
-    ("Vacancy: Payroll Officer (Band 5)", "Join our payroll team processing monthly salaries and expenses."),
-    ("Email outage on Tuesday morning", "Outlook will be unavailable from 6am to 8am while servers are patched."),
-    ("Statins and cardiovascular outcomes in over-75s", "A cohort analysis of prescribing and heart attack rates."),
-])
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Car park C closed for resurfacing", "Staff should use the park and ride while the car park is resurfaced."),
+        ("Vacancy: Payroll Officer (Band 5)", "Join our payroll team processing monthly salaries and expenses."),
+        ("Email outage on Tuesday morning", "Outlook will be unavailable from 6am to 8am while servers are patched."),
+        ("Statins and cardiovascular outcomes in over-75s", "A cohort analysis of prescribing and heart attack rates."),
+    ],
+)
 def test_a_resource_with_no_theme_is_off_topic(taxonomy: Taxonomy, title: str, summary: str) -> None:
     result = Classifier(taxonomy).classify(ClassifyInput(title, summary))
     assert result.off_topic and result.labels == ()
 
 
 def test_labels_carry_confidences_and_every_label_a_reason(taxonomy: Taxonomy) -> None:
-    result = Classifier(taxonomy).classify(ClassifyInput(
-        "Compassion circles for nurses", "Peer support and reflection for ward staff.", tags=("Wellbeing",)))
+    result = Classifier(taxonomy).classify(
+        ClassifyInput(
+            "Compassion circles for nurses", "Peer support and reflection for ward staff.", tags=("Wellbeing",)
+        )
+    )
     assert not result.off_topic
     assert all(0.0 < label.confidence <= 1.0 and label.reasons for label in result.labels)
 
 
 # --- learning -----------------------------------------------------------------------------------------
 
+
 def test_retraining_with_a_correction_changes_the_model_and_keeps_the_rules(
-        taxonomy: Taxonomy, examples: tuple[LabelledExample, ...]) -> None:
+    taxonomy: Taxonomy, examples: tuple[LabelledExample, ...]
+) -> None:
     base = [e.as_training() for e in examples]
     corrections = [
-        TrainingExample(ClassifyInput("Menopause at work: what managers can do",
-                                      "Practical adjustments for colleagues with menopause symptoms."),
-                        ("leaders",), ("inclusion", "staff-wellbeing"), weight=3.0),
-        TrainingExample(ClassifyInput("Starting a menopause cafe for staff",
-                                      "A monthly drop-in where staff talk openly about the menopause."),
-                        ("frontline-staff",), ("inclusion", "staff-wellbeing"), weight=3.0),
+        TrainingExample(
+            ClassifyInput(
+                "Menopause at work: what managers can do",
+                "Practical adjustments for colleagues with menopause symptoms.",
+            ),
+            ("leaders",),
+            ("inclusion", "staff-wellbeing"),
+            weight=3.0,
+        ),
+        TrainingExample(
+            ClassifyInput(
+                "Starting a menopause cafe for staff", "A monthly drop-in where staff talk openly about the menopause."
+            ),
+            ("frontline-staff",),
+            ("inclusion", "staff-wellbeing"),
+            weight=3.0,
+        ),
     ]
-    similar = ClassifyInput("Menopause support for nurses: a staff network guide",
-                            "How one hospital set up a menopause network so nurses get adjustments and understanding.")
+    similar = ClassifyInput(
+        "Menopause support for nurses: a staff network guide",
+        "How one hospital set up a menopause network so nurses get adjustments and understanding.",
+    )
     before, after = train_model(base, taxonomy), train_model(base + corrections, taxonomy)
     assert after.predict(similar)["theme:inclusion"] > before.predict(similar)["theme:inclusion"] + 0.2
     assert "inclusion" not in Classifier(taxonomy, before).classify(similar).ids("theme")
     result = Classifier(taxonomy, after).classify(similar)
     assert "inclusion" in result.ids("theme")
     # the rules still contribute: the phrase is still a reason for the audience
-    assert Reason("phrase", 'phrase "nurses" in title') in reasons_for(Classifier(taxonomy, after), similar,
-                                                                          "audience", "frontline-staff")
+    assert Reason("phrase", 'phrase "nurses" in title') in reasons_for(
+        Classifier(taxonomy, after), similar, "audience", "frontline-staff"
+    )
     assert any(r.signal == "model" for label in result.labels for r in label.reasons)
 
 
@@ -146,30 +205,37 @@ def test_a_model_round_trips_through_bytes(taxonomy: Taxonomy, examples: tuple[L
 
 # --- type ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("title", "summary", "hint", "url", "tags", "expected"), [
-    ("Anything", "", "policy", None, (), ResourceType.POLICY),
-    ("Kindness in ICU", "", None, "https://www.youtube.com/watch?v=abc", (), ResourceType.VIDEO),
-    ("Webinar: compassionate leadership", "Join us on 5 March at 11am.", None, None, (), ResourceType.EVENT),
-    ("Monthly conversation", "Join us on Tuesday 13 February at 7pm.", None, None, (), ResourceType.EVENT),
-    ("Case study: kinder rotas", "", None, None, (), ResourceType.CASE_STUDY),
-    ("A toolkit for compassion circles", "", None, None, (), ResourceType.TOOLKIT),
-    ("Burnout in GPs", "Published in the BMJ. doi:10.1136/bmj.n123", None, None, (), ResourceType.RESEARCH),
-    ("Burnout in GPs", "We interviewed 40 GPs about workload.", None, None, (), ResourceType.RESEARCH),
-    ("Government response to the consultation", "", None, None, (), ResourceType.POLICY),
-    ("Staff survey results", "", None, None, (), ResourceType.REPORT),
-    ("Ward wins regional award", "", None, None, (), ResourceType.NEWS),
-    ("Shared resources", "", None, None, ("Toolkit",), ResourceType.TOOLKIT),
-    ("Hello from the team", "", None, None, (), ResourceType.NEWS),
-])
-def test_infer_type(title: str, summary: str, hint: str | None, url: str | None, tags: tuple[str, ...],
-                    expected: ResourceType) -> None:
+
+@pytest.mark.parametrize(
+    ("title", "summary", "hint", "url", "tags", "expected"),
+    [
+        ("Anything", "", "policy", None, (), ResourceType.POLICY),
+        ("Kindness in ICU", "", None, "https://www.youtube.com/watch?v=abc", (), ResourceType.VIDEO),
+        ("Webinar: compassionate leadership", "Join us on 5 March at 11am.", None, None, (), ResourceType.EVENT),
+        ("Monthly conversation", "Join us on Tuesday 13 February at 7pm.", None, None, (), ResourceType.EVENT),
+        ("Case study: kinder rotas", "", None, None, (), ResourceType.CASE_STUDY),
+        ("A toolkit for compassion circles", "", None, None, (), ResourceType.TOOLKIT),
+        ("Burnout in GPs", "Published in the BMJ. doi:10.1136/bmj.n123", None, None, (), ResourceType.RESEARCH),
+        ("Burnout in GPs", "We interviewed 40 GPs about workload.", None, None, (), ResourceType.RESEARCH),
+        ("Government response to the consultation", "", None, None, (), ResourceType.POLICY),
+        ("Staff survey results", "", None, None, (), ResourceType.REPORT),
+        ("Ward wins regional award", "", None, None, (), ResourceType.NEWS),
+        ("Shared resources", "", None, None, ("Toolkit",), ResourceType.TOOLKIT),
+        ("Hello from the team", "", None, None, (), ResourceType.NEWS),
+    ],
+)
+def test_infer_type(
+    title: str, summary: str, hint: str | None, url: str | None, tags: tuple[str, ...], expected: ResourceType
+) -> None:
     assert infer_type(title, summary, hint, url, tags) == expected
 
 
 # --- the evaluation gate -------------------------------------------------------------------------------
 
-def test_the_labelled_set_is_big_enough_and_uses_known_labels(taxonomy: Taxonomy,
-                                                              examples: tuple[LabelledExample, ...]) -> None:
+
+def test_the_labelled_set_is_big_enough_and_uses_known_labels(
+    taxonomy: Taxonomy, examples: tuple[LabelledExample, ...]
+) -> None:
     assert len(examples) >= 150
     assert sum(e.off_topic for e in examples) >= 15
     assert len({e.id for e in examples}) == len(examples)
@@ -204,12 +270,15 @@ def test_the_floor_only_rises() -> None:
 
 def test_infer_entry_type_fits_normalize_and_keeps_the_platform_first() -> None:
     from aggregator.classify import infer_entry_type
-    from aggregator.model import RawEntry
     from aggregator.config.sources import SourceConfig
+    from aggregator.model import RawEntry
 
     source = SourceConfig(id="hub", name="Hub", url="https://community.example.org/", adapter="feed")
-    entry = RawEntry(url="https://community.example.org/a", title="Case study: kinder rotas",
-                     summary_html="<p>How one ward changed its rota.</p>")
+    entry = RawEntry(
+        url="https://community.example.org/a",
+        title="Case study: kinder rotas",
+        summary_html="<p>How one ward changed its rota.</p>",
+    )
     assert infer_entry_type(entry, source) == ResourceType.CASE_STUDY
     hinted = RawEntry(url="https://community.example.org/b", title="Case study", type_hint=ResourceType.VIDEO)
     assert infer_entry_type(hinted, source) == ResourceType.VIDEO

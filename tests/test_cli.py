@@ -25,8 +25,17 @@ COMMANDS = list(all_commands(get_command(app)))
 
 def test_the_expected_commands_exist():
     names = {" ".join(path) for path, _ in COMMANDS}
-    assert {"run", "fetch", "demo", "sources check", "sources status", "sources export-opml",
-            "sources import-opml", "db upgrade", "resources list"} <= names
+    assert {
+        "run",
+        "fetch",
+        "demo",
+        "sources check",
+        "sources status",
+        "sources export-opml",
+        "sources import-opml",
+        "db upgrade",
+        "resources list",
+    } <= names
 
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p))
@@ -74,9 +83,11 @@ def test_import_opml_append_refuses_nothing_valid(tmp_path: Path, monkeypatch):
     sources = tmp_path / "sources.yaml"
     sources.write_text("version: 1\nsources:\n  - {id: a, name: A, url: 'https://a.example/feed', adapter: feed}\n")
     opml = tmp_path / "list.opml"
-    opml.write_text('<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
-                    '<outline text="Kind Feed" type="rss" xmlUrl="https://kind.example/feed"/>'
-                    '<outline text="Bad" type="rss" xmlUrl="file:///etc/passwd"/></body></opml>')
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
+        '<outline text="Kind Feed" type="rss" xmlUrl="https://kind.example/feed"/>'
+        '<outline text="Bad" type="rss" xmlUrl="file:///etc/passwd"/></body></opml>'
+    )
     monkeypatch.setenv("AGGREGATOR_SOURCES_FILE", str(sources))
     result = runner.invoke(app, ["sources", "import-opml", str(opml), "--append"])
     assert result.exit_code == 0, result.output

@@ -36,8 +36,9 @@ def test_inspect_page_as_text_shows_page_markup_literally(tmp_path: Path) -> Non
     assert "title: [red]Kindness[/red] & care" in result.output
 
 
-def test_inspect_page_refuses_what_is_not_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_page_refuses_what_is_not_html(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(b"%PDF-1.4\n")
     monkeypatch.setattr("sys.argv", ["aggregator", "inspect", "page", str(pdf), "--url", "https://example.org/p"])

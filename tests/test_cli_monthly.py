@@ -11,8 +11,8 @@ from aggregator.cli import app
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import merges, resources
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.ingest.fetch import guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.settings import Settings
 
 runner = CliRunner()
@@ -29,8 +29,9 @@ def monthly_db(tmp_path, monkeypatch, database_url):
     settings = demo_settings(Settings(), sites_root())
     monkeypatch.setenv("AGGREGATOR_SOURCES_FILE", str(settings.sources_file))
     with FixtureSites(sites_root()) as sites:
-        pass_over_sources(settings, None, monthly=True,
-                          transport=RewritingTransport(guarded_transport(settings), sites.origin))
+        pass_over_sources(
+            settings, None, monthly=True, transport=RewritingTransport(guarded_transport(settings), sites.origin)
+        )
     engine = create_db_engine(database_url)
     yield engine
     engine.dispose()

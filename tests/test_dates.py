@@ -19,31 +19,34 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("12 March 2025", utc(2025, 3, 12)),
-    ("Wednesday 5th June 2024, 12:30-13:30", utc(2024, 6, 5, 11, 30)),  # BST: 12:30 London = 11:30 UTC
-    ("Wednesday 8 January 2025, 12:30", utc(2025, 1, 8, 12, 30)),  # GMT: no shift in winter
-    ("2024-06-05T12:30:00+01:00", utc(2024, 6, 5, 11, 30)),
-    ("2024-06-05", utc(2024, 6, 5)),  # year-first is never read day-first
-    ("2024-06-05 12:30", utc(2024, 6, 5, 11, 30)),
-    ("05/06/2024", utc(2024, 6, 5)),  # UK order
-    ("June 2024", utc(2024, 6, 1)),
-    ("5 June 2024 12:00 GMT", utc(2024, 6, 5, 12)),  # a stated zone wins over the default
-    ("5 June 2024 12:00 BST", utc(2024, 6, 5, 11)),
-    ("Thu, 30 Apr 2015 08:57:00 -0500", utc(2015, 4, 30, 13, 57)),
-    ("12.30pm, 5 June 2024", utc(2024, 6, 5, 11, 30)),
-    ("Posted on 12 March 2025 by Admin", utc(2025, 3, 12)),
-    ("5-7 June 2024", utc(2024, 6, 5)),
-    ("", None),
-    (None, None),
-    ("   ", None),
-    ("hello world", None),
-    ("12", None),  # no year: not a date
-    ("5 June", None),
-    ("Sun, 16 zzz 2012 11:47:32 GMT", None),
-    ("2003-12-31T25:14:55Z", None),
-    ("TBC", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12 March 2025", utc(2025, 3, 12)),
+        ("Wednesday 5th June 2024, 12:30-13:30", utc(2024, 6, 5, 11, 30)),  # BST: 12:30 London = 11:30 UTC
+        ("Wednesday 8 January 2025, 12:30", utc(2025, 1, 8, 12, 30)),  # GMT: no shift in winter
+        ("2024-06-05T12:30:00+01:00", utc(2024, 6, 5, 11, 30)),
+        ("2024-06-05", utc(2024, 6, 5)),  # year-first is never read day-first
+        ("2024-06-05 12:30", utc(2024, 6, 5, 11, 30)),
+        ("05/06/2024", utc(2024, 6, 5)),  # UK order
+        ("June 2024", utc(2024, 6, 1)),
+        ("5 June 2024 12:00 GMT", utc(2024, 6, 5, 12)),  # a stated zone wins over the default
+        ("5 June 2024 12:00 BST", utc(2024, 6, 5, 11)),
+        ("Thu, 30 Apr 2015 08:57:00 -0500", utc(2015, 4, 30, 13, 57)),
+        ("12.30pm, 5 June 2024", utc(2024, 6, 5, 11, 30)),
+        ("Posted on 12 March 2025 by Admin", utc(2025, 3, 12)),
+        ("5-7 June 2024", utc(2024, 6, 5)),
+        ("", None),
+        (None, None),
+        ("   ", None),
+        ("hello world", None),
+        ("12", None),  # no year: not a date
+        ("5 June", None),
+        ("Sun, 16 zzz 2012 11:47:32 GMT", None),
+        ("2003-12-31T25:14:55Z", None),
+        ("TBC", None),
+    ],
+)
 def test_parse_date(text: str | None, expected: datetime | None) -> None:
     assert parse_date(text) == expected
 
@@ -59,20 +62,23 @@ def test_parse_date_results_are_utc() -> None:
     assert value is not None and value.utcoffset().total_seconds() == 0 and value.tzinfo is UTC
 
 
-@pytest.mark.parametrize(("text", "start", "end"), [
-    ("5 June 2024, 12:30 - 13:30", utc(2024, 6, 5, 11, 30), utc(2024, 6, 5, 12, 30)),
-    ("Wednesday 5th June 2024, 12:30–13:30", utc(2024, 6, 5, 11, 30), utc(2024, 6, 5, 12, 30)),
-    ("Tuesday 3 December 2024, 6 to 7.30pm", utc(2024, 12, 3, 18), utc(2024, 12, 3, 19, 30)),
-    ("12 - 1pm, 14 January 2025", utc(2025, 1, 14, 12), utc(2025, 1, 14, 13)),
-    ("Thursday 14 November 2024 11pm - 1am", utc(2024, 11, 14, 23), utc(2024, 11, 15, 1)),
-    ("5-7 June 2024", utc(2024, 6, 5), utc(2024, 6, 7)),
-    ("5 June - 7 June 2024", utc(2024, 6, 5), utc(2024, 6, 7)),
-    ("5 June 2024 12:30 - 7 June 2024 13:30", utc(2024, 6, 5, 11, 30), utc(2024, 6, 7, 12, 30)),
-    ("5 June 2024", utc(2024, 6, 5), None),
-    ("2024-06-05T12:30:00+01:00", utc(2024, 6, 5, 11, 30), None),
-    ("to be confirmed", None, None),
-    ("", None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("5 June 2024, 12:30 - 13:30", utc(2024, 6, 5, 11, 30), utc(2024, 6, 5, 12, 30)),
+        ("Wednesday 5th June 2024, 12:30–13:30", utc(2024, 6, 5, 11, 30), utc(2024, 6, 5, 12, 30)),
+        ("Tuesday 3 December 2024, 6 to 7.30pm", utc(2024, 12, 3, 18), utc(2024, 12, 3, 19, 30)),
+        ("12 - 1pm, 14 January 2025", utc(2025, 1, 14, 12), utc(2025, 1, 14, 13)),
+        ("Thursday 14 November 2024 11pm - 1am", utc(2024, 11, 14, 23), utc(2024, 11, 15, 1)),
+        ("5-7 June 2024", utc(2024, 6, 5), utc(2024, 6, 7)),
+        ("5 June - 7 June 2024", utc(2024, 6, 5), utc(2024, 6, 7)),
+        ("5 June 2024 12:30 - 7 June 2024 13:30", utc(2024, 6, 5, 11, 30), utc(2024, 6, 7, 12, 30)),
+        ("5 June 2024", utc(2024, 6, 5), None),
+        ("2024-06-05T12:30:00+01:00", utc(2024, 6, 5, 11, 30), None),
+        ("to be confirmed", None, None),
+        ("", None, None),
+    ],
+)
 def test_parse_event_time(text: str, start: datetime | None, end: datetime | None) -> None:
     assert parse_event_time(text) == (start, end)
 
@@ -122,6 +128,8 @@ def test_find_page_date_never_fetches_or_raises(body: bytes | str) -> None:
 
 
 def test_find_page_date_reads_meta() -> None:
-    html = ('<html><head><meta property="article:published_time" content="2024-06-05T09:00:00+01:00">'
-            "</head><body><p>Hello</p></body></html>")
+    html = (
+        '<html><head><meta property="article:published_time" content="2024-06-05T09:00:00+01:00">'
+        "</head><body><p>Hello</p></body></html>"
+    )
     assert find_page_date(html, "https://example.org/news/hello") == utc(2024, 6, 5)

@@ -58,64 +58,112 @@ D = date(2024, 3, 1)
 
 EDGE_CASES = [
     # (case, a, b, expected reason prefix or None for "no match")
-    ("same DOI, different titles",
-     rec(1, "Compassionate care at the bedside", doi="10.1136/bmj.n123"),
-     rec(2, "A study of ward kindness", doi="10.1136/bmj.n123"), "doi"),
-    ("different DOIs, same title",
-     rec(1, "Compassionate care at the bedside: a trial", doi="10.1/a"),
-     rec(2, "Compassionate care at the bedside: a trial", doi="10.1/b"), None),
-    ("same title, years apart",
-     rec(1, "Kindness in healthcare conference programme", published=date(2015, 5, 1)),
-     rec(2, "Kindness in healthcare conference programme", published=date(2023, 5, 1)), None),
-    ("title case, dash and an edition note",
-     rec(1, "Kindness in healthcare: a toolkit"),
-     rec(2, "Kindness in Healthcare \u2013 A Toolkit (2024 update)"), "title"),
-    ("subtitle reworded",
-     rec(1, "Schwartz rounds for staff wellbeing: an evaluation"),
-     rec(2, "Schwartz Rounds for staff wellbeing - evaluation report"), "title"),
-    ("subtitle dropped, same authors",
-     rec(1, "Compassionate leadership in the NHS: what boards can do", authors=ALICE, published=D),
-     rec(2, "Compassionate leadership in the NHS", authors=("Smith, A.",), published=date(2024, 3, 4)), "title"),
-    ("long subtitle added, nothing else known",
-     rec(1, "Compassionate leadership in the NHS"),
-     rec(2, "Compassionate leadership in the NHS: what boards, governors and regulators can do now"), None),
-    ("unicode quotes and dashes",
-     rec(1, "\u201cSpeaking up\u201d \u2014 a guide for staff and managers"),
-     rec(2, '"Speaking up" - a guide for staff and managers'), "title"),
-    ("accents",
-     rec(1, "Soins compassionnels à l'hôpital général"),
-     rec(2, "Soins compassionnels a l'hopital general"), "title"),
-    ("typo and date within days",
-     rec(1, "Psychological safety in surgical teams", published=D),
-     rec(2, "Psychological saftey in surgical teams", published=date(2024, 3, 6)), "title"),
-    ("canonical URL equal, titles differ",
-     rec(1, "Monthly conversation: March", canonical_url="https://www.example.org/events/march/"),
-     rec(2, "Join our March conversation", canonical_url="http://example.org/events/march"), "canonical-url"),
-    ("empty titles",
-     rec(1, ""), rec(2, ""), None),
-    ("punctuation-only titles",
-     rec(1, "\u2013"), rec(2, "..."), None),
-    ("generic short titles alone",
-     rec(1, "Introduction"), rec(2, "Introduction"), None),
-    ("generic short titles, same date only",
-     rec(1, "Annual report", published=D), rec(2, "Annual report", published=D), None),
-    ("generic short titles, same people on the same day",
-     rec(1, "Introduction", authors=ALICE, published=D),
-     rec(2, "Introduction", authors=("Smith, A.",), published=D), "title"),
-    ("editions named by year",
-     rec(1, "NHS staff survey results 2023"), rec(2, "NHS staff survey results 2024"), None),
-    ("similar titles, no shared authors",
-     rec(1, "Compassion in dementia care homes: a qualitative study", authors=ALICE),
-     rec(2, "Compassion in dementia care home settings: a qualitative study", authors=("Carol White",)), None),
-    ("identical titles, authors written differently",
-     rec(1, "Compassion in dementia care homes: a qualitative study", authors=ALICE),
-     rec(2, "Compassion in dementia care homes: a qualitative study", authors=("White, C.",)), "title"),
-    ("same title in two journals",
-     rec(1, "Colchicine prevents early postoperative effusions", container="American Heart Journal"),
-     rec(2, "Colchicine prevents early postoperative effusions", container="European Heart Journal"), None),
-    ("journal abbreviated",
-     rec(1, "Colchicine prevents early postoperative effusions", container="Deutsche Medizinische Wochenschrift"),
-     rec(2, "Colchicine prevents early postoperative effusions", container="Dtsch Med Wochenschr"), "title"),
+    (
+        "same DOI, different titles",
+        rec(1, "Compassionate care at the bedside", doi="10.1136/bmj.n123"),
+        rec(2, "A study of ward kindness", doi="10.1136/bmj.n123"),
+        "doi",
+    ),
+    (
+        "different DOIs, same title",
+        rec(1, "Compassionate care at the bedside: a trial", doi="10.1/a"),
+        rec(2, "Compassionate care at the bedside: a trial", doi="10.1/b"),
+        None,
+    ),
+    (
+        "same title, years apart",
+        rec(1, "Kindness in healthcare conference programme", published=date(2015, 5, 1)),
+        rec(2, "Kindness in healthcare conference programme", published=date(2023, 5, 1)),
+        None,
+    ),
+    (
+        "title case, dash and an edition note",
+        rec(1, "Kindness in healthcare: a toolkit"),
+        rec(2, "Kindness in Healthcare \u2013 A Toolkit (2024 update)"),
+        "title",
+    ),
+    (
+        "subtitle reworded",
+        rec(1, "Schwartz rounds for staff wellbeing: an evaluation"),
+        rec(2, "Schwartz Rounds for staff wellbeing - evaluation report"),
+        "title",
+    ),
+    (
+        "subtitle dropped, same authors",
+        rec(1, "Compassionate leadership in the NHS: what boards can do", authors=ALICE, published=D),
+        rec(2, "Compassionate leadership in the NHS", authors=("Smith, A.",), published=date(2024, 3, 4)),
+        "title",
+    ),
+    (
+        "long subtitle added, nothing else known",
+        rec(1, "Compassionate leadership in the NHS"),
+        rec(2, "Compassionate leadership in the NHS: what boards, governors and regulators can do now"),
+        None,
+    ),
+    (
+        "unicode quotes and dashes",
+        rec(1, "\u201cSpeaking up\u201d \u2014 a guide for staff and managers"),
+        rec(2, '"Speaking up" - a guide for staff and managers'),
+        "title",
+    ),
+    (
+        "accents",
+        rec(1, "Soins compassionnels à l'hôpital général"),
+        rec(2, "Soins compassionnels a l'hopital general"),
+        "title",
+    ),
+    (
+        "typo and date within days",
+        rec(1, "Psychological safety in surgical teams", published=D),
+        rec(2, "Psychological saftey in surgical teams", published=date(2024, 3, 6)),
+        "title",
+    ),
+    (
+        "canonical URL equal, titles differ",
+        rec(1, "Monthly conversation: March", canonical_url="https://www.example.org/events/march/"),
+        rec(2, "Join our March conversation", canonical_url="http://example.org/events/march"),
+        "canonical-url",
+    ),
+    ("empty titles", rec(1, ""), rec(2, ""), None),
+    ("punctuation-only titles", rec(1, "\u2013"), rec(2, "..."), None),
+    ("generic short titles alone", rec(1, "Introduction"), rec(2, "Introduction"), None),
+    (
+        "generic short titles, same date only",
+        rec(1, "Annual report", published=D),
+        rec(2, "Annual report", published=D),
+        None,
+    ),
+    (
+        "generic short titles, same people on the same day",
+        rec(1, "Introduction", authors=ALICE, published=D),
+        rec(2, "Introduction", authors=("Smith, A.",), published=D),
+        "title",
+    ),
+    ("editions named by year", rec(1, "NHS staff survey results 2023"), rec(2, "NHS staff survey results 2024"), None),
+    (
+        "similar titles, no shared authors",
+        rec(1, "Compassion in dementia care homes: a qualitative study", authors=ALICE),
+        rec(2, "Compassion in dementia care home settings: a qualitative study", authors=("Carol White",)),
+        None,
+    ),
+    (
+        "identical titles, authors written differently",
+        rec(1, "Compassion in dementia care homes: a qualitative study", authors=ALICE),
+        rec(2, "Compassion in dementia care homes: a qualitative study", authors=("White, C.",)),
+        "title",
+    ),
+    (
+        "same title in two journals",
+        rec(1, "Colchicine prevents early postoperative effusions", container="American Heart Journal"),
+        rec(2, "Colchicine prevents early postoperative effusions", container="European Heart Journal"),
+        None,
+    ),
+    (
+        "journal abbreviated",
+        rec(1, "Colchicine prevents early postoperative effusions", container="Deutsche Medizinische Wochenschrift"),
+        rec(2, "Colchicine prevents early postoperative effusions", container="Dtsch Med Wochenschr"),
+        "title",
+    ),
 ]
 
 
@@ -228,14 +276,25 @@ def test_a_batch_repeating_an_id_is_refused() -> None:
         DedupeIndex().match_batch([SMALL_SET[0], SMALL_SET[0]])
 
 
-@given(st.lists(st.tuples(st.sets(st.integers(0, 40), min_size=1, max_size=5),
-                          st.sets(st.integers(0, 40), min_size=1, max_size=8)), max_size=12),
-       st.integers(0, 41))
+@given(
+    st.lists(
+        st.tuples(
+            st.sets(st.integers(0, 40), min_size=1, max_size=5), st.sets(st.integers(0, 40), min_size=1, max_size=8)
+        ),
+        max_size=12,
+    ),
+    st.integers(0, 41),
+)
 def test_small_blocks_make_every_pair_of_their_blocks(blocks: list[tuple[set[int], set[int]]], start: int) -> None:
     small = SmallBlocks()
     for keyed, holders in blocks:
         small.add(np.array(sorted(keyed)), np.array(sorted(holders)))
     made = {(int(code) >> 32, int(code) & 0xFFFFFFFF) for code in small.pairs(start)}
-    expected = {(min(k, h), max(k, h)) for keyed, holders in blocks for k in keyed for h in holders
-                if k != h and max(k, h) >= start}
+    expected = {
+        (min(k, h), max(k, h))
+        for keyed, holders in blocks
+        for k in keyed
+        for h in holders
+        if k != h and max(k, h) >= start
+    }
     assert made == expected

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
 from aggregator.db.schema import deliveries, issues, subscribers
 from aggregator.digest.deliveries import claim_batch
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def seed(engine, count: int) -> int:
     with engine.begin() as conn:
-        issue_id = conn.execute(insert(issues).values(month="2026-11", status="sending", intro="", created_at=NOW,
-                                                      updated_at=NOW).returning(issues.c.id)).scalar_one()
-        conn.execute(insert(subscribers), [{"email": f"r{n}@example.org", "status": "active", "audiences": [],
-                                            "themes": [], "created_at": NOW, "origin": "form", "token_version": 1}
-                                           for n in range(count)])
+        issue_id = conn.execute(
+            insert(issues)
+            .values(month="2026-11", status="sending", intro="", created_at=NOW, updated_at=NOW)
+            .returning(issues.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(subscribers),
+            [
+                {
+                    "email": f"r{n}@example.org",
+                    "status": "active",
+                    "audiences": [],
+                    "themes": [],
+                    "created_at": NOW,
+                    "origin": "form",
+                    "token_version": 1,
+                }
+                for n in range(count)
+            ],
+        )
         ids = conn.execute(select(subscribers.c.id)).scalars().all()
-        conn.execute(insert(deliveries), [{"issue_id": issue_id, "subscriber_id": sid, "status": "pending",
-                                           "attempts": 0} for sid in ids])
+        conn.execute(
+            insert(deliveries),
+            [{"issue_id": issue_id, "subscriber_id": sid, "status": "pending", "attempts": 0} for sid in ids],
+        )
     return issue_id
 
 

@@ -11,9 +11,13 @@ from tests.test_send_helpers import SECRET, TAXONOMY_FILE, add_subscribers, seed
 
 @pytest.fixture
 def cli_env(monkeypatch, database_url, tmp_path):
-    for key, value in {"AGGREGATOR_DATABASE_URL": database_url, "AGGREGATOR_SECRET_KEY": SECRET,
-                       "AGGREGATOR_DATA_DIR": str(tmp_path / "var"), "AGGREGATOR_TAXONOMY_FILE": str(TAXONOMY_FILE),
-                       "AGGREGATOR_SOURCES_FILE": str(tmp_path / "none.yaml")}.items():
+    for key, value in {
+        "AGGREGATOR_DATABASE_URL": database_url,
+        "AGGREGATOR_SECRET_KEY": SECRET,
+        "AGGREGATOR_DATA_DIR": str(tmp_path / "var"),
+        "AGGREGATOR_TAXONOMY_FILE": str(TAXONOMY_FILE),
+        "AGGREGATOR_SOURCES_FILE": str(tmp_path / "none.yaml"),
+    }.items():
         monkeypatch.setenv(key, value)
     return tmp_path
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.config.taxonomy import load_taxonomy
+from aggregator.digest.issue import EventInfo, IssueContent, IssueItem
 from aggregator.digest.links import PersonalLinks
 from aggregator.digest.quality import images_without_alt
 from aggregator.digest.render import Recipient, render_digest
-from aggregator.digest.issue import EventInfo, IssueContent, IssueItem
 from aggregator.settings import Settings
-from aggregator.config.taxonomy import load_taxonomy
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "digest"
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,26 +32,48 @@ def load_case(name: str) -> tuple[IssueContent, Recipient | None, PersonalLinks]
     items = []
     for raw in data["issue"]["items"]:
         event = raw["event"]
-        items.append(IssueItem(
-            resource_id=raw["resource_id"], section=raw["section"], position=raw["position"], title=raw["title"],
-            url=raw["url"], summary=raw["summary"], type=raw["type"], published=_when(raw["published"]),
-            image_url=raw["image_url"],
-            event=EventInfo(_when(event["start"]), _when(event["end"]), event["location"], event["online"],
-                            event["registration_url"], event["upcoming"]) if event else None,
-            also_listed_on=tuple(raw["also_listed_on"]), themes=tuple(raw["themes"]),
-            audiences=tuple(raw["audiences"]), featured=raw["featured"]))
+        items.append(
+            IssueItem(
+                resource_id=raw["resource_id"],
+                section=raw["section"],
+                position=raw["position"],
+                title=raw["title"],
+                url=raw["url"],
+                summary=raw["summary"],
+                type=raw["type"],
+                published=_when(raw["published"]),
+                image_url=raw["image_url"],
+                event=EventInfo(
+                    _when(event["start"]),
+                    _when(event["end"]),
+                    event["location"],
+                    event["online"],
+                    event["registration_url"],
+                    event["upcoming"],
+                )
+                if event
+                else None,
+                also_listed_on=tuple(raw["also_listed_on"]),
+                themes=tuple(raw["themes"]),
+                audiences=tuple(raw["audiences"]),
+                featured=raw["featured"],
+            )
+        )
     issue = data["issue"]
     content = IssueContent(issue["id"], issue["month"], issue["status"], issue["intro"], tuple(items))
     chosen = data["recipient"]
-    recipient = Recipient(1, "reader@example.org", tuple(chosen["audiences"]), tuple(chosen["themes"])) if chosen else None
+    recipient = (
+        Recipient(1, "reader@example.org", tuple(chosen["audiences"]), tuple(chosen["themes"])) if chosen else None
+    )
     return content, recipient, PersonalLinks(**data["links"])
 
 
 def render_case(name: str):
     content, recipient, links = load_case(name)
     settings = Settings(base_url="https://digest.example", secret_key="golden", taxonomy_file=ROOT / "taxonomy.yaml")
-    return render_digest(content, recipient=recipient, settings=settings, taxonomy=load_taxonomy(ROOT / "taxonomy.yaml"),
-                         personal=links)
+    return render_digest(
+        content, recipient=recipient, settings=settings, taxonomy=load_taxonomy(ROOT / "taxonomy.yaml"), personal=links
+    )
 
 
 @pytest.mark.parametrize("case", CASES)

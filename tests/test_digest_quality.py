@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
+from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.schema import issues, resources
 from aggregator.digest.quality import FetcherLinkChecker, LinkResult, check_issue, classify_final, images_without_alt
 from aggregator.digest.single import confirmation_message
 from aggregator.settings import Settings
-from aggregator.config.taxonomy import load_taxonomy
 from tests.support.httpserver import http_server  # noqa: F401
 from tests.test_send_helpers import TAXONOMY_FILE, seed_issue, settings_for
 
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 class FakeChecker:
@@ -32,8 +32,9 @@ def test_dead_and_login_links_are_flagged(engine, tmp_path):
     issue_id = seed_issue(engine)
     checker = FakeChecker({"https://pslhub.example/a": "dead", "https://pslhub.example/b": "login"})
     with engine.connect() as conn:
-        report = check_issue(conn, issue_id, checker, NOW, settings=settings_for(tmp_path),
-                             taxonomy=load_taxonomy(TAXONOMY_FILE))
+        report = check_issue(
+            conn, issue_id, checker, NOW, settings=settings_for(tmp_path), taxonomy=load_taxonomy(TAXONOMY_FILE)
+        )
     kinds = {(p.kind, p.title) for p in report.problems}
     assert ("dead-link", "Kindness toolkit") in kinds and ("login-link", "Leadership guide") in kinds
     assert not report.ok and report.links_checked == len(set(checker.asked)) == 3
@@ -44,25 +45,36 @@ def test_resources_sent_in_recent_issues_and_images_without_alt_are_flagged(engi
     with engine.begin() as conn:  # pretend this issue went out in October and a new one repeats it
         conn.execute(update(issues).where(issues.c.id == issue_id).values(status="sent", month="2026-10"))
         conn.execute(update(resources).values(title=""))  # an image with an empty title would get no alt text
-        conn.execute(update(resources).where(resources.c.url == "https://pslhub.example/a")
-                     .values(image_url="https://pslhub.example/a.png"))
-        from aggregator.digest.issue import prepare_draft
-        from aggregator.db.schema import issue_items
+        conn.execute(
+            update(resources)
+            .where(resources.c.url == "https://pslhub.example/a")
+            .values(image_url="https://pslhub.example/a.png")
+        )
         from sqlalchemy import insert
 
+        from aggregator.db.schema import issue_items
+        from aggregator.digest.issue import prepare_draft
+
         new_id = prepare_draft(conn, "2026-11", NOW)
-        conn.execute(insert(issue_items).from_select(
-            ["issue_id", "resource_id", "section", "position"],
-            select(new_id, issue_items.c.resource_id, issue_items.c.section, issue_items.c.position)
-            .where(issue_items.c.issue_id == issue_id)))
+        conn.execute(
+            insert(issue_items).from_select(
+                ["issue_id", "resource_id", "section", "position"],
+                select(new_id, issue_items.c.resource_id, issue_items.c.section, issue_items.c.position).where(
+                    issue_items.c.issue_id == issue_id
+                ),
+            )
+        )
     with engine.connect() as conn:
-        report = check_issue(conn, new_id, FakeChecker({}), NOW, settings=settings_for(tmp_path),
-                             taxonomy=load_taxonomy(TAXONOMY_FILE))
+        report = check_issue(
+            conn, new_id, FakeChecker({}), NOW, settings=settings_for(tmp_path), taxonomy=load_taxonomy(TAXONOMY_FILE)
+        )
     assert sum(p.kind == "repeat" for p in report.problems) == 3
     assert all("2026-10" in p.detail for p in report.problems if p.kind == "repeat")
     assert [p.kind for p in report.problems if p.kind == "missing-alt"] == []  # "(untitled)" is the alt
     assert images_without_alt('<p><img src="a.png"><img src="b.png" alt=" "><img src="c.png" alt="c"></p>') == [
-        "a.png", "b.png"]
+        "a.png",
+        "b.png",
+    ]
 
 
 def test_classify_final_spots_login_pages():
@@ -83,8 +95,9 @@ def test_fetcher_checker_against_a_local_server(http_server):  # noqa: F811
     settings = Settings(allow_private_addresses=True, fetch={"per_host_delay": 0, "robots_txt": False})
     with Fetcher(settings) as fetcher:
         checker = FetcherLinkChecker(fetcher)
-        verdicts = {path: checker.check(http_server.url(path)).verdict
-                    for path in ("/ok", "/gone", "/members", "/forbidden")}
+        verdicts = {
+            path: checker.check(http_server.url(path)).verdict for path in ("/ok", "/gone", "/members", "/forbidden")
+        }
         verdicts["refused"] = checker.check("http://127.0.0.1:9/nothing").verdict
     assert verdicts == {"/ok": "ok", "/gone": "dead", "/members": "login", "/forbidden": "login", "refused": "dead"}
 
@@ -92,8 +105,9 @@ def test_fetcher_checker_against_a_local_server(http_server):  # noqa: F811
 def test_confirmation_mail_has_the_link_and_no_list_headers(tmp_path):
     settings = settings_for(tmp_path)
     url = "http://127.0.0.1:8000/subscribe/confirm/abc.def"
-    message = email.message_from_bytes(confirmation_message("new@example.org", url, settings, now=NOW),
-                                       policy=email.policy.default)
+    message = email.message_from_bytes(
+        confirmation_message("new@example.org", url, settings, now=NOW), policy=email.policy.default
+    )
     assert message["To"] == "new@example.org" and message["List-Unsubscribe"] is None
     assert message["Subject"] == "Please confirm your subscription to Kindness in care digest"
     assert url in message.get_body(("plain",)).get_content() and url in message.get_body(("html",)).get_content()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 
 from aggregator.ingest.events import EventListing, event_to_ics, find_event, is_upcoming
 
-UTC = timezone.utc
+UTC = UTC
 POST = """<p>Our December conversation looks at kindness.</p>
 <div class="wp-block-group event-details"><p><strong>Date:</strong> Wednesday 9 December 2026<br>
 <strong>Time:</strong> 12:30 to 13:30 (UK time)<br><strong>Where:</strong> Online (Zoom)</p></div>
@@ -25,18 +25,32 @@ def test_event_found_in_a_wordpress_post():
     assert event.timezone == "Europe/London"
 
 
-@pytest.mark.parametrize(("html", "start", "location"), [
-    ("<p>When: 12 June 2025, 6 to 7.30pm</p><p>Venue: Guy's Hospital, London</p>",
-     datetime(2025, 6, 12, 17, 0, tzinfo=UTC), "Guy's Hospital, London"),  # BST: 18:00 local
-    ("<ul><li>Date: 3 March 2026</li><li>Location: Leeds</li></ul>", datetime(2026, 3, 3, tzinfo=UTC), "Leeds"),
-])
+@pytest.mark.parametrize(
+    ("html", "start", "location"),
+    [
+        (
+            "<p>When: 12 June 2025, 6 to 7.30pm</p><p>Venue: Guy's Hospital, London</p>",
+            datetime(2025, 6, 12, 17, 0, tzinfo=UTC),
+            "Guy's Hospital, London",
+        ),  # BST: 18:00 local
+        ("<ul><li>Date: 3 March 2026</li><li>Location: Leeds</li></ul>", datetime(2026, 3, 3, tzinfo=UTC), "Leeds"),
+    ],
+)
 def test_labelled_lines(html, start, location):
     event = find_event(html)
     assert event.start == start and event.location == location and event.online is None
 
 
-@pytest.mark.parametrize("html", [None, "", "<p>A write-up of last month's conversation.</p>",
-                                  "<p>Date: to be confirmed</p>", "<p>Updated on 4 May 2025</p>"])
+@pytest.mark.parametrize(
+    "html",
+    [
+        None,
+        "",
+        "<p>A write-up of last month's conversation.</p>",
+        "<p>Date: to be confirmed</p>",
+        "<p>Updated on 4 May 2025</p>",
+    ],
+)
 def test_no_event_without_a_labelled_date(html):
     assert find_event(html) is None
 
@@ -56,9 +70,18 @@ def test_upcoming_until_it_ends():
 
 
 def test_ics_is_valid_and_carries_no_injected_lines():
-    listing = EventListing(7, "Conversation for kindness\r\nATTENDEE:mailto:evil@example.com", "https://e.org/x",
-                           datetime(2026, 12, 9, 12, 30, tzinfo=UTC), None, "Europe/London", "Online, Zoom", True,
-                           "https://www.eventbrite.co.uk/e/x", "About kindness")
+    listing = EventListing(
+        7,
+        "Conversation for kindness\r\nATTENDEE:mailto:evil@example.com",
+        "https://e.org/x",
+        datetime(2026, 12, 9, 12, 30, tzinfo=UTC),
+        None,
+        "Europe/London",
+        "Online, Zoom",
+        True,
+        "https://www.eventbrite.co.uk/e/x",
+        "About kindness",
+    )
     data = event_to_ics(listing, now=datetime(2026, 11, 1, tzinfo=UTC))
     calendar = icalendar.Calendar.from_ical(data)
     (event,) = calendar.walk("VEVENT")

@@ -10,8 +10,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pytest
 
-from aggregator.ingest.adapters.feed import parse_feed, parse_with_feedparser
 from aggregator.errors import ParseError
+from aggregator.ingest.adapters.feed import parse_feed
 from aggregator.text.sanitize import html_to_text, is_http_url
 
 pytestmark = pytest.mark.corpus
@@ -61,8 +61,9 @@ def test_every_corpus_feed_parses_or_raises_parse_error(corpus_dir: Path) -> Non
 
 
 def _fields(entries):
-    return [(e.title, e.url, e.guid, e.published, e.updated, e.authors, e.tags, e.image_url, dict(e.extra))
-            for e in entries]
+    return [
+        (e.title, e.url, e.guid, e.published, e.updated, e.authors, e.tags, e.image_url, dict(e.extra)) for e in entries
+    ]
 
 
 def _url_key(url: str) -> str:
@@ -106,15 +107,18 @@ def test_titles_and_links_match_feed_rs(corpus_dir: Path) -> None:
     mismatches: list[str] = []
     for expected_path in sorted((corpus_dir / "feeds" / "feed-rs").rglob("*.serde.json")):
         stem = expected_path.name.removesuffix(".serde.json")
-        source = next(p for p in (expected_path.with_name(stem + ".xml"), expected_path.with_name(stem + ".json"))
-                      if p.exists())
+        source = next(
+            p for p in (expected_path.with_name(stem + ".xml"), expected_path.with_name(stem + ".json")) if p.exists()
+        )
         base = base_for(corpus_dir, source)
         model = json.loads(expected_path.read_text(encoding="utf-8"))
         expected = []
         for entry in model.get("entries", []):
             # We keep only entries with an http(s) link (else the id when it is one): compare the same set.
             links = [urljoin(base, link["href"]) for link in entry.get("links", []) if link.get("href")]
-            links = [link for link in links if is_http_url(link)] or ([entry["id"]] if is_http_url(entry.get("id")) else [])
+            links = [link for link in links if is_http_url(link)] or (
+                [entry["id"]] if is_http_url(entry.get("id")) else []
+            )
             if links:
                 expected.append((_title_key((entry.get("title") or {}).get("content")), links))
         ours = parse_feed(source.read_bytes(), base)
@@ -134,8 +138,11 @@ def test_titles_and_links_match_rss_parser(corpus_dir: Path) -> None:
         source = next((folder / "input").glob(expected_path.stem + ".*"))
         base = base_for(corpus_dir, source)
         items = json.loads(_decode(expected_path.read_bytes()))["feed"].get("items", [])
-        expected = [(_title_key(item.get("title")), [urljoin(base, item["link"].strip())])
-                    for item in items if item.get("link") and is_http_url(urljoin(base, item["link"].strip()))]
+        expected = [
+            (_title_key(item.get("title")), [urljoin(base, item["link"].strip())])
+            for item in items
+            if item.get("link") and is_http_url(urljoin(base, item["link"].strip()))
+        ]
         ours = parse_feed(source.read_bytes(), base)
         files += 1
         compared += len(expected)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -15,12 +15,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import insert, select, update
 
-from aggregator.ingest.adapters.jsonfeed import parse_json_feed
 from aggregator.db.schema import labels, resources
+from aggregator.dedupe.merge import dedupe_resources
+from aggregator.ingest.adapters.jsonfeed import parse_json_feed
+from aggregator.model import Event, RawEntry
 from aggregator.publish.feeds import ALL, FeedKey, build_feeds, load_context, load_feed, render_feed
 from aggregator.review.lifecycle import change_resource_status
-from aggregator.dedupe.merge import dedupe_resources
-from aggregator.model import Event, RawEntry
 from aggregator.settings import Settings
 from tests.support.resources import NOW, source, store
 
@@ -28,15 +28,21 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://digest.example.org"
 HUB, NHSE = source("pslhub"), source("nhse")
 HOSTILE_TITLE = "<script>alert(1)</script> ]]> Bell\x07 & <b>bold</b>"
-HOSTILE_HTML = ('<p onclick="x()">Read <a href="javascript:alert(1)">this</a><script>steal()</script>'
-                '<img src="x" onerror="alert(2)"><iframe src="https://evil.example/"></iframe>\x0b]]></p>')
+HOSTILE_HTML = (
+    '<p onclick="x()">Read <a href="javascript:alert(1)">this</a><script>steal()</script>'
+    '<img src="x" onerror="alert(2)"><iframe src="https://evil.example/"></iframe>\x0b]]></p>'
+)
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 FORMATS = ("rss", "atom", "json")
 LABELS = [  # (title, kind, label_id)
-    ("Kindness toolkit", "theme", "kindness"), ("Kindness toolkit", "audience", "frontline-staff"),
-    ("Leadership guide", "theme", "compassionate-leadership"), ("Leadership guide", "audience", "leaders"),
-    ("Leadership guide", "theme", "kindness"), ("December conversation", "theme", "teamwork"),
-    ("Not approved", "theme", "kindness"), ("Rejected one", "theme", "kindness"),
+    ("Kindness toolkit", "theme", "kindness"),
+    ("Kindness toolkit", "audience", "frontline-staff"),
+    ("Leadership guide", "theme", "compassionate-leadership"),
+    ("Leadership guide", "audience", "leaders"),
+    ("Leadership guide", "theme", "kindness"),
+    ("December conversation", "theme", "teamwork"),
+    ("Not approved", "theme", "kindness"),
+    ("Rejected one", "theme", "kindness"),
 ]
 
 
@@ -45,9 +51,16 @@ def make_settings(tmp_path: Path, database_url: str, **extra) -> Settings:
     sources_file.write_text(
         "version: 1\nsources:\n"
         "  - {id: pslhub, name: PSL hub, url: 'https://pslhub.example/feed', adapter: feed}\n"
-        "  - {id: nhse, name: NHS England, url: 'https://nhse.example/feed', adapter: feed}\n")
-    values = {"data_dir": tmp_path / "var", "database_url": database_url, "base_url": BASE,
-              "taxonomy_file": ROOT / "taxonomy.yaml", "sources_file": sources_file, **extra}
+        "  - {id: nhse, name: NHS England, url: 'https://nhse.example/feed', adapter: feed}\n"
+    )
+    values = {
+        "data_dir": tmp_path / "var",
+        "database_url": database_url,
+        "base_url": BASE,
+        "taxonomy_file": ROOT / "taxonomy.yaml",
+        "sources_file": sources_file,
+        **extra,
+    }
     return Settings(_env_file=None, **values)
 
 
@@ -59,31 +72,61 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def seed(engine) -> dict[str, int]:
     """Approved: a toolkit listed by two partners, a guide, an event and a hostile one; plus one pending
     and one rejected. Returns ids by title."""
-    store(engine, HUB, [
-        RawEntry(url="https://pslhub.example/a", title="Kindness toolkit", published=NOW - timedelta(days=3),
-                 summary_html='<p>A <a href="https://pslhub.example/more">practical</a> toolkit.</p>',
-                 authors=("Ann Example",)),
-        RawEntry(url="https://pslhub.example/b", title="Leadership guide", published=NOW - timedelta(days=2)),
-        RawEntry(url="https://pslhub.example/c", title="December conversation",
-                 summary_html="<p>A monthly conversation.</p>",
-                 event=Event(start=NOW + timedelta(days=33, hours=5), end=NOW + timedelta(days=33, hours=6),
-                             timezone="Europe/London", location="Online (Zoom)", online=True,
-                             registration_url="https://pslhub.example/c/register")),
-        RawEntry(url="https://pslhub.example/h", title="placeholder", published=NOW - timedelta(days=1)),
-        RawEntry(url="https://pslhub.example/d", title="Not approved"),
-        RawEntry(url="https://pslhub.example/e", title="Rejected one"),
-    ])
+    store(
+        engine,
+        HUB,
+        [
+            RawEntry(
+                url="https://pslhub.example/a",
+                title="Kindness toolkit",
+                published=NOW - timedelta(days=3),
+                summary_html='<p>A <a href="https://pslhub.example/more">practical</a> toolkit.</p>',
+                authors=("Ann Example",),
+            ),
+            RawEntry(url="https://pslhub.example/b", title="Leadership guide", published=NOW - timedelta(days=2)),
+            RawEntry(
+                url="https://pslhub.example/c",
+                title="December conversation",
+                summary_html="<p>A monthly conversation.</p>",
+                event=Event(
+                    start=NOW + timedelta(days=33, hours=5),
+                    end=NOW + timedelta(days=33, hours=6),
+                    timezone="Europe/London",
+                    location="Online (Zoom)",
+                    online=True,
+                    registration_url="https://pslhub.example/c/register",
+                ),
+            ),
+            RawEntry(url="https://pslhub.example/h", title="placeholder", published=NOW - timedelta(days=1)),
+            RawEntry(url="https://pslhub.example/d", title="Not approved"),
+            RawEntry(url="https://pslhub.example/e", title="Rejected one"),
+        ],
+    )
     store(engine, NHSE, [RawEntry(url="https://pslhub.example/a", title="Kindness toolkit (NHSE)")])
     dedupe_resources(engine, NOW)
     with engine.begin() as conn:
-        ids = dict(conn.execute(select(resources.c.title, resources.c.id)
-                                .where(resources.c.status != "merged")).all())
+        ids = dict(conn.execute(select(resources.c.title, resources.c.id).where(resources.c.status != "merged")).all())
         # Stored as if an older version had let them through: the feeds must defend on their own.
-        conn.execute(update(resources).where(resources.c.id == ids["placeholder"])
-                     .values(title=HOSTILE_TITLE, summary_html=HOSTILE_HTML, summary="<script>x</script>\x01"))
+        conn.execute(
+            update(resources)
+            .where(resources.c.id == ids["placeholder"])
+            .values(title=HOSTILE_TITLE, summary_html=HOSTILE_HTML, summary="<script>x</script>\x01")
+        )
         ids["hostile"] = ids.pop("placeholder")
-        conn.execute(insert(labels), [{"resource_id": ids[t], "kind": k, "label_id": i, "confidence": 0.8,
-                                       "reasons": [], "origin": "classifier"} for t, k, i in LABELS])
+        conn.execute(
+            insert(labels),
+            [
+                {
+                    "resource_id": ids[t],
+                    "kind": k,
+                    "label_id": i,
+                    "confidence": 0.8,
+                    "reasons": [],
+                    "origin": "classifier",
+                }
+                for t, k, i in LABELS
+            ],
+        )
         for n, title in enumerate(("Kindness toolkit", "Leadership guide", "December conversation", "hostile")):
             change_resource_status(conn, ids[title], "approved", user_id=None, now=NOW + timedelta(minutes=n))
         change_resource_status(conn, ids["Rejected one"], "rejected", user_id=None, now=NOW)
@@ -106,12 +149,22 @@ def parse_back(data: bytes, fmt: str) -> list[ParsedEntry]:
     """The entries as a reader sees them: feedparser for RSS and Atom (bozo must be false); for JSON Feed,
     which feedparser 6.0 does not read, the aggregator's own JSON Feed adapter."""
     if fmt == "json":
-        return [ParsedEntry(e.guid or "", e.title, e.url, e.published, e.content_html or e.summary_html or "")
-                for e in parse_json_feed(data, BASE)]
+        return [
+            ParsedEntry(e.guid or "", e.title, e.url, e.published, e.content_html or e.summary_html or "")
+            for e in parse_json_feed(data, BASE)
+        ]
     parsed = feedparser.parse(data)
     assert not parsed.bozo, parsed.get("bozo_exception")
-    return [ParsedEntry(e.id, e.title, e.link, datetime(*e.published_parsed[:6], tzinfo=timezone.utc),
-                        e.content[0].value if e.get("content") else e.summary) for e in parsed.entries]
+    return [
+        ParsedEntry(
+            e.id,
+            e.title,
+            e.link,
+            datetime(*e.published_parsed[:6], tzinfo=UTC),
+            e.content[0].value if e.get("content") else e.summary,
+        )
+        for e in parsed.entries
+    ]
 
 
 def render_all(engine, settings: Settings, key: FeedKey = ALL) -> dict[str, bytes]:
@@ -212,8 +265,11 @@ def test_hostile_text_ends_up_inert(engine, settings, fmt):
         title, html = item["title"], item["content_html"]
     else:
         root = etree.fromstring(data)
-        entry = next(e for e in root.iter("item", "{http://www.w3.org/2005/Atom}entry")
-                     if guid(ids["hostile"]) in etree.tostring(e, encoding=str))
+        entry = next(
+            e
+            for e in root.iter("item", "{http://www.w3.org/2005/Atom}entry")
+            if guid(ids["hostile"]) in etree.tostring(e, encoding=str)
+        )
         title = entry.findtext("title") or entry.findtext("{http://www.w3.org/2005/Atom}title")
         html = entry.findtext("description") or entry.findtext("{http://www.w3.org/2005/Atom}content")
     # The title is plain text: markup stays literal characters, which every format escapes.

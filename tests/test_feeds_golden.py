@@ -26,17 +26,33 @@ def load_input(path: Path) -> Feed:
     def entry(e: dict) -> FeedEntry:
         event = e.get("event")
         return FeedEntry(
-            guid=e["guid"], title=e["title"], url=e.get("url"), published=when(e["published"]),
-            updated=when(e.get("updated") or e["published"]), summary=e.get("summary", ""),
-            summary_html=e.get("summary_html", ""), authors=tuple(e.get("authors", ())),
-            categories=tuple(FeedCategory(**c) for c in e.get("categories", ())), image_url=e.get("image_url"),
-            event=FeedEvent(**{**event, "start": when(event["start"]), "end": when(event.get("end"))}) if event else None,
-            also_listed_on=tuple(e.get("also_listed_on", ())))
+            guid=e["guid"],
+            title=e["title"],
+            url=e.get("url"),
+            published=when(e["published"]),
+            updated=when(e.get("updated") or e["published"]),
+            summary=e.get("summary", ""),
+            summary_html=e.get("summary_html", ""),
+            authors=tuple(e.get("authors", ())),
+            categories=tuple(FeedCategory(**c) for c in e.get("categories", ())),
+            image_url=e.get("image_url"),
+            event=FeedEvent(**{**event, "start": when(event["start"]), "end": when(event.get("end"))})
+            if event
+            else None,
+            also_listed_on=tuple(e.get("also_listed_on", ())),
+        )
 
     feed = data["feed"]
-    return Feed(id=feed["id"], title=feed["title"], description=feed["description"], home_url=feed["home_url"],
-                url_stem=feed["url_stem"], publisher=feed["publisher"], updated=when(feed["updated"]),
-                entries=tuple(entry(e) for e in data["entries"]))
+    return Feed(
+        id=feed["id"],
+        title=feed["title"],
+        description=feed["description"],
+        home_url=feed["home_url"],
+        url_stem=feed["url_stem"],
+        publisher=feed["publisher"],
+        updated=when(feed["updated"]),
+        entries=tuple(entry(e) for e in data["entries"]),
+    )
 
 
 def test_there_are_golden_cases():

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -48,11 +48,31 @@ def run_newsboat(folder: Path, urls: list[str], *args: str) -> subprocess.Comple
     folder.mkdir(exist_ok=True)
     (folder / "urls").write_text("\n".join(urls) + "\n")
     (folder / "config").write_text("download-timeout 10\nreload-threads 2\n")
-    env = {**os.environ, "HOME": str(folder), "XDG_CONFIG_HOME": str(folder), "XDG_DATA_HOME": str(folder),
-           "TERM": "dumb"}
-    return subprocess.run([NEWSBOAT, "-u", str(folder / "urls"), "-c", str(folder / "cache.db"),
-                           "-C", str(folder / "config"), "-x", *args],
-                          env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "HOME": str(folder),
+        "XDG_CONFIG_HOME": str(folder),
+        "XDG_DATA_HOME": str(folder),
+        "TERM": "dumb",
+    }
+    return subprocess.run(
+        [
+            NEWSBOAT,
+            "-u",
+            str(folder / "urls"),
+            "-c",
+            str(folder / "cache.db"),
+            "-C",
+            str(folder / "config"),
+            "-x",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def cached_items(folder: Path) -> list[sqlite3.Row]:
@@ -80,7 +100,7 @@ def test_newsboat_reads_every_approved_resource(served, engine, tmp_path, fmt):
         item = items[f"tag:127.0.0.1,2026:resource/{row.id}"]
         assert item["url"] == row.url and item["feedurl"] == feed_url
         expected = (row.published_at or row.decided_at).replace(microsecond=0)
-        assert datetime.fromtimestamp(item["pubDate"], timezone.utc) == expected
+        assert datetime.fromtimestamp(item["pubDate"], UTC) == expected
         if row.title != HOSTILE_TITLE:
             assert item["title"] == row.title
     hostile = items[f"tag:127.0.0.1,2026:resource/{ids['hostile']}"]
@@ -97,10 +117,13 @@ def test_newsboat_reads_a_theme_feed_with_exactly_its_resources(served, engine, 
     base, _settings = served
     seed(engine)
     with engine.connect() as conn:
-        expected = set(conn.execute(
-            select(resources.c.id).join(labels, labels.c.resource_id == resources.c.id)
-            .where(resources.c.status == "approved", labels.c.kind == "theme", labels.c.label_id == "kindness")
-        ).scalars())
+        expected = set(
+            conn.execute(
+                select(resources.c.id)
+                .join(labels, labels.c.resource_id == resources.c.id)
+                .where(resources.c.status == "approved", labels.c.kind == "theme", labels.c.label_id == "kindness")
+            ).scalars()
+        )
     folder = tmp_path / "newsboat-theme"
     result = run_newsboat(folder, [f"{base}/feeds/theme/kindness.atom"], "reload")
     assert result.returncode == 0, result.stderr

@@ -20,8 +20,9 @@ def make_app(settings, engine) -> Flask:
     """A minimal app with only this blueprint, configured the way the app factory does."""
     app = Flask(__name__)
     # changes show at once here (the micro-cache is tested on its own)
-    app.config.update(TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine,
-                      AGGREGATOR_PUBLISHED_CACHE_SECONDS=0)
+    app.config.update(
+        TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine, AGGREGATOR_PUBLISHED_CACHE_SECONDS=0
+    )
     app.register_blueprint(bp)
     return app
 
@@ -31,11 +32,17 @@ def client(settings, engine):
     return make_app(settings, engine).test_client()
 
 
-@pytest.mark.parametrize("path, media_type", [
-    ("/feeds/all.rss", "application/rss+xml"), ("/feeds/all.atom", "application/atom+xml"),
-    ("/feeds/all.json", "application/feed+json"), ("/feeds/theme/kindness.rss", "application/rss+xml"),
-    ("/feeds/audience/leaders.atom", "application/atom+xml"), ("/feeds/theme/teamwork.json", "application/feed+json"),
-])
+@pytest.mark.parametrize(
+    "path, media_type",
+    [
+        ("/feeds/all.rss", "application/rss+xml"),
+        ("/feeds/all.atom", "application/atom+xml"),
+        ("/feeds/all.json", "application/feed+json"),
+        ("/feeds/theme/kindness.rss", "application/rss+xml"),
+        ("/feeds/audience/leaders.atom", "application/atom+xml"),
+        ("/feeds/theme/teamwork.json", "application/feed+json"),
+    ],
+)
 def test_feeds_are_served_with_their_type_and_validators(engine, client, path, media_type):
     seed(engine)
     response = client.get(path)
@@ -56,8 +63,12 @@ def test_if_none_match_and_if_modified_since_answer_304(engine, client):
     assert not_modified.status_code == 304 and not_modified.data == b""
     assert not_modified.headers["ETag"] == etag and "Cache-Control" in not_modified.headers
     assert client.get("/feeds/all.rss", headers={"If-Modified-Since": last_modified}).status_code == 304
-    assert client.get("/feeds/all.rss", headers={"If-None-Match": '"other"', "If-Modified-Since": last_modified}
-                      ).status_code == 200  # If-None-Match wins (RFC 9110 13.2.2)
+    assert (
+        client.get(
+            "/feeds/all.rss", headers={"If-None-Match": '"other"', "If-Modified-Since": last_modified}
+        ).status_code
+        == 200
+    )  # If-None-Match wins (RFC 9110 13.2.2)
     assert client.get("/feeds/all.atom", headers={"If-None-Match": etag}).status_code == 200  # one per format
 
     with engine.begin() as conn:  # an editor approves one more

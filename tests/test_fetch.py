@@ -10,7 +10,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,8 +28,15 @@ from aggregator.errors import (
     RobotsDisallowedError,
     TooManyRedirectsError,
 )
-from aggregator.ingest.fetch import Fetched, Fetcher, GuardedBackend, guarded_transport, is_public_address, parse_retry_after
-from aggregator.ingest.fetch import netguard
+from aggregator.ingest.fetch import (
+    Fetched,
+    Fetcher,
+    GuardedBackend,
+    guarded_transport,
+    is_public_address,
+    netguard,
+    parse_retry_after,
+)
 from aggregator.ingest.fetch.politeness import HostGate
 from aggregator.ingest.fetch.robots import RobotsReply, policy_from_reply
 from aggregator.settings import FetchLimits, Settings
@@ -40,8 +47,13 @@ MB = 1024 * 1024
 
 
 def make_settings(*, allow_private: bool = True, **limits: Any) -> Settings:
-    values: dict[str, Any] = {"per_host_delay": 0.0, "robots_txt": False, "connect_timeout": 2.0,
-                              "read_timeout": 2.0, "total_deadline": 10.0} | limits
+    values: dict[str, Any] = {
+        "per_host_delay": 0.0,
+        "robots_txt": False,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "total_deadline": 10.0,
+    } | limits
     return Settings(_env_file=None, allow_private_addresses=allow_private, fetch=FetchLimits(**values))
 
 
@@ -71,11 +83,13 @@ class FakeNet:
         answers = self.names.get(host)
         if answers is None:
             return socket.getaddrinfo(host, port, **kwargs)
-        return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
-                for ip in answers]
+        return [
+            (socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in answers
+        ]
 
-    def connect(self, family: int, sockaddr: tuple[Any, ...], timeout: float | None,
-                local_address: str | None) -> socket.socket:
+    def connect(
+        self, family: int, sockaddr: tuple[Any, ...], timeout: float | None, local_address: str | None
+    ) -> socket.socket:
         self.connects.append(sockaddr[0])
         return socket.create_connection((self.server.host, self.server.port), timeout)
 
@@ -87,22 +101,32 @@ class FakeNet:
 
 # --- plain GETs, validators, redirects, statuses ------------------------------------------------
 
+
 def test_get_sends_honest_user_agent_and_accept(http_server: LocalServer, make_fetcher) -> None:
     http_server.add("/feed.xml", body=b"<rss/>", headers={"Content-Type": "application/rss+xml"})
     settings = make_settings()
     fetched = make_fetcher(settings).fetch(http_server.url("/feed.xml"), accept="application/rss+xml")
-    assert fetched == Fetched(url=http_server.url("/feed.xml"), status=200, body=b"<rss/>",
-                              content_type="application/rss+xml", etag=None, last_modified=None)
+    assert fetched == Fetched(
+        url=http_server.url("/feed.xml"),
+        status=200,
+        body=b"<rss/>",
+        content_type="application/rss+xml",
+        etag=None,
+        last_modified=None,
+    )
     sent = http_server.requests_to("/feed.xml")[0].headers
     assert sent["user-agent"] == settings.user_agent
     assert sent["accept"] == "application/rss+xml"
 
 
-@pytest.mark.parametrize(("validators", "sent_header"), [
-    ({"ETag": '"v1"'}, "if-none-match"),
-    ({"Last-Modified": "Wed, 01 May 2024 10:00:00 GMT"}, "if-modified-since"),
-    ({"ETag": 'W/"v2"', "Last-Modified": "Wed, 01 May 2024 10:00:00 GMT"}, "if-none-match"),
-])
+@pytest.mark.parametrize(
+    ("validators", "sent_header"),
+    [
+        ({"ETag": '"v1"'}, "if-none-match"),
+        ({"Last-Modified": "Wed, 01 May 2024 10:00:00 GMT"}, "if-modified-since"),
+        ({"ETag": 'W/"v2"', "Last-Modified": "Wed, 01 May 2024 10:00:00 GMT"}, "if-none-match"),
+    ],
+)
 def test_conditional_get_round_trip(http_server: LocalServer, make_fetcher, validators, sent_header) -> None:
     http_server.add("/feed.xml", body=b"<rss>v1</rss>", headers=validators)
     fetcher = make_fetcher()
@@ -115,18 +139,20 @@ def test_conditional_get_round_trip(http_server: LocalServer, make_fetcher, vali
     assert request.headers[sent_header] == (validators.get("ETag") or validators["Last-Modified"])
 
 
-@pytest.mark.parametrize(("chain", "permanent"), [
-    ([301], "/new"),
-    ([308], "/new"),
-    ([302], None),
-    ([307], None),
-    ([303], None),
-    ([301, 308], "/new"),  # a chain of permanent hops: store its end
-    ([301, 302], "/hop1"),  # permanent then temporary: store where the permanent part ended
-    ([302, 301], None),
-])
-def test_redirects_report_permanent_moves(http_server: LocalServer, make_fetcher, chain, permanent,
-                                          caplog) -> None:
+@pytest.mark.parametrize(
+    ("chain", "permanent"),
+    [
+        ([301], "/new"),
+        ([308], "/new"),
+        ([302], None),
+        ([307], None),
+        ([303], None),
+        ([301, 308], "/new"),  # a chain of permanent hops: store its end
+        ([301, 302], "/hop1"),  # permanent then temporary: store where the permanent part ended
+        ([302, 301], None),
+    ],
+)
+def test_redirects_report_permanent_moves(http_server: LocalServer, make_fetcher, chain, permanent, caplog) -> None:
     paths = ["/old"] + [f"/hop{i}" for i in range(1, len(chain))] + ["/new"]
     for (here, there), status in zip(zip(paths, paths[1:]), chain):
         http_server.add(here, status=status, headers={"Location": there})
@@ -136,25 +162,29 @@ def test_redirects_report_permanent_moves(http_server: LocalServer, make_fetcher
     assert fetched.url == http_server.url("/new") and fetched.body == b"moved here"
     assert fetched.permanent_redirect == (http_server.url(permanent) if permanent else None)
     logged = [r for r in caplog.records if getattr(r, "new_url", None)]
-    assert [(r.url, r.new_url) for r in logged] == ([(http_server.url("/old"), fetched.permanent_redirect)]
-                                                    if permanent else [])
+    assert [(r.url, r.new_url) for r in logged] == (
+        [(http_server.url("/old"), fetched.permanent_redirect)] if permanent else []
+    )
 
 
 def http_date_in(seconds: int) -> str:
-    return email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=seconds), usegmt=True)
+    return email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=seconds), usegmt=True)
 
 
-@pytest.mark.parametrize(("status", "headers", "error", "retry_after"), [
-    (410, {}, GoneError, None),
-    (429, {"Retry-After": "120"}, RateLimitedError, 120),
-    (429, {"Retry-After": "<http-date in 120 s>"}, RateLimitedError, 120),
-    (503, {"Retry-After": "30"}, RateLimitedError, 30),
-    (503, {}, RateLimitedError, None),
-    (404, {}, HTTPStatusError, None),
-    (500, {}, HTTPStatusError, None),
-    (300, {}, HTTPStatusError, None),
-    (301, {}, HTTPStatusError, None),  # a redirect without Location goes nowhere
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "error", "retry_after"),
+    [
+        (410, {}, GoneError, None),
+        (429, {"Retry-After": "120"}, RateLimitedError, 120),
+        (429, {"Retry-After": "<http-date in 120 s>"}, RateLimitedError, 120),
+        (503, {"Retry-After": "30"}, RateLimitedError, 30),
+        (503, {}, RateLimitedError, None),
+        (404, {}, HTTPStatusError, None),
+        (500, {}, HTTPStatusError, None),
+        (300, {}, HTTPStatusError, None),
+        (301, {}, HTTPStatusError, None),  # a redirect without Location goes nowhere
+    ],
+)
 def test_error_statuses_raise(http_server: LocalServer, make_fetcher, status, headers, error, retry_after) -> None:
     if headers.get("Retry-After", "").startswith("<http-date"):
         headers = {"Retry-After": http_date_in(retry_after)}  # made now, not at collection time
@@ -167,23 +197,37 @@ def test_error_statuses_raise(http_server: LocalServer, make_fetcher, status, he
         assert caught.value.retry_after == (pytest.approx(retry_after, abs=3) if retry_after else None)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("120", 120.0), (" 5 ", 5.0), ("-3", 0.0), ("", None), (None, None), ("soon", None),
-    ("Wed, 01 May 2024 10:02:00 GMT", 120.0), ("Wed, 01 May 2024 09:00:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        (" 5 ", 5.0),
+        ("-3", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("Wed, 01 May 2024 10:02:00 GMT", 120.0),
+        ("Wed, 01 May 2024 09:00:00 GMT", 0.0),
+    ],
+)
 def test_parse_retry_after(value, expected) -> None:
-    now = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
     assert parse_retry_after(value, now=now) == expected
 
 
 # --- deadlines and body caps --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("delay", "read_timeout", "deadline", "late_by"), [
-    (0.5, 2.0, 1.5, 0.5),  # trickles faster than the read timeout: caught between chunks
-    (4.0, 20.0, 1.0, 0.3),  # one byte every 4 s: the read timeout is cut to what is left
-])
-def test_slow_body_stops_at_deadline(http_server: LocalServer, make_fetcher, delay, read_timeout, deadline,
-                                     late_by) -> None:
+
+@pytest.mark.parametrize(
+    ("delay", "read_timeout", "deadline", "late_by"),
+    [
+        (0.5, 2.0, 1.5, 0.5),  # trickles faster than the read timeout: caught between chunks
+        (4.0, 20.0, 1.0, 0.3),  # one byte every 4 s: the read timeout is cut to what is left
+    ],
+)
+def test_slow_body_stops_at_deadline(
+    http_server: LocalServer, make_fetcher, delay, read_timeout, deadline, late_by
+) -> None:
     http_server.add("/slow", body=b"x" * 40, chunk_size=1, delay=delay)
     fetcher = make_fetcher(make_settings(read_timeout=read_timeout, total_deadline=deadline))
     started = time.monotonic()
@@ -198,10 +242,13 @@ def fifty_megabytes() -> Iterator[bytes]:
         yield chunk
 
 
-@pytest.mark.parametrize(("headers", "body"), [
-    ({}, fifty_megabytes),  # streamed with no length
-    ({"Content-Length": str(50 * MB)}, fifty_megabytes),  # honest length: refused from the header
-])
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({}, fifty_megabytes),  # streamed with no length
+        ({"Content-Length": str(50 * MB)}, fifty_megabytes),  # honest length: refused from the header
+    ],
+)
 def test_huge_body_is_refused_quickly(http_server: LocalServer, make_fetcher, headers, body) -> None:
     http_server.add("/huge", headers=headers, body=body)
     started = time.monotonic()
@@ -218,12 +265,15 @@ def test_gzip_bomb_is_refused_by_decoded_size(http_server: LocalServer, make_fet
         make_fetcher(make_settings(max_body_bytes=MB)).fetch(http_server.url("/bomb"))
 
 
-@pytest.mark.parametrize(("encoding", "encode"), [
-    ("gzip", gzip.compress),
-    ("deflate", zlib.compress),
-    ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some servers send
-    ("identity", lambda data: data),
-])
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data)[2:-4]),  # raw deflate, as some servers send
+        ("identity", lambda data: data),
+    ],
+)
 def test_compressed_bodies_are_decoded(http_server: LocalServer, make_fetcher, encoding, encode) -> None:
     text = b"<rss>" + b"kindness " * 50_000 + b"</rss>"
     http_server.add("/feed", headers={"Content-Encoding": encoding}, body=encode(text))
@@ -236,11 +286,14 @@ def test_gzip_body_just_under_the_cap_is_accepted(http_server: LocalServer, make
     assert len(make_fetcher(make_settings(max_body_bytes=MB)).fetch(http_server.url("/feed")).body) == MB
 
 
-@pytest.mark.parametrize(("declared", "actual", "outcome"), [
-    (1000, 5 * MB, 1000),  # claims little, sends a lot: never more than the declared bytes are read
-    (100, 50, FetchError),  # claims more than it sends, then hangs up
-    (50 * MB, 10, BodyTooLargeError),  # claims more than the cap: refused before reading
-])
+@pytest.mark.parametrize(
+    ("declared", "actual", "outcome"),
+    [
+        (1000, 5 * MB, 1000),  # claims little, sends a lot: never more than the declared bytes are read
+        (100, 50, FetchError),  # claims more than it sends, then hangs up
+        (50 * MB, 10, BodyTooLargeError),  # claims more than the cap: refused before reading
+    ],
+)
 def test_lying_content_length(http_server: LocalServer, make_fetcher, declared, actual, outcome) -> None:
     http_server.add("/liar", headers={"Content-Length": str(declared)}, body=b"y" * actual)
     fetcher = make_fetcher(make_settings(max_body_bytes=MB))
@@ -253,12 +306,18 @@ def test_lying_content_length(http_server: LocalServer, make_fetcher, declared, 
 
 # --- redirects to bad places --------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", [
-    "http://10.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/", "http://[::1]/",
-    "http://internal.test/",
-])
-def test_redirect_to_private_address_is_blocked_at_that_hop(http_server: LocalServer, make_fetcher,
-                                                            target) -> None:
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:9/",
+        "http://[::1]/",
+        "http://internal.test/",
+    ],
+)
+def test_redirect_to_private_address_is_blocked_at_that_hop(http_server: LocalServer, make_fetcher, target) -> None:
     net = FakeNet(http_server, {"feeds.test": [PUBLIC_IP], "internal.test": ["10.9.8.7"]})
     http_server.add("/start", status=302, headers={"Location": target})
     with pytest.raises(BlockedAddressError) as caught:
@@ -281,11 +340,14 @@ def test_non_http_url_is_refused(make_fetcher, url) -> None:
         make_fetcher().fetch(url)
 
 
-@pytest.mark.parametrize(("routes", "max_redirects"), [
-    ({"/a": "/a"}, 5),
-    ({"/a": "/b", "/b": "/a"}, 5),
-    ({"/a": "/b", "/b": "/c", "/c": "/d", "/d": "/e"}, 2),
-])
+@pytest.mark.parametrize(
+    ("routes", "max_redirects"),
+    [
+        ({"/a": "/a"}, 5),
+        ({"/a": "/b", "/b": "/a"}, 5),
+        ({"/a": "/b", "/b": "/c", "/c": "/d", "/d": "/e"}, 2),
+    ],
+)
 def test_redirect_loops_and_long_chains_stop(http_server: LocalServer, make_fetcher, routes, max_redirects) -> None:
     for here, there in routes.items():
         http_server.add(here, status=302, headers={"Location": there})
@@ -296,11 +358,26 @@ def test_redirect_loops_and_long_chains_stop(http_server: LocalServer, make_fetc
 
 # --- SSRF: resolved addresses and DNS pinning ---------------------------------------------------
 
+
 @pytest.mark.parametrize("robots", [False, True], ids=["robots-off", "robots-on"])
-@pytest.mark.parametrize("host", [
-    "127.0.0.1", "10.1.2.3", "[::1]", "[::ffff:127.0.0.1]", "2130706433", "0x7f000001", "127.1",
-    "169.254.169.254", "100.64.0.1", "0.0.0.0", "localhost", "[fe80::1]", "224.0.0.1",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "2130706433",
+        "0x7f000001",
+        "127.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "localhost",
+        "[fe80::1]",
+        "224.0.0.1",
+    ],
+)
 def test_direct_private_addresses_are_blocked(make_fetcher, host, robots) -> None:
     def no_connect(*args: Any) -> socket.socket:
         raise AssertionError("a blocked address must not be connected to")
@@ -349,16 +426,41 @@ def test_name_with_any_private_answer_is_blocked(http_server: LocalServer, make_
     assert net.connects == []
 
 
-@pytest.mark.parametrize(("ip", "public"), [
-    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True), ("8.8.8.8", True),
-    ("127.0.0.1", False), ("10.0.0.1", False), ("172.16.5.4", False), ("192.168.0.1", False),
-    ("169.254.169.254", False), ("100.64.0.1", False), ("100.127.255.254", False), ("0.0.0.0", False),
-    ("0.1.2.3", False), ("224.0.0.1", False), ("255.255.255.255", False), ("240.0.0.1", False),
-    ("192.0.2.1", False), ("198.18.0.1", False), ("::1", False), ("::", False), ("fe80::1%eth0", False),
-    ("fc00::1", False), ("fd12:3456::1", False), ("ff02::1", False), ("::ffff:127.0.0.1", False),
-    ("::ffff:10.0.0.1", False), ("::ffff:93.184.216.34", True), ("2002:7f00:1::", False),
-    ("64:ff9b::a00:1", False), ("2001:db8::1", False), ("not an ip", False),
-])
+@pytest.mark.parametrize(
+    ("ip", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("8.8.8.8", True),
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("172.16.5.4", False),
+        ("192.168.0.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("100.127.255.254", False),
+        ("0.0.0.0", False),
+        ("0.1.2.3", False),
+        ("224.0.0.1", False),
+        ("255.255.255.255", False),
+        ("240.0.0.1", False),
+        ("192.0.2.1", False),
+        ("198.18.0.1", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1%eth0", False),
+        ("fc00::1", False),
+        ("fd12:3456::1", False),
+        ("ff02::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:93.184.216.34", True),
+        ("2002:7f00:1::", False),
+        ("64:ff9b::a00:1", False),
+        ("2001:db8::1", False),
+        ("not an ip", False),
+    ],
+)
 def test_is_public_address(ip, public) -> None:
     assert is_public_address(ip) is public
 
@@ -370,10 +472,16 @@ EVERYONE = b"User-agent: *\nDisallow: /private\n"
 SPECIFIC = b"User-agent: *\nDisallow: /\n\nUser-agent: KindnessDigestAggregator\nDisallow: /no-us\n"
 
 
-@pytest.mark.parametrize(("robots", "path", "allowed"), [
-    (EVERYONE, "/feed.xml", True), (EVERYONE, "/private/feed.xml", False),
-    (SPECIFIC, "/feed.xml", True), (SPECIFIC, "/no-us/feed.xml", False),
-], ids=["everyone-allowed", "everyone-disallowed", "specific-allowed", "specific-disallowed"])
+@pytest.mark.parametrize(
+    ("robots", "path", "allowed"),
+    [
+        (EVERYONE, "/feed.xml", True),
+        (EVERYONE, "/private/feed.xml", False),
+        (SPECIFIC, "/feed.xml", True),
+        (SPECIFIC, "/no-us/feed.xml", False),
+    ],
+    ids=["everyone-allowed", "everyone-disallowed", "specific-allowed", "specific-disallowed"],
+)
 def test_robots_rules_are_honoured(http_server: LocalServer, make_fetcher, robots, path, allowed) -> None:
     http_server.add("/robots.txt", body=robots, headers={"Content-Type": "text/plain"})
     http_server.add(path, body=b"feed")
@@ -389,9 +497,17 @@ def test_robots_rules_are_honoured(http_server: LocalServer, make_fetcher, robot
     assert http_server.requests_to("/robots.txt")[0].headers["user-agent"] == make_settings().user_agent
 
 
-@pytest.mark.parametrize(("status", "allowed"), [
-    (404, True), (403, True), (410, True), (500, False), (503, False), (429, False),
-])
+@pytest.mark.parametrize(
+    ("status", "allowed"),
+    [
+        (404, True),
+        (403, True),
+        (410, True),
+        (500, False),
+        (503, False),
+        (429, False),
+    ],
+)
 def test_robots_status_semantics(http_server: LocalServer, make_fetcher, status, allowed) -> None:
     http_server.add("/robots.txt", status=status, body=b"User-agent: *\nDisallow: /\n")
     http_server.add("/feed.xml", body=b"feed")
@@ -452,6 +568,7 @@ def test_crawl_delay_is_a_minimum_per_host_delay(http_server: LocalServer, make_
 
 # --- politeness ---------------------------------------------------------------------------------
 
+
 def test_one_request_at_a_time_per_host_with_a_gap(http_server: LocalServer, make_fetcher) -> None:
     http_server.add("/feed.xml", body=b"feed", delay=0.15)
     fetcher = make_fetcher(make_settings(per_host_delay=0.2))
@@ -507,6 +624,7 @@ def test_host_gate_serialises_threads() -> None:
 
 # --- transport injection ------------------------------------------------------------------------
 
+
 def test_given_transport_is_used_as_is(make_fetcher) -> None:
     seen: list[httpx.Request] = []
 
@@ -515,6 +633,7 @@ def test_given_transport_is_used_as_is(make_fetcher) -> None:
         return httpx.Response(200, content=b"mock", headers={"ETag": '"m"'})
 
     fetched = make_fetcher(make_settings(allow_private=False), transport=httpx.MockTransport(answer)).fetch(
-        "http://127.0.0.1/feed.xml")
+        "http://127.0.0.1/feed.xml"
+    )
     assert fetched.body == b"mock" and fetched.etag == '"m"'
     assert seen[0].headers["user-agent"] == make_settings().user_agent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import entries, labels, resources
 
 EXPECTED: dict[str, dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "golden" / "seeds" / "expected.json").read_text(encoding="utf-8"))
+    (Path(__file__).parent / "golden" / "seeds" / "expected.json").read_text(encoding="utf-8")
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +38,30 @@ def demo_database(tmp_path_factory):
 def _utc(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
 def stored(engine, canonical_url: str) -> dict[str, Any]:
     with engine.connect() as conn:
-        rows = conn.execute(select(resources).where(resources.c.canonical_url == canonical_url,
-                                                    resources.c.merged_into_id.is_(None))).mappings().all()
+        rows = (
+            conn.execute(
+                select(resources).where(
+                    resources.c.canonical_url == canonical_url, resources.c.merged_into_id.is_(None)
+                )
+            )
+            .mappings()
+            .all()
+        )
         assert len(rows) == 1, f"{canonical_url}: {len(rows)} stored resources"
         row = dict(rows[0])
-        row["extra"] = {k: v for e in conn.execute(select(entries.c.extra).where(
-            entries.c.resource_id == row["id"])).scalars() for k, v in (e or {}).items()}
-        row["labels"] = conn.execute(select(labels.c.kind, labels.c.label_id, labels.c.reasons)
-                                     .where(labels.c.resource_id == row["id"])).all()
+        row["extra"] = {
+            k: v
+            for e in conn.execute(select(entries.c.extra).where(entries.c.resource_id == row["id"])).scalars()
+            for k, v in (e or {}).items()
+        }
+        row["labels"] = conn.execute(
+            select(labels.c.kind, labels.c.label_id, labels.c.reasons).where(labels.c.resource_id == row["id"])
+        ).all()
     return row
 
 
@@ -88,8 +100,9 @@ def test_the_monthly_conversations_are_one_event_without_a_recurrence(demo_datab
 
 
 def test_the_lse_uri_of_the_seed_leads_to_the_stored_item():
-    from aggregator.jobs.demo import FixtureSites, sites_root
     import httpx
+
+    from aggregator.jobs.demo import FixtureSites, sites_root
 
     with FixtureSites(sites_root()) as sites:
         reply = httpx.get(sites.url_for("http://eprints.lse.ac.uk/id/eprint/114349"))
@@ -100,7 +113,10 @@ def test_the_lse_uri_of_the_seed_leads_to_the_stored_item():
 def test_demo_ends_by_saying_how_to_open_its_data_in_the_web_app(demo_database):
     engine, output, data_dir = demo_database
     tail = output.rstrip().splitlines()[-4:]
-    assert tail[0] == f"The demo's data is in {data_dir / 'demo'} (database sqlite:///{data_dir / 'demo' / 'aggregator.db'})."
+    assert (
+        tail[0]
+        == f"The demo's data is in {data_dir / 'demo'} (database sqlite:///{data_dir / 'demo' / 'aggregator.db'})."
+    )
     assert tail[2].strip() == ".venv/bin/aggregator users add you@example.org --role admin --demo"
     assert tail[3].strip().startswith(".venv/bin/aggregator serve --demo     # then open http://127.0.0.1:8000/editor/")
 
@@ -112,8 +128,9 @@ def test_users_add_and_serve_with_demo_use_the_demo_database(demo_database, monk
     engine, _, data_dir = demo_database
     monkeypatch.setenv("AGGREGATOR_DATA_DIR", str(data_dir))
     monkeypatch.delenv("AGGREGATOR_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(app, ["users", "add", "newcomer@example.org", "--role", "admin", "--demo"],
-                                input="a long enough password\n")
+    result = CliRunner().invoke(
+        app, ["users", "add", "newcomer@example.org", "--role", "admin", "--demo"], input="a long enough password\n"
+    )
     assert result.exit_code == 0, result.output
     with engine.connect() as conn:
         assert conn.execute(select(users.c.email)).scalars().all() == ["newcomer@example.org"]

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.ingest.adapters.govuk import content_api_url, humanise, parse_content_item, type_hint
 from aggregator.errors import ParseError
+from aggregator.ingest.adapters.govuk import content_api_url, humanise, parse_content_item, type_hint
 from aggregator.model import ResourceType
 from aggregator.text.sanitize import clean_text
 
-UTC = timezone.utc
+UTC = UTC
 API = "https://www.gov.uk/api/content"
 # Items GOV.UK serves without a title: "gone" and "redirect" placeholders (the live API answers them
 # with 410 and a redirect, so the adapter never sees them as 200 bodies). They raise ParseError.
-UNTITLED = {"gone/frontend/gone.json", "gone/frontend/gone_with_alternative_path.json",
-            "redirect/frontend/redirect.json"}
+UNTITLED = {
+    "gone/frontend/gone.json",
+    "gone/frontend/gone_with_alternative_path.json",
+    "redirect/frontend/redirect.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,10 @@ def test_publication_fields(items_dir: Path) -> None:
     body, item = load(items_dir, "publication/frontend/best-practice-policy-paper.json")
     (entry,) = parse_content_item(body, "")
     assert entry.title == item["title"]
-    assert entry.summary_html == "The Charity Commission’s role and approach in dealing with safeguarding issues in charities."
+    assert (
+        entry.summary_html
+        == "The Charity Commission’s role and approach in dealing with safeguarding issues in charities."
+    )
     assert entry.content_html and entry.content_html.startswith("<div><p>One of the Charity Commission")
     assert entry.published == datetime(2013, 5, 23, 12, 52, tzinfo=UTC)
     assert entry.updated == datetime(2017, 12, 6, 7, 8, 5, tzinfo=UTC)
@@ -108,11 +114,14 @@ def test_withdrawn_collection_documents_are_marked(items_dir: Path) -> None:
     assert [d.extra.get("withdrawn") for d in documents] == ["true", None, None]
 
 
-@pytest.mark.parametrize("name", [
-    "document_collection/frontend/document_collection_with_no_documents.json",
-    "document_collection/frontend/document_collection_with_missing_links_documents.json",
-    "document_collection/frontend/document_collection_with_group_but_no_documents.json",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "document_collection/frontend/document_collection_with_no_documents.json",
+        "document_collection/frontend/document_collection_with_missing_links_documents.json",
+        "document_collection/frontend/document_collection_with_group_but_no_documents.json",
+    ],
+)
 def test_empty_collections_yield_only_themselves(items_dir: Path, name: str) -> None:
     body, _ = load(items_dir, name)
     assert len(parse_content_item(body, API)) == 1
@@ -125,42 +134,56 @@ def test_urls_follow_the_base_url_origin(items_dir: Path) -> None:
     assert entry.type_hint is ResourceType.CASE_STUDY
 
 
-@pytest.mark.parametrize(("document_type", "schema_name", "expected"), [
-    ("case_study", None, ResourceType.CASE_STUDY),
-    ("news_story", None, ResourceType.NEWS),
-    ("press_release", None, ResourceType.NEWS),
-    ("speech", None, ResourceType.NEWS),
-    ("research", None, ResourceType.RESEARCH),
-    ("independent_report", None, ResourceType.RESEARCH),
-    ("official_statistics", None, ResourceType.RESEARCH),
-    ("corporate_report", None, ResourceType.REPORT),
-    ("transparency", None, ResourceType.REPORT),
-    ("policy_paper", None, ResourceType.POLICY),
-    ("consultation_outcome", None, ResourceType.POLICY),
-    ("open_consultation", None, ResourceType.POLICY),
-    ("statutory_guidance", None, ResourceType.POLICY),
-    ("guidance", None, ResourceType.TOOLKIT),
-    ("detailed_guide", None, ResourceType.TOOLKIT),
-    ("guide", None, ResourceType.TOOLKIT),
-    ("something_new", "publication", ResourceType.REPORT),  # unknown type: the schema decides
-    ("organisation", "organisation", None),
-    ("taxon", None, None),
-    (None, None, None),
-])
+@pytest.mark.parametrize(
+    ("document_type", "schema_name", "expected"),
+    [
+        ("case_study", None, ResourceType.CASE_STUDY),
+        ("news_story", None, ResourceType.NEWS),
+        ("press_release", None, ResourceType.NEWS),
+        ("speech", None, ResourceType.NEWS),
+        ("research", None, ResourceType.RESEARCH),
+        ("independent_report", None, ResourceType.RESEARCH),
+        ("official_statistics", None, ResourceType.RESEARCH),
+        ("corporate_report", None, ResourceType.REPORT),
+        ("transparency", None, ResourceType.REPORT),
+        ("policy_paper", None, ResourceType.POLICY),
+        ("consultation_outcome", None, ResourceType.POLICY),
+        ("open_consultation", None, ResourceType.POLICY),
+        ("statutory_guidance", None, ResourceType.POLICY),
+        ("guidance", None, ResourceType.TOOLKIT),
+        ("detailed_guide", None, ResourceType.TOOLKIT),
+        ("guide", None, ResourceType.TOOLKIT),
+        ("something_new", "publication", ResourceType.REPORT),  # unknown type: the schema decides
+        ("organisation", "organisation", None),
+        ("taxon", None, None),
+        (None, None, None),
+    ],
+)
 def test_type_hint(document_type: str | None, schema_name: str | None, expected: ResourceType | None) -> None:
     assert type_hint(document_type, schema_name) is expected
 
 
-@pytest.mark.parametrize(("document_type", "label"), [
-    ("policy_paper", "Policy paper"), ("news_story", "News story"), ("", ""), (None, ""),
-])
+@pytest.mark.parametrize(
+    ("document_type", "label"),
+    [
+        ("policy_paper", "Policy paper"),
+        ("news_story", "News story"),
+        ("", ""),
+        (None, ""),
+    ],
+)
 def test_humanise(document_type: str | None, label: str) -> None:
     assert humanise(document_type) == label
 
 
 def test_description_is_escaped_and_body_sanitised() -> None:
-    item = {"base_path": "/x", "title": "<b>T</b>", "content_id": "c", "description": "a < b & <script>",
-            "details": {"body": "<p onclick='x()'>Hi<script>alert(1)</script><a href='/y'>y</a></p>"}}
+    item = {
+        "base_path": "/x",
+        "title": "<b>T</b>",
+        "content_id": "c",
+        "description": "a < b & <script>",
+        "details": {"body": "<p onclick='x()'>Hi<script>alert(1)</script><a href='/y'>y</a></p>"},
+    }
     (entry,) = parse_content_item(json.dumps(item).encode(), API)
     assert entry.title == "<b>T</b>"  # plain text, kept as text
     assert entry.summary_html == "a &lt; b &amp; &lt;script&gt;"
@@ -169,22 +192,37 @@ def test_description_is_escaped_and_body_sanitised() -> None:
     assert 'href="https://www.gov.uk/y"' in entry.content_html
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"not json", b"[]", b'"x"', b"{}", b'{"title": "T"}', b'{"base_path": "relative", "title": "T"}',
-    b'{"base_path": "/x", "title": ""}', b'{"base_path": "/x", "title": 5}', b"\xff\xfe{", b"[" * 100_000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'"x"',
+        b"{}",
+        b'{"title": "T"}',
+        b'{"base_path": "relative", "title": "T"}',
+        b'{"base_path": "/x", "title": ""}',
+        b'{"base_path": "/x", "title": 5}',
+        b"\xff\xfe{",
+        b"[" * 100_000,
+    ],
+)
 def test_bad_bodies_are_parse_errors(body: bytes) -> None:
     with pytest.raises(ParseError):
         parse_content_item(body, API)
 
 
-@pytest.mark.parametrize(("base_url", "path", "url"), [
-    ("", "/government/collections/compassion", f"{API}/government/collections/compassion"),
-    ("https://www.gov.uk", "government/publications/x", f"{API}/government/publications/x"),
-    ("", "https://www.gov.uk/guidance/y", f"{API}/guidance/y"),
-    ("", "/api/content/guidance/y", f"{API}/guidance/y"),
-    ("http://127.0.0.1:9000/anything", "/a b", "http://127.0.0.1:9000/api/content/a%20b"),
-])
+@pytest.mark.parametrize(
+    ("base_url", "path", "url"),
+    [
+        ("", "/government/collections/compassion", f"{API}/government/collections/compassion"),
+        ("https://www.gov.uk", "government/publications/x", f"{API}/government/publications/x"),
+        ("", "https://www.gov.uk/guidance/y", f"{API}/guidance/y"),
+        ("", "/api/content/guidance/y", f"{API}/guidance/y"),
+        ("http://127.0.0.1:9000/anything", "/a b", "http://127.0.0.1:9000/api/content/a%20b"),
+    ],
+)
 def test_content_api_url(base_url: str, path: str, url: str) -> None:
     assert content_api_url(base_url, path) == url
 
@@ -200,18 +238,58 @@ def test_random_bytes_give_entries_or_parse_error(body: bytes) -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["title", "base_path", "content_id", "description", "details", "links", "documents",
-                         "organisations", "body", "change_history", "note", "public_timestamp",
-                         "first_public_at", "public_updated_at", "document_type", "collection_groups",
-                         "parts", "withdrawn_notice", "explanation", "taxons"]), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "title",
+                    "base_path",
+                    "content_id",
+                    "description",
+                    "details",
+                    "links",
+                    "documents",
+                    "organisations",
+                    "body",
+                    "change_history",
+                    "note",
+                    "public_timestamp",
+                    "first_public_at",
+                    "public_updated_at",
+                    "document_type",
+                    "collection_groups",
+                    "parts",
+                    "withdrawn_notice",
+                    "explanation",
+                    "taxons",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=30,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["details", "links", "description", "public_updated_at",
-                                        "first_published_at", "document_type", "withdrawn_notice"]), JSON))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "details",
+                "links",
+                "description",
+                "public_updated_at",
+                "first_published_at",
+                "document_type",
+                "withdrawn_notice",
+            ]
+        ),
+        JSON,
+    )
+)
 def test_random_content_items_give_entries(fields: dict) -> None:
     body = json.dumps({"base_path": "/p", "title": "T", **fields}).encode()
     entries = parse_content_item(body, API)

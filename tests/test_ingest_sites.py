@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from aggregator.db.schema import entries, resources, sources
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
-from aggregator.ingest.fetch import Fetcher, guarded_transport
-from aggregator.review.health import source_health
-from aggregator.ingest.run import run_fetch, utcnow
-from aggregator.settings import Settings
 from aggregator.config.sources import load_sources
+from aggregator.db.schema import entries, resources, sources
+from aggregator.ingest.fetch import Fetcher, guarded_transport
+from aggregator.ingest.run import run_fetch, utcnow
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.review.health import source_health
+from aggregator.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +55,25 @@ def test_every_partner_site_flows_into_the_database(setup, engine, sites):
     assert any(r.doi == "10.5555/kih.2026.0117" for r in rows)
     # GOV.UK items carry their organisation and type
     with engine.connect() as conn:
-        api_ids = set(conn.execute(select(entries.c.resource_id)
-                                   .where(entries.c.source_id == "govuk-dhsc-publications")).scalars())
+        api_ids = set(
+            conn.execute(
+                select(entries.c.resource_id).where(entries.c.source_id == "govuk-dhsc-publications")
+            ).scalars()
+        )
     govuk = [r for r in rows if r.id in api_ids]
     assert len(govuk) == 1 and all("Department of Health and Social Care" in r.authors for r in govuk)
     # seminars are events with their start time, and the fields read from their titles are kept on the entry
     events = [r for r in rows if r.type == "event" and r.event_start is not None]
     assert len(events) >= 8
     with engine.connect() as conn:
-        extras = conn.execute(select(entries.c.extra).where(entries.c.source_id == "yqsr-previous-seminars")).scalars().all()
+        extras = (
+            conn.execute(select(entries.c.extra).where(entries.c.source_id == "yqsr-previous-seminars")).scalars().all()
+        )
     assert len(extras) == 8 and all(e.get("speaker") and e.get("affiliation") for e in extras)
     # the monthly conversation announced in a post: start time and registration link from its text
-    december = [r for r in rows if r.event_start is not None and r.registration_url
-                and "eventbrite" in r.registration_url]
+    december = [
+        r for r in rows if r.event_start is not None and r.registration_url and "eventbrite" in r.registration_url
+    ]
     assert december and december[0].event_start.isoformat() == "2026-12-17T18:00:00+00:00"
     assert december[0].event_online is True
     # summaries are plain text; HTML kept only sanitised

@@ -2,41 +2,75 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from aggregator.db.schema import audit_log, issues, labels, resources
 from aggregator.digest.issue import EVENTS, load_issue, move_item, personalise, prepare_draft, remove_item, set_intro
-from aggregator.review.lifecycle import TransitionError, change_issue_status, change_resource_status
 from aggregator.model import Event, RawEntry
+from aggregator.review.lifecycle import TransitionError, change_issue_status, change_resource_status
 from tests.support.resources import NOW, source, store
 
 HUB, NHSE = source("pslhub"), source("nhse")
 
 
 def seed(engine):
-    store(engine, HUB, [
-        RawEntry(url="https://pslhub.example/a", title="Kindness toolkit", published=NOW - timedelta(days=3)),
-        RawEntry(url="https://pslhub.example/b", title="Leadership guide", published=NOW - timedelta(days=2)),
-        RawEntry(url="https://pslhub.example/c", title="December conversation",
-                 event=Event(start=NOW + timedelta(days=30))),
-        RawEntry(url="https://pslhub.example/d", title="Not approved"),
-    ])
+    store(
+        engine,
+        HUB,
+        [
+            RawEntry(url="https://pslhub.example/a", title="Kindness toolkit", published=NOW - timedelta(days=3)),
+            RawEntry(url="https://pslhub.example/b", title="Leadership guide", published=NOW - timedelta(days=2)),
+            RawEntry(
+                url="https://pslhub.example/c",
+                title="December conversation",
+                event=Event(start=NOW + timedelta(days=30)),
+            ),
+            RawEntry(url="https://pslhub.example/d", title="Not approved"),
+        ],
+    )
     store(engine, NHSE, [RawEntry(url="https://pslhub.example/a", title="Kindness toolkit (NHSE)")])
     with engine.begin() as conn:
         ids = dict(conn.execute(select(resources.c.title, resources.c.id)).all())
-        conn.execute(insert(labels), [
-            {"resource_id": ids["Kindness toolkit"], "kind": "theme", "label_id": "kindness", "confidence": 0.9,
-             "reasons": [], "origin": "classifier"},
-            {"resource_id": ids["Kindness toolkit"], "kind": "audience", "label_id": "frontline-staff",
-             "confidence": 0.8, "reasons": [], "origin": "classifier"},
-            {"resource_id": ids["Leadership guide"], "kind": "theme", "label_id": "compassionate-leadership",
-             "confidence": 0.7, "reasons": [], "origin": "classifier"},
-            {"resource_id": ids["Leadership guide"], "kind": "audience", "label_id": "leaders", "confidence": 0.7,
-             "reasons": [], "origin": "classifier"},
-        ])
+        conn.execute(
+            insert(labels),
+            [
+                {
+                    "resource_id": ids["Kindness toolkit"],
+                    "kind": "theme",
+                    "label_id": "kindness",
+                    "confidence": 0.9,
+                    "reasons": [],
+                    "origin": "classifier",
+                },
+                {
+                    "resource_id": ids["Kindness toolkit"],
+                    "kind": "audience",
+                    "label_id": "frontline-staff",
+                    "confidence": 0.8,
+                    "reasons": [],
+                    "origin": "classifier",
+                },
+                {
+                    "resource_id": ids["Leadership guide"],
+                    "kind": "theme",
+                    "label_id": "compassionate-leadership",
+                    "confidence": 0.7,
+                    "reasons": [],
+                    "origin": "classifier",
+                },
+                {
+                    "resource_id": ids["Leadership guide"],
+                    "kind": "audience",
+                    "label_id": "leaders",
+                    "confidence": 0.7,
+                    "reasons": [],
+                    "origin": "classifier",
+                },
+            ],
+        )
         for title in ("Kindness toolkit", "Leadership guide", "December conversation"):
             change_resource_status(conn, ids[title], "approved", user_id=None, now=NOW)
     return ids
@@ -64,7 +98,9 @@ def test_also_listed_on_names_the_other_partners(engine):
 
     dedupe_resources(engine, NOW)
     with engine.begin() as conn:
-        content = load_issue(conn, prepare_draft(conn, "2026-11", NOW), NOW, {"pslhub": "PSL hub", "nhse": "NHS England"})
+        content = load_issue(
+            conn, prepare_draft(conn, "2026-11", NOW), NOW, {"pslhub": "PSL hub", "nhse": "NHS England"}
+        )
     toolkit = next(i for i in content.items if i.resource_id == ids["Kindness toolkit"])
     assert toolkit.also_listed_on == ("NHS England",)
 

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from aggregator.classify.classifier import Classifier
-from aggregator.db.schema import label_corrections, labels, resources
 from aggregator.classify.label import classify_resources, correct_label, corrected_examples
-from aggregator.model import RawEntry
 from aggregator.config.sources import Hints
 from aggregator.config.taxonomy import load_taxonomy
+from aggregator.db.schema import label_corrections, labels, resources
+from aggregator.model import RawEntry
 from tests.support.resources import NOW, source, store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,18 +28,30 @@ def classifier() -> Classifier:
 def stored_labels(engine, title: str) -> dict[tuple[str, str], tuple[str, list]]:
     with engine.connect() as conn:
         rid = conn.execute(select(resources.c.id).where(resources.c.title == title)).scalar_one()
-        return {(r.kind, r.label_id): (r.origin, r.reasons)
-                for r in conn.execute(select(labels).where(labels.c.resource_id == rid))}
+        return {
+            (r.kind, r.label_id): (r.origin, r.reasons)
+            for r in conn.execute(select(labels).where(labels.c.resource_id == rid))
+        }
 
 
 def seed(engine):
-    store(engine, HUB, [
-        RawEntry(url="https://pslhub.example/1", title="Schwartz Rounds: reflective practice for ward teams",
-                 summary_html="<p>How Schwartz Rounds support staff wellbeing and reflection.</p>",
-                 tags=("Health and care staff",)),
-        RawEntry(url="https://pslhub.example/2", title="Car park closure on Saturday",
-                 summary_html="<p>The visitor car park will be closed for resurfacing.</p>"),
-    ])
+    store(
+        engine,
+        HUB,
+        [
+            RawEntry(
+                url="https://pslhub.example/1",
+                title="Schwartz Rounds: reflective practice for ward teams",
+                summary_html="<p>How Schwartz Rounds support staff wellbeing and reflection.</p>",
+                tags=("Health and care staff",),
+            ),
+            RawEntry(
+                url="https://pslhub.example/2",
+                title="Car park closure on Saturday",
+                summary_html="<p>The visitor car park will be closed for resurfacing.</p>",
+            ),
+        ],
+    )
 
 
 def test_labels_carry_reasons_and_off_topic_is_flagged(engine, classifier):

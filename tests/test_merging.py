@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -12,14 +12,25 @@ from aggregator.model import RawEntry
 from tests.support.resources import NOW, source, store
 
 A, B = source("nhse"), source("pslhub")
-GUIDE_A = RawEntry(url="https://nhse.example/guide?utm_source=page", title="Leading with compassion: a practical guide for teams",
-                   summary_html="<p>Short.</p>", published=datetime(2026, 3, 2, tzinfo=timezone.utc))
-GUIDE_B = RawEntry(url="https://pslhub.example/r4633", title="Leading with Compassion – A Practical Guide for Teams",
-                   summary_html="<p>A much longer summary of the practical guide for team leaders.</p>",
-                   published=datetime(2026, 3, 1, tzinfo=timezone.utc), tags=("Health and care staff",))
+GUIDE_A = RawEntry(
+    url="https://nhse.example/guide?utm_source=page",
+    title="Leading with compassion: a practical guide for teams",
+    summary_html="<p>Short.</p>",
+    published=datetime(2026, 3, 2, tzinfo=UTC),
+)
+GUIDE_B = RawEntry(
+    url="https://pslhub.example/r4633",
+    title="Leading with Compassion – A Practical Guide for Teams",
+    summary_html="<p>A much longer summary of the practical guide for team leaders.</p>",
+    published=datetime(2026, 3, 1, tzinfo=UTC),
+    tags=("Health and care staff",),
+)
 PAPER_A = RawEntry(url="https://nhse.example/paper", title="Kindness and patient safety", doi="10.5555/kih.2026.0117")
-PAPER_B = RawEntry(url="https://pslhub.example/r4610", title="Summary: why kindness matters for safety",
-                   doi="https://doi.org/10.5555/KIH.2026.0117")
+PAPER_B = RawEntry(
+    url="https://pslhub.example/r4610",
+    title="Summary: why kindness matters for safety",
+    doi="https://doi.org/10.5555/KIH.2026.0117",
+)
 OTHER = RawEntry(url="https://pslhub.example/parking", title="Car park closure on Saturday")
 
 
@@ -33,16 +44,20 @@ def test_duplicates_across_sources_merge_keeping_every_source(engine):
     store(engine, B, [GUIDE_B, PAPER_B, OTHER])
     report = dedupe_resources(engine, NOW)
     assert report.merged == 2
-    assert live_titles(engine) == ["Car park closure on Saturday", "Kindness and patient safety",
-                                   "Leading with compassion: a practical guide for teams"]
+    assert live_titles(engine) == [
+        "Car park closure on Saturday",
+        "Kindness and patient safety",
+        "Leading with compassion: a practical guide for teams",
+    ]
     with engine.connect() as conn:
-        guide = conn.execute(select(resources).where(resources.c.title.like("Leading%"),
-                                                     resources.c.status == "pending")).one()
+        guide = conn.execute(
+            select(resources).where(resources.c.title.like("Leading%"), resources.c.status == "pending")
+        ).one()
         sources = set(conn.execute(select(entries.c.source_id).where(entries.c.resource_id == guide.id)).scalars())
         reasons = set(conn.execute(select(merges.c.reason)).scalars())
     assert sources == {"nhse", "pslhub"}
     assert "longer summary" in guide.summary  # the most complete summary
-    assert guide.published_at == datetime(2026, 3, 1, tzinfo=timezone.utc)  # the earliest date
+    assert guide.published_at == datetime(2026, 3, 1, tzinfo=UTC)  # the earliest date
     assert "Health and care staff" in guide.tags
     assert "doi" in " ".join(reasons)
     assert dedupe_resources(engine, NOW).merged == 0  # idempotent
@@ -77,8 +92,10 @@ def test_split_restores_both_and_is_not_undone_by_the_next_run(engine):
         restored = split_merge(conn, merge_id, editor="sam@example.org", now=NOW)
     assert len(live_titles(engine)) == 2
     with engine.connect() as conn:
-        assert set(conn.execute(select(entries.c.resource_id)).scalars()) == {restored, restored - 1} or \
-            len(set(conn.execute(select(entries.c.resource_id)).scalars())) == 2
+        assert (
+            set(conn.execute(select(entries.c.resource_id)).scalars()) == {restored, restored - 1}
+            or len(set(conn.execute(select(entries.c.resource_id)).scalars())) == 2
+        )
         assert conn.execute(select(merges.c.split_by)).scalar_one() == "sam@example.org"
     assert dedupe_resources(engine, NOW).merged == 0
     assert len(live_titles(engine)) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -10,7 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from aggregator.db.engine import (
-    alembic_config, compare_type, create_db_engine, current_revision, upgrade_database,
+    alembic_config,
+    compare_type,
+    create_db_engine,
+    current_revision,
+    upgrade_database,
 )
 from aggregator.db.schema import metadata
 
@@ -34,21 +39,35 @@ def test_downgrade_to_base_and_upgrade_again(engine):
 
 def test_upgrade_keeps_existing_rows(engine):
     """A database in use (rows referencing each other) upgrades across the table-rebuilding migrations."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     command.downgrade(alembic_config(engine), "0002")
-    now = datetime(2026, 11, 1, tzinfo=timezone.utc).isoformat(sep=" ")
+    now = datetime(2026, 11, 1, tzinfo=UTC).isoformat(sep=" ")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO sources (id, url, configured_url, consecutive_failures, best_count, drift_alarm)"
-                          " VALUES ('s', 'https://s.example/feed', 'https://s.example/feed', 0, 0, false)"))
-        conn.execute(text("INSERT INTO resources (id, canonical_url, url, title, summary, summary_html, type, authors,"
-                          " tags, status, created_at, modified_at, off_topic) VALUES (1, 'https://s.example/a',"
-                          " 'https://s.example/a', 'Kindness', '', '', 'news', '[]', '[]', 'pending', :now, :now,"
-                          " false)"), {"now": now})
-        conn.execute(text("INSERT INTO entries (source_id, key, resource_id, url, canonical_url, title, summary,"
-                          " summary_html, type, authors, tags, extra, content_hash, first_seen_at, last_seen_at)"
-                          " VALUES ('s', 'url:a', 1, 'https://s.example/a', 'https://s.example/a', 'Kindness', '', '',"
-                          " 'news', '[]', '[]', '{}', 'h', :now, :now)"), {"now": now})
+        conn.execute(
+            text(
+                "INSERT INTO sources (id, url, configured_url, consecutive_failures, best_count, drift_alarm)"
+                " VALUES ('s', 'https://s.example/feed', 'https://s.example/feed', 0, 0, false)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO resources (id, canonical_url, url, title, summary, summary_html, type, authors,"
+                " tags, status, created_at, modified_at, off_topic) VALUES (1, 'https://s.example/a',"
+                " 'https://s.example/a', 'Kindness', '', '', 'news', '[]', '[]', 'pending', :now, :now,"
+                " false)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO entries (source_id, key, resource_id, url, canonical_url, title, summary,"
+                " summary_html, type, authors, tags, extra, content_hash, first_seen_at, last_seen_at)"
+                " VALUES ('s', 'url:a', 1, 'https://s.example/a', 'https://s.example/a', 'Kindness', '', '',"
+                " 'news', '[]', '[]', '{}', 'h', :now, :now)"
+            ),
+            {"now": now},
+        )
     upgrade_database(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT title, featured FROM resources")).one() == ("Kindness", False)
@@ -68,9 +87,13 @@ def test_new_sqlite_files_take_8k_pages_and_existing_ones_keep_theirs(tmp_path):
         engine = create_db_engine(f"sqlite:///{path}")
         upgrade_database(engine)
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO sources (id, url, configured_url, consecutive_failures, best_count,"
-                              " drift_alarm) VALUES ('s', 'https://s.example/feed', 'https://s.example/feed', 0, 0,"
-                              " false)"))
+            conn.execute(
+                text(
+                    "INSERT INTO sources (id, url, configured_url, consecutive_failures, best_count,"
+                    " drift_alarm) VALUES ('s', 'https://s.example/feed', 'https://s.example/feed', 0, 0,"
+                    " false)"
+                )
+            )
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA page_size")).scalar_one() == page_size
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"

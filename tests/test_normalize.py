@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.model import Event, RawEntry, ResourceType
-from aggregator.ingest.normalize import canonicalize, normalize_doi, normalize_entry
 from aggregator.config.sources import SourceConfig
+from aggregator.ingest.normalize import canonicalize, normalize_doi, normalize_entry
+from aggregator.model import Event, RawEntry, ResourceType
 
 SOURCE = SourceConfig(id="s", name="S", url="https://example.org/feed", adapter="feed", tags=("Partner",))
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("HTTPS://Example.ORG:443/a/?utm_source=news&b=2&a=1#top", "https://example.org/a/?a=1&b=2"),
-    ("http://www.england.nhs.uk:80/culture/?utm_medium=email&mc_cid=abc&id=5",
-     "http://www.england.nhs.uk/culture/?id=5"),
-    ("https://eprints.lse.ac.uk/12345/", "https://eprints.lse.ac.uk/12345/"),
-    ("https://x.org/?fbclid=123&gclid=9", "https://x.org/"),
-    ("https://x.org/path%7Efoo/", "https://x.org/path~foo/"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://Example.ORG:443/a/?utm_source=news&b=2&a=1#top", "https://example.org/a/?a=1&b=2"),
+        (
+            "http://www.england.nhs.uk:80/culture/?utm_medium=email&mc_cid=abc&id=5",
+            "http://www.england.nhs.uk/culture/?id=5",
+        ),
+        ("https://eprints.lse.ac.uk/12345/", "https://eprints.lse.ac.uk/12345/"),
+        ("https://x.org/?fbclid=123&gclid=9", "https://x.org/"),
+        ("https://x.org/path%7Efoo/", "https://x.org/path~foo/"),
+    ],
+)
 def test_canonicalize(url, expected):
     assert canonicalize(url) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("https://doi.org/10.1136/BMJ.n123.", "10.1136/bmj.n123"),
-    ("doi:10.1000/xyz", "10.1000/xyz"),
-    ("(see doi:10.1000/xyz)", "10.1000/xyz"),
-    ("10.1186/s12913-020-05420-3", "10.1186/s12913-020-05420-3"),
-    ("not a doi", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://doi.org/10.1136/BMJ.n123.", "10.1136/bmj.n123"),
+        ("doi:10.1000/xyz", "10.1000/xyz"),
+        ("(see doi:10.1000/xyz)", "10.1000/xyz"),
+        ("10.1186/s12913-020-05420-3", "10.1186/s12913-020-05420-3"),
+        ("not a doi", None),
+        (None, None),
+    ],
+)
 def test_normalize_doi(value, expected):
     assert normalize_doi(value) == expected
 
@@ -46,7 +54,7 @@ def test_normalize_entry_cleans_and_bounds():
         authors=("A. Writer", "a. writer", ""),
         tags=("Kindness", "kindness", "Partner"),
         doi="https://doi.org/10.1000/ABC",
-        published=datetime(2025, 3, 1, tzinfo=timezone.utc),
+        published=datetime(2025, 3, 1, tzinfo=UTC),
     )
     resource = normalize_entry(entry, SOURCE, summary_max_chars=200)
     assert resource.title == "Kindness in care"
@@ -70,12 +78,17 @@ def test_key_falls_back_to_canonical_url_and_hash_is_stable():
     assert changed.content_hash != first.content_hash
 
 
-@pytest.mark.parametrize(("entry", "expected"), [
-    (RawEntry(url="https://e.org/1", title="t", type_hint=ResourceType.POLICY), ResourceType.POLICY),
-    (RawEntry(url="https://e.org/1", title="t", event=Event(start=datetime(2025, 1, 1, tzinfo=timezone.utc))),
-     ResourceType.EVENT),
-    (RawEntry(url="https://e.org/1", title="t"), ResourceType.NEWS),
-])
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (RawEntry(url="https://e.org/1", title="t", type_hint=ResourceType.POLICY), ResourceType.POLICY),
+        (
+            RawEntry(url="https://e.org/1", title="t", event=Event(start=datetime(2025, 1, 1, tzinfo=UTC))),
+            ResourceType.EVENT,
+        ),
+        (RawEntry(url="https://e.org/1", title="t"), ResourceType.NEWS),
+    ],
+)
 def test_type_inference(entry, expected):
     assert normalize_entry(entry, SOURCE).type is expected
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.errors import ParseError
 from aggregator.ingest.adapters.oaipmh import (
     OaiError,
     OaiPage,
@@ -19,13 +20,12 @@ from aggregator.ingest.adapters.oaipmh import (
     list_records_url,
     parse_list_records,
 )
-from aggregator.errors import ParseError
 from aggregator.model import ResourceType
 
 DATA = Path(__file__).parent / "data" / "oaipmh"
 BASE = "http://test.example.com/oai"
 LSE = "https://eprints.lse.ac.uk/cgi/oai2"
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,23 @@ PAGES = {
     "GetRecord_utf8test.xml": (1, (), None, None),
     "noRecordsMatch.xml": (0, (), None, 0),
 }
-OAI_ERRORS = ("badArgument", "badResumptionToken", "cannotDisseminateFormat", "idDoesNotExist",
-              "noSetHierarchy", "undefinedError")
+OAI_ERRORS = (
+    "badArgument",
+    "badResumptionToken",
+    "cannotDisseminateFormat",
+    "idDoesNotExist",
+    "noSetHierarchy",
+    "undefinedError",
+)
 # Well-formed OAI-PMH, but another verb than ListRecords/GetRecord; or not XML at all.
-NOT_LIST_RECORDS = ("Identify.xml", "ListIdentifiers.xml", "ListIdentifiers2.xml", "ListMetadataFormats.xml",
-                    "ListSets.xml", "ListRecordsBroken.xml")
+NOT_LIST_RECORDS = (
+    "Identify.xml",
+    "ListIdentifiers.xml",
+    "ListIdentifiers2.xml",
+    "ListMetadataFormats.xml",
+    "ListSets.xml",
+    "ListRecordsBroken.xml",
+)
 
 
 def test_every_sickle_file_has_an_expected_outcome(sickle_dir: Path) -> None:
@@ -66,7 +78,11 @@ def test_page_counts_and_tokens(sickle_dir: Path, name: str) -> None:
     page = parse_list_records(read(sickle_dir, name), BASE)
     assert isinstance(page, OaiPage)
     assert (len(page.entries), page.deleted, page.resumption_token or None, page.complete_list_size) == (
-        count, deleted, token, size)
+        count,
+        deleted,
+        token,
+        size,
+    )
     assert page.response_date is not None and page.response_date.tzinfo is not None
 
 
@@ -129,8 +145,7 @@ def fake_repository(folder: Path, requested: list[str]):
 
 def test_harvest_follows_resumption_tokens(sickle_dir: Path) -> None:
     requested: list[str] = []
-    entries, response_date = harvest_records(fake_repository(sickle_dir, requested), BASE,
-                                             from_date=date(2011, 1, 1))
+    entries, response_date = harvest_records(fake_repository(sickle_dir, requested), BASE, from_date=date(2011, 1, 1))
     assert len(entries) == 4
     assert response_date == datetime(2013, 2, 27, 9, 10, 56, tzinfo=UTC)
     assert requested == [
@@ -165,21 +180,36 @@ def test_harvest_propagates_a_bad_token(sickle_dir: Path) -> None:
     assert raised.value.code == "badResumptionToken"
 
 
-@pytest.mark.parametrize(("kwargs", "query"), [
-    ({}, [("verb", "ListRecords"), ("metadataPrefix", "oai_dc")]),
-    ({"set_spec": "7374617475733D707562"},
-     [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("set", "7374617475733D707562")]),
-    ({"from_date": date(2024, 4, 1)},
-     [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01")]),
-    ({"from_date": datetime(2024, 4, 1, 9, 30, 5, tzinfo=UTC)},
-     [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01T09:30:05Z")]),
-    ({"from_date": datetime(2024, 4, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))},
-     [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01T09:30:00Z")]),
-    ({"from_date": datetime(2024, 4, 1, 9, 30)},  # naive: taken as UTC
-     [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01T09:30:00Z")]),
-    ({"metadata_prefix": "rioxx", "set_spec": "s", "from_date": date(2024, 1, 2), "resumption_token": "a&b=c"},
-     [("verb", "ListRecords"), ("resumptionToken", "a&b=c")]),  # a token excludes every other argument
-])
+@pytest.mark.parametrize(
+    ("kwargs", "query"),
+    [
+        ({}, [("verb", "ListRecords"), ("metadataPrefix", "oai_dc")]),
+        (
+            {"set_spec": "7374617475733D707562"},
+            [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("set", "7374617475733D707562")],
+        ),
+        (
+            {"from_date": date(2024, 4, 1)},
+            [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01")],
+        ),
+        (
+            {"from_date": datetime(2024, 4, 1, 9, 30, 5, tzinfo=UTC)},
+            [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01T09:30:05Z")],
+        ),
+        (
+            {"from_date": datetime(2024, 4, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))},
+            [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01T09:30:00Z")],
+        ),
+        (
+            {"from_date": datetime(2024, 4, 1, 9, 30)},  # naive: taken as UTC
+            [("verb", "ListRecords"), ("metadataPrefix", "oai_dc"), ("from", "2024-04-01T09:30:00Z")],
+        ),
+        (
+            {"metadata_prefix": "rioxx", "set_spec": "s", "from_date": date(2024, 1, 2), "resumption_token": "a&b=c"},
+            [("verb", "ListRecords"), ("resumptionToken", "a&b=c")],
+        ),  # a token excludes every other argument
+    ],
+)
 def test_list_records_url(kwargs: dict, query: list[tuple[str, str]]) -> None:
     url = list_records_url(LSE, **kwargs)
     assert url.startswith(LSE + "?")
@@ -203,8 +233,10 @@ def test_eprints_lse_page_field_by_field() -> None:
     assert article.title.startswith("Compassionate leadership and staff wellbeing")
     assert article.doi == "10.1016/j.socscimed.2024.116712"  # bare and lower-case
     assert article.authors == ("Okafor, Adaeze", "Whitfield, Thomas", "Nakamura, Emi")
-    assert article.tags == ("RA Public aspects of medicine",
-                            "HV Social pathology. Social and public welfare. Criminology")
+    assert article.tags == (
+        "RA Public aspects of medicine",
+        "HV Social pathology. Social and public welfare. Criminology",
+    )
     assert article.published == datetime(2024, 3, 1, tzinfo=UTC)  # "2024-03"
     assert article.updated == datetime(2024, 4, 18, 10, 2, 11, tzinfo=UTC)
     assert article.type_hint is ResourceType.RESEARCH
@@ -221,7 +253,9 @@ def test_eprints_lse_page_field_by_field() -> None:
     assert report.extra["peer_reviewed"] == "false"
 
 
-def record_page(dc_body: str, header: str = "<identifier>oai:x:1</identifier><datestamp>2024-01-01</datestamp>") -> bytes:
+def record_page(
+    dc_body: str, header: str = "<identifier>oai:x:1</identifier><datestamp>2024-01-01</datestamp>"
+) -> bytes:
     return f"""<?xml version="1.0"?>
 <OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-02T00:00:00Z</responseDate>
 <ListRecords><record><header>{header}</header><metadata>
@@ -229,69 +263,97 @@ def record_page(dc_body: str, header: str = "<identifier>oai:x:1</identifier><da
 {dc_body}</oai_dc:dc></metadata></record></ListRecords></OAI-PMH>""".encode()
 
 
-@pytest.mark.parametrize(("dc_body", "url", "doi"), [
-    # no page link, only a full text and a DOI: the DOI resolver is the better landing page
-    ("<dc:title>T</dc:title><dc:identifier>https://r.example/1/1/a.pdf</dc:identifier>"
-     "<dc:identifier>doi:10.1234/ABC.5</dc:identifier>", "https://doi.org/10.1234/abc.5", "10.1234/abc.5"),
-    # only a full text: better than nothing
-    ("<dc:title>T</dc:title><dc:identifier>https://r.example/1/1/a.pdf</dc:identifier>",
-     "https://r.example/1/1/a.pdf", None),
-    # a page on the repository's host wins over the publisher's page listed first
-    ("<dc:title>T</dc:title><dc:relation>https://publisher.example/x</dc:relation>"
-     "<dc:relation>https://eprints.lse.ac.uk/5/</dc:relation>"
-     "<dc:relation>http://dx.doi.org/10.5555/xyz</dc:relation>", "https://eprints.lse.ac.uk/5/", "10.5555/xyz"),
-])
+@pytest.mark.parametrize(
+    ("dc_body", "url", "doi"),
+    [
+        # no page link, only a full text and a DOI: the DOI resolver is the better landing page
+        (
+            "<dc:title>T</dc:title><dc:identifier>https://r.example/1/1/a.pdf</dc:identifier>"
+            "<dc:identifier>doi:10.1234/ABC.5</dc:identifier>",
+            "https://doi.org/10.1234/abc.5",
+            "10.1234/abc.5",
+        ),
+        # only a full text: better than nothing
+        (
+            "<dc:title>T</dc:title><dc:identifier>https://r.example/1/1/a.pdf</dc:identifier>",
+            "https://r.example/1/1/a.pdf",
+            None,
+        ),
+        # a page on the repository's host wins over the publisher's page listed first
+        (
+            "<dc:title>T</dc:title><dc:relation>https://publisher.example/x</dc:relation>"
+            "<dc:relation>https://eprints.lse.ac.uk/5/</dc:relation>"
+            "<dc:relation>http://dx.doi.org/10.5555/xyz</dc:relation>",
+            "https://eprints.lse.ac.uk/5/",
+            "10.5555/xyz",
+        ),
+    ],
+)
 def test_url_and_doi_choice(dc_body: str, url: str, doi: str | None) -> None:
     (entry,) = parse_list_records(record_page(dc_body), LSE).entries
     assert (entry.url, entry.doi) == (url, doi)
 
 
-@pytest.mark.parametrize("dc_body", [
-    "<dc:title>No link</dc:title><dc:identifier>Doe, J (2020) No link. Citation only.</dc:identifier>",
-    "<dc:identifier>https://eprints.lse.ac.uk/7/</dc:identifier>",  # no title
-])
+@pytest.mark.parametrize(
+    "dc_body",
+    [
+        "<dc:title>No link</dc:title><dc:identifier>Doe, J (2020) No link. Citation only.</dc:identifier>",
+        "<dc:identifier>https://eprints.lse.ac.uk/7/</dc:identifier>",  # no title
+    ],
+)
 def test_records_without_title_or_link_are_skipped(dc_body: str, caplog: pytest.LogCaptureFixture) -> None:
     page = parse_list_records(record_page(dc_body), LSE)
     assert page.entries == ()
     assert "OAI record skipped" in caplog.text
 
 
-@pytest.mark.parametrize(("dc_type", "expected"), [
-    ("Article", ResourceType.RESEARCH),
-    ("Book Section", ResourceType.RESEARCH),
-    ("Conference or Workshop Item", ResourceType.RESEARCH),
-    ("Thesis", ResourceType.RESEARCH),
-    ("Monograph", ResourceType.REPORT),
-    ("Report", ResourceType.REPORT),
-    ("info:eu-repo/semantics/workingPaper", ResourceType.REPORT),
-    ("Event", ResourceType.EVENT),
-    ("Video", ResourceType.VIDEO),
-    ("Teaching Resource", ResourceType.TOOLKIT),
-    ("PeerReviewed", None),
-    ("text", None),
-])
+@pytest.mark.parametrize(
+    ("dc_type", "expected"),
+    [
+        ("Article", ResourceType.RESEARCH),
+        ("Book Section", ResourceType.RESEARCH),
+        ("Conference or Workshop Item", ResourceType.RESEARCH),
+        ("Thesis", ResourceType.RESEARCH),
+        ("Monograph", ResourceType.REPORT),
+        ("Report", ResourceType.REPORT),
+        ("info:eu-repo/semantics/workingPaper", ResourceType.REPORT),
+        ("Event", ResourceType.EVENT),
+        ("Video", ResourceType.VIDEO),
+        ("Teaching Resource", ResourceType.TOOLKIT),
+        ("PeerReviewed", None),
+        ("text", None),
+    ],
+)
 def test_dc_type_hint(dc_type: str, expected: ResourceType | None) -> None:
     assert dc_type_hint(dc_type) is expected
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"<html><body>Not OAI</body></html>", b"<?xml version='1.0'?><OAI-PMH/>",
-    b"<OAI-PMH xmlns='http://www.openarchives.org/OAI/2.0/'/>", b"\xff\xfe\x00<",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<html><body>Not OAI</body></html>",
+        b"<?xml version='1.0'?><OAI-PMH/>",
+        b"<OAI-PMH xmlns='http://www.openarchives.org/OAI/2.0/'/>",
+        b"\xff\xfe\x00<",
+    ],
+)
 def test_non_oai_bodies_are_parse_errors(body: bytes) -> None:
     with pytest.raises(ParseError):
         parse_list_records(body, BASE)
 
 
 def test_billion_laughs_is_refused_quickly() -> None:
-    entities = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
-    body = (f'<?xml version="1.0"?><!DOCTYPE OAI-PMH [<!ENTITY l0 "lol">{entities}]>'
-            '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords><record><header>'
-            '<identifier>oai:x:1</identifier></header><metadata>'
-            '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>&l9;</dc:title>'
-            '<dc:identifier>https://r.example/1/</dc:identifier></oai_dc:dc></metadata></record>'
-            '</ListRecords></OAI-PMH>').encode()
+    entities = "".join(f'<!ENTITY l{i} "' + f"&l{i - 1};" * 10 + '">' for i in range(1, 10))
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE OAI-PMH [<!ENTITY l0 "lol">{entities}]>'
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords><record><header>'
+        "<identifier>oai:x:1</identifier></header><metadata>"
+        '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>&l9;</dc:title>'
+        "<dc:identifier>https://r.example/1/</dc:identifier></oai_dc:dc></metadata></record>"
+        "</ListRecords></OAI-PMH>"
+    ).encode()
     started = time.perf_counter()
     with pytest.raises(ParseError):
         parse_list_records(body, BASE)
@@ -301,9 +363,11 @@ def test_billion_laughs_is_refused_quickly() -> None:
 def test_external_entities_are_not_loaded(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")
-    body = (f'<?xml version="1.0"?><!DOCTYPE OAI-PMH [<!ENTITY x SYSTEM "file://{secret}">]>'
-            '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>&x;</responseDate>'
-            '<ListRecords/></OAI-PMH>').encode()
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE OAI-PMH [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>&x;</responseDate>'
+        "<ListRecords/></OAI-PMH>"
+    ).encode()
     with pytest.raises(ParseError):
         parse_list_records(body, BASE)
 
@@ -318,12 +382,28 @@ def test_random_bytes_give_a_page_or_parse_error(body: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([
-    "<dc:title>T</dc:title>", "<dc:title/>", "<dc:identifier>https://e.example/1/</dc:identifier>",
-    "<dc:identifier>10.1/x</dc:identifier>", "<dc:date>2020-13-45</dc:date>", "<dc:date>2020</dc:date>",
-    "<dc:description>a\n\nb &amp; &lt;i&gt;</dc:description>", "<dc:type>Article</dc:type>", "<!-- c -->",
-    "<dc:relation>http://</dc:relation>", "<dc:creator> </dc:creator>", "<other xmlns='urn:x'>y</other>",
-]), max_size=12), st.sampled_from(["", "<identifier>oai:x:1</identifier>", "<datestamp>bad</datestamp>"]))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "<dc:title>T</dc:title>",
+                "<dc:title/>",
+                "<dc:identifier>https://e.example/1/</dc:identifier>",
+                "<dc:identifier>10.1/x</dc:identifier>",
+                "<dc:date>2020-13-45</dc:date>",
+                "<dc:date>2020</dc:date>",
+                "<dc:description>a\n\nb &amp; &lt;i&gt;</dc:description>",
+                "<dc:type>Article</dc:type>",
+                "<!-- c -->",
+                "<dc:relation>http://</dc:relation>",
+                "<dc:creator> </dc:creator>",
+                "<other xmlns='urn:x'>y</other>",
+            ]
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["", "<identifier>oai:x:1</identifier>", "<datestamp>bad</datestamp>"]),
+)
 def test_random_oai_dc_records_give_a_page(parts: list[str], header: str) -> None:
     page = parse_list_records(record_page("".join(parts), header), LSE)
     for entry in page.entries:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
+from aggregator.config.sources import parse_sources
 from aggregator.db.schema import entries, fetch_runs, resources, sources
 from aggregator.errors import GoneError, RateLimitedError
 from aggregator.ingest.run import run_fetch
 from aggregator.settings import Settings
-from aggregator.config.sources import parse_sources
 from tests.support.fakes import FakeFetched, FakeFetcher, rss
 
 SOURCES = parse_sources("""
@@ -25,18 +24,25 @@ sources:
     selectors: {container: article, title: h2}
 """).sources
 
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 PAGE = b"<html><body><article><h2><a href='/s/1'>Compassion circles</a></h2></article></body></html>"
 
 
 def fetcher_with(**overrides) -> FakeFetcher:
     responses = {
-        "https://alpha.example/feed": FakeFetched("https://alpha.example/feed", body=rss([
-            ("Kindness in healthcare", "https://alpha.example/k?utm_source=rss"),
-            ("Compassionate leadership", "https://alpha.example/c"),
-        ]), etag='"a1"'),
-        "https://beta.example/feed": FakeFetched("https://beta.example/feed", body=rss([
-            ("Staff wellbeing", "https://beta.example/w")]), etag='"b1"'),
+        "https://alpha.example/feed": FakeFetched(
+            "https://alpha.example/feed",
+            body=rss(
+                [
+                    ("Kindness in healthcare", "https://alpha.example/k?utm_source=rss"),
+                    ("Compassionate leadership", "https://alpha.example/c"),
+                ]
+            ),
+            etag='"a1"',
+        ),
+        "https://beta.example/feed": FakeFetched(
+            "https://beta.example/feed", body=rss([("Staff wellbeing", "https://beta.example/w")]), etag='"b1"'
+        ),
         "https://gamma.example/seminars/": FakeFetched("https://gamma.example/seminars/", body=PAGE),
     }
     responses.update(overrides)
@@ -55,7 +61,10 @@ def run(engine, fetcher, now=NOW, configs=SOURCES):
 def test_first_run_stores_everything_and_rerun_adds_nothing(engine):
     outcomes = run(engine, fetcher_with())
     assert {k: (o.outcome, o.result.new) for k, o in outcomes.items()} == {
-        "alpha": ("new-data", 2), "beta": ("new-data", 1), "gamma": ("new-data", 1)}
+        "alpha": ("new-data", 2),
+        "beta": ("new-data", 1),
+        "gamma": ("new-data", 1),
+    }
     assert count(engine, resources) == 4 and count(engine, entries) == 4
     with engine.connect() as conn:
         urls = set(conn.execute(select(resources.c.canonical_url)).scalars())
@@ -70,8 +79,9 @@ def test_first_run_stores_everything_and_rerun_adds_nothing(engine):
 
 def test_changed_entry_updates_in_place(engine):
     run(engine, fetcher_with())
-    changed = FakeFetched("https://beta.example/feed", body=rss([("Staff wellbeing (updated)", "https://beta.example/w")]),
-                          etag='"b2"')
+    changed = FakeFetched(
+        "https://beta.example/feed", body=rss([("Staff wellbeing (updated)", "https://beta.example/w")]), etag='"b2"'
+    )
     outcome = run(engine, fetcher_with(**{"https://beta.example/feed": changed}))["beta"]
     assert (outcome.result.new, outcome.result.updated) == (0, 1)
     with engine.connect() as conn:
@@ -81,8 +91,16 @@ def test_changed_entry_updates_in_place(engine):
 
 
 def test_broken_source_is_recorded_and_others_go_on(engine):
-    outcomes = run(engine, fetcher_with(**{"https://beta.example/feed": FakeFetched(
-        "https://beta.example/feed", body=b"<html><body>not a feed</body></html>", content_type="text/html")}))
+    outcomes = run(
+        engine,
+        fetcher_with(
+            **{
+                "https://beta.example/feed": FakeFetched(
+                    "https://beta.example/feed", body=b"<html><body>not a feed</body></html>", content_type="text/html"
+                )
+            }
+        ),
+    )
     assert outcomes["beta"].outcome == "failed" and "feed" in outcomes["beta"].error.lower()
     assert outcomes["alpha"].outcome == "new-data" and outcomes["gamma"].outcome == "new-data"
     with engine.connect() as conn:
@@ -91,11 +109,14 @@ def test_broken_source_is_recorded_and_others_go_on(engine):
 
 
 def test_gone_disables_and_rate_limit_pauses(engine):
-    fetcher = fetcher_with(**{
-        "https://alpha.example/feed": GoneError("410 Gone", url="https://alpha.example/feed", status=410),
-        "https://beta.example/feed": RateLimitedError("429", url="https://beta.example/feed", status=429,
-                                                      retry_after=7200),
-    })
+    fetcher = fetcher_with(
+        **{
+            "https://alpha.example/feed": GoneError("410 Gone", url="https://alpha.example/feed", status=410),
+            "https://beta.example/feed": RateLimitedError(
+                "429", url="https://beta.example/feed", status=429, retry_after=7200
+            ),
+        }
+    )
     run(engine, fetcher)
     with engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(select(sources))}
@@ -109,8 +130,11 @@ def test_gone_disables_and_rate_limit_pauses(engine):
 
 
 def test_permanent_redirect_updates_stored_url(engine):
-    moved = FakeFetched("https://beta.example/new-feed", body=rss([("Staff wellbeing", "https://beta.example/w")]),
-                        permanent_redirect="https://beta.example/new-feed")
+    moved = FakeFetched(
+        "https://beta.example/new-feed",
+        body=rss([("Staff wellbeing", "https://beta.example/w")]),
+        permanent_redirect="https://beta.example/new-feed",
+    )
     run(engine, fetcher_with(**{"https://beta.example/feed": moved}))
     with engine.connect() as conn:
         url = conn.execute(select(sources.c.url).where(sources.c.id == "beta")).scalar_one()

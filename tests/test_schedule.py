@@ -7,33 +7,40 @@ import email
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from aggregator.config.sources import SourceConfig
 from aggregator.db.schema import audit_log, issues, resources
-from aggregator.ingest.fetch import Fetcher
 from aggregator.digest.issue import prepare_draft
+from aggregator.ingest.fetch import Fetcher
 from aggregator.jobs.schedule import (
-    DRAFT_ACTION, SchedulerBusy, TransportNotifier, make_scheduler, run_due, scheduler_lock,
+    DRAFT_ACTION,
+    SchedulerBusy,
+    TransportNotifier,
+    make_scheduler,
+    run_due,
+    scheduler_lock,
 )
 from aggregator.settings import Settings
-from aggregator.config.sources import SourceConfig
 from tests.support.httpserver import http_server  # noqa: F401 (a fixture)
 from tests.test_feeds import seed
 
 ROOT = Path(__file__).resolve().parents[1]
-T0 = datetime(2026, 11, 10, 9, 0, tzinfo=timezone.utc)
-DRAFT_MOMENT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)  # 08:00 in London (GMT in November)
+T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+DRAFT_MOMENT = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 08:00 in London (GMT in November)
 
 
 def rss(name: str) -> bytes:
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title><link>https://{name}.example/'
-            f'</link><description>d</description><item><title>{name} kindness toolkit</title>'
-            f'<link>https://{name}.example/toolkit</link><pubDate>Mon, 09 Nov 2026 10:00:00 +0000</pubDate>'
-            f'</item></channel></rss>').encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title><link>https://{name}.example/'
+        f"</link><description>d</description><item><title>{name} kindness toolkit</title>"
+        f"<link>https://{name}.example/toolkit</link><pubDate>Mon, 09 Nov 2026 10:00:00 +0000</pubDate>"
+        f"</item></channel></rss>"
+    ).encode()
 
 
 class Clock:
@@ -56,21 +63,34 @@ class Collected:
 
 @pytest.fixture
 def sched_settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path / "var", database_url=database_url,
-                    base_url="https://digest.example.org", taxonomy_file=ROOT / "taxonomy.yaml",
-                    allow_private_addresses=True, fetch={"per_host_delay": 0, "robots_txt": False},
-                    schedule={"draft_day": 20, "draft_hour": 8, "timezone": "Europe/London",
-                              "editors_email": "Editors <editors@kindness.example>"})
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        base_url="https://digest.example.org",
+        taxonomy_file=ROOT / "taxonomy.yaml",
+        allow_private_addresses=True,
+        fetch={"per_host_delay": 0, "robots_txt": False},
+        schedule={
+            "draft_day": 20,
+            "draft_hour": 8,
+            "timezone": "Europe/London",
+            "editors_email": "Editors <editors@kindness.example>",
+        },
+    )
 
 
 def configs_for(server) -> list[SourceConfig]:
     for name in ("hourly", "daily", "halfhourly", "off"):
         server.add(f"/{name}.xml", body=rss(name), headers={"Content-Type": "application/rss+xml"})
-    return [SourceConfig(id="hourly", name="Hourly", url=server.url("/hourly.xml"), adapter="feed", interval="1h"),
-            SourceConfig(id="daily", name="Daily", url=server.url("/daily.xml"), adapter="feed", interval="1d"),
-            SourceConfig(id="halfhourly", name="Half-hourly", url=server.url("/halfhourly.xml"), adapter="feed",
-                         interval="30m"),
-            SourceConfig(id="off", name="Off", url=server.url("/off.xml"), adapter="feed", enabled=False)]
+    return [
+        SourceConfig(id="hourly", name="Hourly", url=server.url("/hourly.xml"), adapter="feed", interval="1h"),
+        SourceConfig(id="daily", name="Daily", url=server.url("/daily.xml"), adapter="feed", interval="1d"),
+        SourceConfig(
+            id="halfhourly", name="Half-hourly", url=server.url("/halfhourly.xml"), adapter="feed", interval="30m"
+        ),
+        SourceConfig(id="off", name="Off", url=server.url("/off.xml"), adapter="feed", enabled=False),
+    ]
 
 
 def fetched_paths(server) -> list[str]:
@@ -86,17 +106,23 @@ def test_once_fetches_only_the_sources_due(engine, sched_settings, http_server):
         assert all(o.outcome == "new-data" for o in first.fetched)
         assert first.draft is None  # not the draft day yet
         with engine.connect() as conn:  # what was fetched reaches the editors labelled (or marked off-topic)
-            assert conn.execute(select(func.count()).select_from(resources)
-                                .where(resources.c.classified_at.is_(None), resources.c.status != "merged")
-                                ).scalar_one() == 0
+            assert (
+                conn.execute(
+                    select(func.count())
+                    .select_from(resources)
+                    .where(resources.c.classified_at.is_(None), resources.c.status != "merged")
+                ).scalar_one()
+                == 0
+            )
 
         http_server.clear()
         assert run_due(engine, sched_settings, configs, fetcher, None, clock=clock).fetched == ()  # a restart
         assert http_server.requests == []
 
         clock.now = T0 + timedelta(minutes=45)
-        assert [o.source_id for o in run_due(engine, sched_settings, configs, fetcher, None, clock=clock).fetched
-                ] == ["halfhourly"]
+        assert [o.source_id for o in run_due(engine, sched_settings, configs, fetcher, None, clock=clock).fetched] == [
+            "halfhourly"
+        ]
         clock.now = T0 + timedelta(hours=2)
         again = run_due(engine, sched_settings, configs, fetcher, None, clock=clock)
     assert {o.source_id for o in again.fetched} == {"hourly", "halfhourly"}
@@ -107,8 +133,9 @@ def test_the_scheduler_plans_each_source_from_the_stored_last_fetch(engine, sche
     configs = configs_for(http_server)
     with Fetcher(sched_settings) as fetcher:
         run_due(engine, sched_settings, configs[:1], fetcher, None, clock=Clock(T0))  # only "hourly" fetched
-        scheduler = make_scheduler(engine, sched_settings, configs, fetcher, None,
-                                   clock=Clock(T0 + timedelta(minutes=10)))
+        scheduler = make_scheduler(
+            engine, sched_settings, configs, fetcher, None, clock=Clock(T0 + timedelta(minutes=10))
+        )
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"fetch:hourly", "fetch:daily", "fetch:halfhourly", "draft"}  # not the disabled one
     assert jobs["fetch:hourly"].next_run_time == T0 + timedelta(hours=1)
@@ -120,8 +147,9 @@ def test_the_draft_is_prepared_and_announced_once_on_the_draft_day(engine, sched
     seed(engine)
     notifier = Collected()
     with Fetcher(sched_settings) as fetcher:
-        before = run_due(engine, sched_settings, [], fetcher, notifier,
-                         clock=Clock(DRAFT_MOMENT - timedelta(minutes=1)))
+        before = run_due(
+            engine, sched_settings, [], fetcher, notifier, clock=Clock(DRAFT_MOMENT - timedelta(minutes=1))
+        )
         assert before.draft is None
         report = run_due(engine, sched_settings, [], fetcher, notifier, clock=Clock(DRAFT_MOMENT))
         assert report.draft is not None and report.draft.month == "2026-11" and report.draft.notified
@@ -136,8 +164,12 @@ def test_the_draft_is_prepared_and_announced_once_on_the_draft_day(engine, sched
     assert "4 approved resources" in message.get_content()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(issues)).scalar_one() == 1
-        assert conn.execute(select(func.count()).select_from(audit_log)
-                            .where(audit_log.c.action == DRAFT_ACTION)).scalar_one() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(audit_log).where(audit_log.c.action == DRAFT_ACTION)
+            ).scalar_one()
+            == 1
+        )
 
 
 def test_a_draft_made_earlier_is_still_announced_on_the_day(engine, sched_settings, tmp_path):
@@ -145,8 +177,14 @@ def test_a_draft_made_earlier_is_still_announced_on_the_day(engine, sched_settin
     with engine.begin() as conn:  # `make run` on the 5th already prepared it
         prepare_draft(conn, "2026-11", DRAFT_MOMENT - timedelta(days=15))
     with Fetcher(sched_settings) as fetcher:
-        report = run_due(engine, sched_settings, [], fetcher, TransportNotifier(sched_settings),
-                         clock=Clock(DRAFT_MOMENT + timedelta(hours=1)))
+        report = run_due(
+            engine,
+            sched_settings,
+            [],
+            fetcher,
+            TransportNotifier(sched_settings),
+            clock=Clock(DRAFT_MOMENT + timedelta(hours=1)),
+        )
     assert report.draft is not None and report.draft.notified
     [written] = (sched_settings.outbox_dir / "notifications").glob("*.eml")  # no SMTP host: the outbox
     message = email.message_from_bytes(written.read_bytes())
@@ -155,8 +193,9 @@ def test_a_draft_made_earlier_is_still_announced_on_the_day(engine, sched_settin
 
 
 def test_no_editors_address_prepares_without_notifying(engine, sched_settings):
-    settings = sched_settings.model_copy(update={"schedule": sched_settings.schedule.model_copy(
-        update={"editors_email": None})})
+    settings = sched_settings.model_copy(
+        update={"schedule": sched_settings.schedule.model_copy(update={"editors_email": None})}
+    )
     notifier = Collected()
     with Fetcher(settings) as fetcher:
         report = run_due(engine, settings, [], fetcher, notifier, clock=Clock(DRAFT_MOMENT))
@@ -169,12 +208,23 @@ def test_a_second_scheduler_is_refused_while_the_lock_is_held(engine, sched_sett
             with scheduler_lock(engine, sched_settings):
                 pass
         sources_file = tmp_path / "sources.yaml"
-        sources_file.write_text("version: 1\nsources:\n  - {id: a, name: A, url: 'https://a.invalid/feed', "
-                                "adapter: feed}\n")
-        env = {**os.environ, "AGGREGATOR_DATA_DIR": str(sched_settings.data_dir),
-               "AGGREGATOR_DATABASE_URL": database_url, "AGGREGATOR_SOURCES_FILE": str(sources_file)}
-        result = subprocess.run([sys.executable, "-m", "aggregator", "schedule", "--once"], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=120)
+        sources_file.write_text(
+            "version: 1\nsources:\n  - {id: a, name: A, url: 'https://a.invalid/feed', adapter: feed}\n"
+        )
+        env = {
+            **os.environ,
+            "AGGREGATOR_DATA_DIR": str(sched_settings.data_dir),
+            "AGGREGATOR_DATABASE_URL": database_url,
+            "AGGREGATOR_SOURCES_FILE": str(sources_file),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "aggregator", "schedule", "--once"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 2, result.stdout + result.stderr
         assert "another scheduler is running" in result.stderr
     with scheduler_lock(engine, sched_settings):  # released: the next one may start

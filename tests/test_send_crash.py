@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -55,20 +56,35 @@ def test_sender_killed_mid_send_resumes_with_at_most_one_duplicate(engine, datab
 
     handler = SinkHandler(on_message=kill_at_twelve)
     with Sink(handler) as sink:
-        env = {**os.environ, "AGGREGATOR_DATABASE_URL": database_url, "AGGREGATOR_SECRET_KEY": SECRET,
-               "AGGREGATOR_DATA_DIR": str(tmp_path / "var"), "AGGREGATOR_TAXONOMY_FILE": str(TAXONOMY_FILE),
-               "AGGREGATOR_SOURCES_FILE": str(tmp_path / "none.yaml"), "AGGREGATOR_SMTP__HOST": "127.0.0.1",
-               "AGGREGATOR_SMTP__PORT": str(sink.port), "AGGREGATOR_SMTP__SECURITY": "none",
-               "AGGREGATOR_SMTP__CONNECTIONS": "1", "AGGREGATOR_SMTP__RATE_PER_SECOND": "100000"}
-        process.append(subprocess.Popen([sys.executable, "-m", "aggregator", "issue", "send", "--issue",
-                                         str(issue_id), "--worker-id", "w1"], cwd=ROOT, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        env = {
+            **os.environ,
+            "AGGREGATOR_DATABASE_URL": database_url,
+            "AGGREGATOR_SECRET_KEY": SECRET,
+            "AGGREGATOR_DATA_DIR": str(tmp_path / "var"),
+            "AGGREGATOR_TAXONOMY_FILE": str(TAXONOMY_FILE),
+            "AGGREGATOR_SOURCES_FILE": str(tmp_path / "none.yaml"),
+            "AGGREGATOR_SMTP__HOST": "127.0.0.1",
+            "AGGREGATOR_SMTP__PORT": str(sink.port),
+            "AGGREGATOR_SMTP__SECURITY": "none",
+            "AGGREGATOR_SMTP__CONNECTIONS": "1",
+            "AGGREGATOR_SMTP__RATE_PER_SECOND": "100000",
+        }
+        process.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "aggregator", "issue", "send", "--issue", str(issue_id), "--worker-id", "w1"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
         process[0].wait(timeout=120)
         assert killed.is_set() and process[0].returncode == -signal.SIGKILL, process[0].stderr.read().decode()
         assert _issue_status(engine, issue_id) == "sending"
         settings = settings_for(tmp_path, **sink.smtp_settings())
-        resumed = send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, options=NO_WAIT,
-                             worker_id="w1")  # the same name takes back its leases at once
+        resumed = send_issue(
+            engine, issue_id, SMTPTransport(settings.smtp), settings, options=NO_WAIT, worker_id="w1"
+        )  # the same name takes back its leases at once
     copies = handler.copies()
     assert set(copies) == {f"s{n}@example.org" for n in range(30)}
     assert sum(copies.values()) - 30 <= 1 and max(copies.values()) <= 2
@@ -78,11 +94,11 @@ def test_sender_killed_mid_send_resumes_with_at_most_one_duplicate(engine, datab
 def test_killed_worker_leases_are_taken_by_another_worker_once_expired(engine, tmp_path):
     issue_id = seed_issue(engine)
     add_subscribers(engine, 6)
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from aggregator.digest import deliveries as store
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:  # a worker that started, leased everything, and died
         store.start_sending(conn, issue_id, now)
         assert len(store.claim_batch(conn, issue_id, "dead/0", now, timedelta(minutes=10), 100)) == 6
@@ -90,8 +106,15 @@ def test_killed_worker_leases_are_taken_by_another_worker_once_expired(engine, t
         settings = settings_for(tmp_path, **sink.smtp_settings())
         early = send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, options=NO_WAIT, worker_id="x")
         assert (early.sent, early.pending) == (0, 6)
-        later = send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, options=NO_WAIT, worker_id="x",
-                           now=lambda: datetime.now(timezone.utc) + timedelta(minutes=11))
+        later = send_issue(
+            engine,
+            issue_id,
+            SMTPTransport(settings.smtp),
+            settings,
+            options=NO_WAIT,
+            worker_id="x",
+            now=lambda: datetime.now(UTC) + timedelta(minutes=11),
+        )
     assert (later.sent, later.finished) == (6, True)
 
 
@@ -105,8 +128,14 @@ def test_two_workers_started_at_once_never_send_the_same_message(engine, tmp_pat
 
         def worker(name: str) -> None:
             barrier.wait()
-            reports[name] = send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, worker_id=name,
-                                       options=SendOptions(batch_size=5, backoff=0.0))
+            reports[name] = send_issue(
+                engine,
+                issue_id,
+                SMTPTransport(settings.smtp),
+                settings,
+                worker_id=name,
+                options=SendOptions(batch_size=5, backoff=0.0),
+            )
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in ("one", "two")]
         for t in threads:
@@ -133,5 +162,7 @@ def test_a_subscriber_who_unsubscribes_mid_send_gets_nothing(engine, tmp_path):
     assert "s9@example.org" not in sink.handler.copies()
     assert (report.sent, report.skipped, report.finished) == (9, 1, True)
     with engine.connect() as conn:
-        assert conn.execute(select(deliveries.c.status).where(deliveries.c.subscriber_id == ids[-1])
-                            ).scalar_one() == "skipped"
+        assert (
+            conn.execute(select(deliveries.c.status).where(deliveries.c.subscriber_id == ids[-1])).scalar_one()
+            == "skipped"
+        )

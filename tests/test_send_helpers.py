@@ -17,8 +17,8 @@ from sqlalchemy import insert, select
 
 from aggregator.db.schema import labels, resources, subscribers
 from aggregator.digest.issue import prepare_draft
-from aggregator.review.lifecycle import change_issue_status, change_resource_status
 from aggregator.model import Event, RawEntry
+from aggregator.review.lifecycle import change_issue_status, change_resource_status
 from aggregator.settings import Settings
 from tests.support.resources import NOW, source, store
 
@@ -28,31 +28,65 @@ TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "taxonomy.yaml"
 
 
 def settings_for(tmp_path: Path, **smtp) -> Settings:
-    return Settings(data_dir=tmp_path / "var", secret_key=SECRET, taxonomy_file=TAXONOMY_FILE,
-                    smtp={"host": None, "rate_per_second": 100_000, "connections": 1, "retries": 2, **smtp})
+    return Settings(
+        data_dir=tmp_path / "var",
+        secret_key=SECRET,
+        taxonomy_file=TAXONOMY_FILE,
+        smtp={"host": None, "rate_per_second": 100_000, "connections": 1, "retries": 2, **smtp},
+    )
 
 
 def seed_issue(engine, *, titles: tuple[str, ...] = (), approve: bool = True) -> int:
     """An approved issue for November 2026: two themed resources, an upcoming event, plus `titles`."""
-    store(engine, HUB, [
-        RawEntry(url="https://pslhub.example/a", title="Kindness toolkit", summary_html="<p>Small acts that help.</p>",
-                 published=NOW - timedelta(days=3)),
-        RawEntry(url="https://pslhub.example/b", title="Leadership guide", published=NOW - timedelta(days=2)),
-        RawEntry(url="https://pslhub.example/c", title="December conversation",
-                 event=Event(start=NOW + timedelta(days=30))),
-        *[RawEntry(url=f"https://pslhub.example/extra{n}", title=t, summary_html=f"<p>{n}</p>") for n, t in enumerate(titles)],
-    ])
+    store(
+        engine,
+        HUB,
+        [
+            RawEntry(
+                url="https://pslhub.example/a",
+                title="Kindness toolkit",
+                summary_html="<p>Small acts that help.</p>",
+                published=NOW - timedelta(days=3),
+            ),
+            RawEntry(url="https://pslhub.example/b", title="Leadership guide", published=NOW - timedelta(days=2)),
+            RawEntry(
+                url="https://pslhub.example/c",
+                title="December conversation",
+                event=Event(start=NOW + timedelta(days=30)),
+            ),
+            *[
+                RawEntry(url=f"https://pslhub.example/extra{n}", title=t, summary_html=f"<p>{n}</p>")
+                for n, t in enumerate(titles)
+            ],
+        ],
+    )
     store(engine, NHSE, [RawEntry(url="https://pslhub.example/a", title="Kindness toolkit (NHSE)")])
     from aggregator.dedupe.merge import dedupe_resources
 
     dedupe_resources(engine, NOW)
     with engine.begin() as conn:
         ids = dict(conn.execute(select(resources.c.title, resources.c.id)).all())
-        rows = [("Kindness toolkit", "theme", "kindness"), ("Kindness toolkit", "audience", "frontline-staff"),
-                ("Leadership guide", "theme", "compassionate-leadership"), ("Leadership guide", "audience", "leaders")]
+        rows = [
+            ("Kindness toolkit", "theme", "kindness"),
+            ("Kindness toolkit", "audience", "frontline-staff"),
+            ("Leadership guide", "theme", "compassionate-leadership"),
+            ("Leadership guide", "audience", "leaders"),
+        ]
         rows += [(t, "theme", "kindness") for t in titles]
-        conn.execute(insert(labels), [{"resource_id": ids[t], "kind": k, "label_id": label, "confidence": 0.9,
-                                       "reasons": [], "origin": "classifier"} for t, k, label in rows])
+        conn.execute(
+            insert(labels),
+            [
+                {
+                    "resource_id": ids[t],
+                    "kind": k,
+                    "label_id": label,
+                    "confidence": 0.9,
+                    "reasons": [],
+                    "origin": "classifier",
+                }
+                for t, k, label in rows
+            ],
+        )
         for rid in {ids[t] for t in ("Kindness toolkit", "Leadership guide", "December conversation", *titles)}:
             change_resource_status(conn, rid, "approved", user_id=None, now=NOW)
         issue_id = prepare_draft(conn, "2026-11", NOW)
@@ -66,13 +100,26 @@ PREFERENCES = [((), ()), (("leaders",), ()), ((), ("kindness",)), (("frontline-s
 
 def add_subscribers(engine, count: int, *, status: str = "active", start: int = 0) -> list[int]:
     """`count` subscribers s<n>@example.org with preferences cycling through PREFERENCES."""
-    rows = [{"email": f"s{n}@example.org", "status": status, "audiences": list(PREFERENCES[n % 4][0]),
-             "themes": list(PREFERENCES[n % 4][1]), "created_at": NOW, "origin": "form"}
-            for n in range(start, start + count)]
+    rows = [
+        {
+            "email": f"s{n}@example.org",
+            "status": status,
+            "audiences": list(PREFERENCES[n % 4][0]),
+            "themes": list(PREFERENCES[n % 4][1]),
+            "created_at": NOW,
+            "origin": "form",
+        }
+        for n in range(start, start + count)
+    ]
     with engine.begin() as conn:
         conn.execute(insert(subscribers), rows)
-        return list(conn.execute(select(subscribers.c.id).where(subscribers.c.email.in_([r["email"] for r in rows]))
-                                 .order_by(subscribers.c.id)).scalars())
+        return list(
+            conn.execute(
+                select(subscribers.c.id)
+                .where(subscribers.c.email.in_([r["email"] for r in rows]))
+                .order_by(subscribers.c.id)
+            ).scalars()
+        )
 
 
 @dataclass

@@ -69,16 +69,18 @@ def test_preferences_shape_each_copy(engine, tmp_path):
 def test_temporary_failure_is_retried_and_permanent_one_bounces_without_stopping(engine, tmp_path):
     issue_id = seed_issue(engine)
     add_subscribers(engine, 5)
-    handler = SinkHandler(refuse_once={"s1@example.org": "451 try again later"},
-                          refuse={"s3@example.org": "550 no such user"})
+    handler = SinkHandler(
+        refuse_once={"s1@example.org": "451 try again later"}, refuse={"s3@example.org": "550 no such user"}
+    )
     with Sink(handler) as sink:
         settings = settings_for(tmp_path, **sink.smtp_settings(), hard_bounce_after=1)
         report = send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, options=NO_WAIT)
     assert (report.sent, report.bounced, report.retried, report.finished) == (4, 1, 1, True)
     assert set(handler.copies()) == {"s0@example.org", "s1@example.org", "s2@example.org", "s4@example.org"}
     with engine.connect() as conn:
-        bounced = conn.execute(select(subscribers.c.status, subscribers.c.bounce_count)
-                               .where(subscribers.c.email == "s3@example.org")).one()
+        bounced = conn.execute(
+            select(subscribers.c.status, subscribers.c.bounce_count).where(subscribers.c.email == "s3@example.org")
+        ).one()
         failed = conn.execute(select(deliveries.c.last_error).where(deliveries.c.status == "failed")).scalar_one()
     assert tuple(bounced) == ("bounced", 1) and failed.startswith("550")
 

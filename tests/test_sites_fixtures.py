@@ -11,8 +11,8 @@ import httpx
 import pytest
 import yaml
 
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, load_sites, normalise_query, rewrite_url, sites_root
 from aggregator.config.sources import SourceConfig, SourcesFile, load_sources
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, load_sites, normalise_query, rewrite_url, sites_root
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES_FILE = ROOT / "sources.yaml"
@@ -43,8 +43,11 @@ def sites() -> Iterator[FixtureSites]:
 
 @pytest.fixture(scope="module")
 def client(sites: FixtureSites) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=RewritingTransport(inner=httpx.HTTPTransport(), origin=sites.origin),
-                      follow_redirects=False, trust_env=False) as http:
+    with httpx.Client(
+        transport=RewritingTransport(inner=httpx.HTTPTransport(), origin=sites.origin),
+        follow_redirects=False,
+        trust_env=False,
+    ) as http:
         yield http
 
 
@@ -70,6 +73,7 @@ def source_by_id(source_id: str) -> SourceConfig:
 
 
 # --- sources.yaml ------------------------------------------------------------------------------
+
 
 def test_sources_yaml_validates_with_every_adapter() -> None:
     sources = _sources()
@@ -100,6 +104,7 @@ def test_page_sources_have_selectors_and_govuk_and_oai_their_options() -> None:
 
 # --- the fixture tree ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("folder", sorted(p.name for p in SITES.iterdir() if p.is_dir()))
 def test_every_site_folder_has_readme_routes_and_robots(folder: str) -> None:
     site_dir = SITES / folder
@@ -115,6 +120,7 @@ def test_every_source_host_has_a_site_folder() -> None:
 
 
 # --- the server, through the rewriting transport --------------------------------------------------
+
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.id)
 def test_every_source_url_is_served_with_its_content_type(client: httpx.Client, source: SourceConfig) -> None:
@@ -145,16 +151,26 @@ def test_oai_resumption_token_reaches_the_second_page(client: httpx.Client) -> N
 
 def test_oai_other_queries_find_no_records(client: httpx.Client) -> None:
     source = source_by_id("lse-research-online")
-    response = client.get(source.url, params={"verb": "ListRecords", "metadataPrefix": "oai_dc",
-                                               "set": source.oai.set, "from": "2026-11-21T00:00:00Z"})
+    response = client.get(
+        source.url,
+        params={
+            "verb": "ListRecords",
+            "metadataPrefix": "oai_dc",
+            "set": source.oai.set,
+            "from": "2026-11-21T00:00:00Z",
+        },
+    )
     assert b'code="noRecordsMatch"' in response.content
 
 
-@pytest.mark.parametrize("url", [
-    "https://www.pslhub.org/rss/3-good-practice.xml/",
-    "https://kindnessinhealthcare.world/index.php/feed/",
-    "https://www.gov.uk/api/content/government/collections/compassion-and-care",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.pslhub.org/rss/3-good-practice.xml/",
+        "https://kindnessinhealthcare.world/index.php/feed/",
+        "https://www.gov.uk/api/content/government/collections/compassion-and-care",
+    ],
+)
 def test_if_none_match_gets_304_without_a_body(client: httpx.Client, url: str) -> None:
     first = client.get(url)
     etag = first.headers["etag"]
@@ -185,7 +201,12 @@ def test_redirects_and_gone_are_served_as_routed(client: httpx.Client) -> None:
     assert followed.status_code == 200 and str(followed.url).endswith("/previous-seminars/")
     uri = client.get("http://eprints.lse.ac.uk/id/eprint/114349", follow_redirects=True)
     assert str(uri.url) == "http://eprints.lse.ac.uk/114349/" and b"compassion circles" in uri.content
-    assert client.get("https://www.gov.uk/api/content/government/publications/compassion-in-practice-withdrawn").status_code == 410
+    assert (
+        client.get(
+            "https://www.gov.uk/api/content/government/publications/compassion-in-practice-withdrawn"
+        ).status_code
+        == 410
+    )
 
 
 def test_head_gets_headers_only(client: httpx.Client) -> None:
@@ -196,7 +217,10 @@ def test_head_gets_headers_only(client: httpx.Client) -> None:
 
 def test_rewrite_keeps_path_query_and_leaves_the_origin_alone(sites: FixtureSites) -> None:
     url = httpx.URL("https://eprints.lse.ac.uk/cgi/oai2?verb=ListRecords&resumptionToken=a%253Db")
-    assert rewrite_url(url, sites.origin) == f"{sites.origin}/eprints.lse.ac.uk/cgi/oai2?verb=ListRecords&resumptionToken=a%253Db"
+    assert (
+        rewrite_url(url, sites.origin)
+        == f"{sites.origin}/eprints.lse.ac.uk/cgi/oai2?verb=ListRecords&resumptionToken=a%253Db"
+    )
     local = httpx.URL(f"{sites.origin}/www.gov.uk/robots.txt")
     assert rewrite_url(local, sites.origin) == str(local)
     assert sites.url_for("https://www.gov.uk/robots.txt") == str(local)
@@ -236,6 +260,7 @@ def test_the_fetcher_reaches_every_source_through_the_fixtures(sites: FixtureSit
 
 # --- each site through its adapter ------------------------------------------------------------------
 
+
 def test_kindness_in_healthcare_feed() -> None:
     feed = pytest.importorskip("aggregator.ingest.adapters.feed")
     source = source_by_id("kindness-in-healthcare")
@@ -245,7 +270,10 @@ def test_kindness_in_healthcare_feed() -> None:
     assert len(conversations) == 7
     first = entries[0]
     assert first.title.startswith("Join us: Conversation for kindness, Thursday 17 December 2026")
-    assert first.url == "https://kindnessinhealthcare.world/index.php/2026/11/join-us-conversation-for-kindness-december-2026/"
+    assert (
+        first.url
+        == "https://kindnessinhealthcare.world/index.php/2026/11/join-us-conversation-for-kindness-december-2026/"
+    )
     assert first.authors == ("Helen Marsh",)
     assert {"Conversation for kindness", "Events"} <= set(first.tags)
     assert "eventbrite.co.uk" in (first.content_html or "")
@@ -253,13 +281,19 @@ def test_kindness_in_healthcare_feed() -> None:
     assert first.guid == "https://kindnessinhealthcare.world/?p=2291"
 
 
-@pytest.mark.parametrize("source_id, count, first_title", [
-    ("pslhub-good-practice-rss", 9, "Compassion circles on a surgical ward: a case study"),
-    ("yqsr-previous-seminars-feed", 8,
-     "COMPASSION CIRCLES: EVALUATING A PEER-SUPPORT INTERVENTION FOR NURSES, Prof. Jonas Whitfield, "
-     "University of Westmoor, 21 October 2026"),
-    ("govuk-dhsc-atom", 6, "New support for the wellbeing of health and care staff"),
-])
+@pytest.mark.parametrize(
+    "source_id, count, first_title",
+    [
+        ("pslhub-good-practice-rss", 9, "Compassion circles on a surgical ward: a case study"),
+        (
+            "yqsr-previous-seminars-feed",
+            8,
+            "COMPASSION CIRCLES: EVALUATING A PEER-SUPPORT INTERVENTION FOR NURSES, Prof. Jonas Whitfield, "
+            "University of Westmoor, 21 October 2026",
+        ),
+        ("govuk-dhsc-atom", 6, "New support for the wellbeing of health and care staff"),
+    ],
+)
 def test_other_feeds(source_id: str, count: int, first_title: str) -> None:
     feed = pytest.importorskip("aggregator.ingest.adapters.feed")
     source = source_by_id(source_id)
@@ -302,16 +336,26 @@ def test_pslhub_listing_page() -> None:
     assert toolkit.extra["author"] == "Hub team"
     record = entries[-1]
     assert record.title == "Kindness in healthcare website"
-    assert set(record.tags) == {"UK", "Toolkits and collections", "Kindness in healthcare", "Health and care staff",
-                                "Patient safety leads"}
+    assert set(record.tags) == {
+        "UK",
+        "Toolkits and collections",
+        "Kindness in healthcare",
+        "Health and care staff",
+        "Patient safety leads",
+    }
 
 
 def test_dhsc_microsite_themes_page() -> None:
     page = pytest.importorskip("aggregator.ingest.adapters.page")
     source = source_by_id("dhsc-francis-themes")
     themes = page.parse_page(site_file(source.url), source.url, source.selectors)
-    assert [t.title for t in themes] == ["Compassion and Care", "Values and standards", "Openness and transparency",
-                                         "Leadership", "Information"]
+    assert [t.title for t in themes] == [
+        "Compassion and Care",
+        "Values and standards",
+        "Openness and transparency",
+        "Leadership",
+        "Information",
+    ]
     assert themes[0].url == "https://engage.dhsc.gov.uk/francisresponse/compassion-and-care/"
 
 
@@ -323,7 +367,9 @@ def test_govuk_content_items() -> None:
     assert constitution.title == "The NHS Constitution for England"
     assert constitution.url == "https://www.gov.uk/government/publications/the-nhs-constitution-for-england"
     assert constitution.authors == ("Department of Health and Social Care",)
-    principles_url = "https://www.gov.uk/api/content/government/publications/kindness-in-care-principles-for-health-and-care-staff"
+    principles_url = (
+        "https://www.gov.uk/api/content/government/publications/kindness-in-care-principles-for-health-and-care-staff"
+    )
     principles = govuk.parse_content_item(site_file(principles_url), principles_url)[0]
     assert principles.title == "Kindness in care: principles for health and care staff"
     assert principles.guid == "0f6c2a4e-3b7d-4c1e-9a55-8d2e61b7c3f1"
@@ -365,16 +411,22 @@ def test_metadata_pages() -> None:
 
 # --- planted cross-posts, for the dedupe work -------------------------------------------------------
 
+
 def test_planted_cross_posts_are_present() -> None:
-    hub_research = site_file("https://www.pslhub.org/learn/culture/good-practice/"
-                             "research-summary-compassionate-leadership-and-staff-retention-r4610/")
+    hub_research = site_file(
+        "https://www.pslhub.org/learn/culture/good-practice/"
+        "research-summary-compassionate-leadership-and-staff-retention-r4610/"
+    )
     assert f"https://doi.org/{SHARED_DOI}".encode() in hub_research
     assert f"<dc:relation>https://doi.org/{SHARED_DOI}</dc:relation>".encode() in site_file(
-        oai_first_page_url(source_by_id("lse-research-online")))
+        oai_first_page_url(source_by_id("lse-research-online"))
+    )
     hub_rss = site_file("https://www.pslhub.org/rss/3-good-practice.xml/")
-    for target in (b"https://www.england.nhs.uk/long-read/leading-with-compassion-a-practical-guide-for-teams/?utm_source=pslhub",
-                   b"https://www.gov.uk/government/publications/kindness-in-care-principles-for-health-and-care-staff?utm_source=pslhub",
-                   b"https://yqsr.org/psychological-safety-and-speaking-up-what-the-evidence-says-dr-amara-okafor-"
-                   b"london-school-of-economics-and-political-science-23-september-2026/?utm_source=pslhub",
-                   b"https://kindnessinhealthcare.world/index.php/2026/01/conversation-for-kindness-schwartz-rounds-in-practice/?utm_source=pslhub"):
+    for target in (
+        b"https://www.england.nhs.uk/long-read/leading-with-compassion-a-practical-guide-for-teams/?utm_source=pslhub",
+        b"https://www.gov.uk/government/publications/kindness-in-care-principles-for-health-and-care-staff?utm_source=pslhub",
+        b"https://yqsr.org/psychological-safety-and-speaking-up-what-the-evidence-says-dr-amara-okafor-"
+        b"london-school-of-economics-and-political-science-23-september-2026/?utm_source=pslhub",
+        b"https://kindnessinhealthcare.world/index.php/2026/01/conversation-for-kindness-schwartz-rounds-in-practice/?utm_source=pslhub",
+    ):
         assert target in hub_rss

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.ingest.adapters.platform import detect_platform, propose_selectors
 from aggregator.cli import app
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, sites_root
-from aggregator.ingest.fetch import Fetcher, guarded_transport
-from aggregator.settings import FetchLimits, Settings
-from aggregator.ingest.routes import append_source, discover_routes, doctor_source
 from aggregator.config.sources import SourceConfig, load_sources
+from aggregator.ingest.adapters.platform import detect_platform, propose_selectors
+from aggregator.ingest.fetch import Fetcher, guarded_transport
+from aggregator.ingest.routes import append_source, discover_routes, doctor_source
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, sites_root
+from aggregator.settings import FetchLimits, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -55,26 +55,63 @@ def plain_site(tmp_path: Path) -> Path:
         "routes:\n"
         "  - {path: /news/, file: with.html}\n"
         "  - {path: /old/, file: without.html}\n"
-        "  - {path: /feed.xml, file: feed.xml, content_type: application/rss+xml}\n", encoding="utf-8")
+        "  - {path: /feed.xml, file: feed.xml, content_type: application/rss+xml}\n",
+        encoding="utf-8",
+    )
     return tmp_path
 
 
 # --- which platform and which route, on each fixture host -------------------------------------
 
-@pytest.mark.parametrize("url, platform, kind, adapter, route_url", [
-    ("https://yqsr.org/category/previous-seminars/", "wordpress", "api", "wordpress", "https://yqsr.org/wp-json/wp/v2/posts"),
-    ("https://kindnessinhealthcare.world/index.php/monthly-conversations/", "wordpress", "site-feed", "feed",
-     "https://kindnessinhealthcare.world/index.php/feed/"),
-    ("https://www.england.nhs.uk/culture/inspiration/", "wordpress", "metadata", "metadata",
-     "https://www.england.nhs.uk/culture/inspiration/"),
-    ("https://engage.dhsc.gov.uk/francisresponse/compassion-and-care/", "wordpress", "metadata", "metadata",
-     "https://engage.dhsc.gov.uk/francisresponse/compassion-and-care/"),
-    ("https://www.pslhub.org/learn/culture/good-practice/", "invision", "category-feed", "feed",
-     "https://www.pslhub.org/rss/3-good-practice.xml/"),
-    ("http://eprints.lse.ac.uk/114349/", "eprints", "api", "oai-pmh", "http://eprints.lse.ac.uk/cgi/oai2"),
-    ("https://www.gov.uk/government/publications/the-nhs-constitution-for-england", "govuk", "api", "govuk",
-     "https://www.gov.uk/api/content/government/publications/the-nhs-constitution-for-england"),
-])
+
+@pytest.mark.parametrize(
+    "url, platform, kind, adapter, route_url",
+    [
+        (
+            "https://yqsr.org/category/previous-seminars/",
+            "wordpress",
+            "api",
+            "wordpress",
+            "https://yqsr.org/wp-json/wp/v2/posts",
+        ),
+        (
+            "https://kindnessinhealthcare.world/index.php/monthly-conversations/",
+            "wordpress",
+            "site-feed",
+            "feed",
+            "https://kindnessinhealthcare.world/index.php/feed/",
+        ),
+        (
+            "https://www.england.nhs.uk/culture/inspiration/",
+            "wordpress",
+            "metadata",
+            "metadata",
+            "https://www.england.nhs.uk/culture/inspiration/",
+        ),
+        (
+            "https://engage.dhsc.gov.uk/francisresponse/compassion-and-care/",
+            "wordpress",
+            "metadata",
+            "metadata",
+            "https://engage.dhsc.gov.uk/francisresponse/compassion-and-care/",
+        ),
+        (
+            "https://www.pslhub.org/learn/culture/good-practice/",
+            "invision",
+            "category-feed",
+            "feed",
+            "https://www.pslhub.org/rss/3-good-practice.xml/",
+        ),
+        ("http://eprints.lse.ac.uk/114349/", "eprints", "api", "oai-pmh", "http://eprints.lse.ac.uk/cgi/oai2"),
+        (
+            "https://www.gov.uk/government/publications/the-nhs-constitution-for-england",
+            "govuk",
+            "api",
+            "govuk",
+            "https://www.gov.uk/api/content/government/publications/the-nhs-constitution-for-england",
+        ),
+    ],
+)
 def test_add_picks_the_platform_and_its_richest_working_route(fetcher, url, platform, kind, adapter, route_url):
     detection, samples = discover_routes(url, fetcher)
     assert detection.platform == platform
@@ -86,8 +123,12 @@ def test_add_picks_the_platform_and_its_richest_working_route(fetcher, url, plat
 
 def test_wordpress_category_page_offers_api_category_feed_site_feed_and_selectors(fetcher):
     detection, samples = discover_routes("https://yqsr.org/category/previous-seminars/", fetcher)
-    assert [(s.route.kind, s.count) for s in samples] == [("api", 8), ("category-feed", 8), ("site-feed", 10),
-                                                          ("selectors", 8)]
+    assert [(s.route.kind, s.count) for s in samples] == [
+        ("api", 8),
+        ("category-feed", 8),
+        ("site-feed", 10),
+        ("selectors", 8),
+    ]
     assert samples[0].route.options == {"wordpress": {"category": "previous-seminars"}}
 
 
@@ -109,19 +150,30 @@ def test_plain_page_with_a_feed_link_and_proposed_selectors(plain_site):
         detection, samples = discover_routes("https://plain.example/news/", http)
         assert detection.platform == "plain"
         assert [(s.route.kind, s.route.url) for s in samples] == [
-            ("site-feed", "https://plain.example/feed.xml"), ("selectors", "https://plain.example/news/")]
+            ("site-feed", "https://plain.example/feed.xml"),
+            ("selectors", "https://plain.example/news/"),
+        ]
         _, without = discover_routes("https://plain.example/old/", http)
     (selectors,) = without
     assert selectors.route.options["selectors"] == {
-        "container": "div#news > div.item", "title": "h3 a", "link": "h3 a @href", "date": "time @datetime",
-        "summary": "p.teaser"}
+        "container": "div#news > div.item",
+        "title": "h3 a",
+        "link": "h3 a @href",
+        "date": "time @datetime",
+        "summary": "p.teaser",
+    }
     assert [e.title for e in selectors.entries] == ["First story", "Second story", "Third story"]
     assert selectors.entries[0].url == "https://plain.example/n/1"
 
 
 def test_propose_selectors_ignores_navigation_and_needs_three_rows():
-    assert propose_selectors(b"<html><body><nav><a href='/a'>a</a><a href='/b'>b</a><a href='/c'>c</a></nav>"
-                             b"<div><p><a href='/x'>x</a></p><p><a href='/y'>y</a></p></div></body></html>") is None
+    assert (
+        propose_selectors(
+            b"<html><body><nav><a href='/a'>a</a><a href='/b'>b</a><a href='/c'>c</a></nav>"
+            b"<div><p><a href='/x'>x</a></p><p><a href='/y'>y</a></p></div></body></html>"
+        )
+        is None
+    )
 
 
 def test_detect_platform_on_a_page_that_is_not_html():
@@ -131,13 +183,26 @@ def test_detect_platform_on_a_page_that_is_not_html():
 
 # --- writing sources.yaml -------------------------------------------------------------------------
 
+
 def test_cli_add_writes_the_chosen_route_keeping_comments(tmp_path, monkeypatch):
     sources = tmp_path / "sources.yaml"
     shutil.copy(ROOT / "sources.yaml", sources)
     before = sources.read_text(encoding="utf-8")
     monkeypatch.setenv("AGGREGATOR_SOURCES_FILE", str(sources))
-    result = runner.invoke(app, ["sources", "add", "https://yqsr.org/category/previous-seminars/", "--fixtures",
-                                 "--route", "1", "--id", "yqsr-seminars-added"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        [
+            "sources",
+            "add",
+            "https://yqsr.org/category/previous-seminars/",
+            "--fixtures",
+            "--route",
+            "1",
+            "--id",
+            "yqsr-seminars-added",
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "wordpress" in result.output and "added yqsr-seminars-added" in result.output
     after = sources.read_text(encoding="utf-8")
@@ -152,8 +217,12 @@ def test_cli_add_asks_and_offers_the_richest_working_route(tmp_path, monkeypatch
     sources = tmp_path / "sources.yaml"
     shutil.copy(ROOT / "sources.yaml", sources)
     monkeypatch.setenv("AGGREGATOR_SOURCES_FILE", str(sources))
-    result = runner.invoke(app, ["sources", "add", "https://engage.dhsc.gov.uk/francisresponse/", "--fixtures"],
-                           input="\n", env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["sources", "add", "https://engage.dhsc.gov.uk/francisresponse/", "--fixtures"],
+        input="\n",
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "proposed selectors: container: ul.theme-list > li.theme-item" in result.output
     added = load_sources(sources).sources[-1]
@@ -174,32 +243,43 @@ def test_append_source_refuses_a_duplicate_id_and_an_invalid_entry(tmp_path):
 
 # --- doctor -----------------------------------------------------------------------------------------
 
+
 def config(**fields) -> SourceConfig:
     return SourceConfig(**{"id": "checked", "name": "Checked", **fields})
 
 
 def test_doctor_reports_a_richer_route(fetcher):
-    page = config(url="https://yqsr.org/category/previous-seminars/", adapter="page",
-                  selectors={"container": "article.post", "title": "h2.entry-title"})
+    page = config(
+        url="https://yqsr.org/category/previous-seminars/",
+        adapter="page",
+        selectors={"container": "article.post", "title": "h2.entry-title"},
+    )
     (finding,) = doctor_source(page, fetcher)
     assert "richer route appeared: api" in finding.problem
     assert "adapter: wordpress" in finding.fix and "category: previous-seminars" in finding.fix
 
 
 def test_doctor_reports_selectors_that_stopped_matching_with_new_ones(fetcher):
-    page = config(url="https://engage.dhsc.gov.uk/francisresponse/", adapter="page",
-                  selectors={"container": "div.old-layout .card", "title": "h3"})
+    page = config(
+        url="https://engage.dhsc.gov.uk/francisresponse/",
+        adapter="page",
+        selectors={"container": "div.old-layout .card", "title": "h3"},
+    )
     (finding,) = doctor_source(page, fetcher)
     assert "selectors stopped matching" in finding.problem
     assert "container: ul.theme-list > li.theme-item" in finding.fix
 
 
 def test_doctor_reports_a_moved_feed(fetcher):
-    moved = config(url="https://kindnessinhealthcare.world/feed/", adapter="feed",
-                   homepage="https://kindnessinhealthcare.world/")
+    moved = config(
+        url="https://kindnessinhealthcare.world/feed/", adapter="feed", homepage="https://kindnessinhealthcare.world/"
+    )
     (finding,) = doctor_source(moved, fetcher)
     assert "the feed moved" in finding.problem and "404" in finding.problem
-    assert finding.fix == "set `url: https://kindnessinhealthcare.world/index.php/feed/` (the address the site now announces)"
+    assert (
+        finding.fix
+        == "set `url: https://kindnessinhealthcare.world/index.php/feed/` (the address the site now announces)"
+    )
 
 
 def test_doctor_finds_nothing_to_fix_in_sources_yaml(fetcher):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.errors import ConfigError
 from aggregator.config.sources import load_sources, parse_sources
+from aggregator.errors import ConfigError
 
 GOOD = """\
 version: 1
@@ -48,18 +48,27 @@ def test_good_file_loads_with_defaults_merged():
     assert page.selectors.title.attr is None
 
 
-@pytest.mark.parametrize(("old", "new", "line", "fragment", "hint"), [
-    ("url: https://example.org/feed/", "url: file:///etc/passwd", 9, "only absolute http", "https://"),
-    ("url: https://example.org/feed/", "url: ftp://example.org/feed", 9, "only absolute http", "https://"),
-    ("    adapter: feed\n", "    adaptor: feed\n", 10, "adaptor", "did you mean 'adapter'"),
-    ("adapter: feed", "adapter: rss", 10, "adapter", "feed, page, govuk"),
-    ("interval: 7d", "interval: weekly", 17, "duration", "6h, 1d or 1w"),
-    ("id: seminars", "id: kindness-feed", 13, "duplicate source id", "own id"),
-    ("id: seminars", "id: Seminars Page", 13, "lower-case", "see the sources.yaml reference"),
-    ("      container: article.seminar\n", "", 18, "container", "add `container:`"),
-    ("        speaker: .speaker", "        speaker: ' @href'", 22, "CSS part", "developer tools"),
-    ("        speaker: .speaker", "        speaker: 'div[[oops'", 22, "not a valid CSS selector", "developer tools"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "line", "fragment", "hint"),
+    [
+        ("url: https://example.org/feed/", "url: file:///etc/passwd", 9, "only absolute http", "https://"),
+        ("url: https://example.org/feed/", "url: ftp://example.org/feed", 9, "only absolute http", "https://"),
+        ("    adapter: feed\n", "    adaptor: feed\n", 10, "adaptor", "did you mean 'adapter'"),
+        ("adapter: feed", "adapter: rss", 10, "adapter", "feed, page, govuk"),
+        ("interval: 7d", "interval: weekly", 17, "duration", "6h, 1d or 1w"),
+        ("id: seminars", "id: kindness-feed", 13, "duplicate source id", "own id"),
+        ("id: seminars", "id: Seminars Page", 13, "lower-case", "see the sources.yaml reference"),
+        ("      container: article.seminar\n", "", 18, "container", "add `container:`"),
+        ("        speaker: .speaker", "        speaker: ' @href'", 22, "CSS part", "developer tools"),
+        (
+            "        speaker: .speaker",
+            "        speaker: 'div[[oops'",
+            22,
+            "not a valid CSS selector",
+            "developer tools",
+        ),
+    ],
+)
 def test_bad_file_is_refused_with_line_and_hint(old, new, line, fragment, hint):
     text = GOOD.replace(old, new, 1)
     assert text != GOOD
@@ -86,8 +95,11 @@ def test_yaml_syntax_error_has_line():
 
 
 def test_page_adapter_requires_selectors():
-    text = GOOD.replace("    selectors:\n      container: article.seminar\n      title: h3\n      fields:\n"
-                        "        speaker: .speaker\n        slides: a.slides @href\n", "")
+    text = GOOD.replace(
+        "    selectors:\n      container: article.seminar\n      title: h3\n      fields:\n"
+        "        speaker: .speaker\n        slides: a.slides @href\n",
+        "",
+    )
     with pytest.raises(ConfigError) as caught:
         parse_sources(text)
     assert "selectors" in str(caught.value)

@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
 
+from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.schema import consent_events, deliveries, issues, metadata, subscribers
 from aggregator.people.subscribers import (
-    IMPORT_WORDING, EmailInputError, StaleLinkError, SubscriberError, confirm, erase_subscriber, export_subscriber,
-    find_subscriber, import_csv, list_subscribers, normalize_email, pause, resume, subscribe, subscriber_for_token,
-    unsubscribe, update_preferences,
+    IMPORT_WORDING,
+    EmailInputError,
+    StaleLinkError,
+    SubscriberError,
+    confirm,
+    erase_subscriber,
+    export_subscriber,
+    find_subscriber,
+    import_csv,
+    list_subscribers,
+    normalize_email,
+    pause,
+    resume,
+    subscribe,
+    subscriber_for_token,
+    unsubscribe,
+    update_preferences,
 )
-from aggregator.config.taxonomy import load_taxonomy
 from aggregator.people.tokens import TokenData
 
 ROOT = Path(__file__).resolve().parents[1]
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WORDING = "2026-11"
 EMAIL = "nurse@example.org"
 
@@ -80,16 +94,20 @@ def test_bad_addresses_are_refused_with_a_clear_message(text, message):
     assert message in refused.value.message
 
 
-@pytest.mark.parametrize(("text", "stored"), [
-    ("  Nurse@Example.ORG ", "nurse@example.org"),
-    ("ward.7+digest@nhs.example.uk", "ward.7+digest@nhs.example.uk"),
-    ("care@bücher.example", "care@bücher.example"),  # internationalised domains are fine (IDNA on sending)
-])
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("  Nurse@Example.ORG ", "nurse@example.org"),
+        ("ward.7+digest@nhs.example.uk", "ward.7+digest@nhs.example.uk"),
+        ("care@bücher.example", "care@bücher.example"),  # internationalised domains are fine (IDNA on sending)
+    ],
+)
 def test_good_addresses_are_normalised(text, stored):
     assert normalize_email(text) == stored
 
 
 # --- double opt-in --------------------------------------------------------------------------------
+
 
 def test_subscribe_makes_a_pending_subscriber_and_records_the_opt_in(engine):
     with engine.begin() as conn:
@@ -97,8 +115,12 @@ def test_subscribe_makes_a_pending_subscriber_and_records_the_opt_in(engine):
         person = find_subscriber(conn, EMAIL)
         ledger = _ledger(conn)
     assert outcome.result == "new" and outcome.should_mail
-    assert (person.status, person.origin, person.audiences, person.themes) == ("pending", "form", ("frontline-staff",),
-                                                                                ("kindness",))
+    assert (person.status, person.origin, person.audiences, person.themes) == (
+        "pending",
+        "form",
+        ("frontline-staff",),
+        ("kindness",),
+    )
     assert [(e["action"], e["origin"], e["wording_version"]) for e in ledger] == [("opt-in", "form", WORDING)]
     assert ledger[0]["detail"] == {"audiences": ["frontline-staff"], "themes": ["kindness"]}
 
@@ -163,6 +185,7 @@ def test_subscribing_again_after_leaving_starts_a_new_opt_in_and_revokes_old_lin
 
 # --- preferences, pause, unsubscribe and the ledger ------------------------------------------------
 
+
 def test_every_change_is_in_the_ledger_with_its_origin_and_wording(engine):
     with engine.begin() as conn:
         token = _token(_subscribe(conn, themes=["kindness"]))
@@ -175,10 +198,18 @@ def test_every_change_is_in_the_ledger_with_its_origin_and_wording(engine):
         unsubscribe(conn, token, T0, wording_version="2026-12", origin="one-click")  # idempotent: no row
         ledger = _ledger(conn)
     assert [(e["action"], e["origin"], e["wording_version"]) for e in ledger] == [
-        ("opt-in", "form", WORDING), ("confirm", "link", WORDING), ("preferences", "link", "2026-12"),
-        ("pause", "link", "2026-12"), ("resume", "link", "2026-12"), ("unsubscribe", "one-click", "2026-12")]
-    assert ledger[2]["detail"] == {"audiences": ["frontline-staff"], "themes": [],
-                                   "before": {"audiences": [], "themes": ["kindness"]}}
+        ("opt-in", "form", WORDING),
+        ("confirm", "link", WORDING),
+        ("preferences", "link", "2026-12"),
+        ("pause", "link", "2026-12"),
+        ("resume", "link", "2026-12"),
+        ("unsubscribe", "one-click", "2026-12"),
+    ]
+    assert ledger[2]["detail"] == {
+        "audiences": ["frontline-staff"],
+        "themes": [],
+        "before": {"audiences": [], "themes": ["kindness"]},
+    }
     assert all(e["at"] == T0 for e in ledger)
 
 
@@ -217,11 +248,23 @@ def test_a_token_with_another_version_changes_nothing(engine):
 
 # --- export and erase -----------------------------------------------------------------------------
 
+
 def _add_delivery(conn, subscriber_id):
-    issue_id = conn.execute(insert(issues).values(month="2026-11", status="sent", intro="", created_at=T0,
-                                                  updated_at=T0).returning(issues.c.id)).scalar_one()
-    conn.execute(insert(deliveries).values(issue_id=issue_id, subscriber_id=subscriber_id, status="sent",
-                                           attempts=1, message_id="<1@example.org>", sent_at=T0))
+    issue_id = conn.execute(
+        insert(issues)
+        .values(month="2026-11", status="sent", intro="", created_at=T0, updated_at=T0)
+        .returning(issues.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(deliveries).values(
+            issue_id=issue_id,
+            subscriber_id=subscriber_id,
+            status="sent",
+            attempts=1,
+            message_id="<1@example.org>",
+            sent_at=T0,
+        )
+    )
 
 
 def test_export_holds_the_record_the_whole_ledger_and_the_deliveries(engine):
@@ -234,14 +277,14 @@ def test_export_holds_the_record_the_whole_ledger_and_the_deliveries(engine):
     assert parsed["subscriber"]["email"] == EMAIL and parsed["subscriber"]["status"] == "paused"
     assert [e["action"] for e in parsed["consent_events"]] == ["opt-in", "confirm", "pause"]
     assert all(e["wording_version"] == WORDING for e in parsed["consent_events"])
-    assert parsed["deliveries"] == [{"month": "2026-11", "status": "sent", "sent_at": T0.isoformat(),
-                                     "message_id": "<1@example.org>"}]
+    assert parsed["deliveries"] == [
+        {"month": "2026-11", "status": "sent", "sent_at": T0.isoformat(), "message_id": "<1@example.org>"}
+    ]
 
 
 def _every_value(conn) -> str:
     """Every row of every table as text, to look for an address anywhere in the database."""
-    return "\n".join(str(tuple(row)) for table in metadata.sorted_tables
-                     for row in conn.execute(select(table)))
+    return "\n".join(str(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
 
 
 def test_erase_leaves_nothing_with_the_address_anywhere(engine):
@@ -253,8 +296,10 @@ def test_erase_leaves_nothing_with_the_address_anywhere(engine):
         erase_subscriber(conn, EMAIL)
         everything = _every_value(conn)
         assert EMAIL not in everything and "someone.else@example.org" in everything
-        assert conn.execute(select(consent_events).where(
-            consent_events.c.subscriber_id == token.subscriber_id)).first() is None
+        assert (
+            conn.execute(select(consent_events).where(consent_events.c.subscriber_id == token.subscriber_id)).first()
+            is None
+        )
         assert conn.execute(select(deliveries)).first() is None
         with pytest.raises(StaleLinkError):
             unsubscribe(conn, token, T0, wording_version=WORDING)
@@ -276,6 +321,7 @@ def test_an_erased_subscribers_links_do_not_work_for_whoever_gets_their_id(engin
 
 # --- import ---------------------------------------------------------------------------------------
 
+
 def test_import_adds_valid_rows_reports_bad_ones_and_leaves_known_addresses(engine, taxonomy):
     rows = [
         {"email": "one@example.org", "audiences": "frontline-staff", "themes": "kindness; compassionate-care"},
@@ -296,9 +342,16 @@ def test_import_adds_valid_rows_reports_bad_ones_and_leaves_known_addresses(engi
         emails = {s.email for s in list_subscribers(conn)}
     assert (report.imported, report.existing) == (2, 2)
     assert [(p.line, p.reason.split(":")[0]) for p in report.invalid] == [
-        (3, "Check the email address"), (4, "unknown themes"), (8, "An email address is a single line")]
-    assert (one.status, one.origin, one.audiences, one.themes) == ("active", "import", ("frontline-staff",),
-                                                                   ("compassionate-care", "kindness"))
+        (3, "Check the email address"),
+        (4, "unknown themes"),
+        (8, "An email address is a single line"),
+    ]
+    assert (one.status, one.origin, one.audiences, one.themes) == (
+        "active",
+        "import",
+        ("frontline-staff",),
+        ("compassionate-care", "kindness"),
+    )
     assert (existing.status, existing.origin, existing.themes) == ("paused", "form", ())
     assert [(e["action"], e["origin"], e["wording_version"]) for e in ledger] == [("import", "import", IMPORT_WORDING)]
     assert ledger[0]["detail"]["basis"] == "opted in to the old newsletter, 2024"
@@ -318,4 +371,6 @@ def test_list_filters_by_status(engine):
         assert [s.email for s in list_subscribers(conn, "pending")] == ["waiting@example.org"]
         assert [s.email for s in list_subscribers(conn, "active")] == [EMAIL]
         assert conn.execute(select(subscribers.c.email).order_by(subscribers.c.email)).scalars().all() == [
-            EMAIL, "waiting@example.org"]
+            EMAIL,
+            "waiting@example.org",
+        ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from aggregator.people.subscribers import confirm, subscribe
 from aggregator.people.tokens import TokenData
 
 ROOT = Path(__file__).resolve().parents[1]
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 runner = CliRunner()  # Click 8.2+: stdout and stderr kept apart
 
 
@@ -80,11 +80,14 @@ def test_erase_asks_first_unless_yes(env, engine):
 def test_import_needs_a_basis_and_reports_bad_rows(env, engine, tmp_path):
     _add(engine, "known@example.org")
     csv_file = tmp_path / "old-list.csv"
-    csv_file.write_text("\ufeffEmail,Audiences,Themes,Name\n"
-                        "one@example.org,leaders,kindness;teamwork,Ann\n"
-                        "not an address,,,Bob\n"
-                        "known@example.org,,,Kim\n"
-                        "two@example.org,,,\n", encoding="utf-8")
+    csv_file.write_text(
+        "\ufeffEmail,Audiences,Themes,Name\n"
+        "one@example.org,leaders,kindness;teamwork,Ann\n"
+        "not an address,,,Bob\n"
+        "known@example.org,,,Kim\n"
+        "two@example.org,,,\n",
+        encoding="utf-8",
+    )
     assert runner.invoke(app, ["subscribers", "import", str(csv_file)]).exit_code != 0  # --basis is required
     result = runner.invoke(app, ["subscribers", "import", str(csv_file), "--basis", "old newsletter sign-ups"])
     assert result.exit_code == 1  # some rows were invalid
@@ -93,8 +96,7 @@ def test_import_needs_a_basis_and_reports_bad_rows(env, engine, tmp_path):
     with engine.connect() as conn:
         people = {r.email: r for r in conn.execute(select(subscribers))}
         ledger = conn.execute(select(consent_events).where(consent_events.c.action == "import")).mappings().all()
-    assert people["one@example.org"].origin == "import" and people["one@example.org"].themes == ["kindness",
-                                                                                                  "teamwork"]
+    assert people["one@example.org"].origin == "import" and people["one@example.org"].themes == ["kindness", "teamwork"]
     assert people["known@example.org"].origin == "form"
     assert {e["detail"]["basis"] for e in ledger} == {"old newsletter sign-ups"}
 

@@ -4,10 +4,9 @@ preferences and RFC 8058 one-click unsubscribe."""
 from __future__ import annotations
 
 import dataclasses
-
 import email
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,14 +16,14 @@ from sqlalchemy import insert, select
 
 from aggregator.db.schema import consent_events, deliveries, issues, subscribers
 from aggregator.digest.errors import TransportError
-from aggregator.settings import Settings
 from aggregator.people.tokens import Tokens
+from aggregator.settings import Settings
 from aggregator.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "test-secret-" + "x" * 40
 EMAIL = "nurse@example.org"
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -46,9 +45,16 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, database_url=database_url, secret_key=SECRET,
-                    sources_file=ROOT / "sources.yaml", taxonomy_file=ROOT / "taxonomy.yaml",
-                    base_url="http://localhost", web={"subscribe_rate_limit": "100 per hour"})
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key=SECRET,
+        sources_file=ROOT / "sources.yaml",
+        taxonomy_file=ROOT / "taxonomy.yaml",
+        base_url="http://localhost",
+        web={"subscribe_rate_limit": "100 per hour"},
+    )
 
 
 @pytest.fixture
@@ -65,8 +71,11 @@ def client(app):
 
 def outbox(settings: Settings) -> list[email.message.EmailMessage]:
     folder = settings.outbox_dir / "confirmations"
-    return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))] \
-        if folder.is_dir() else []
+    return (
+        [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(folder.glob("*.eml"))]
+        if folder.is_dir()
+        else []
+    )
 
 
 def confirm_path(message: email.message.EmailMessage) -> str:
@@ -102,6 +111,7 @@ def make_token(purpose: str, row: dict) -> str:
 
 # --- subscribe and confirm -------------------------------------------------------------------------
 
+
 def test_the_subscribe_page_has_the_form_and_the_versioned_consent_wording(client, settings):
     page = client.get("/subscribe")
     html = page.get_data(as_text=True)
@@ -117,8 +127,12 @@ def test_double_opt_in_by_mail_and_only_the_post_confirms(client, settings, engi
     reply = post_subscribe(client, "Nurse@Example.org", theme=["kindness"], audience=["frontline-staff"])
     assert reply.status_code == 200 and "Check your email" in reply.get_data(as_text=True)
     [row] = rows(engine)
-    assert (row["email"], row["status"], row["themes"], row["audiences"]) == (EMAIL, "pending", ["kindness"],
-                                                                               ["frontline-staff"])
+    assert (row["email"], row["status"], row["themes"], row["audiences"]) == (
+        EMAIL,
+        "pending",
+        ["kindness"],
+        ["frontline-staff"],
+    )
     [message] = outbox(settings)
     assert message["To"] == EMAIL and message["Subject"].startswith("Please confirm")
     assert "List-Unsubscribe" not in message  # not a list message
@@ -136,7 +150,9 @@ def test_double_opt_in_by_mail_and_only_the_post_confirms(client, settings, engi
     assert again.status_code == 200 and "already subscribed" in again.get_data(as_text=True)
     ledger = rows(engine, consent_events)
     assert [(e["action"], e["origin"], e["wording_version"]) for e in ledger] == [
-        ("opt-in", "form", settings.mail.wording_version), ("confirm", "link", settings.mail.wording_version)]
+        ("opt-in", "form", settings.mail.wording_version),
+        ("confirm", "link", settings.mail.wording_version),
+    ]
 
 
 def test_the_confirm_post_needs_the_csrf_token(client, settings, engine):
@@ -174,7 +190,9 @@ def test_flooding_one_address_sends_one_mail(client, settings, engine, clock):
 
 
 def test_subscribe_is_rate_limited_per_ip(settings, engine, clock):
-    settings = settings.model_copy(update={"web": settings.web.model_copy(update={"subscribe_rate_limit": "3 per hour"})})
+    settings = settings.model_copy(
+        update={"web": settings.web.model_copy(update={"subscribe_rate_limit": "3 per hour"})}
+    )
     client = create_app(settings, engine, clock=clock).test_client()
     answers = [post_subscribe(client, f"person{n}@example.org").status_code for n in range(4)]
     assert answers == [200, 200, 200, 429]
@@ -184,16 +202,19 @@ def test_subscribe_is_rate_limited_per_ip(settings, engine, clock):
     assert len(rows(engine)) == 4
 
 
-@pytest.mark.parametrize(("address", "message"), [
-    ("", "Enter your email address"),
-    ("nurse@example.org\r\nBcc: everyone@example.org", "single line"),
-    ("nurse@example.org\nSubject: hi", "single line"),
-    ("a" * 300 + "@example.org", "too long"),
-    ("a" * 100_000, "too long"),
-    ("not-an-address", "Check the email address"),
-    ("nurse@localhost", "Check the email address"),
-    ("ñurse@example.org", "Check the email address"),
-])
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("", "Enter your email address"),
+        ("nurse@example.org\r\nBcc: everyone@example.org", "single line"),
+        ("nurse@example.org\nSubject: hi", "single line"),
+        ("a" * 300 + "@example.org", "too long"),
+        ("a" * 100_000, "too long"),
+        ("not-an-address", "Check the email address"),
+        ("nurse@localhost", "Check the email address"),
+        ("ñurse@example.org", "Check the email address"),
+    ],
+)
 def test_bad_addresses_get_the_form_back_with_a_message(client, settings, engine, address, message):
     answer = post_subscribe(client, address)
     html = answer.get_data(as_text=True)
@@ -212,8 +233,11 @@ def test_unknown_choices_are_refused(client, engine):
 def test_subscribe_needs_the_csrf_token(client, engine, settings):
     answer = client.post("/subscribe", data={"email": EMAIL})
     assert answer.status_code == 400 and rows(engine) == [] and outbox(settings) == []
-    foreign = client.post("/subscribe", data={"email": EMAIL, "csrf_token": csrf_token(client, "/subscribe")},
-                          headers={"Origin": "https://evil.example"})
+    foreign = client.post(
+        "/subscribe",
+        data={"email": EMAIL, "csrf_token": csrf_token(client, "/subscribe")},
+        headers={"Origin": "https://evil.example"},
+    )
     assert foreign.status_code == 400 and rows(engine) == []
 
 
@@ -222,7 +246,9 @@ def test_a_failing_mail_server_does_not_change_the_reply(app, client, engine, mo
         def open(self):
             raise TransportError("cannot connect")
 
-    monkeypatch.setitem(app.extensions, "aggregator", dataclasses.replace(app.extensions["aggregator"], mailer=Broken()))
+    monkeypatch.setitem(
+        app.extensions, "aggregator", dataclasses.replace(app.extensions["aggregator"], mailer=Broken())
+    )
     answer = post_subscribe(client)
     assert answer.status_code == 200 and "Check your email" in answer.get_data(as_text=True)
     assert rows(engine)[0]["status"] == "pending"
@@ -230,14 +256,19 @@ def test_a_failing_mail_server_does_not_change_the_reply(app, client, engine, mo
 
 # --- forged, swapped and stale links --------------------------------------------------------------
 
+
 def _flip(token: str, index: int) -> str:
     char = token[index]
-    return token[:index] + ("A" if char != "A" else "B") + token[index + 1:]
+    return token[:index] + ("A" if char != "A" else "B") + token[index + 1 :]
 
 
 FORGED = {
     # case: (method, route, token maker taking (active row, erased row))
-    "confirm byte flipped in signature": ("post", "/subscribe/confirm/", lambda a, e: _flip(make_token("confirm", a), -3)),
+    "confirm byte flipped in signature": (
+        "post",
+        "/subscribe/confirm/",
+        lambda a, e: _flip(make_token("confirm", a), -3),
+    ),
     "confirm byte flipped in payload": ("post", "/subscribe/confirm/", lambda a, e: _flip(make_token("confirm", a), 2)),
     "unsubscribe byte flipped": ("post", "/unsubscribe/", lambda a, e: _flip(make_token("unsubscribe", a), -5)),
     "preferences byte flipped": ("post", "/preferences/", lambda a, e: _flip(make_token("preferences", a), -1)),
@@ -245,14 +276,25 @@ FORGED = {
     "preferences token on unsubscribe": ("post", "/unsubscribe/", lambda a, e: make_token("preferences", a)),
     "unsubscribe token on preferences": ("post", "/preferences/", lambda a, e: make_token("unsubscribe", a)),
     "unsubscribe token on preferences page": ("get", "/preferences/", lambda a, e: make_token("unsubscribe", a)),
-    "other secret": ("post", "/unsubscribe/", lambda a, e: Tokens("another secret").make("unsubscribe", a["id"], a["token_version"])),
-    "old token version": ("post", "/unsubscribe/", lambda a, e: make_token("unsubscribe", {**a, "token_version": a["token_version"] + 1})),
+    "other secret": (
+        "post",
+        "/unsubscribe/",
+        lambda a, e: Tokens("another secret").make("unsubscribe", a["id"], a["token_version"]),
+    ),
+    "old token version": (
+        "post",
+        "/unsubscribe/",
+        lambda a, e: make_token("unsubscribe", {**a, "token_version": a["token_version"] + 1}),
+    ),
     "erased subscriber": ("post", "/unsubscribe/", lambda a, e: make_token("unsubscribe", e)),
     "erased subscriber page": ("get", "/unsubscribe/", lambda a, e: make_token("unsubscribe", e)),
     "garbage": ("post", "/unsubscribe/", lambda a, e: "not-a-token"),
     "truncated by a mail app": ("post", "/unsubscribe/", lambda a, e: make_token("unsubscribe", a)[:-12]),
-    "id as a string": ("post", "/unsubscribe/", lambda a, e: Tokens(SECRET)._serializers["unsubscribe"].dumps(
-        [str(a["id"]), a["token_version"]])),
+    "id as a string": (
+        "post",
+        "/unsubscribe/",
+        lambda a, e: Tokens(SECRET)._serializers["unsubscribe"].dumps([str(a["id"]), a["token_version"]]),
+    ),
 }
 
 
@@ -270,8 +312,14 @@ def test_forged_or_swapped_links_change_nothing(client, settings, engine, case):
     if method == "get":
         answer = client.get(path)
     else:
-        answer = client.post(path, data={"List-Unsubscribe": "One-Click", "action": "unsubscribe",
-                                         "csrf_token": csrf_token(client, "/subscribe")})
+        answer = client.post(
+            path,
+            data={
+                "List-Unsubscribe": "One-Click",
+                "action": "unsubscribe",
+                "csrf_token": csrf_token(client, "/subscribe"),
+            },
+        )
     assert answer.status_code in (400, 404)
     assert "This link does not work" in answer.get_data(as_text=True)
     assert (rows(engine), rows(engine, consent_events)) == before
@@ -302,17 +350,16 @@ def test_erased_then_same_id_reused_does_not_accept_old_links(client, settings, 
 
 # --- one-click unsubscribe (RFC 8058) -------------------------------------------------------------
 
+
 def test_one_click_unsubscribe_needs_no_cookie_or_csrf_and_is_idempotent(app, client, settings, engine):
     row = active_subscriber(client, settings, engine)
     path = "/unsubscribe/" + make_token("unsubscribe", row)
     mail_client = app.test_client(use_cookies=False)  # as a mail provider sends it: no session, no token
-    first = mail_client.post(path, data="List-Unsubscribe=One-Click",
-                             content_type="application/x-www-form-urlencoded")
+    first = mail_client.post(path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     assert first.status_code == 200 and "Location" not in first.headers
     assert rows(engine)[0]["status"] == "unsubscribed"
     assert rows(engine)[0]["unsubscribed_at"] is not None
-    second = mail_client.post(path, data="List-Unsubscribe=One-Click",
-                              content_type="application/x-www-form-urlencoded")
+    second = mail_client.post(path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
     assert second.status_code == 200 and "already unsubscribed" in second.get_data(as_text=True)
     unsubscribes = [e for e in rows(engine, consent_events) if e["action"] == "unsubscribe"]
     assert [(e["origin"], e["wording_version"]) for e in unsubscribes] == [("one-click", settings.mail.wording_version)]
@@ -337,11 +384,23 @@ def test_an_unsubscribe_takes_effect_before_the_next_message(client, settings, e
 
     row = active_subscriber(client, settings, engine)
     with engine.begin() as conn:
-        issue_id = conn.execute(insert(issues).values(month="2026-11", status="sending", intro="", created_at=T0,
-                                                      updated_at=T0).returning(issues.c.id)).scalar_one()
-        delivery_id = conn.execute(insert(deliveries).values(
-            issue_id=issue_id, subscriber_id=row["id"], status="pending", attempts=0, lease_owner="w1",
-            lease_until=T0 + timedelta(hours=1)).returning(deliveries.c.id)).scalar_one()
+        issue_id = conn.execute(
+            insert(issues)
+            .values(month="2026-11", status="sending", intro="", created_at=T0, updated_at=T0)
+            .returning(issues.c.id)
+        ).scalar_one()
+        delivery_id = conn.execute(
+            insert(deliveries)
+            .values(
+                issue_id=issue_id,
+                subscriber_id=row["id"],
+                status="pending",
+                attempts=0,
+                lease_owner="w1",
+                lease_until=T0 + timedelta(hours=1),
+            )
+            .returning(deliveries.c.id)
+        ).scalar_one()
     client.post("/unsubscribe/" + make_token("unsubscribe", row), data={"List-Unsubscribe": "One-Click"})
     with engine.begin() as conn:
         assert check_target(conn, delivery_id, "w1", T0) is None
@@ -349,6 +408,7 @@ def test_an_unsubscribe_takes_effect_before_the_next_message(client, settings, e
 
 
 # --- preferences ---------------------------------------------------------------------------------
+
 
 def test_preferences_change_choices_pause_resume_and_unsubscribe(client, settings, engine):
     row = active_subscriber(client, settings, engine)
@@ -374,7 +434,13 @@ def test_preferences_change_choices_pause_resume_and_unsubscribe(client, setting
     assert rows(engine)[0]["status"] == "unsubscribed"
     assert "You are unsubscribed" in client.get(path).get_data(as_text=True)
     assert [e["action"] for e in rows(engine, consent_events)] == [
-        "opt-in", "confirm", "preferences", "pause", "resume", "unsubscribe"]
+        "opt-in",
+        "confirm",
+        "preferences",
+        "pause",
+        "resume",
+        "unsubscribe",
+    ]
     assert {e["wording_version"] for e in rows(engine, consent_events)} == {settings.mail.wording_version}
 
 
@@ -387,8 +453,12 @@ def test_preferences_post_needs_the_csrf_token(app, client, settings, engine):
 
 def test_every_public_page_renders(client, settings, engine):
     row = active_subscriber(client, settings, engine)
-    pages = ["/subscribe", "/preferences/" + make_token("preferences", row),
-             "/unsubscribe/" + make_token("unsubscribe", row), "/subscribe/confirm/" + make_token("confirm", row)]
+    pages = [
+        "/subscribe",
+        "/preferences/" + make_token("preferences", row),
+        "/unsubscribe/" + make_token("unsubscribe", row),
+        "/subscribe/confirm/" + make_token("confirm", row),
+    ]
     for path in pages:
         answer = client.get(path)
         assert answer.status_code == 200, path

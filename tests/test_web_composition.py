@@ -42,8 +42,12 @@ def prepare(client) -> int:
 
 def order(engine, issue_id):
     with engine.connect() as conn:
-        return [(r.resource_id, r.section) for r in conn.execute(
-            select(issue_items).where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position))]
+        return [
+            (r.resource_id, r.section)
+            for r in conn.execute(
+                select(issue_items).where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position)
+            )
+        ]
 
 
 def test_prepare_shows_sections(site):
@@ -52,8 +56,9 @@ def test_prepare_shows_sections(site):
     html = clients["ed"].get(f"/editor/issues/{issue_id}").get_data(as_text=True)
     assert "Kindness toolkit" in html and "Compassionate leadership" in html and "Other resources" in html
     assert "&lt;img src=x" in html and "<img src=x" not in html
-    bad = post(clients["ed"], "/editor/issues/prepare", {"month": "2026-13"}, page="/editor/issues/",
-               follow_redirects=True)
+    bad = post(
+        clients["ed"], "/editor/issues/prepare", {"month": "2026-13"}, page="/editor/issues/", follow_redirects=True
+    )
     assert "write it as YYYY-MM" in bad.get_data(as_text=True)
 
 
@@ -62,8 +67,7 @@ def test_reorder_move_section_remove_and_intro(site):
     ed = clients["ed"]
     issue_id = prepare(ed)
     page = f"/editor/issues/{issue_id}"
-    toolkit, guide, xss = ids["Kindness toolkit"], ids["Compassionate leadership guide"], \
-        ids["<img src=x onerror=alert(1)>"]
+    guide, xss = ids["Compassionate leadership guide"], ids["<img src=x onerror=alert(1)>"]
     post(ed, f"{page}/items/{guide}/move", {"section": "kindness"}, page=page)
     assert dict(order(engine, issue_id))[guide] == "kindness"
     kindness = [rid for rid, section in order(engine, issue_id) if section == "kindness"]
@@ -78,8 +82,10 @@ def test_reorder_move_section_remove_and_intro(site):
     assert dict(order(engine, issue_id))[xss] == "removed"
     post(ed, f"{page}/intro", {"intro": "Hello readers.\n\nA kind month."}, page=page)
     with engine.connect() as conn:
-        assert conn.execute(select(issues.c.intro).where(issues.c.id == issue_id)).scalar_one() == \
-            "Hello readers.\n\nA kind month."
+        assert (
+            conn.execute(select(issues.c.intro).where(issues.c.id == issue_id)).scalar_one()
+            == "Hello readers.\n\nA kind month."
+        )
     html = ed.get(page).get_data(as_text=True)
     assert "Hello readers." in html and EVENTS not in [s for _, s in order(engine, issue_id)]
 
@@ -101,12 +107,22 @@ def test_preview_html_and_text_as_a_reader(site):
 def test_send_test_writes_to_the_outbox(site, tmp_path):
     clients, _, _ = site
     issue_id = prepare(clients["ed"])
-    reply = post(clients["ed"], f"/editor/issues/{issue_id}/test", {"email": "me@example.org"},
-                 page=f"/editor/issues/{issue_id}", follow_redirects=True)
+    reply = post(
+        clients["ed"],
+        f"/editor/issues/{issue_id}/test",
+        {"email": "me@example.org"},
+        page=f"/editor/issues/{issue_id}",
+        follow_redirects=True,
+    )
     assert "A test copy was sent to me@example.org" in reply.get_data(as_text=True)
     assert list((tmp_path / "outbox").rglob("*.eml"))
-    bad = post(clients["ed"], f"/editor/issues/{issue_id}/test", {"email": "not an address"},
-               page=f"/editor/issues/{issue_id}", follow_redirects=True)
+    bad = post(
+        clients["ed"],
+        f"/editor/issues/{issue_id}/test",
+        {"email": "not an address"},
+        page=f"/editor/issues/{issue_id}",
+        follow_redirects=True,
+    )
     assert "write it as name@example.org" in bad.get_data(as_text=True)
 
 
@@ -116,8 +132,9 @@ def approve(client, issue_id, when="2099-01-01T09:00"):
 
 def status(engine, issue_id):
     with engine.connect() as conn:
-        return conn.execute(select(issues.c.status, issues.c.send_at, issues.c.approved_by)
-                            .where(issues.c.id == issue_id)).one()
+        return conn.execute(
+            select(issues.c.status, issues.c.send_at, issues.c.approved_by).where(issues.c.id == issue_id)
+        ).one()
 
 
 def test_only_an_admin_approves_by_default(site):
@@ -131,8 +148,13 @@ def test_only_an_admin_approves_by_default(site):
     approve(clients["admin"], issue_id)
     row = status(engine, issue_id)
     assert row.status == "approved" and row.send_at.year == 2099 and row.send_at.hour == 9  # London, winter: UTC
-    locked = post(clients["ed"], f"/editor/issues/{issue_id}/intro", {"intro": "late"},
-                  page=f"/editor/issues/{issue_id}", follow_redirects=True)
+    locked = post(
+        clients["ed"],
+        f"/editor/issues/{issue_id}/intro",
+        {"intro": "late"},
+        page=f"/editor/issues/{issue_id}",
+        follow_redirects=True,
+    )
     assert "no longer a draft" in locked.get_data(as_text=True)
     post(clients["admin"], f"/editor/issues/{issue_id}/reopen", page=f"/editor/issues/{issue_id}")
     assert status(engine, issue_id).status == "draft"

@@ -48,15 +48,18 @@ def test_queue_shows_pending_newest_first_with_provenance_labels_and_merges(site
     assert "4 pending resources" in html
 
 
-@pytest.mark.parametrize("query, present, absent", [
-    ("theme=kindness", ["Kindness toolkit"], ["Compassionate leadership guide"]),
-    ("audience=frontline-staff", ["Kindness toolkit"], ["Compassionate leadership guide"]),
-    ("source=nhse-culture-inspiration", ["Kindness toolkit"], ["Compassionate leadership guide"]),
-    ("off_topic=only", ["Car park charges"], ["Kindness toolkit"]),
-    ("off_topic=include", ["Car park charges", "Kindness toolkit"], []),
-    ("type=event", [], ["Kindness toolkit"]),
-    ("theme=not-a-theme", ["Kindness toolkit", "Compassionate leadership guide"], []),
-])
+@pytest.mark.parametrize(
+    "query, present, absent",
+    [
+        ("theme=kindness", ["Kindness toolkit"], ["Compassionate leadership guide"]),
+        ("audience=frontline-staff", ["Kindness toolkit"], ["Compassionate leadership guide"]),
+        ("source=nhse-culture-inspiration", ["Kindness toolkit"], ["Compassionate leadership guide"]),
+        ("off_topic=only", ["Car park charges"], ["Kindness toolkit"]),
+        ("off_topic=include", ["Car park charges", "Kindness toolkit"], []),
+        ("type=event", [], ["Kindness toolkit"]),
+        ("theme=not-a-theme", ["Kindness toolkit", "Compassionate leadership guide"], []),
+    ],
+)
 def test_filters(site, query, present, absent):
     client, _, _ = site
     html = client.get(f"/editor/?{query}").get_data(as_text=True)
@@ -69,8 +72,12 @@ def test_filters(site, query, present, absent):
 def test_keyset_pages_do_not_overlap(engine):
     config = source("pslhub-good-practice")
     for batch in range(3):
-        store(engine, config, [RawEntry(url=f"https://hub.example/{batch}-{i}", title=f"Resource {batch}-{i}")
-                               for i in range(20)], now=NOW + timedelta(minutes=batch))
+        store(
+            engine,
+            config,
+            [RawEntry(url=f"https://hub.example/{batch}-{i}", title=f"Resource {batch}-{i}") for i in range(20)],
+            now=NOW + timedelta(minutes=batch),
+        )
     seen, cursor = [], None
     with engine.connect() as conn:
         while True:
@@ -81,19 +88,28 @@ def test_keyset_pages_do_not_overlap(engine):
             cursor = page.next_cursor
     assert len(seen) == len(set(seen)) == 60
     with engine.connect() as conn:
-        expected = list(conn.execute(select(resources.c.id).order_by(resources.c.created_at.desc(),
-                                                                     resources.c.id.desc())).scalars())
+        expected = list(
+            conn.execute(
+                select(resources.c.id).order_by(resources.c.created_at.desc(), resources.c.id.desc())
+            ).scalars()
+        )
     assert seen == expected
 
 
 def test_pager_link_follows_on(site, engine):
     client, _, _ = site
-    store(engine, source("pslhub-good-practice"), [RawEntry(url=f"https://hub.example/p{i}", title=f"Paged {i}")
-                                              for i in range(30)], now=NOW + timedelta(hours=1))
+    store(
+        engine,
+        source("pslhub-good-practice"),
+        [RawEntry(url=f"https://hub.example/p{i}", title=f"Paged {i}") for i in range(30)],
+        now=NOW + timedelta(hours=1),
+    )
     html = client.get("/editor/").get_data(as_text=True)
     assert "Older resources" in html
     link = html.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
-    assert "Paged" in client.get(link).get_data(as_text=True) or "Kindness toolkit" in client.get(link).get_data(as_text=True)
+    assert "Paged" in client.get(link).get_data(as_text=True) or "Kindness toolkit" in client.get(link).get_data(
+        as_text=True
+    )
 
 
 def test_approve_then_undo(site):
@@ -107,8 +123,10 @@ def test_approve_then_undo(site):
     post(client, "/editor/undo")
     assert row(engine, rid).status == "pending"
     assert actions(engine)[-3:] == ["approve", "reopen", "undo"]
-    assert "There is nothing to undo" in client.get("/editor/").get_data(as_text=True) or \
-        post(client, "/editor/undo").status_code == 303
+    assert (
+        "There is nothing to undo" in client.get("/editor/").get_data(as_text=True)
+        or post(client, "/editor/undo").status_code == 303
+    )
 
 
 def test_reject_with_and_without_a_reason(site):
@@ -120,8 +138,9 @@ def test_reject_with_and_without_a_reason(site):
     assert row(engine, ids["Compassionate leadership guide"]).rejection_reason == "duplicate"
     reply = post(client, f"/editor/resources/{ids['Kindness toolkit']}/reject", {"reason": "x" * 501})
     assert row(engine, ids["Kindness toolkit"]).status == "pending"
-    assert "Reason is too long: 501 characters; the limit is 500." in client.get(
-        reply.headers["Location"]).get_data(as_text=True)
+    assert "Reason is too long: 501 characters; the limit is 500." in client.get(reply.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 def test_feature_and_undo(site):
@@ -151,9 +170,17 @@ def test_bulk_without_a_selection_explains(site):
 def test_edit_title_summary_and_labels_teaches_the_classifier(site):
     client, engine, ids = site
     rid = ids["Kindness toolkit"]
-    reply = post(client, f"/editor/resources/{rid}/edit",
-                 {"title": "Kindness toolkit for wards", "summary": "Line one.\n\nLine <two>.",
-                  "theme": ["kindness", "teamwork"], "audience": []}, page=f"/editor/resources/{rid}")
+    reply = post(
+        client,
+        f"/editor/resources/{rid}/edit",
+        {
+            "title": "Kindness toolkit for wards",
+            "summary": "Line one.\n\nLine <two>.",
+            "theme": ["kindness", "teamwork"],
+            "audience": [],
+        },
+        page=f"/editor/resources/{rid}",
+    )
     assert reply.status_code == 303
     edited = row(engine, rid)
     assert edited.title == "Kindness toolkit for wards"
@@ -169,11 +196,14 @@ def test_edit_title_summary_and_labels_teaches_the_classifier(site):
     assert row(engine, rid).title == "Kindness toolkit" and current == {"kindness", "frontline-staff"}
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"title": "x" * 301}, "Title is too long: 301 characters; the limit is 300."),
-    ({"title": "   "}, "Title: this field is required."),
-    ({"title": "Fine", "theme": ["made-up"]}, "Unknown theme label: made-up. Choose from the list."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"title": "x" * 301}, "Title is too long: 301 characters; the limit is 300."),
+        ({"title": "   "}, "Title: this field is required."),
+        ({"title": "Fine", "theme": ["made-up"]}, "Unknown theme label: made-up. Choose from the list."),
+    ],
+)
 def test_edit_is_validated_with_clear_messages(site, data, message):
     client, engine, ids = site
     rid = ids["Kindness toolkit"]
@@ -210,13 +240,25 @@ def test_approving_twice_is_explained_not_crashed(site):
     reply = post(client, f"/editor/resources/{ids['Kindness toolkit']}/approve", follow_redirects=True)
     assert "Nothing was changed" in reply.get_data(as_text=True)
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(audit_log)
-                            .where(audit_log.c.action == "approve")).scalar_one() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(audit_log).where(audit_log.c.action == "approve")
+            ).scalar_one()
+            == 1
+        )
 
 
 def test_every_page_renders(site):
     client, _, ids = site
-    for path in ("/editor/", "/editor/?status=approved", f"/editor/resources/{ids['Kindness toolkit']}",
-                 "/editor/issues/", "/editor/sources/", "/editor/audit/", "/editor/audit/merges", "/editor/account"):
+    for path in (
+        "/editor/",
+        "/editor/?status=approved",
+        f"/editor/resources/{ids['Kindness toolkit']}",
+        "/editor/issues/",
+        "/editor/sources/",
+        "/editor/audit/",
+        "/editor/audit/merges",
+        "/editor/account",
+    ):
         assert client.get(path).status_code == 200, path
     assert client.get("/editor/resources/99999").status_code == 404

@@ -11,7 +11,15 @@ from aggregator.db.schema import resources, sources
 from aggregator.web import create_app
 from aggregator.web.security import is_safe_next
 from tests.e2e.support import (
-    PASSWORD, XSS_TITLE, add_account, fast_passwords, post, seed_resources, sign_in, token, web_settings,
+    PASSWORD,
+    XSS_TITLE,
+    add_account,
+    fast_passwords,
+    post,
+    seed_resources,
+    sign_in,
+    token,
+    web_settings,
 )
 
 
@@ -41,12 +49,15 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(site):
     assert status_of(engine, ids["Kindness toolkit"]) == "pending"
 
 
-@pytest.mark.parametrize("headers", [
-    {"Origin": "https://evil.example"},
-    {"Origin": "null"},
-    {"Referer": "https://evil.example/page"},
-    {"Sec-Fetch-Site": "cross-site"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
+)
 def test_post_from_another_site_is_refused_even_with_a_token(site, headers):
     app, engine, ids = site
     client = app.test_client()
@@ -60,8 +71,7 @@ def test_same_origin_post_with_token_works(site):
     app, engine, ids = site
     client = app.test_client()
     sign_in(client, "editor@example.org")
-    reply = post(client, f"/editor/resources/{ids['Kindness toolkit']}/approve",
-                 headers={"Origin": "http://localhost"})
+    reply = post(client, f"/editor/resources/{ids['Kindness toolkit']}/approve", headers={"Origin": "http://localhost"})
     assert reply.status_code == 303
     assert status_of(engine, ids["Kindness toolkit"]) == "approved"
 
@@ -75,8 +85,10 @@ def test_get_never_changes_state(site):
     assert status_of(engine, ids["Kindness toolkit"]) == "pending"
 
 
-@pytest.mark.parametrize("path", ["/editor/", "/editor/users", "/editor/sources/", "/editor/audit/",
-                                  "/editor/issues/", "/editor/resources/1"])
+@pytest.mark.parametrize(
+    "path",
+    ["/editor/", "/editor/users", "/editor/sources/", "/editor/audit/", "/editor/issues/", "/editor/resources/1"],
+)
 def test_signed_out_visitors_are_sent_to_sign_in(site, path):
     app, _, _ = site
     reply = app.test_client().get(path)
@@ -98,13 +110,18 @@ def test_editor_is_refused_admin_pages_and_actions(site):
     client = app.test_client()
     sign_in(client, "editor@example.org")
     assert client.get("/editor/users").status_code == 403
-    assert post(client, "/editor/users", {"email": "x@example.org", "role": "admin", "password": PASSWORD}
-                ).status_code == 403
+    assert (
+        post(client, "/editor/users", {"email": "x@example.org", "role": "admin", "password": PASSWORD}).status_code
+        == 403
+    )
     reply = post(client, "/editor/sources/pslhub-good-practice/disable")
     assert reply.status_code == 403 and "Only an admin" in reply.get_data(as_text=True)
     assert post(client, "/editor/sources/pslhub-good-practice/fetch").status_code == 403
     with engine.connect() as conn:
-        assert conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar() is None
+        assert (
+            conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar()
+            is None
+        )
 
 
 def test_admin_may_use_admin_pages(site):
@@ -126,11 +143,21 @@ def test_stored_markup_in_a_title_renders_inert(site):
     assert "<script>alert(1)</script>" not in queue and "<strong>toolkit</strong>" in queue
 
 
-@pytest.mark.parametrize("target, allowed", [
-    ("//evil.com", False), ("/\\evil.com", False), ("https://evil.com", False), ("javascript:alert(1)", False),
-    ("/\t/evil.com", False), ("http:/evil.com", False), ("", False), ("evil.com", False),
-    ("/ok", True), ("/editor/?status=approved#r-3", True),
-])
+@pytest.mark.parametrize(
+    "target, allowed",
+    [
+        ("//evil.com", False),
+        ("/\\evil.com", False),
+        ("https://evil.com", False),
+        ("javascript:alert(1)", False),
+        ("/\t/evil.com", False),
+        ("http:/evil.com", False),
+        ("", False),
+        ("evil.com", False),
+        ("/ok", True),
+        ("/editor/?status=approved#r-3", True),
+    ],
+)
 def test_next_targets(site, target, allowed):
     assert is_safe_next(target) is allowed
     app, _, _ = site
@@ -196,8 +223,12 @@ def test_a_new_password_ends_other_sessions(site):
     laptop, phone = app.test_client(), app.test_client()
     sign_in(laptop, "editor@example.org")
     stolen = _cookie(laptop, app)
-    reply = post(laptop, "/editor/account", {"current": PASSWORD, "new": "a brand new passphrase",
-                                              "confirm": "a brand new passphrase"}, page="/editor/account")
+    reply = post(
+        laptop,
+        "/editor/account",
+        {"current": PASSWORD, "new": "a brand new passphrase", "confirm": "a brand new passphrase"},
+        page="/editor/account",
+    )
     assert reply.status_code == 303
     assert laptop.get("/editor/").status_code == 200  # this session was renewed
     phone.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
@@ -240,17 +271,18 @@ def test_deactivated_account_is_signed_out(site):
 
 
 def test_forwarded_client_address_is_trusted_only_behind_a_configured_proxy(tmp_path, database_url):
+    from flask import request
+
     from aggregator.db.engine import create_db_engine
     from aggregator.settings import Settings
     from aggregator.web.app import create_app
-
-    from flask import request
 
     for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
         settings = Settings(data_dir=tmp_path, database_url=database_url, web={"trusted_proxies": proxies})
         app = create_app(settings, create_db_engine(database_url))
         seen = []
-        app.before_request(lambda: seen.append(request.remote_addr))
-        app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.7"},
-                              environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        app.before_request(lambda seen=seen: seen.append(request.remote_addr))
+        app.test_client().get(
+            "/healthz", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        )
         assert seen == [expected]

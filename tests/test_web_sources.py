@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from aggregator.cli import app as cli_app
 from aggregator.db.schema import audit_log, resources, sources, users
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.ingest.fetch import Fetcher, guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.web import create_app
 from aggregator.web.sources import explain_problem
 from tests.e2e.support import PASSWORD, add_account, fast_passwords, post, seed_resources, sign_in, web_settings
@@ -22,24 +22,30 @@ def admin(tmp_path, engine, database_url):
     add_account(engine, "admin@example.org", "admin", passwords, name="Ada")
     sites = FixtureSites(sites_root()).start()
     settings = demo_settings(web_settings(tmp_path, database_url), sites_root())
-    app = create_app(settings, engine, passwords=passwords,
-                     fetcher_factory=lambda s: Fetcher(s, transport=RewritingTransport(guarded_transport(s),
-                                                                                        sites.origin)))
+    app = create_app(
+        settings,
+        engine,
+        passwords=passwords,
+        fetcher_factory=lambda s: Fetcher(s, transport=RewritingTransport(guarded_transport(s), sites.origin)),
+    )
     client = app.test_client()
     sign_in(client, "admin@example.org")
     yield client, engine
     sites.stop()
 
 
-@pytest.mark.parametrize("error, words", [
-    ("HTTP 404 (check that the source's URL opens in a browser)", "was not found"),
-    ("timed out: ReadTimeout", "took too long"),
-    ("cannot resolve www.example.org: [Errno -2]", "could not reach the site"),
-    ("robots.txt disallows https://x", "asks robots not to read"),
-    ("layout drift: the page's selectors matched no entries (up to 8 before)", "looks different"),
-    ("internal error (please report): KeyError: 'x'", "inside the aggregator"),
-    ("something unheard of", "technical details below"),
-])
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        ("HTTP 404 (check that the source's URL opens in a browser)", "was not found"),
+        ("timed out: ReadTimeout", "took too long"),
+        ("cannot resolve www.example.org: [Errno -2]", "could not reach the site"),
+        ("robots.txt disallows https://x", "asks robots not to read"),
+        ("layout drift: the page's selectors matched no entries (up to 8 before)", "looks different"),
+        ("internal error (please report): KeyError: 'x'", "inside the aggregator"),
+        ("something unheard of", "technical details below"),
+    ],
+)
 def test_errors_are_explained_in_plain_words(error, words):
     assert words in explain_problem(error).lower()
 
@@ -47,8 +53,11 @@ def test_errors_are_explained_in_plain_words(error, words):
 def test_sources_page_shows_health_and_problems(admin):
     client, engine = admin
     with engine.begin() as conn:
-        conn.execute(update(sources).where(sources.c.id == "pslhub-good-practice").values(
-            last_error="HTTP 404 (check the URL)", consecutive_failures=3, last_status=404))
+        conn.execute(
+            update(sources)
+            .where(sources.c.id == "pslhub-good-practice")
+            .values(last_error="HTTP 404 (check the URL)", consecutive_failures=3, last_status=404)
+        )
     html = client.get("/editor/sources/").get_data(as_text=True)
     assert "The address was not found (404)" in html and "needs attention" in html
     assert "Fetch now" in html and "Turn off" in html
@@ -66,19 +75,22 @@ def test_disable_then_enable(admin):
     assert "was not fetched: disabled" in skipped.get_data(as_text=True)
     post(client, "/editor/sources/pslhub-good-practice/enable", page="/editor/sources/")
     with engine.connect() as conn:
-        assert conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar() is None
+        assert (
+            conn.execute(select(sources.c.disabled_reason).where(sources.c.id == "pslhub-good-practice")).scalar()
+            is None
+        )
         assert {"source-disable", "source-enable"} <= set(conn.execute(select(audit_log.c.action)).scalars())
 
 
 def test_fetch_now_stores_and_labels_new_resources(admin):
     client, engine = admin
-    reply = post(client, "/editor/sources/kindness-in-healthcare/fetch", page="/editor/sources/",
-                 follow_redirects=True)
+    reply = post(client, "/editor/sources/kindness-in-healthcare/fetch", page="/editor/sources/", follow_redirects=True)
     assert "Fetched Kindness in Healthcare" in reply.get_data(as_text=True) or "Fetched" in reply.get_data(as_text=True)
     with engine.connect() as conn:
         fetched = conn.execute(select(sources.c.last_status).where(sources.c.id == "kindness-in-healthcare")).scalar()
-        unlabelled = conn.execute(select(resources.c.id).where(resources.c.classified_at.is_(None),
-                                                               resources.c.status == "pending")).all()
+        unlabelled = conn.execute(
+            select(resources.c.id).where(resources.c.classified_at.is_(None), resources.c.status == "pending")
+        ).all()
     assert fetched == 200
     assert len(unlabelled) <= 5  # only the seeded ones; the fetched ones were labelled
 
@@ -94,14 +106,26 @@ def test_audit_log_lists_actions_with_names(admin):
 
 def test_admin_adds_people_with_validation(admin):
     client, engine = admin
-    short = post(client, "/editor/users", {"email": "new@example.org", "role": "editor", "password": "short"},
-                 page="/editor/users")
+    short = post(
+        client,
+        "/editor/users",
+        {"email": "new@example.org", "role": "editor", "password": "short"},
+        page="/editor/users",
+    )
     assert short.status_code == 400 and "too short" in short.get_data(as_text=True)
-    ok = post(client, "/editor/users", {"email": "New@Example.org", "role": "editor", "password": PASSWORD,
-                                        "name": "Nia"}, page="/editor/users")
+    ok = post(
+        client,
+        "/editor/users",
+        {"email": "New@Example.org", "role": "editor", "password": PASSWORD, "name": "Nia"},
+        page="/editor/users",
+    )
     assert ok.status_code == 303
-    dup = post(client, "/editor/users", {"email": "new@example.org", "role": "editor", "password": PASSWORD},
-               page="/editor/users")
+    dup = post(
+        client,
+        "/editor/users",
+        {"email": "new@example.org", "role": "editor", "password": PASSWORD},
+        page="/editor/users",
+    )
     assert "already an account" in dup.get_data(as_text=True)
     with engine.connect() as conn:
         me = conn.execute(select(users.c.id).where(users.c.email == "admin@example.org")).scalar_one()
@@ -113,8 +137,9 @@ def test_cli_users_add_reads_the_password_from_stdin(tmp_path, monkeypatch, data
     monkeypatch.setenv("AGGREGATOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AGGREGATOR_DATABASE_URL", database_url)
     runner = CliRunner()
-    result = runner.invoke(cli_app, ["users", "add", "Sam@Example.org", "--role", "editor", "--name", "Sam"],
-                           input=PASSWORD + "\n")
+    result = runner.invoke(
+        cli_app, ["users", "add", "Sam@Example.org", "--role", "editor", "--name", "Sam"], input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output
     listing = runner.invoke(cli_app, ["users", "list"], env={"COLUMNS": "200"})

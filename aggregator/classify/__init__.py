@@ -4,17 +4,50 @@ from aggregator.classify.classifier import Classifier, Thresholds
 from aggregator.classify.evaluate import EvalReport, cross_validate, evaluate, evaluate_both, format_report
 from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.learned import (
-    LearnedModel, ModelError, load_model, model_from_bytes, model_to_bytes, save_model, train_model,
+    LearnedModel,
+    ModelError,
+    load_model,
+    model_from_bytes,
+    model_to_bytes,
+    save_model,
+    train_model,
 )
-from aggregator.ingest.resource_types import infer_entry_type, infer_type, is_event
 from aggregator.classify.rules import RuleWeights
 from aggregator.classify.values import (
-    Classification, ClassifyInput, Label, Reason, TrainingExample, input_from_resource,
+    Classification,
+    ClassifyInput,
+    Label,
+    Reason,
+    TrainingExample,
+    input_from_resource,
 )
+from aggregator.ingest.resource_types import infer_entry_type, infer_type, is_event
 
 __all__ = [
-    "Classification", "Classifier", "ClassifyInput", "EvalReport", "Label", "LabelledExample", "LearnedModel",
-    "ModelError", "Reason", "RuleWeights", "Thresholds", "TrainingExample", "cross_validate", "evaluate",
-    "evaluate_both", "format_report", "infer_entry_type", "infer_type", "input_from_resource", "is_event",
-    "load_labelled", "load_model", "model_from_bytes", "model_to_bytes", "save_model", "train_model",
+    "Classification",
+    "Classifier",
+    "ClassifyInput",
+    "EvalReport",
+    "Label",
+    "LabelledExample",
+    "LearnedModel",
+    "ModelError",
+    "Reason",
+    "RuleWeights",
+    "Thresholds",
+    "TrainingExample",
+    "cross_validate",
+    "evaluate",
+    "evaluate_both",
+    "format_report",
+    "infer_entry_type",
+    "infer_type",
+    "input_from_resource",
+    "is_event",
+    "load_labelled",
+    "load_model",
+    "model_from_bytes",
+    "model_to_bytes",
+    "save_model",
+    "train_model",
 ]

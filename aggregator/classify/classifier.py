@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aggregator.classify.learned import OFF_TOPIC, LearnedModel
-from aggregator.ingest.resource_types import infer_type
 from aggregator.classify.rules import Evidence, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
+from aggregator.ingest.resource_types import infer_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +26,13 @@ class Thresholds:
 class Classifier:
     """Labels resources; pure once built (the taxonomy and the model are values passed in)."""
 
-    def __init__(self, taxonomy: Taxonomy, model: LearnedModel | None = None,
-                 thresholds: Thresholds = Thresholds(), weights: RuleWeights = RuleWeights()) -> None:
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        model: LearnedModel | None = None,
+        thresholds: Thresholds = Thresholds(),
+        weights: RuleWeights = RuleWeights(),
+    ) -> None:
         self.taxonomy = taxonomy
         self.model = model
         self.thresholds = thresholds
@@ -40,24 +45,31 @@ class Classifier:
     def classify_many(self, items: Sequence[ClassifyInput]) -> list[Classification]:
         """As `classify`, with the model run once for the whole batch."""
         predictions: list[Mapping[str, float]] = (
-            list(self.model.predict_many(items)) if self.model and items else [{} for _ in items])
+            list(self.model.predict_many(items)) if self.model and items else [{} for _ in items]
+        )
         return [self._combine(item, self.rules.collect_evidence(item), p) for item, p in zip(items, predictions)]
 
-    def _combine(self, item: ClassifyInput, evidence: tuple[Evidence, ...],
-                 predicted: Mapping[str, float]) -> Classification:
+    def _combine(
+        self, item: ClassifyInput, evidence: tuple[Evidence, ...], predicted: Mapping[str, float]
+    ) -> Classification:
         by_label: dict[LabelRef, list[Evidence]] = defaultdict(list)
         for found in evidence:
             by_label[found.ref].append(found)
-        labels = [label for kind in KINDS for label_id in self.taxonomy.ids(kind)
-                  if (label := self._label(kind, label_id, by_label.get(LabelRef(kind, label_id), []), predicted))]
+        labels = [
+            label
+            for kind in KINDS
+            for label_id in self.taxonomy.ids(kind)
+            if (label := self._label(kind, label_id, by_label.get(LabelRef(kind, label_id), []), predicted))
+        ]
         themes = [label for label in labels if label.kind == "theme"]
         off_topic = not themes or self._model_says_off_topic(themes, predicted)
-        kept = () if off_topic else tuple(sorted(labels, key=lambda l: (l.kind, -l.confidence, l.id)))
+        kept = () if off_topic else tuple(sorted(labels, key=lambda label: (label.kind, -label.confidence, label.id)))
         kind = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
         return Classification(kept, off_topic, kind)
 
-    def _label(self, kind: Kind, label_id: str, evidence: list[Evidence],
-               predicted: Mapping[str, float]) -> Label | None:
+    def _label(
+        self, kind: Kind, label_id: str, evidence: list[Evidence], predicted: Mapping[str, float]
+    ) -> Label | None:
         miss = 1.0
         for found in evidence:
             miss *= 1.0 - found.weight

@@ -50,9 +50,14 @@ class EvalReport:
 
     def figures(self) -> dict[str, float]:
         """The numbers the gate pins, by the names used in the floor file."""
-        return {"theme_micro_f1": self.themes.micro_f1, "theme_macro_f1": self.themes.macro_f1,
-                "audience_micro_f1": self.audiences.micro_f1, "audience_macro_f1": self.audiences.macro_f1,
-                "off_topic_accuracy": self.off_topic_accuracy, "type_accuracy": self.type_accuracy}
+        return {
+            "theme_micro_f1": self.themes.micro_f1,
+            "theme_macro_f1": self.themes.macro_f1,
+            "audience_micro_f1": self.audiences.micro_f1,
+            "audience_macro_f1": self.audiences.macro_f1,
+            "off_topic_accuracy": self.off_topic_accuracy,
+            "type_accuracy": self.type_accuracy,
+        }
 
 
 def evaluate(classifier: Classifier, examples: Sequence[LabelledExample], name: str = "classifier") -> EvalReport:
@@ -60,8 +65,15 @@ def evaluate(classifier: Classifier, examples: Sequence[LabelledExample], name: 
     return score_classifications(examples, classifier.classify_many([e.input for e in examples]), name)
 
 
-def cross_validate(examples: Sequence[LabelledExample], taxonomy: Taxonomy, *, folds: int = 5, seed: int = 0,
-                   thresholds: Thresholds = Thresholds(), weights: RuleWeights = RuleWeights()) -> EvalReport:
+def cross_validate(
+    examples: Sequence[LabelledExample],
+    taxonomy: Taxonomy,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    thresholds: Thresholds = Thresholds(),
+    weights: RuleWeights = RuleWeights(),
+) -> EvalReport:
     """Rules + model, each resource classified by a model trained on the folds that do not contain it."""
     predicted: list[Classification | None] = [None] * len(examples)
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(examples))):
@@ -69,29 +81,39 @@ def cross_validate(examples: Sequence[LabelledExample], taxonomy: Taxonomy, *, f
         classifier = Classifier(taxonomy, model, thresholds, weights)
         for i, result in zip(test, classifier.classify_many([examples[i].input for i in test])):
             predicted[i] = result
-    return score_classifications(examples, [p for p in predicted if p is not None],
-                                 f"rules + model ({folds}-fold cross-validated)")
+    return score_classifications(
+        examples, [p for p in predicted if p is not None], f"rules + model ({folds}-fold cross-validated)"
+    )
 
 
-def evaluate_both(examples: Sequence[LabelledExample], taxonomy: Taxonomy, *, folds: int = 5,
-                  thresholds: Thresholds = Thresholds(), weights: RuleWeights = RuleWeights()) -> tuple[EvalReport, EvalReport]:
+def evaluate_both(
+    examples: Sequence[LabelledExample],
+    taxonomy: Taxonomy,
+    *,
+    folds: int = 5,
+    thresholds: Thresholds = Thresholds(),
+    weights: RuleWeights = RuleWeights(),
+) -> tuple[EvalReport, EvalReport]:
     """Rules only, and rules + model cross-validated: what `aggregator classify eval` prints."""
     rules_only = evaluate(Classifier(taxonomy, None, thresholds, weights), examples, "rules only")
     return rules_only, cross_validate(examples, taxonomy, folds=folds, thresholds=thresholds, weights=weights)
 
 
-def score_classifications(examples: Sequence[LabelledExample], predicted: Sequence[Classification],
-                          name: str) -> EvalReport:
+def score_classifications(
+    examples: Sequence[LabelledExample], predicted: Sequence[Classification], name: str
+) -> EvalReport:
     """Score classifications against the examples' gold labels (same order)."""
     if len(examples) != len(predicted):
         raise ValueError("one classification per example")
     pairs = list(zip(examples, predicted))
     return EvalReport(
-        name=name, count=len(pairs),
+        name=name,
+        count=len(pairs),
         audiences=_score_set("audience", [(set(e.audiences), set(p.ids("audience"))) for e, p in pairs]),
         themes=_score_set("theme", [(set(e.themes), set(p.ids("theme"))) for e, p in pairs]),
         off_topic_accuracy=_mean([e.off_topic == p.off_topic for e, p in pairs]),
-        type_accuracy=_mean([e.type == p.type for e, p in pairs]))
+        type_accuracy=_mean([e.type == p.type for e, p in pairs]),
+    )
 
 
 def _score_set(kind: Kind, pairs: list[tuple[set[str], set[str]]]) -> SetScore:
@@ -108,9 +130,18 @@ def _score_label(label: str, pairs: list[tuple[set[str], set[str]]]) -> LabelSco
     fp = sum(label not in gold and label in got for gold, got in pairs)
     fn = sum(label in gold and label not in got for gold, got in pairs)
     missed_as = Counter(other for gold, got in pairs if label in gold and label not in got for other in got - gold)
-    wrongly_on = Counter(other for gold, got in pairs if label in got and label not in gold for other in gold or {"(off-topic)"})
-    return LabelScore(label, _ratio(tp, tp + fp), _ratio(tp, tp + fn), _f1(tp, fp, fn), tp + fn,
-                      tuple(missed_as.most_common(3)), tuple(wrongly_on.most_common(3)))
+    wrongly_on = Counter(
+        other for gold, got in pairs if label in got and label not in gold for other in gold or {"(off-topic)"}
+    )
+    return LabelScore(
+        label,
+        _ratio(tp, tp + fp),
+        _ratio(tp, tp + fn),
+        _f1(tp, fp, fn),
+        tp + fn,
+        tuple(missed_as.most_common(3)),
+        tuple(wrongly_on.most_common(3)),
+    )
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:
@@ -127,16 +158,20 @@ def _mean(values: Sequence[float | bool]) -> float:
 
 def format_report(report: EvalReport, worst: int = 3) -> str:
     """A plain-text report: the figures, every label's P/R/F1, and what the worst labels are confused with."""
-    lines = [f"{report.name}: {report.count} resources",
-             f"  off-topic accuracy {report.off_topic_accuracy:.3f}   type accuracy {report.type_accuracy:.3f}"]
+    lines = [
+        f"{report.name}: {report.count} resources",
+        f"  off-topic accuracy {report.off_topic_accuracy:.3f}   type accuracy {report.type_accuracy:.3f}",
+    ]
     for title, scores in (("audiences", report.audiences), ("themes", report.themes)):
         lines.append(f"  {title}: micro F1 {scores.micro_f1:.3f}   macro F1 {scores.macro_f1:.3f}")
         lines.append(f"    {'label':<26}{'P':>7}{'R':>7}{'F1':>7}{'n':>5}")
         for s in sorted(scores.labels, key=lambda s: s.f1):
             lines.append(f"    {s.id:<26}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}{s.support:>5}")
         for s in sorted(scores.labels, key=lambda s: s.f1)[:worst]:
-            lines.append(f"    worst: {s.id}: missed, given instead {_pairs(s.missed_as)}; "
-                         f"given wrongly, on resources labelled {_pairs(s.wrongly_on)}")
+            lines.append(
+                f"    worst: {s.id}: missed, given instead {_pairs(s.missed_as)}; "
+                f"given wrongly, on resources labelled {_pairs(s.wrongly_on)}"
+            )
     return "\n".join(lines)
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, up
 
 from aggregator.classify.classifier import Classifier
 from aggregator.classify.values import Classification, ClassifyInput, TrainingExample
-from aggregator.db.schema import entries, label_corrections, labels, resources
 from aggregator.config.sources import Hints
+from aggregator.db.schema import entries, label_corrections, labels, resources
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -27,19 +27,22 @@ class LabelReport:
     off_topic: int
 
 
-def classify_resources(engine: Engine, classifier: Classifier, hints: Mapping[str, Hints], now: datetime, *,
-                       everything: bool = False) -> LabelReport:
+def classify_resources(
+    engine: Engine, classifier: Classifier, hints: Mapping[str, Hints], now: datetime, *, everything: bool = False
+) -> LabelReport:
     """Label pending resources not classified since they last changed (or every live one)."""
     query = select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type, resources.c.url)
     query = query.where(resources.c.status != "merged")
     if not everything:
-        query = query.where(resources.c.status == "pending", or_(
-            resources.c.classified_at.is_(None), resources.c.classified_at < resources.c.modified_at))
+        query = query.where(
+            resources.c.status == "pending",
+            or_(resources.c.classified_at.is_(None), resources.c.classified_at < resources.c.modified_at),
+        )
     classified = off_topic = 0
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(resources.c.id)).all()
     for start in range(0, len(rows), BATCH):
-        batch = rows[start:start + BATCH]
+        batch = rows[start : start + BATCH]
         with engine.begin() as conn:
             inputs = _inputs(conn, batch, hints)
             results = classifier.classify_many([inputs[row.id] for row in batch])
@@ -55,8 +58,11 @@ def _inputs(conn: Connection, rows: Sequence, hints: Mapping[str, Hints]) -> dic
     ids = [row.id for row in rows]
     tags: dict[int, list[str]] = defaultdict(list)
     sources: dict[int, list[str]] = defaultdict(list)
-    for entry in conn.execute(select(entries.c.resource_id, entries.c.source_id, entries.c.tags)
-                              .where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)):
+    for entry in conn.execute(
+        select(entries.c.resource_id, entries.c.source_id, entries.c.tags)
+        .where(entries.c.resource_id.in_(ids))
+        .order_by(entries.c.id)
+    ):
         tags[entry.resource_id].extend(t for t in entry.tags if t not in tags[entry.resource_id])
         sources[entry.resource_id].append(entry.source_id)
     inputs = {}
@@ -64,42 +70,80 @@ def _inputs(conn: Connection, rows: Sequence, hints: Mapping[str, Hints]) -> dic
         source_ids = sources.get(row.id, [])
         merged = [hints.get(s, Hints()) for s in source_ids]
         inputs[row.id] = ClassifyInput(
-            title=row.title, summary=row.summary, tags=tuple(tags.get(row.id, ())),
+            title=row.title,
+            summary=row.summary,
+            tags=tuple(tags.get(row.id, ())),
             source_id=source_ids[0] if source_ids else None,
             hints_audiences=tuple(dict.fromkeys(a for h in merged for a in h.audiences)),
             hints_themes=tuple(dict.fromkeys(t for h in merged for t in h.themes)),
-            type_hint=row.type, url=row.url)
+            type_hint=row.type,
+            url=row.url,
+        )
     return inputs
 
 
 def write_classification(conn: Connection, resource_id: int, result: Classification, now: datetime) -> None:
     """Replace the classifier's labels of one resource; editors' labels and removals stand."""
     conn.execute(delete(labels).where(labels.c.resource_id == resource_id, labels.c.origin == "classifier"))
-    kept = {(r.kind, r.label_id) for r in conn.execute(
-        select(labels.c.kind, labels.c.label_id).where(labels.c.resource_id == resource_id))}
-    removed = {(r.kind, r.label_id) for r in conn.execute(
-        select(label_corrections.c.kind, label_corrections.c.label_id)
-        .where(label_corrections.c.resource_id == resource_id, label_corrections.c.action == "remove"))}
-    rows = [{"resource_id": resource_id, "kind": label.kind, "label_id": label.id,
-             "confidence": round(label.confidence, 4), "origin": "classifier",
-             "reasons": [{"signal": r.signal, "detail": r.detail} for r in label.reasons]}
-            for label in result.labels if (label.kind, label.id) not in kept | removed]
+    kept = {
+        (r.kind, r.label_id)
+        for r in conn.execute(select(labels.c.kind, labels.c.label_id).where(labels.c.resource_id == resource_id))
+    }
+    removed = {
+        (r.kind, r.label_id)
+        for r in conn.execute(
+            select(label_corrections.c.kind, label_corrections.c.label_id).where(
+                label_corrections.c.resource_id == resource_id, label_corrections.c.action == "remove"
+            )
+        )
+    }
+    rows = [
+        {
+            "resource_id": resource_id,
+            "kind": label.kind,
+            "label_id": label.id,
+            "confidence": round(label.confidence, 4),
+            "origin": "classifier",
+            "reasons": [{"signal": r.signal, "detail": r.detail} for r in label.reasons],
+        }
+        for label in result.labels
+        if (label.kind, label.id) not in kept | removed
+    ]
     if rows:
         conn.execute(insert(labels), rows)
-    conn.execute(update(resources).where(resources.c.id == resource_id)
-                 .values(off_topic=result.off_topic, classified_at=now))
+    conn.execute(
+        update(resources).where(resources.c.id == resource_id).values(off_topic=result.off_topic, classified_at=now)
+    )
 
 
-def correct_label(conn: Connection, resource_id: int, kind: str, label_id: str, *, add: bool,
-                  editor: str | None, now: datetime) -> None:
+def correct_label(
+    conn: Connection, resource_id: int, kind: str, label_id: str, *, add: bool, editor: str | None, now: datetime
+) -> None:
     """An editor adds or removes a label: applied now and remembered for the next retraining."""
-    conn.execute(delete(labels).where(labels.c.resource_id == resource_id, labels.c.kind == kind,
-                                      labels.c.label_id == label_id))
+    conn.execute(
+        delete(labels).where(labels.c.resource_id == resource_id, labels.c.kind == kind, labels.c.label_id == label_id)
+    )
     if add:
-        conn.execute(insert(labels).values(resource_id=resource_id, kind=kind, label_id=label_id, confidence=1.0,
-                                           origin="editor", reasons=[{"signal": "editor", "detail": editor or ""}]))
-    conn.execute(insert(label_corrections).values(resource_id=resource_id, kind=kind, label_id=label_id,
-                                                  action="add" if add else "remove", editor=editor, created_at=now))
+        conn.execute(
+            insert(labels).values(
+                resource_id=resource_id,
+                kind=kind,
+                label_id=label_id,
+                confidence=1.0,
+                origin="editor",
+                reasons=[{"signal": "editor", "detail": editor or ""}],
+            )
+        )
+    conn.execute(
+        insert(label_corrections).values(
+            resource_id=resource_id,
+            kind=kind,
+            label_id=label_id,
+            action="add" if add else "remove",
+            editor=editor,
+            created_at=now,
+        )
+    )
 
 
 def corrected_examples(engine: Engine, hints: Mapping[str, Hints], *, weight: float = 2.0) -> list[TrainingExample]:
@@ -108,12 +152,20 @@ def corrected_examples(engine: Engine, hints: Mapping[str, Hints], *, weight: fl
         ids = sorted(set(conn.execute(select(label_corrections.c.resource_id)).scalars()))
         if not ids:
             return []
-        rows = conn.execute(select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type,
-                                   resources.c.url).where(resources.c.id.in_(ids))).all()
+        rows = conn.execute(
+            select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type, resources.c.url).where(
+                resources.c.id.in_(ids)
+            )
+        ).all()
         inputs = _inputs(conn, rows, hints)
         current: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"audience": [], "theme": []})
-        for label in conn.execute(select(labels.c.resource_id, labels.c.kind, labels.c.label_id)
-                                  .where(and_(labels.c.resource_id.in_(ids)))):
+        for label in conn.execute(
+            select(labels.c.resource_id, labels.c.kind, labels.c.label_id).where(and_(labels.c.resource_id.in_(ids)))
+        ):
             current[label.resource_id][label.kind].append(label.label_id)
-    return [TrainingExample(inputs[row.id], tuple(current[row.id]["audience"]), tuple(current[row.id]["theme"]),
-                            weight=weight) for row in rows]
+    return [
+        TrainingExample(
+            inputs[row.id], tuple(current[row.id]["audience"]), tuple(current[row.id]["theme"]), weight=weight
+        )
+        for row in rows
+    ]

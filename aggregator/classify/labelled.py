@@ -10,9 +10,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aggregator.classify.values import ClassifyInput, TrainingExample
+from aggregator.config.sources import Hints
 from aggregator.errors import ConfigError
 from aggregator.model import ResourceType
-from aggregator.config.sources import Hints
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +65,19 @@ def load_labelled(path: Path, hints: Mapping[str, Hints] | None = None) -> tuple
         try:
             record = _Record.model_validate(json.loads(line))
         except (ValueError, ValidationError) as exc:
-            raise ConfigError(f"bad labelled resource: {exc}", path=str(path), line=number,
-                              hint="each line is one JSON object with id, source, title, summary and gold") from None
+            raise ConfigError(
+                f"bad labelled resource: {exc}",
+                path=str(path),
+                line=number,
+                hint="each line is one JSON object with id, source, title, summary and gold",
+            ) from None
         if record.gold.off_topic != (not record.gold.themes):
-            raise ConfigError(f"{record.id}: off_topic must be true exactly when there are no themes",
-                              path=str(path), line=number, hint="give an on-topic resource at least one theme")
+            raise ConfigError(
+                f"{record.id}: off_topic must be true exactly when there are no themes",
+                path=str(path),
+                line=number,
+                hint="give an on-topic resource at least one theme",
+            )
         examples.append(_to_example(record, hints.get(record.source, Hints())))
     return tuple(examples)
 
@@ -88,8 +96,14 @@ def load_source_hints(path: Path) -> dict[str, Hints]:
 def _to_example(record: _Record, hints: Hints) -> LabelledExample:
     type_hint = record.type_hint or hints.type
     item = ClassifyInput(
-        title=record.title, summary=record.summary, tags=record.tags, source_id=record.source,
-        hints_audiences=hints.audiences, hints_themes=hints.themes,
-        type_hint=type_hint.value if type_hint else None, url=record.url)
+        title=record.title,
+        summary=record.summary,
+        tags=record.tags,
+        source_id=record.source,
+        hints_audiences=hints.audiences,
+        hints_themes=hints.themes,
+        type_hint=type_hint.value if type_hint else None,
+        url=record.url,
+    )
     gold = record.gold
     return LabelledExample(record.id, item, gold.audiences, gold.themes, gold.type, gold.off_topic)

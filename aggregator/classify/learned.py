@@ -17,8 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from aggregator.classify.values import ClassifyInput, TrainingExample
-from aggregator.errors import AggregatorError
 from aggregator.config.taxonomy import Taxonomy
+from aggregator.errors import AggregatorError
 
 OFF_TOPIC = "off-topic"  # a target of its own: what editors rejected as off-topic looks alike
 _FORMAT = 1
@@ -60,14 +60,33 @@ def train_model(examples: Sequence[TrainingExample], taxonomy: Taxonomy, *, c: f
     """Fit one regularised logistic regression per label of `taxonomy` (plus off-topic) on `examples`."""
     if not examples:
         raise ValueError("no training examples")
-    features = FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, stop_words="english",
-                                  token_pattern=r"(?u)\b[^\W\d_][\w-]+\b")),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=40_000)),
-    ])
+    features = FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(
+                    ngram_range=(1, 2),
+                    sublinear_tf=True,
+                    min_df=1,
+                    stop_words="english",
+                    token_pattern=r"(?u)\b[^\W\d_][\w-]+\b",
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=40_000
+                ),
+            ),
+        ]
+    )
     matrix = features.fit_transform([text_for_model(e.input) for e in examples])
     weights = np.array([e.weight for e in examples], dtype=float)
-    targets = (*(f"audience:{i}" for i in taxonomy.ids("audience")), *(f"theme:{i}" for i in taxonomy.ids("theme")), OFF_TOPIC)
+    targets = (
+        *(f"audience:{i}" for i in taxonomy.ids("audience")),
+        *(f"theme:{i}" for i in taxonomy.ids("theme")),
+        OFF_TOPIC,
+    )
     estimators = tuple(_fit_one(matrix, _column(examples, target), weights, c) for target in targets)
     return LearnedModel(features, targets, estimators, len(examples))
 
@@ -78,6 +97,7 @@ def _column(examples: Sequence[TrainingExample], target: str) -> np.ndarray:
             return not example.themes
         kind, _, label_id = target.partition(":")
         return label_id in (example.audiences if kind == "audience" else example.themes)
+
     return np.array([has(e) for e in examples], dtype=int)
 
 
@@ -104,6 +124,7 @@ def _token(value: str) -> str:
 
 # --- saving: the caller chooses where ----------------------------------------------------------------
 
+
 def model_to_bytes(model: LearnedModel) -> bytes:
     """Pickle the model with the format and scikit-learn versions it needs to be read back."""
     return pickle.dumps({"format": _FORMAT, "sklearn": sklearn.__version__, "model": model})
@@ -115,7 +136,11 @@ def model_from_bytes(data: bytes) -> LearnedModel:
         saved = pickle.load(io.BytesIO(data))
     except Exception as exc:  # a truncated or foreign file
         raise ModelError(f"the saved model could not be read: {exc}") from None
-    if not isinstance(saved, dict) or saved.get("format") != _FORMAT or not isinstance(saved.get("model"), LearnedModel):
+    if (
+        not isinstance(saved, dict)
+        or saved.get("format") != _FORMAT
+        or not isinstance(saved.get("model"), LearnedModel)
+    ):
         raise ModelError("the saved model has an unknown format")
     if saved.get("sklearn") != sklearn.__version__:
         raise ModelError(f"the model was saved with scikit-learn {saved.get('sklearn')}, this is {sklearn.__version__}")

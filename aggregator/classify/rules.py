@@ -49,20 +49,28 @@ class Rules:
 
     def _from_hints(self, item: ClassifyInput) -> Iterator[Evidence]:
         source = item.source_id or "source"
-        kinds: tuple[tuple[Kind, tuple[str, ...]], ...] = (("audience", item.hints_audiences), ("theme", item.hints_themes))
+        kinds: tuple[tuple[Kind, tuple[str, ...]], ...] = (
+            ("audience", item.hints_audiences),
+            ("theme", item.hints_themes),
+        )
         for kind, ids in kinds:
             known = self.taxonomy.ids(kind)
             for label_id in ids:
                 if label_id in known:  # a hint naming a label that was since removed is ignored
-                    yield Evidence(LabelRef(kind, label_id), self.weights.source_hint,
-                                   Reason("source-hint", f'{source} hints {kind} "{label_id}"'))
+                    yield Evidence(
+                        LabelRef(kind, label_id),
+                        self.weights.source_hint,
+                        Reason("source-hint", f'{source} hints {kind} "{label_id}"'),
+                    )
 
     def _from_phrases(self, item: ClassifyInput) -> Iterator[Evidence]:
         unmapped = " ; ".join(tag for tag in item.tags if not self.taxonomy.labels_for_tag(tag))
         seen: set[tuple[LabelRef, str]] = set()
-        fields = (("title", item.title, self.weights.phrase_in_title),
-                  ("tags", unmapped, self.weights.phrase_in_tags),
-                  ("summary", item.summary, self.weights.phrase_in_summary))
+        fields = (
+            ("title", item.title, self.weights.phrase_in_title),
+            ("tags", unmapped, self.weights.phrase_in_tags),
+            ("summary", item.summary, self.weights.phrase_in_summary),
+        )
         for where, text, weight in fields:  # strongest place first: a phrase counts once, where it is strongest
             for match in self.matcher.find(text):
                 ref = LabelRef(match.kind, match.label_id)

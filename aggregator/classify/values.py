@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aggregator.model import Resource, ResourceType
 from aggregator.config.sources import Hints
 from aggregator.config.taxonomy import Kind
+from aggregator.model import Resource, ResourceType
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,5 +68,12 @@ def input_from_resource(resource: Resource, hints: Hints = Hints()) -> ClassifyI
 
     The resource's type was settled at normalising, so it is passed on as the type hint."""
     return ClassifyInput(
-        title=resource.title, summary=resource.summary, tags=resource.tags, source_id=resource.source_id,
-        hints_audiences=hints.audiences, hints_themes=hints.themes, type_hint=resource.type.value, url=resource.url)
+        title=resource.title,
+        summary=resource.summary,
+        tags=resource.tags,
+        source_id=resource.source_id,
+        hints_audiences=hints.audiences,
+        hints_themes=hints.themes,
+        type_hint=resource.type.value,
+        url=resource.url,
+    )

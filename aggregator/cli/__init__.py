@@ -12,8 +12,11 @@ from sqlalchemy import Engine
 from aggregator.errors import AggregatorError
 from aggregator.settings import Settings
 
-app = typer.Typer(help="Aggregate partner resources on kindness and compassion in health and care; "
-                       "send the monthly digest.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Aggregate partner resources on kindness and compassion in health and care; send the monthly digest.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -21,8 +24,12 @@ err_console = Console(stderr=True)
 @app.callback()
 def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs.")) -> None:
     """Settings come from AGGREGATOR_* environment variables; see README.md."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=err_console, show_path=False)], force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -46,5 +53,14 @@ def main() -> None:
 
 # the command modules register themselves on `app`
 from aggregator.cli import (  # noqa: E402,F401
-    classifying, delivery, fetching, inspecting, publishing, resources, scale, sources, subscribers, web,
+    classifying,
+    delivery,
+    fetching,
+    inspecting,
+    publishing,
+    resources,
+    scale,
+    sources,
+    subscribers,
+    web,
 )

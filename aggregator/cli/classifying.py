@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -18,20 +17,23 @@ DEFAULT_DEDUPE_SET = Path("..") / "shared" / "corpus" / "dedupe" / "bib-respirat
 
 
 @classify_app.callback(invoke_without_command=True)
-def classify(ctx: typer.Context,
-             everything: bool = typer.Option(False, "--all", help="Label every resource again, not only new or changed ones.")) -> None:
+def classify(
+    ctx: typer.Context,
+    everything: bool = typer.Option(False, "--all", help="Label every resource again, not only new or changed ones."),
+) -> None:
     """Label pending resources that are new or changed since they were last labelled."""
     if ctx.invoked_subcommand is not None:
         return
     from aggregator.classify.label import classify_resources
-    from aggregator.jobs.monthly import build_classifier, source_hints
-    from aggregator.ingest.run import utcnow
     from aggregator.config.sources import load_sources
+    from aggregator.ingest.run import utcnow
+    from aggregator.jobs.monthly import build_classifier, source_hints
 
     settings = Settings()
     hints = source_hints(load_sources(settings.sources_file).sources)
-    report = classify_resources(open_database(settings), build_classifier(settings), hints, utcnow(),
-                                everything=everything)
+    report = classify_resources(
+        open_database(settings), build_classifier(settings), hints, utcnow(), everything=everything
+    )
     console.print(f"labelled {report.classified} resources ({report.off_topic} off-topic)")
 
 
@@ -51,12 +53,12 @@ def classify_eval(folds: int = typer.Option(5, min=2, max=20, help="Folds of the
 @classify_app.command("retrain")
 def classify_retrain() -> None:
     """Train the model on the labelled set plus every editor correction; rules keep applying."""
+    from aggregator.classify.label import corrected_examples
     from aggregator.classify.labelled import load_labelled
     from aggregator.classify.learned import save_model, train_model
-    from aggregator.classify.label import corrected_examples
-    from aggregator.jobs.monthly import source_hints
     from aggregator.config.sources import load_sources
     from aggregator.config.taxonomy import load_taxonomy
+    from aggregator.jobs.monthly import source_hints
 
     settings = Settings()
     seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
@@ -64,8 +66,9 @@ def classify_retrain() -> None:
     model = train_model([*seed, *corrections], load_taxonomy(settings.taxonomy_file))
     settings.model_path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, settings.model_path)
-    console.print(f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; "
-                  f"saved {settings.model_path}")
+    console.print(
+        f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; saved {settings.model_path}"
+    )
 
 
 @dedupe_app.callback(invoke_without_command=True)
@@ -81,7 +84,9 @@ def dedupe(ctx: typer.Context) -> None:
 
 
 @dedupe_app.command("eval")
-def dedupe_eval(folder: Optional[Path] = typer.Argument(None, help="A bib-dedupe style folder; default the shared corpus.")) -> None:
+def dedupe_eval(
+    folder: Path | None = typer.Argument(None, help="A bib-dedupe style folder; default the shared corpus."),
+) -> None:
     """Precision and recall of duplicate pairs on a labelled set of real records."""
     from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
 

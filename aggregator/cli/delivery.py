@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -38,8 +37,8 @@ def _issue_id(conn: Connection, issue: int | None, month: str | None) -> int:
 
 
 def _source_names(settings: Settings) -> dict[str, str]:
-    from aggregator.errors import ConfigError
     from aggregator.config.sources import load_sources
+    from aggregator.errors import ConfigError
 
     try:
         return {s.id: s.name for s in load_sources(settings.sources_file).sources}
@@ -48,21 +47,26 @@ def _source_names(settings: Settings) -> dict[str, str]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @issue_app.command("send")
-def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION,
-               dry_run: bool = typer.Option(False, "--dry-run", help="Render every copy and count the recipients; "
-                                                                      "send and record nothing."),
-               worker_id: Optional[str] = typer.Option(None, "--worker-id", help="Name of this sender; run again "
-                                                       "under the same name to take back its work at once.")) -> None:
+def issue_send(
+    issue: int | None = ISSUE_OPTION,
+    month: str | None = MONTH_OPTION,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Render every copy and count the recipients; send and record nothing."
+    ),
+    worker_id: str | None = typer.Option(
+        None, "--worker-id", help="Name of this sender; run again under the same name to take back its work at once."
+    ),
+) -> None:
     """Send an approved issue to every active subscriber once (or resume a stopped send)."""
+    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.db.schema import deliveries, issues, subscribers
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
     from aggregator.digest.transport import make_transport
-    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)
@@ -71,8 +75,9 @@ def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH
         issue_id = _issue_id(conn, issue, month)
         row = conn.execute(select(issues.c.month, issues.c.status).where(issues.c.id == issue_id)).one()
         if row.status == "sending":
-            total = conn.execute(select(func.count()).where(deliveries.c.issue_id == issue_id,
-                                                            deliveries.c.status == "pending")).scalar_one()
+            total = conn.execute(
+                select(func.count()).where(deliveries.c.issue_id == issue_id, deliveries.c.status == "pending")
+            ).scalar_one()
         else:
             total = conn.execute(select(func.count()).where(subscribers.c.status == "active")).scalar_one()
         if dry_run:
@@ -85,13 +90,28 @@ def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH
         console.print(f"{plan.recipients} messages would go in {len(plan.copies)} distinct copies; nothing sent.")
         return
     transport = make_transport(settings, row.month)
-    with Progress(TextColumn("sending {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("sending {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task(row.month, total=total)
-        report = send_issue(engine, issue_id, transport, settings, worker_id=worker_id, taxonomy=taxonomy,
-                            source_names=names, progress=lambda n: bar.advance(task, n))
-    console.print(f"sent {report.sent}, skipped {report.skipped}, failed {report.failed}, bounced {report.bounced}, "
-                  f"retries {report.retried}; {report.copies} distinct copies; pending {report.pending}")
+        report = send_issue(
+            engine,
+            issue_id,
+            transport,
+            settings,
+            worker_id=worker_id,
+            taxonomy=taxonomy,
+            source_names=names,
+            progress=lambda n: bar.advance(task, n),
+        )
+    console.print(
+        f"sent {report.sent}, skipped {report.skipped}, failed {report.failed}, bounced {report.bounced}, "
+        f"retries {report.retried}; {report.copies} distinct copies; pending {report.pending}"
+    )
     for error in report.errors:
         console.print(f"[red]{error}[/red]", highlight=False)
     if report.finished:
@@ -102,17 +122,23 @@ def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH
 
 
 @issue_app.command("check")
-def issue_check(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION) -> None:
+def issue_check(issue: int | None = ISSUE_OPTION, month: str | None = MONTH_OPTION) -> None:
     """The quality gate: dead and login-walled links, repeats of the last 3 issues, images without alt text."""
+    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.quality import FetcherLinkChecker, check_issue
     from aggregator.ingest.fetch import Fetcher
-    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)
     with engine.connect() as conn, Fetcher(settings) as fetcher:
-        report = check_issue(conn, _issue_id(conn, issue, month), FetcherLinkChecker(fetcher), _now(),
-                             settings=settings, taxonomy=load_taxonomy(settings.taxonomy_file))
+        report = check_issue(
+            conn,
+            _issue_id(conn, issue, month),
+            FetcherLinkChecker(fetcher),
+            _now(),
+            settings=settings,
+            taxonomy=load_taxonomy(settings.taxonomy_file),
+        )
     table = Table("problem", "resource", "detail", title=f"{report.links_checked} links checked")
     for problem in report.problems:
         table.add_row(problem.kind, f"{problem.resource_id or ''} {problem.title}".strip(), problem.detail)
@@ -123,16 +149,19 @@ def issue_check(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONT
 
 
 @issue_app.command("preview")
-def issue_preview(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION,
-                  subscriber: Optional[str] = typer.Option(None, "--subscriber", help="Show this subscriber's copy "
-                                                           "(their preferences and links)."),
-                  text: bool = typer.Option(False, "--text", help="Print the plain-text part instead of the HTML.")
-                  ) -> None:
+def issue_preview(
+    issue: int | None = ISSUE_OPTION,
+    month: str | None = MONTH_OPTION,
+    subscriber: str | None = typer.Option(
+        None, "--subscriber", help="Show this subscriber's copy (their preferences and links)."
+    ),
+    text: bool = typer.Option(False, "--text", help="Print the plain-text part instead of the HTML."),
+) -> None:
     """Print an issue as a subscriber (or, by default, everyone) would get it."""
-    from aggregator.db.schema import subscribers
-    from aggregator.digest.render import Recipient, render_digest
-    from aggregator.digest.issue import load_issue
     from aggregator.config.taxonomy import load_taxonomy
+    from aggregator.db.schema import subscribers
+    from aggregator.digest.issue import load_issue
+    from aggregator.digest.render import Recipient, render_digest
 
     settings = Settings()
     engine = open_database(settings)
@@ -143,27 +172,38 @@ def issue_preview(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MO
             row = conn.execute(select(subscribers).where(subscribers.c.email == subscriber)).one_or_none()
             if row is None:
                 raise SendStateError(f"no subscriber {subscriber}", hint="check the address")
-            recipient = Recipient(row.id, row.email, tuple(row.audiences or ()), tuple(row.themes or ()),
-                                  row.token_version)
-    rendered = render_digest(content, recipient=recipient, settings=settings,
-                             taxonomy=load_taxonomy(settings.taxonomy_file))
+            recipient = Recipient(
+                row.id, row.email, tuple(row.audiences or ()), tuple(row.themes or ()), row.token_version
+            )
+    rendered = render_digest(
+        content, recipient=recipient, settings=settings, taxonomy=load_taxonomy(settings.taxonomy_file)
+    )
     typer.echo(f"Subject: {rendered.subject}\n")
     typer.echo(rendered.text if text else rendered.html)
 
 
 @issue_app.command("send-test")
-def issue_send_test(to: str = typer.Option(..., "--to", help="Address to send the test to."),
-                    issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH_OPTION) -> None:
+def issue_send_test(
+    to: str = typer.Option(..., "--to", help="Address to send the test to."),
+    issue: int | None = ISSUE_OPTION,
+    month: str | None = MONTH_OPTION,
+) -> None:
     """Send the whole issue once to one address with a [TEST] subject (not recorded as a delivery)."""
+    from aggregator.config.taxonomy import load_taxonomy
+    from aggregator.digest.issue import load_issue
     from aggregator.digest.single import send_test
     from aggregator.digest.transport import make_transport
-    from aggregator.digest.issue import load_issue
-    from aggregator.config.taxonomy import load_taxonomy
 
     settings = Settings()
     engine = open_database(settings)
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
-    send_test(content, to, make_transport(settings, content.month), settings,
-              taxonomy=load_taxonomy(settings.taxonomy_file), now=_now())
+    send_test(
+        content,
+        to,
+        make_transport(settings, content.month),
+        settings,
+        taxonomy=load_taxonomy(settings.taxonomy_file),
+        now=_now(),
+    )
     console.print(f"test of {content.month} sent to {to}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,7 +20,9 @@ def run() -> None:
 
 
 @app.command()
-def fetch(source: Optional[list[str]] = typer.Option(None, "--source", "-s", help="Only this source id (repeatable).")) -> None:
+def fetch(
+    source: list[str] | None = typer.Option(None, "--source", "-s", help="Only this source id (repeatable)."),
+) -> None:
     """Fetch sources now, store new and changed resources, and print a summary per source."""
     pass_over_sources(Settings(), only=source, monthly=False)
 
@@ -32,13 +33,17 @@ def demo() -> None:
     from aggregator.jobs.demo import run_demo
 
     settings = demo_data_settings(Settings())
-    run_demo(lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport),
-             settings=settings)
-    console.print(f"\nThe demo's data is in {settings.data_dir} (database {settings.resolved_database_url}).\n"
-                  "To open it in the web app, make an account in it and serve it:\n"
-                  "  .venv/bin/aggregator users add you@example.org --role admin --demo\n"
-                  f"  .venv/bin/aggregator serve --demo     # then open http://{settings.web.host}:{settings.web.port}/editor/",
-                  highlight=False, soft_wrap=True)
+    run_demo(
+        lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport), settings=settings
+    )
+    console.print(
+        f"\nThe demo's data is in {settings.data_dir} (database {settings.resolved_database_url}).\n"
+        "To open it in the web app, make an account in it and serve it:\n"
+        "  .venv/bin/aggregator users add you@example.org --role admin --demo\n"
+        f"  .venv/bin/aggregator serve --demo     # then open http://{settings.web.host}:{settings.web.port}/editor/",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def demo_data_settings(settings: Settings) -> Settings:
@@ -48,10 +53,10 @@ def demo_data_settings(settings: Settings) -> Settings:
 
 def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bool, transport=None) -> None:
     """Fetch (and with `monthly`, de-duplicate and label), then print what happened."""
-    from aggregator.ingest.fetch import Fetcher
-    from aggregator.jobs.monthly import run_monthly
-    from aggregator.ingest.run import run_fetch
     from aggregator.config.sources import load_sources
+    from aggregator.ingest.fetch import Fetcher
+    from aggregator.ingest.run import run_fetch
+    from aggregator.jobs.monthly import run_monthly
 
     sources_file = load_sources(settings.sources_file)
     configs = [sources_file.get(s) for s in only] if only else list(sources_file.sources)
@@ -69,13 +74,19 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
             outcomes = run_fetch(settings, configs, engine, fetcher, on_done=advance)
     console.print(_summary_table(outcomes))
     if monthly:
-        console.print(f"merged {report.merges.merged} duplicates among {report.merges.compared} resources; "
-                      f"labelled {report.labels.classified} ({report.labels.off_topic} off-topic)")
-        console.print(f"this month's draft is issue {report.draft_id}; feeds: {report.feeds.feeds} built in "
-                      f"{report.feeds.output_dir}; archive in {settings.archive_dir}")
+        console.print(
+            f"merged {report.merges.merged} duplicates among {report.merges.compared} resources; "
+            f"labelled {report.labels.classified} ({report.labels.off_topic} off-topic)"
+        )
+        console.print(
+            f"this month's draft is issue {report.draft_id}; feeds: {report.feeds.feeds} built in "
+            f"{report.feeds.output_dir}; archive in {settings.archive_dir}"
+        )
         for sent in report.sends:
-            console.print(f"issue {sent.issue_id}: sent {sent.sent}, failed {sent.failed}, pending {sent.pending}"
-                          f"{' (finished)' if sent.finished else ''}")
+            console.print(
+                f"issue {sent.issue_id}: sent {sent.sent}, failed {sent.failed}, pending {sent.pending}"
+                f"{' (finished)' if sent.finished else ''}"
+            )
     for outcome in outcomes:
         if outcome.outcome == "failed":
             err_console.print(f"[red]✗ {outcome.source_id}[/red]: {outcome.error}", highlight=False)
@@ -85,8 +96,14 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err_console, transient=True)
+    return Progress(
+        TextColumn("{task.description:<32}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 def _summary_table(outcomes: Sequence) -> Table:
@@ -95,6 +112,12 @@ def _summary_table(outcomes: Sequence) -> Table:
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged", "HTTP") else "left")
     colours = {"new-data": "green", "not-modified": "cyan", "failed": "red", "skipped": "yellow"}
     for o in sorted(outcomes, key=lambda o: o.source_id):
-        table.add_row(o.source_id, f"[{colours[o.outcome]}]{o.outcome}[/]", str(o.result.new), str(o.result.updated),
-                      str(o.result.unchanged), str(o.http_status or ""))
+        table.add_row(
+            o.source_id,
+            f"[{colours[o.outcome]}]{o.outcome}[/]",
+            str(o.result.new),
+            str(o.result.updated),
+            str(o.result.unchanged),
+            str(o.http_status or ""),
+        )
     return table

@@ -12,33 +12,60 @@ from rich.markup import escape
 from aggregator.cli import app, console
 from aggregator.settings import Settings
 
-inspect_app = typer.Typer(help="Show what the pipeline reads from saved material, without a database.",
-                          no_args_is_help=True)
+inspect_app = typer.Typer(
+    help="Show what the pipeline reads from saved material, without a database.", no_args_is_help=True
+)
 app.add_typer(inspect_app, name="inspect")
 
 
 @inspect_app.command("page")
-def inspect_page(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                             help="A saved HTML page."),
-                 url: str = typer.Option(..., "--url", help="The address the page was fetched from (for relative "
-                                                            "links, dates in the URL and the site's name)."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a list.")) -> None:
+def inspect_page(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A saved HTML page."),
+    url: str = typer.Option(
+        ...,
+        "--url",
+        help="The address the page was fetched from (for relative links, dates in the URL and the site's name).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a list."),
+) -> None:
     """Title, date, authors, description, type and DOI the metadata adapter reads from a page, and its labels."""
-    from aggregator.ingest.adapters.metadata import extract_metadata
     from aggregator.classify.values import ClassifyInput
+    from aggregator.ingest.adapters.metadata import extract_metadata
     from aggregator.jobs.monthly import build_classifier
 
     meta = extract_metadata(file.read_bytes(), url)
-    labelled = build_classifier(Settings()).classify(ClassifyInput(
-        title=meta.title or "", summary=meta.description or "", tags=meta.tags,
-        type_hint=meta.type_hint.value if meta.type_hint else None, url=meta.url or url))
+    labelled = build_classifier(Settings()).classify(
+        ClassifyInput(
+            title=meta.title or "",
+            summary=meta.description or "",
+            tags=meta.tags,
+            type_hint=meta.type_hint.value if meta.type_hint else None,
+            url=meta.url or url,
+        )
+    )
     report: dict[str, Any] = {
-        "url": meta.url or url, "title": meta.title, "published": _iso(meta.published), "updated": _iso(meta.updated),
-        "authors": list(meta.authors), "description": meta.description, "type_hint": _value(meta.type_hint),
-        "doi": meta.doi, "site_name": meta.site_name, "tags": list(meta.tags), "pdf_url": meta.pdf_url,
-        "type": labelled.type.value, "off_topic": labelled.off_topic,
-        "labels": [{"kind": label.kind, "id": label.id, "confidence": label.confidence,
-                    "reasons": [reason.detail for reason in label.reasons]} for label in labelled.labels],
+        "url": meta.url or url,
+        "title": meta.title,
+        "published": _iso(meta.published),
+        "updated": _iso(meta.updated),
+        "authors": list(meta.authors),
+        "description": meta.description,
+        "type_hint": _value(meta.type_hint),
+        "doi": meta.doi,
+        "site_name": meta.site_name,
+        "tags": list(meta.tags),
+        "pdf_url": meta.pdf_url,
+        "type": labelled.type.value,
+        "off_topic": labelled.off_topic,
+        "labels": [
+            {
+                "kind": label.kind,
+                "id": label.id,
+                "confidence": label.confidence,
+                "reasons": [reason.detail for reason in label.reasons],
+            }
+            for label in labelled.labels
+        ],
     }
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -24,21 +23,23 @@ def db_upgrade() -> None:
     from aggregator.db.engine import current_revision
 
     engine = open_database(Settings())
-    console.print(f"database at revision {current_revision(engine)}: "
-                  f"{engine.url.render_as_string(hide_password=True)}")
+    console.print(f"database at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
 
 
 @resources_app.command("list")
-def resources_list(source: Optional[str] = typer.Option(None, help="Only resources from this source id."),
-                   status: Optional[str] = typer.Option(None, help="pending, approved or rejected."),
-                   theme: Optional[str] = typer.Option(None, help="Only resources with this theme label."),
-                   audience: Optional[str] = typer.Option(None, help="Only resources with this audience label."),
-                   limit: int = typer.Option(30, min=1, max=10_000)) -> None:
+def resources_list(
+    source: str | None = typer.Option(None, help="Only resources from this source id."),
+    status: str | None = typer.Option(None, help="pending, approved or rejected."),
+    theme: str | None = typer.Option(None, help="Only resources with this theme label."),
+    audience: str | None = typer.Option(None, help="Only resources with this audience label."),
+    limit: int = typer.Option(30, min=1, max=10_000),
+) -> None:
     """The newest stored resources with their type, date, sources and labels."""
     from aggregator.review.health import list_resources
 
-    rows = list_resources(open_database(Settings()), source_id=source, status=status, theme=theme,
-                          audience=audience, limit=limit)
+    rows = list_resources(
+        open_database(Settings()), source_id=source, status=status, theme=theme, audience=audience, limit=limit
+    )
     table = Table(title="Resources")
     for column in ("id", "type", "published", "title", "sources", "labels", "status"):
         table.add_column(column, overflow="fold")
@@ -63,21 +64,30 @@ def resources_show(resource_id: int = typer.Argument(..., help="The resource's i
         if row.proposed_title:
             console.print(f"[yellow]a source proposes the title:[/yellow] {row.proposed_title}", highlight=False)
         if row.event_start:
-            console.print(f"event: {row.event_start:%Y-%m-%d %H:%M} UTC {row.event_location or ''} "
-                          f"{row.registration_url or ''}", highlight=False)
+            console.print(
+                f"event: {row.event_start:%Y-%m-%d %H:%M} UTC {row.event_location or ''} {row.registration_url or ''}",
+                highlight=False,
+            )
         for label in conn.execute(select(labels).where(labels.c.resource_id == resource_id)):
             why = "; ".join(r["detail"] for r in label.reasons)
-            console.print(f"  {label.kind}: {label.label_id} {label.confidence:.2f} [{label.origin}] {why}", highlight=False)
+            console.print(
+                f"  {label.kind}: {label.label_id} {label.confidence:.2f} [{label.origin}] {why}", highlight=False
+            )
         for entry in conn.execute(select(entries).where(entries.c.resource_id == resource_id)):
             console.print(f"  listed by {entry.source_id}: {entry.title} <{entry.url}>", highlight=False)
         for merge in conn.execute(select(merges).where(merges.c.kept_id == resource_id, merges.c.split_at.is_(None))):
-            console.print(f"  merge {merge.id}: resource {merge.absorbed_id} ({merge.reason}); "
-                          f"undo with `aggregator resources split {merge.id}`", highlight=False)
+            console.print(
+                f"  merge {merge.id}: resource {merge.absorbed_id} ({merge.reason}); "
+                f"undo with `aggregator resources split {merge.id}`",
+                highlight=False,
+            )
 
 
 @resources_app.command("split")
-def resources_split(merge_id: int = typer.Argument(..., help="The merge's id (see `resources show`)."),
-                    editor: Optional[str] = typer.Option(None, help="Who split it, for the record.")) -> None:
+def resources_split(
+    merge_id: int = typer.Argument(..., help="The merge's id (see `resources show`)."),
+    editor: str | None = typer.Option(None, help="Who split it, for the record."),
+) -> None:
     """Undo a wrong merge: the absorbed resource comes back with its own sources, and stays apart."""
     from aggregator.dedupe.merge import split_merge
     from aggregator.ingest.run import utcnow
@@ -89,8 +99,10 @@ def resources_split(merge_id: int = typer.Argument(..., help="The merge's id (se
 
 
 @resources_app.command("ics")
-def resources_ics(resource_id: int = typer.Argument(...),
-                  output: Optional[Path] = typer.Argument(None, help="File to write; default stdout.")) -> None:
+def resources_ics(
+    resource_id: int = typer.Argument(...),
+    output: Path | None = typer.Argument(None, help="File to write; default stdout."),
+) -> None:
     """The calendar entry (.ics) of an event resource."""
     from aggregator.db.schema import resources
     from aggregator.ingest.events import EventListing, event_to_ics
@@ -101,9 +113,21 @@ def resources_ics(resource_id: int = typer.Argument(...),
         row = conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
     if row is None or row.event_start is None:
         raise typer.BadParameter(f"resource {resource_id} is not an event with a date")
-    data = event_to_ics(EventListing(row.id, row.title, row.url, row.event_start, row.event_end, row.event_timezone,
-                                     row.event_location, row.event_online, row.registration_url, row.summary),
-                        now=utcnow())
+    data = event_to_ics(
+        EventListing(
+            row.id,
+            row.title,
+            row.url,
+            row.event_start,
+            row.event_end,
+            row.event_timezone,
+            row.event_location,
+            row.event_online,
+            row.registration_url,
+            row.summary,
+        ),
+        now=utcnow(),
+    )
     if output:
         output.write_bytes(data)
     else:

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
 
 import typer
 
 from aggregator.cli import app, console, open_database
 from aggregator.settings import Settings
 
-enqueue_app = typer.Typer(help="Put fetch and send jobs on the queue for `aggregator worker` (scale mode), "
-                               "or run the same jobs here with --in-process.", no_args_is_help=True)
+enqueue_app = typer.Typer(
+    help="Put fetch and send jobs on the queue for `aggregator worker` (scale mode), "
+    "or run the same jobs here with --in-process.",
+    no_args_is_help=True,
+)
 app.add_typer(enqueue_app, name="enqueue")
 
 IN_PROCESS = typer.Option(False, "--in-process", help="Run the jobs in this process instead (no broker).")
 
 
 @app.command()
-def worker(processes: int = typer.Option(2, "--processes", "-p", min=1, help="Worker processes."),
-           threads: int = typer.Option(4, "--threads", "-t", min=1, help="Jobs run at once by each process."),
-           queue: Optional[list[str]] = typer.Option(None, "--queue", "-q",
-                                                     help="Only these queues: fetch and/or send (repeatable).")) -> None:
+def worker(
+    processes: int = typer.Option(2, "--processes", "-p", min=1, help="Worker processes."),
+    threads: int = typer.Option(4, "--threads", "-t", min=1, help="Jobs run at once by each process."),
+    queue: list[str] | None = typer.Option(
+        None, "--queue", "-q", help="Only these queues: fetch and/or send (repeatable)."
+    ),
+) -> None:
     """Run queue workers (scale mode: PostgreSQL + RabbitMQ at AGGREGATOR_BROKER_URL); start one per machine."""
     from aggregator.jobs.queue.config import QueueSettings
 
@@ -32,8 +37,18 @@ def worker(processes: int = typer.Option(2, "--processes", "-p", min=1, help="Wo
         if name not in queues:
             raise typer.BadParameter(f"{name!r}: the queues are fetch and send", param_hint="--queue")
     open_database(Settings()).dispose()  # upgrade the schema once, before the processes start
-    argv = [sys.executable, "-m", "dramatiq", "aggregator.jobs.queue.worker:broker", "--processes", str(processes),
-            "--threads", str(threads), "--worker-shutdown-timeout", "60000"]
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "aggregator.jobs.queue.worker:broker",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        "60000",
+    ]
     if queue:
         argv += ["--queues", *(queues[name] for name in queue)]
     sys.stdout.flush()
@@ -42,12 +57,13 @@ def worker(processes: int = typer.Option(2, "--processes", "-p", min=1, help="Wo
 
 
 @enqueue_app.command("fetch")
-def enqueue_fetch(source: Optional[list[str]] = typer.Option(None, "--source", "-s",
-                                                             help="Only this source id (repeatable)."),
-                  in_process: bool = IN_PROCESS) -> None:
+def enqueue_fetch(
+    source: list[str] | None = typer.Option(None, "--source", "-s", help="Only this source id (repeatable)."),
+    in_process: bool = IN_PROCESS,
+) -> None:
     """One fetch job per enabled source (sources of one host spaced by the per-host delay)."""
-    from aggregator.jobs.queue.dispatch import plan_fetch
     from aggregator.config.sources import load_sources
+    from aggregator.jobs.queue.dispatch import plan_fetch
 
     settings = Settings()
     sources_file = load_sources(settings.sources_file)
@@ -59,10 +75,11 @@ def enqueue_fetch(source: Optional[list[str]] = typer.Option(None, "--source", "
 
 
 @enqueue_app.command("send")
-def enqueue_send(issue: int = typer.Option(..., "--issue", help="The approved (or sending) issue's id."),
-                 batch: Optional[int] = typer.Option(None, "--batch", min=1,
-                                                     help="Messages per job; default AGGREGATOR_SEND_BATCH."),
-                 in_process: bool = IN_PROCESS) -> None:
+def enqueue_send(
+    issue: int = typer.Option(..., "--issue", help="The approved (or sending) issue's id."),
+    batch: int | None = typer.Option(None, "--batch", min=1, help="Messages per job; default AGGREGATOR_SEND_BATCH."),
+    in_process: bool = IN_PROCESS,
+) -> None:
     """Start sending an issue and enqueue ceil(pending / batch) send jobs (run again to resume: idempotent)."""
     from aggregator.ingest.run import utcnow
     from aggregator.jobs.queue.config import QueueSettings
@@ -72,18 +89,20 @@ def enqueue_send(issue: int = typer.Option(..., "--issue", help="The approved (o
     plan = plan_send(open_database(settings), issue, batch or QueueSettings().send_batch, utcnow())
     with _OpenDispatcher(settings, in_process) as dispatcher:
         dispatcher.send(plan)
-    console.print(f"issue {issue}: {plan.pending} pending; {'ran' if in_process else 'enqueued'} "
-                  f"{plan.batches} send job(s) of up to {plan.batch_size}")
+    console.print(
+        f"issue {issue}: {plan.pending} pending; {'ran' if in_process else 'enqueued'} "
+        f"{plan.batches} send job(s) of up to {plan.batch_size}"
+    )
 
 
 @enqueue_app.command("schedule")
 def enqueue_schedule() -> None:
     """The single scheduler of scale mode: enqueue due fetch jobs every minute, prepare the draft on its day."""
+    from aggregator.config.sources import load_sources
+    from aggregator.jobs.queue.broker import open_queue_dispatcher
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.scheduler import make_queue_scheduler
-    from aggregator.jobs.queue.broker import open_queue_dispatcher
     from aggregator.jobs.schedule import TransportNotifier, scheduler_lock
-    from aggregator.config.sources import load_sources
 
     settings = Settings()
     engine = open_database(settings)

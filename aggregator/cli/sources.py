@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from aggregator.cli import app, console, open_database
+from aggregator.cli import app, console, err_console, open_database
 from aggregator.settings import Settings
 
 sources_app = typer.Typer(help="Check, inspect, import and export the sources in sources.yaml.", no_args_is_help=True)
@@ -19,7 +19,9 @@ app.add_typer(sources_app, name="sources")
 
 
 @sources_app.command("check")
-def sources_check(file: Optional[Path] = typer.Option(None, "--file", "-f", help="Default: AGGREGATOR_SOURCES_FILE or sources.yaml.")) -> None:
+def sources_check(
+    file: Path | None = typer.Option(None, "--file", "-f", help="Default: AGGREGATOR_SOURCES_FILE or sources.yaml."),
+) -> None:
     """Validate sources.yaml; a bad file is reported with its line and how to fix it."""
     from aggregator.config.sources import load_sources
 
@@ -32,8 +34,8 @@ def sources_check(file: Optional[Path] = typer.Option(None, "--file", "-f", help
 @sources_app.command("status")
 def sources_status() -> None:
     """Health of every source: last fetch, HTTP status, failures, entries per run, drift alarm."""
-    from aggregator.review.health import source_health
     from aggregator.config.sources import load_sources
+    from aggregator.review.health import source_health
 
     settings = Settings()
     configs = load_sources(settings.sources_file).sources
@@ -43,13 +45,21 @@ def sources_status() -> None:
         table.add_column(column)
     for row in rows:
         state = "[red]ALARM[/red]" if row.alarm else row.state
-        table.add_row(row.source_id, row.adapter, state, row.last_fetch, str(row.http_status or ""),
-                      str(row.failures), str(row.last_count if row.last_count is not None else ""), row.problem)
+        table.add_row(
+            row.source_id,
+            row.adapter,
+            state,
+            row.last_fetch,
+            str(row.http_status or ""),
+            str(row.failures),
+            str(row.last_count if row.last_count is not None else ""),
+            row.problem,
+        )
     console.print(table)
 
 
 @sources_app.command("export-opml")
-def sources_export_opml(output: Optional[Path] = typer.Argument(None, help="File to write; default stdout.")) -> None:
+def sources_export_opml(output: Path | None = typer.Argument(None, help="File to write; default stdout.")) -> None:
     """Write the sources as OPML 2.0 (feeds readable by any feed reader)."""
     from aggregator.config.opml import export_opml
     from aggregator.config.sources import load_sources
@@ -63,8 +73,10 @@ def sources_export_opml(output: Optional[Path] = typer.Argument(None, help="File
 
 
 @sources_app.command("import-opml")
-def sources_import_opml(opml_file: Path = typer.Argument(..., exists=True, readable=True),
-                        append: bool = typer.Option(False, "--append", help="Append to sources.yaml (checked first).")) -> None:
+def sources_import_opml(
+    opml_file: Path = typer.Argument(..., exists=True, readable=True),
+    append: bool = typer.Option(False, "--append", help="Append to sources.yaml (checked first)."),
+) -> None:
     """Turn an OPML list of feeds into sources.yaml entries (printed, or appended with --append)."""
     from aggregator.config.opml import dump_sources, import_opml
     from aggregator.config.sources import load_sources, parse_sources
@@ -98,24 +110,32 @@ def _route_fetcher(settings: Settings, fixtures: bool) -> Iterator[Any]:
     from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 
     local = demo_settings(settings, sites_root()).model_copy(update={"sources_file": settings.sources_file})
-    with FixtureSites(sites_root()) as sites, \
-            Fetcher(local, transport=RewritingTransport(guarded_transport(local), sites.origin)) as fetcher:
+    with (
+        FixtureSites(sites_root()) as sites,
+        Fetcher(local, transport=RewritingTransport(guarded_transport(local), sites.origin)) as fetcher,
+    ):
         yield fetcher
 
 
 @sources_app.command("add")
-def sources_add(url: str = typer.Argument(..., help="A page of the site: its home, a category, a listing or one item."),
-                route: Optional[int] = typer.Option(None, "--route", "-r", help="Write the route with this number "
-                                                    "(default: ask, offering the richest route that works)."),
-                source_id: Optional[str] = typer.Option(None, "--id", help="The new source's id (default: from the URL)."),
-                name: Optional[str] = typer.Option(None, "--name", help="The new source's name (default: the page title)."),
-                dry_run: bool = typer.Option(False, "--dry-run", help="Show the routes and the entry; write nothing."),
-                file: Optional[Path] = typer.Option(None, "--file", "-f", help="Default: AGGREGATOR_SOURCES_FILE or sources.yaml."),
-                fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP)) -> None:
+def sources_add(
+    url: str = typer.Argument(..., help="A page of the site: its home, a category, a listing or one item."),
+    route: int | None = typer.Option(
+        None,
+        "--route",
+        "-r",
+        help="Write the route with this number (default: ask, offering the richest route that works).",
+    ),
+    source_id: str | None = typer.Option(None, "--id", help="The new source's id (default: from the URL)."),
+    name: str | None = typer.Option(None, "--name", help="The new source's name (default: the page title)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the routes and the entry; write nothing."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Default: AGGREGATOR_SOURCES_FILE or sources.yaml."),
+    fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP),
+) -> None:
     """Recognise a site's platform from one page, list its routes richest first with a sample of each,
     and add the chosen one to sources.yaml (comments kept)."""
-    from aggregator.ingest.routes import append_source, discover_routes, route_entry, suggest_id
     from aggregator.config.sources import check_http_url, load_sources
+    from aggregator.ingest.routes import append_source, discover_routes, route_entry, suggest_id
 
     settings = Settings()
     path = file or settings.sources_file
@@ -126,20 +146,30 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
         raise typer.BadParameter(f"{exc}: {url!r}") from None
     with _route_fetcher(settings, fixtures) as fetcher:
         detection, samples = discover_routes(url, fetcher)
-    console.print(f"[bold]{detection.platform}[/bold] ({escape(detection.evidence)}): {escape(detection.title)}",
-                  highlight=False)
+    console.print(
+        f"[bold]{detection.platform}[/bold] ({escape(detection.evidence)}): {escape(detection.title)}", highlight=False
+    )
     table = Table(title="Routes, richest first")
     for column in ("#", "route", "adapter", "address", "entries", "sample"):
         table.add_column(column)
     for number, sample in enumerate(samples, start=1):
         titles = escape("; ".join(e.title[:60] for e in sample.entries) if sample.error is None else sample.error)
-        table.add_row(str(number), sample.route.kind, sample.route.adapter, escape(sample.route.url),
-                      "" if sample.error else str(sample.count), titles)
+        table.add_row(
+            str(number),
+            sample.route.kind,
+            sample.route.adapter,
+            escape(sample.route.url),
+            "" if sample.error else str(sample.count),
+            titles,
+        )
     console.print(table)
     for sample in samples:
         if sample.route.kind == "selectors":
-            console.print("proposed selectors: " + ", ".join(f"{k}: {v}" for k, v in sample.route.options["selectors"].items()),
-                          highlight=False, markup=False)
+            console.print(
+                "proposed selectors: " + ", ".join(f"{k}: {v}" for k, v in sample.route.options["selectors"].items()),
+                highlight=False,
+                markup=False,
+            )
     working = [n for n, s in enumerate(samples, start=1) if s.error is None and s.count]
     if not working:
         err_console.print("no route gave entries: check the address, or ask the partner for a feed")
@@ -148,8 +178,12 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
     if not 1 <= chosen <= len(samples):
         raise typer.BadParameter(f"--route is 1 to {len(samples)}")
     picked = samples[chosen - 1].route
-    entry = route_entry(picked, source_id=source_id or suggest_id(detection, [s.id for s in current.sources]),
-                        name=name or detection.title or url, homepage=detection.url)
+    entry = route_entry(
+        picked,
+        source_id=source_id or suggest_id(detection, [s.id for s in current.sources]),
+        name=name or detection.title or url,
+        homepage=detection.url,
+    )
     if dry_run:
         from aggregator.ingest.routes import dump_yaml
 
@@ -160,11 +194,13 @@ def sources_add(url: str = typer.Argument(..., help="A page of the site: its hom
 
 
 @sources_app.command("doctor")
-def sources_doctor(source_id: Optional[str] = typer.Argument(None, help="One source's id; default every enabled source."),
-                   fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP)) -> None:
+def sources_doctor(
+    source_id: str | None = typer.Argument(None, help="One source's id; default every enabled source."),
+    fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP),
+) -> None:
     """Re-check each source's route on the live site: a richer route, a moved feed, selectors that stopped matching."""
-    from aggregator.ingest.routes import doctor_source
     from aggregator.config.sources import load_sources
+    from aggregator.ingest.routes import doctor_source
 
     settings = Settings()
     sources_file = load_sources(settings.sources_file)
@@ -177,7 +213,9 @@ def sources_doctor(source_id: Optional[str] = typer.Argument(None, help="One sou
             if not findings:
                 console.print(f"[green]✓[/green] {config.id}: its route is the richest that works", highlight=False)
             for finding in findings:
-                console.print(f"[yellow]![/yellow] {finding.source_id}: {escape(finding.problem)}\n  fix: {escape(finding.fix)}",
-                              highlight=False)
+                console.print(
+                    f"[yellow]![/yellow] {finding.source_id}: {escape(finding.problem)}\n  fix: {escape(finding.fix)}",
+                    highlight=False,
+                )
     if problems:
         raise typer.Exit(1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -15,15 +14,20 @@ from aggregator.cli import app, console, err_console, open_database
 from aggregator.errors import ConfigError
 from aggregator.settings import Settings
 
-subscribers_app = typer.Typer(help="The people who get the digest: list them, export or erase one person's data, "
-                                   "import an existing list.", no_args_is_help=True)
+subscribers_app = typer.Typer(
+    help="The people who get the digest: list them, export or erase one person's data, import an existing list.",
+    no_args_is_help=True,
+)
 app.add_typer(subscribers_app, name="subscribers")
 STATUSES = ("pending", "active", "paused", "unsubscribed", "bounced")
 
 
 @subscribers_app.command("list")
-def list_command(status: Optional[str] = typer.Option(
-        None, "--status", help=f"Only subscribers with this status: {', '.join(STATUSES)}.")) -> None:
+def list_command(
+    status: str | None = typer.Option(
+        None, "--status", help=f"Only subscribers with this status: {', '.join(STATUSES)}."
+    ),
+) -> None:
     """List subscribers with their status, origin and choices."""
     from aggregator.people.subscribers import list_subscribers
 
@@ -33,8 +37,14 @@ def list_command(status: Optional[str] = typer.Option(
         people = list_subscribers(conn, status)
     table = Table("Email", "Status", "Origin", "Since", "Audiences", "Themes")
     for person in people:
-        table.add_row(person.email, person.status, person.origin, f"{person.created_at:%Y-%m-%d}",
-                      ", ".join(person.audiences) or "all", ", ".join(person.themes) or "all")
+        table.add_row(
+            person.email,
+            person.status,
+            person.origin,
+            f"{person.created_at:%Y-%m-%d}",
+            ", ".join(person.audiences) or "all",
+            ", ".join(person.themes) or "all",
+        )
     console.print(table)
     console.print(f"{len(people)} subscriber{'s' if len(people) != 1 else ''}")
 
@@ -50,8 +60,10 @@ def export_command(email: str = typer.Argument(..., help="The subscriber's email
 
 
 @subscribers_app.command("erase")
-def erase_command(email: str = typer.Argument(..., help="The subscriber's email address."),
-                  yes: bool = typer.Option(False, "--yes", help="Erase without asking first.")) -> None:
+def erase_command(
+    email: str = typer.Argument(..., help="The subscriber's email address."),
+    yes: bool = typer.Option(False, "--yes", help="Erase without asking first."),
+) -> None:
     """Delete one subscriber and everything about them (record, consent ledger, deliveries). Cannot be undone."""
     from aggregator.people.subscribers import erase_subscriber, export_subscriber
 
@@ -59,32 +71,48 @@ def erase_command(email: str = typer.Argument(..., help="The subscriber's email 
     with engine.connect() as conn:
         data = export_subscriber(conn, email)
     if not yes:
-        typer.confirm(f"Erase {data['subscriber']['email']} ({len(data['consent_events'])} consent records, "
-                      f"{len(data['deliveries'])} deliveries)? This cannot be undone", abort=True)
+        typer.confirm(
+            f"Erase {data['subscriber']['email']} ({len(data['consent_events'])} consent records, "
+            f"{len(data['deliveries'])} deliveries)? This cannot be undone",
+            abort=True,
+        )
     with engine.begin() as conn:
         erase_subscriber(conn, email)
     console.print(f"Erased {data['subscriber']['email']}. Their links in past emails no longer work.", highlight=False)
 
 
 @subscribers_app.command("import")
-def import_command(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                               help="A CSV file with a header row: email, and optionally "
-                                                    "audiences and themes (ids separated by ';')."),
-                   basis: str = typer.Option(..., "--basis", help="Why these people may be mailed (the consent "
-                                             "basis), kept in each one's consent record, e.g. \"opted in to the "
-                                             "old newsletter, 2024\".")) -> None:
+def import_command(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A CSV file with a header row: email, and optionally audiences and themes (ids separated by ';').",
+    ),
+    basis: str = typer.Option(
+        ...,
+        "--basis",
+        help="Why these people may be mailed (the consent "
+        "basis), kept in each one's consent record, e.g. \"opted in to the "
+        'old newsletter, 2024".',
+    ),
+) -> None:
     """Import an existing list as active subscribers; addresses already known are left untouched.
     Invalid rows are listed and skipped (exit code 1 when there were any)."""
-    from aggregator.people.subscribers import import_csv
     from aggregator.config.taxonomy import load_taxonomy
+    from aggregator.people.subscribers import import_csv
 
     settings = Settings()
     rows = read_csv_rows(file)
     taxonomy = load_taxonomy(settings.taxonomy_file)
     with open_database(settings).begin() as conn:
-        report = import_csv(conn, rows, basis, datetime.now(timezone.utc), taxonomy=taxonomy)
-    console.print(f"Imported {report.imported}; already known (left as they were): {report.existing}; "
-                  f"invalid: {len(report.invalid)}", highlight=False)
+        report = import_csv(conn, rows, basis, datetime.now(UTC), taxonomy=taxonomy)
+    console.print(
+        f"Imported {report.imported}; already known (left as they were): {report.existing}; "
+        f"invalid: {len(report.invalid)}",
+        highlight=False,
+    )
     for problem in report.invalid:
         err_console.print(f"{file}:{problem.line}: {problem.reason}", highlight=False, soft_wrap=True)
     if report.invalid:
@@ -98,12 +126,17 @@ def read_csv_rows(path: Path) -> list[dict[str, str | None]]:
             reader = csv.DictReader(handle)
             header = [(name or "").strip().lower() for name in reader.fieldnames or ()]
             if "email" not in header:
-                raise ConfigError("the first row must be a header with an `email` column", path=str(path), line=1,
-                                  hint="e.g. `email,audiences,themes`")
+                raise ConfigError(
+                    "the first row must be a header with an `email` column",
+                    path=str(path),
+                    line=1,
+                    hint="e.g. `email,audiences,themes`",
+                )
             reader.fieldnames = header
             return [{key: value for key, value in row.items() if isinstance(key, str)} for row in reader]
     except UnicodeDecodeError:
-        raise ConfigError("the file is not UTF-8 text", path=str(path),
-                          hint="save it as \"CSV UTF-8\" from your spreadsheet") from None
+        raise ConfigError(
+            "the file is not UTF-8 text", path=str(path), hint='save it as "CSV UTF-8" from your spreadsheet'
+        ) from None
     except csv.Error as exc:
         raise ConfigError(f"not a readable CSV file: {exc}", path=str(path)) from None

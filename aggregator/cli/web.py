@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -24,19 +23,25 @@ def web_settings(demo: bool) -> Settings:
 
 
 @app.command()
-def serve(host: Optional[str] = typer.Option(None, help="Address to listen on; default AGGREGATOR_WEB__HOST."),
-          port: Optional[int] = typer.Option(None, help="Port; default AGGREGATOR_WEB__PORT."),
-          workers: Optional[int] = typer.Option(None, help="Worker processes; default AGGREGATOR_WEB__WORKERS."),
-          demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP)) -> None:
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on; default AGGREGATOR_WEB__HOST."),
+    port: int | None = typer.Option(None, help="Port; default AGGREGATOR_WEB__PORT."),
+    workers: int | None = typer.Option(None, help="Worker processes; default AGGREGATOR_WEB__WORKERS."),
+    demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP),
+) -> None:
     """Serve the editors' web app and the public pages with gunicorn (put a TLS proxy in front on the internet)."""
     from gunicorn.app.base import BaseApplication
 
     settings = web_settings(demo)
     open_database(settings).dispose()  # upgrade the schema once, before the workers start
     settings.secret()  # make the signing secret once, so that every worker shares it
-    options = {"bind": f"{host or settings.web.host}:{port or settings.web.port}",
-               "workers": workers or settings.web.workers, "timeout": 60,  # "fetch now" may take 20 s
-               "accesslog": "-", "forwarded_allow_ips": "127.0.0.1"}
+    options = {
+        "bind": f"{host or settings.web.host}:{port or settings.web.port}",
+        "workers": workers or settings.web.workers,
+        "timeout": 60,  # "fetch now" may take 20 s
+        "accesslog": "-",
+        "forwarded_allow_ips": "127.0.0.1",
+    }
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
@@ -59,11 +64,14 @@ def _read_password() -> str:
 
 
 @users_app.command("add")
-def users_add(email: str = typer.Argument(..., help="Their email address (they sign in with it)."),
-              role: str = typer.Option(..., "--role", help="editor (reviews, composes) or admin (also sources, "
-                                                          "people, sending)."),
-              name: str = typer.Option("", "--name", help="Their name as shown in the app."),
-              demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP)) -> None:
+def users_add(
+    email: str = typer.Argument(..., help="Their email address (they sign in with it)."),
+    role: str = typer.Option(
+        ..., "--role", help="editor (reviews, composes) or admin (also sources, people, sending)."
+    ),
+    name: str = typer.Option("", "--name", help="Their name as shown in the app."),
+    demo: bool = typer.Option(False, "--demo", help=_DEMO_HELP),
+) -> None:
     """Add an account. The password is asked for (or read from stdin), never given as an argument."""
     from aggregator.ingest.run import utcnow
     from aggregator.people.users import Passwords, add_user, check_role
@@ -102,6 +110,12 @@ def users_list() -> None:
     for column in ("id", "email", "name", "role", "active", "last sign-in"):
         table.add_column(column)
     for p in people:
-        table.add_row(str(p.id), p.email, p.name, p.role, "yes" if p.active else "no",
-                      f"{p.last_login_at:%Y-%m-%d %H:%M}" if p.last_login_at else "")
+        table.add_row(
+            str(p.id),
+            p.email,
+            p.name,
+            p.role,
+            "yes" if p.active else "no",
+            f"{p.last_login_at:%Y-%m-%d %H:%M}" if p.last_login_at else "",
+        )
     console.print(table)

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import listparser
 import yaml
 from lxml import etree
 
+from aggregator.config.sources import SourceConfig
 from aggregator.errors import ConfigError
 from aggregator.text.sanitize import clean_text, is_http_url
-from aggregator.config.sources import SourceConfig
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def export_opml(configs: Sequence[SourceConfig], *, title: str = "Kindness in care: partner sources",
-                now: datetime | None = None) -> bytes:
+def export_opml(
+    configs: Sequence[SourceConfig], *, title: str = "Kindness in care: partner sources", now: datetime | None = None
+) -> bytes:
     """OPML 2.0 of the sources: feeds as type="rss" outlines, other adapters as type="link"."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
-    etree.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(timezone.utc))
+    etree.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(UTC))
     body = etree.SubElement(root, "body")
     for config in configs:
         attrs = {"text": config.name, "title": config.name, "category": config.adapter}
@@ -42,8 +43,10 @@ def import_opml(data: bytes, *, existing_ids: Sequence[str] = ()) -> list[dict]:
     """The feeds of an OPML file as sources.yaml entries (dicts), with ids that do not clash."""
     parsed = listparser.parse(data)
     if parsed.bozo and not parsed.feeds:
-        raise ConfigError(f"not a readable OPML file: {parsed.bozo_exception}",
-                          hint="export the list again from the feed reader as OPML")
+        raise ConfigError(
+            f"not a readable OPML file: {parsed.bozo_exception}",
+            hint="export the list again from the feed reader as OPML",
+        )
     taken = set(existing_ids)
     imported = []
     for feed in parsed.feeds:

@@ -133,12 +133,18 @@ class SourceConfig(_Strict):
     oai: OaiOptions | None = None
     govuk: GovukOptions | None = None
     wordpress: WordpressOptions | None = None
-    title_fields: str | None = Field(None, description="a regular expression with named groups read from each "
-                                                        "entry's title: `title` replaces it, others become fields")
+    title_fields: str | None = Field(
+        None,
+        description="a regular expression with named groups read from each "
+        "entry's title: `title` replaces it, others become fields",
+    )
     max_entries: int = Field(500, ge=1, le=100_000)
     homepage: str | None = None
-    full_content: bool = Field(False, description="read each feed entry's full content (event details, fuller "
-                                                  "summaries); slower, so only for sources that need it")
+    full_content: bool = Field(
+        False,
+        description="read each feed entry's full content (event details, fuller "
+        "summaries); slower, so only for sources that need it",
+    )
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: check_http_url(v)))
 
@@ -204,8 +210,9 @@ class SourcesFile(_Strict):
         seen: set[str] = set()
         for index, source in enumerate(self.sources):
             if source.id in seen:
-                raise LocatedError(f"duplicate source id {source.id!r}", ("sources", index, "id"),
-                                   "give every source its own id")
+                raise LocatedError(
+                    f"duplicate source id {source.id!r}", ("sources", index, "id"), "give every source its own id"
+                )
             seen.add(source.id)
         return self
 
@@ -230,20 +237,27 @@ def merge_defaults(defaults: dict[str, Any], source: dict[str, Any]) -> dict[str
 
 # --- loading with line numbers ---------------------------------------------------------------
 
+
 def load_sources(path: Path) -> SourcesFile:
     """Read and validate `path`; raise ConfigError naming the file, the line and the fix."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("file not found", path=str(path),
-                          hint="create sources.yaml or set AGGREGATOR_SOURCES_FILE") from None
+        raise ConfigError(
+            "file not found", path=str(path), hint="create sources.yaml or set AGGREGATOR_SOURCES_FILE"
+        ) from None
     return parse_sources(text, str(path))
 
 
 def parse_sources(text: str, filename: str = "sources.yaml") -> SourcesFile:
     """Validate sources.yaml text; errors carry the file name, line number and a hint."""
-    return parse_yaml_model(text, filename, SourcesFile, hint_for=_hint_for,
-                            expected="start the file with `version: 1` and a `sources:` list")
+    return parse_yaml_model(
+        text,
+        filename,
+        SourcesFile,
+        hint_for=_hint_for,
+        expected="start the file with `version: 1` and a `sources:` list",
+    )
 
 
 def _hint_for(error: Mapping[str, Any], loc: Sequence[Any]) -> str:

@@ -23,6 +23,7 @@ _SPACE = re.compile(r"\s+")
 
 # --- the values the rest of the aggregator sees ---------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class LabelRef:
     """One label, named by its kind and id ("theme", "kindness")."""
@@ -66,6 +67,7 @@ def normalize_tag(tag: str) -> str:
 
 
 # --- the file, validated at the trust boundary ---------------------------------------------------
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,8 +113,11 @@ class TaxonomyFile(_Strict):
             seen: set[str] = set()
             for index, entry in enumerate(getattr(self, section)):
                 if entry.id in seen:
-                    raise LocatedError(f"duplicate label id {entry.id!r} in {section}", (section, index, "id"),
-                                   f"give every one of the {section} its own id")
+                    raise LocatedError(
+                        f"duplicate label id {entry.id!r} in {section}",
+                        (section, index, "id"),
+                        f"give every one of the {section} its own id",
+                    )
                 seen.add(entry.id)
             known = [entry.id for entry in getattr(self, section)]
             for tag, targets in getattr(self.partner_tags, section).items():
@@ -120,8 +125,11 @@ class TaxonomyFile(_Strict):
                     if target not in known:
                         close = difflib.get_close_matches(target, known, n=1)
                         hint = f"did you mean {close[0]!r}?" if close else f"known {section}: {', '.join(known)}"
-                        raise LocatedError(f"partner tag {tag!r} maps to unknown label {target!r}",
-                                       ("partner_tags", section, tag), hint)
+                        raise LocatedError(
+                            f"partner tag {tag!r} maps to unknown label {target!r}",
+                            ("partner_tags", section, tag),
+                            hint,
+                        )
         return self
 
 
@@ -130,15 +138,23 @@ def load_taxonomy(path: Path) -> Taxonomy:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("file not found", path=str(path),
-                          hint="create taxonomy.yaml beside sources.yaml (see the one in the repository)") from None
+        raise ConfigError(
+            "file not found",
+            path=str(path),
+            hint="create taxonomy.yaml beside sources.yaml (see the one in the repository)",
+        ) from None
     return parse_taxonomy(text, str(path))
 
 
 def parse_taxonomy(text: str, filename: str = "taxonomy.yaml") -> Taxonomy:
     """Validate taxonomy.yaml text; errors carry the file name, line number and a hint."""
-    parsed = parse_yaml_model(text, filename, TaxonomyFile, hint_for=_hint_for,
-                              expected="start the file with `version: 1`, then `audiences:` and `themes:` lists")
+    parsed = parse_yaml_model(
+        text,
+        filename,
+        TaxonomyFile,
+        hint_for=_hint_for,
+        expected="start the file with `version: 1`, then `audiences:` and `themes:` lists",
+    )
     return _to_taxonomy(parsed)
 
 

@@ -32,8 +32,12 @@ def parse_yaml_model(text: str, filename: str, model: type[Model], *, hint_for: 
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(f"not valid YAML: {exc.problem}", path=filename, line=mark.line + 1 if mark else None,
-                          hint="check the indentation and that every `key: value` has a space after the colon") from None
+        raise ConfigError(
+            f"not valid YAML: {exc.problem}",
+            path=filename,
+            line=mark.line + 1 if mark else None,
+            hint="check the indentation and that every `key: value` has a space after the colon",
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top of the file", path=filename, line=1, hint=expected)
     try:
@@ -54,8 +58,7 @@ def config_error(exc: ValidationError, root: yaml.Node, filename: str, hint_for:
     else:
         hint = hint_for(error, loc)
     where = ".".join(str(part) for part in loc)
-    return ConfigError(f"{where}: {message}" if where else message, path=filename, line=line_at(root, loc),
-                       hint=hint)
+    return ConfigError(f"{where}: {message}" if where else message, path=filename, line=line_at(root, loc), hint=hint)
 
 
 def line_at(root: yaml.Node, loc: Iterable[Any]) -> int:

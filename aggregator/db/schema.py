@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.sql.expression import false, true
 from sqlalchemy.types import TypeDecorator
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
-
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -42,7 +54,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database: every datetime must be timezone-aware")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         return value
@@ -52,12 +64,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # Per-source state and health; the configuration itself lives in sources.yaml.
 sources = Table(
-    "sources", metadata,
+    "sources",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("url", Text, nullable=False, comment="current URL: updated after a permanent redirect"),
     Column("configured_url", Text, nullable=False, comment="the URL sources.yaml gave when `url` was set"),
@@ -78,7 +91,8 @@ sources = Table(
 
 # One row per source per run: the health history shown on the sources page.
 fetch_runs = Table(
-    "fetch_runs", metadata,
+    "fetch_runs",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source_id", String(64), ForeignKey("sources.id"), nullable=False, index=True),
     Column("started_at", UTCDateTime, nullable=False),
@@ -94,7 +108,8 @@ fetch_runs = Table(
 
 # The resource editors see: one per real-world resource, whatever the number of sources listing it.
 resources = Table(
-    "resources", metadata,
+    "resources",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("canonical_url", Text, nullable=False),
     Column("url", Text, nullable=False),
@@ -132,7 +147,8 @@ resources = Table(
 
 # What each source said about a resource (provenance): its own link, title, summary, tags.
 entries = Table(
-    "entries", metadata,
+    "entries",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source_id", String(64), ForeignKey("sources.id"), nullable=False),
     Column("key", Text, nullable=False, comment="guid:<guid> or url:<canonical url>"),
@@ -157,7 +173,8 @@ entries = Table(
 
 # Audience and theme labels, with how sure and why; editors' labels are kept apart from the classifier's.
 labels = Table(
-    "labels", metadata,
+    "labels",
+    metadata,
     Column("resource_id", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(16), primary_key=True),  # audience | theme
     Column("label_id", String(64), primary_key=True),
@@ -168,7 +185,8 @@ labels = Table(
 
 # Every editor correction of a label: what the next `classify retrain` learns from.
 label_corrections = Table(
-    "label_corrections", metadata,
+    "label_corrections",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("resource_id", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
@@ -180,7 +198,8 @@ label_corrections = Table(
 
 # Each merge of one resource into another, with the entries it moved, so that it can be split again.
 merges = Table(
-    "merges", metadata,
+    "merges",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("kept_id", Integer, ForeignKey("resources.id"), nullable=False, index=True),
     Column("absorbed_id", Integer, ForeignKey("resources.id"), nullable=False, index=True),
@@ -194,7 +213,8 @@ merges = Table(
 
 # Editors and admins of the web app.
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(200), nullable=False, default=""),
@@ -207,7 +227,8 @@ users = Table(
 
 # Who did what, when: approvals, rejections, edits, merges, splits, issue approvals, source changes.
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("at", UTCDateTime, nullable=False, index=True),
     Column("user_id", Integer, ForeignKey("users.id")),  # None: the pipeline itself
@@ -219,7 +240,8 @@ audit_log = Table(
 
 # A month's digest ("issue"): draft -> approved -> sending -> sent.
 issues = Table(
-    "issues", metadata,
+    "issues",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("month", String(7), nullable=False, unique=True),  # YYYY-MM
     Column("status", String(16), nullable=False, default="draft"),
@@ -234,7 +256,8 @@ issues = Table(
 
 # The resources of an issue, in the editors' order, grouped into sections (a theme id, or "events").
 issue_items = Table(
-    "issue_items", metadata,
+    "issue_items",
+    metadata,
     Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
     Column("resource_id", Integer, ForeignKey("resources.id"), primary_key=True),
     Column("section", String(64), nullable=False),
@@ -243,7 +266,8 @@ issue_items = Table(
 
 # People who receive the digest; active only after confirming (double opt-in).
 subscribers = Table(
-    "subscribers", metadata,
+    "subscribers",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("status", String(16), nullable=False),  # pending | active | paused | unsubscribed | bounced
@@ -254,17 +278,26 @@ subscribers = Table(
     Column("unsubscribed_at", UTCDateTime),
     Column("bounce_count", Integer, nullable=False, default=0, server_default="0"),
     Column("origin", String(16), nullable=False),  # form | import
-    Column("token_version", Integer, nullable=False, default=1, server_default="1",
-           comment="raised to invalidate every link sent before"),
+    Column(
+        "token_version",
+        Integer,
+        nullable=False,
+        default=1,
+        server_default="1",
+        comment="raised to invalidate every link sent before",
+    ),
 )
 
 # The consent ledger: every opt-in, confirmation, preference change and unsubscribe, with the wording shown.
 consent_events = Table(
-    "consent_events", metadata,
+    "consent_events",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("at", UTCDateTime, nullable=False),
-    Column("action", String(24), nullable=False),  # opt-in | confirm | preferences | pause | resume | unsubscribe | import
+    Column(
+        "action", String(24), nullable=False
+    ),  # opt-in | confirm | preferences | pause | resume | unsubscribe | import
     Column("origin", String(16), nullable=False),  # form | import | link | one-click | admin
     Column("wording_version", String(32), nullable=False),
     Column("detail", JSON, nullable=False, default=dict),
@@ -272,7 +305,8 @@ consent_events = Table(
 
 # One row per (issue, subscriber): sent only after the server's 250; a lease stops two workers sending it.
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from aggregator.config.sources import SourceConfig
 from aggregator.db.schema import entries, fetch_runs, resources, sources
 from aggregator.model import Event, Resource
-from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -48,27 +48,53 @@ def sync_sources(conn: Connection, configs: Iterable[SourceConfig]) -> None:
     for config in configs:
         row = existing.get(config.id)
         if row is None:
-            conn.execute(insert(sources).values(
-                id=config.id, url=config.url, configured_url=config.url, consecutive_failures=0,
-                best_count=0, drift_alarm=False))
+            conn.execute(
+                insert(sources).values(
+                    id=config.id,
+                    url=config.url,
+                    configured_url=config.url,
+                    consecutive_failures=0,
+                    best_count=0,
+                    drift_alarm=False,
+                )
+            )
         elif row.configured_url != config.url:
             logger.info("source URL changed in sources.yaml", extra={"source_id": config.id, "url": config.url})
-            conn.execute(update(sources).where(sources.c.id == config.id).values(
-                url=config.url, configured_url=config.url, etag=None, last_modified=None,
-                disabled_reason=None, paused_until=None))
+            conn.execute(
+                update(sources)
+                .where(sources.c.id == config.id)
+                .values(
+                    url=config.url,
+                    configured_url=config.url,
+                    etag=None,
+                    last_modified=None,
+                    disabled_reason=None,
+                    paused_until=None,
+                )
+            )
 
 
 def load_source_state(conn: Connection, source_id: str) -> SourceState:
-    row = conn.execute(select(
-        sources.c.id, sources.c.url, sources.c.etag, sources.c.last_modified, sources.c.harvest_cursor,
-        sources.c.last_fetch_at, sources.c.consecutive_failures, sources.c.best_count,
-        sources.c.disabled_reason, sources.c.paused_until,
-    ).where(sources.c.id == source_id)).one()
+    row = conn.execute(
+        select(
+            sources.c.id,
+            sources.c.url,
+            sources.c.etag,
+            sources.c.last_modified,
+            sources.c.harvest_cursor,
+            sources.c.last_fetch_at,
+            sources.c.consecutive_failures,
+            sources.c.best_count,
+            sources.c.disabled_reason,
+            sources.c.paused_until,
+        ).where(sources.c.id == source_id)
+    ).one()
     return SourceState(**row._mapping)
 
 
-_STORED_ENTRIES = (select(entries.c.id, entries.c.key, entries.c.canonical_url, entries.c.resource_id,
-                          entries.c.content_hash).where(entries.c.source_id == bindparam("source_id")))
+_STORED_ENTRIES = select(
+    entries.c.id, entries.c.key, entries.c.canonical_url, entries.c.resource_id, entries.c.content_hash
+).where(entries.c.source_id == bindparam("source_id"))
 
 
 def store_resources(conn: Connection, source_id: str, items: Sequence[Resource], now: datetime) -> StoreResult:
@@ -108,13 +134,39 @@ def store_resources(conn: Connection, source_id: str, items: Sequence[Resource],
 
 # Columns a resource and its entry take from the Resource, in the order _resource_row/_entry_row give them.
 RESOURCE_COLUMNS = (
-    "canonical_url", "url", "title", "summary", "summary_html", "type", "published_at", "updated_at", "doi",
-    "authors", "tags", "image_url", "event_start", "event_end", "event_timezone", "event_location",
-    "event_online", "registration_url",
+    "canonical_url",
+    "url",
+    "title",
+    "summary",
+    "summary_html",
+    "type",
+    "published_at",
+    "updated_at",
+    "doi",
+    "authors",
+    "tags",
+    "image_url",
+    "event_start",
+    "event_end",
+    "event_timezone",
+    "event_location",
+    "event_online",
+    "registration_url",
 )
 ENTRY_COLUMNS = (
-    "url", "canonical_url", "title", "summary", "summary_html", "type", "published_at", "updated_at", "doi",
-    "authors", "tags", "extra", "content_hash",
+    "url",
+    "canonical_url",
+    "title",
+    "summary",
+    "summary_html",
+    "type",
+    "published_at",
+    "updated_at",
+    "doi",
+    "authors",
+    "tags",
+    "extra",
+    "content_hash",
 )
 _NO_EVENT = Event()
 
@@ -122,15 +174,44 @@ _NO_EVENT = Event()
 def _resource_row(item: Resource) -> tuple:
     # authors and tags stay tuples: the JSON columns store them as lists all the same.
     event = item.event or _NO_EVENT
-    return (item.canonical_url, item.url, item.title, item.summary, item.summary_html, item.type.value,
-            item.published, item.updated, item.doi, item.authors, item.tags, item.image_url,
-            event.start, event.end, event.timezone, event.location, event.online, event.registration_url)
+    return (
+        item.canonical_url,
+        item.url,
+        item.title,
+        item.summary,
+        item.summary_html,
+        item.type.value,
+        item.published,
+        item.updated,
+        item.doi,
+        item.authors,
+        item.tags,
+        item.image_url,
+        event.start,
+        event.end,
+        event.timezone,
+        event.location,
+        event.online,
+        event.registration_url,
+    )
 
 
 def _entry_row(item: Resource) -> tuple:
-    return (item.url, item.canonical_url, item.title, item.summary, item.summary_html, item.type.value,
-            item.published, item.updated, item.doi, item.authors, item.tags, dict(item.extra),
-            item.content_hash)
+    return (
+        item.url,
+        item.canonical_url,
+        item.title,
+        item.summary,
+        item.summary_html,
+        item.type.value,
+        item.published,
+        item.updated,
+        item.doi,
+        item.authors,
+        item.tags,
+        dict(item.extra),
+        item.content_hash,
+    )
 
 
 def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> None:
@@ -140,35 +221,56 @@ def _insert_new(conn: Connection, fresh: Sequence[Resource], now: datetime) -> N
     # are matched to their entries by URL, in whatever order the database gives them.
     ids: dict[str, int] = {}
     for chunk in _chunks(fresh):
-        rows = [{**dict(zip(RESOURCE_COLUMNS, _resource_row(item))), "status": "pending", "created_at": now,
-                 "modified_at": now} for item in chunk]
+        rows = [
+            {
+                **dict(zip(RESOURCE_COLUMNS, _resource_row(item))),
+                "status": "pending",
+                "created_at": now,
+                "modified_at": now,
+            }
+            for item in chunk
+        ]
         result = conn.execute(insert(resources).returning(resources.c.id, resources.c.canonical_url), rows)
         ids.update((url, resource_id) for resource_id, url in result)
-    conn.execute(insert(entries), [
-        {**dict(zip(ENTRY_COLUMNS, _entry_row(item))), "source_id": item.source_id, "key": item.key,
-         "resource_id": ids[item.canonical_url], "first_seen_at": now, "last_seen_at": now}
-        for item in fresh])
+    conn.execute(
+        insert(entries),
+        [
+            {
+                **dict(zip(ENTRY_COLUMNS, _entry_row(item))),
+                "source_id": item.source_id,
+                "key": item.key,
+                "resource_id": ids[item.canonical_url],
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for item in fresh
+        ],
+    )
 
 
 def _chunks(items: Sequence[Resource], size: int = 1000) -> Iterable[Sequence[Resource]]:
-    return (items[start:start + size] for start in range(0, len(items), size))
+    return (items[start : start + size] for start in range(0, len(items), size))
 
 
 def _update_changed(conn: Connection, changed: Sequence[tuple[int, int, Resource]], now: datetime) -> None:
     for entry_id, resource_id, item in changed:
-        conn.execute(update(entries).where(entries.c.id == entry_id)
-                     .values(**dict(zip(ENTRY_COLUMNS, _entry_row(item))), key=item.key, last_seen_at=now))
+        conn.execute(
+            update(entries)
+            .where(entries.c.id == entry_id)
+            .values(**dict(zip(ENTRY_COLUMNS, _entry_row(item))), key=item.key, last_seen_at=now)
+        )
         # Only a resource still waiting for review follows its source; once an editor has decided,
         # changes are kept on the entry (provenance) for the editors to review.
-        conn.execute(update(resources)
-                     .where(resources.c.id == resource_id, resources.c.status == "pending")
-                     .values(**dict(zip(RESOURCE_COLUMNS, _resource_row(item))), modified_at=now))
+        conn.execute(
+            update(resources)
+            .where(resources.c.id == resource_id, resources.c.status == "pending")
+            .values(**dict(zip(RESOURCE_COLUMNS, _resource_row(item))), modified_at=now)
+        )
 
 
 def _touch_unchanged(conn: Connection, entry_ids: Sequence[int], now: datetime) -> None:
     for start in range(0, len(entry_ids), 1000):
-        conn.execute(update(entries).where(entries.c.id.in_(entry_ids[start:start + 1000]))
-                     .values(last_seen_at=now))
+        conn.execute(update(entries).where(entries.c.id.in_(entry_ids[start : start + 1000])).values(last_seen_at=now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +289,20 @@ class FetchRecord:
 
 def record_fetch(conn: Connection, record: FetchRecord, **state_changes) -> None:
     """Append the run to the source's history and update its health (plus any state given)."""
-    conn.execute(insert(fetch_runs).values(
-        source_id=record.source_id, started_at=record.started_at, finished_at=record.finished_at,
-        outcome=record.outcome, http_status=record.http_status, seen=record.seen, new=record.result.new,
-        updated=record.result.updated, unchanged=record.result.unchanged, error=record.error))
+    conn.execute(
+        insert(fetch_runs).values(
+            source_id=record.source_id,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+            outcome=record.outcome,
+            http_status=record.http_status,
+            seen=record.seen,
+            new=record.result.new,
+            updated=record.result.updated,
+            unchanged=record.result.unchanged,
+            error=record.error,
+        )
+    )
     values: dict = {"last_fetch_at": record.finished_at, "last_status": record.http_status, **state_changes}
     if record.outcome == "failed":
         values["last_error"] = record.error

@@ -18,7 +18,9 @@ def match_new(index: DedupeIndex, new_records: Sequence[DedupeRecord]) -> list[M
     return index.match_batch(new_records)
 
 
-def cluster_duplicates(records: Iterable[DedupeRecord | RecordId], matches: Iterable[Match]) -> list[tuple[RecordId, ...]]:
+def cluster_duplicates(
+    records: Iterable[DedupeRecord | RecordId], matches: Iterable[Match]
+) -> list[tuple[RecordId, ...]]:
     """Return the groups of two or more ids linked by `matches`, each in input order (union-find)."""
     order = {(r.id if isinstance(r, DedupeRecord) else r): n for n, r in enumerate(records)}
     parent = {rid: rid for rid in order}

@@ -28,8 +28,7 @@ class Scores:
 
     def describe(self) -> str:
         """Return one line for people: "P 0.995 R 0.931 F1 0.962 (tp 900 fp 5 fn 67)"."""
-        return (f"P {self.precision:.3f} R {self.recall:.3f} F1 {self.f1:.3f} "
-                f"(tp {self.tp} fp {self.fp} fn {self.fn})")
+        return f"P {self.precision:.3f} R {self.recall:.3f} F1 {self.f1:.3f} (tp {self.tp} fp {self.fp} fn {self.fn})"
 
 
 @dataclass(frozen=True, slots=True)

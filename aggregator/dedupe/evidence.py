@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz
 
-from aggregator.dedupe.values import DedupeConfig, Match
 from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
+from aggregator.dedupe.values import DedupeConfig, Match
 
 
 def judge_pair(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:

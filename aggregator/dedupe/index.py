@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from itertools import chain
 
 import numpy as np
@@ -16,8 +14,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
 from aggregator.dedupe.evidence import judge_pair
-from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 from aggregator.dedupe.normalize import Prepared, Vocabulary, prepare_record
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +85,9 @@ class DedupeIndex:
             match = judge_pair(self._prepared[i], self._prepared[j], self.config)
             if match is not None:
                 matches.append(match)
-        logger.info("dedupe batch matched", extra={"count": len(records), "candidates": len(pairs),
-                                                   "matches": len(matches)})
+        logger.info(
+            "dedupe batch matched", extra={"count": len(records), "candidates": len(pairs), "matches": len(matches)}
+        )
         return matches
 
     def _add_prepared(self, new: list[Prepared]) -> set[tuple[int, int]]:
@@ -163,7 +162,9 @@ class DedupeIndex:
             return self._similar_pairs(np.unique(blocks.pairs(start)), texts, lengths)
 
         def score_large(share: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-            return np.concatenate([NO_POSITIONS, *(self._similar_in_block(k, h, start, texts, lengths) for k, h in share)])
+            return np.concatenate(
+                [NO_POSITIONS, *(self._similar_in_block(k, h, start, texts, lengths) for k, h in share)]
+            )
 
         workers = usable_cpus()
         with ThreadPoolExecutor(workers) as pool:
@@ -179,20 +180,23 @@ class DedupeIndex:
         common = process.cpdist(texts[firsts], texts[seconds], scorer=LCSseq.similarity, dtype=np.int32)
         return codes[self._is_similar(common, lengths[firsts], lengths[seconds], np.minimum, np.maximum)]
 
-    def _similar_in_block(self, keyed: np.ndarray, holders: np.ndarray, start: int, texts: np.ndarray,
-                          lengths: np.ndarray) -> np.ndarray:
+    def _similar_in_block(
+        self, keyed: np.ndarray, holders: np.ndarray, start: int, texts: np.ndarray, lengths: np.ndarray
+    ) -> np.ndarray:
         """Return the packed pairs (keyed, holder) of one block, distinct and one of them new, that are similar."""
         common = process.cdist(texts[keyed], texts[holders], scorer=LCSseq.similarity, dtype=np.int32)
-        rows, cols = np.nonzero(self._is_similar(common, lengths[keyed], lengths[holders], np.minimum.outer,
-                                                 np.maximum.outer))
+        rows, cols = np.nonzero(
+            self._is_similar(common, lengths[keyed], lengths[holders], np.minimum.outer, np.maximum.outer)
+        )
         return pack_pairs(keyed[rows], holders[cols], start)
 
     def _is_similar(self, common, len_a, len_b, lesser, greater):  # type: ignore[no-untyped-def]
         """Keep pairs whose longest common subsequence covers most of the shorter sorted title and a fair
         part of the longer: a cheap bit-parallel stand-in (about 20 times faster than token_set_ratio)
         that keeps subset titles, reordered words and typos; judge_pair applies the real title test."""
-        return ((common >= self.config.prefilter_share * lesser(len_a, len_b))
-                & (common >= self.config.prefilter_long_share * greater(len_a, len_b)))
+        return (common >= self.config.prefilter_share * lesser(len_a, len_b)) & (
+            common >= self.config.prefilter_long_share * greater(len_a, len_b)
+        )
 
 
 class SmallBlocks:

@@ -34,11 +34,16 @@ def dedupe_resources(engine: Engine, now: datetime, *, config: DedupeConfig = De
     """Find duplicates among live resources listed by different sources and merge each group into one."""
     with engine.connect() as conn:
         records, sources_of = _records(conn)
-        split_pairs = {frozenset((r.kept_id, r.absorbed_id)) for r in conn.execute(
-            select(merges.c.kept_id, merges.c.absorbed_id).where(merges.c.split_at.is_not(None)))}
-    matches = [m for m in find_duplicates(records, config=config)
-               if not sources_of[m.a] & sources_of[m.b]  # one source's own entries are never merged
-               and frozenset((m.a, m.b)) not in split_pairs]  # an editor split them: respect it
+        split_pairs = {
+            frozenset((r.kept_id, r.absorbed_id))
+            for r in conn.execute(select(merges.c.kept_id, merges.c.absorbed_id).where(merges.c.split_at.is_not(None)))
+        }
+    matches = [
+        m
+        for m in find_duplicates(records, config=config)
+        if not sources_of[m.a] & sources_of[m.b]  # one source's own entries are never merged
+        and frozenset((m.a, m.b)) not in split_pairs
+    ]  # an editor split them: respect it
     merged = 0
     by_pair = {frozenset((m.a, m.b)): m for m in matches}
     for group in cluster_duplicates([r.id for r in records], matches):
@@ -55,35 +60,62 @@ def _records(conn: Connection) -> tuple[list[DedupeRecord], dict[int, set[str]]]
     for row in conn.execute(select(entries.c.resource_id, entries.c.source_id)):
         sources_of[row.resource_id].add(row.source_id)
     records = [
-        DedupeRecord(id=row.id, title=row.title, canonical_url=row.canonical_url, doi=row.doi,
-                     published=row.published_at.date() if row.published_at else None,
-                     authors=tuple(row.authors or ()), source_id=min(sources_of[row.id], default=None))
-        for row in conn.execute(select(resources.c.id, resources.c.title, resources.c.canonical_url, resources.c.doi,
-                                       resources.c.published_at, resources.c.authors)
-                                .where(resources.c.status != "merged"))
+        DedupeRecord(
+            id=row.id,
+            title=row.title,
+            canonical_url=row.canonical_url,
+            doi=row.doi,
+            published=row.published_at.date() if row.published_at else None,
+            authors=tuple(row.authors or ()),
+            source_id=min(sources_of[row.id], default=None),
+        )
+        for row in conn.execute(
+            select(
+                resources.c.id,
+                resources.c.title,
+                resources.c.canonical_url,
+                resources.c.doi,
+                resources.c.published_at,
+                resources.c.authors,
+            ).where(resources.c.status != "merged")
+        )
     ]
     return records, sources_of
 
 
 def merge_group(conn: Connection, group: Sequence[int], matches: dict[frozenset, Match], now: datetime) -> int:
     """Merge `group` into its kept resource: the one editors decided on, else the first seen."""
-    rows = {r.id: r for r in conn.execute(select(resources.c.id, resources.c.status, resources.c.title)
-                                          .where(resources.c.id.in_(group)))}
+    rows = {
+        r.id: r
+        for r in conn.execute(
+            select(resources.c.id, resources.c.status, resources.c.title).where(resources.c.id.in_(group))
+        )
+    }
     kept = next((i for i in group if rows[i].status in DECIDED), group[0])
     for absorbed in (i for i in group if i != kept):
         match = matches.get(frozenset((kept, absorbed))) or next(
-            (m for pair, m in matches.items() if absorbed in pair), None)
+            (m for pair, m in matches.items() if absorbed in pair), None
+        )
         moved = list(conn.execute(select(entries.c.id).where(entries.c.resource_id == absorbed)).scalars())
         conn.execute(update(entries).where(entries.c.resource_id == absorbed).values(resource_id=kept))
-        conn.execute(update(resources).where(resources.c.id == absorbed)
-                     .values(status="merged", merged_into_id=kept, modified_at=now))
-        conn.execute(insert(merges).values(kept_id=kept, absorbed_id=absorbed, entry_ids=moved,
-                                           reason=match.reason if match else "same group",
-                                           score=match.score if match else 0.0, created_at=now))
+        conn.execute(
+            update(resources)
+            .where(resources.c.id == absorbed)
+            .values(status="merged", merged_into_id=kept, modified_at=now)
+        )
+        conn.execute(
+            insert(merges).values(
+                kept_id=kept,
+                absorbed_id=absorbed,
+                entry_ids=moved,
+                reason=match.reason if match else "same group",
+                score=match.score if match else 0.0,
+                created_at=now,
+            )
+        )
         if rows[kept].status in DECIDED and rows[absorbed].title != rows[kept].title:
             # editors already decided on this resource: a new title is proposed, never applied silently
-            conn.execute(update(resources).where(resources.c.id == kept)
-                         .values(proposed_title=rows[absorbed].title))
+            conn.execute(update(resources).where(resources.c.id == kept).values(proposed_title=rows[absorbed].title))
     refresh_from_entries(conn, kept, now)
     return len(group) - 1
 
@@ -97,13 +129,19 @@ def refresh_from_entries(conn: Connection, resource_id: int, now: datetime) -> N
         return
     fullest = max(rows, key=lambda r: len(r.summary))
     dates = [r.published_at for r in rows if r.published_at]
-    conn.execute(update(resources).where(resources.c.id == resource_id).values(
-        summary=fullest.summary, summary_html=fullest.summary_html,
-        published_at=min(dates) if dates else None,
-        doi=next((r.doi for r in rows if r.doi), None),
-        authors=list(dict.fromkeys(a for r in rows for a in r.authors)),
-        tags=list(dict.fromkeys(t for r in rows for t in r.tags)),
-        modified_at=now))
+    conn.execute(
+        update(resources)
+        .where(resources.c.id == resource_id)
+        .values(
+            summary=fullest.summary,
+            summary_html=fullest.summary_html,
+            published_at=min(dates) if dates else None,
+            doi=next((r.doi for r in rows if r.doi), None),
+            authors=list(dict.fromkeys(a for r in rows for a in r.authors)),
+            tags=list(dict.fromkeys(t for r in rows for t in r.tags)),
+            modified_at=now,
+        )
+    )
 
 
 def split_merge(conn: Connection, merge_id: int, *, editor: str | None, now: datetime) -> int:
@@ -114,8 +152,11 @@ def split_merge(conn: Connection, merge_id: int, *, editor: str | None, now: dat
     if merge.split_at is not None:
         raise MergeError(f"merge {merge_id} was already split on {merge.split_at:%Y-%m-%d}")
     conn.execute(update(entries).where(entries.c.id.in_(merge.entry_ids)).values(resource_id=merge.absorbed_id))
-    conn.execute(update(resources).where(resources.c.id == merge.absorbed_id)
-                 .values(status="pending", merged_into_id=None, modified_at=now))
+    conn.execute(
+        update(resources)
+        .where(resources.c.id == merge.absorbed_id)
+        .values(status="pending", merged_into_id=None, modified_at=now)
+    )
     conn.execute(update(merges).where(merges.c.id == merge_id).values(split_at=now, split_by=editor))
     refresh_from_entries(conn, merge.kept_id, now)
     refresh_from_entries(conn, merge.absorbed_id, now)

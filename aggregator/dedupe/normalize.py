@@ -17,8 +17,10 @@ STOP_WORDS = frozenset(
 _NON_WORD = re.compile(r"[\W_]+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://(www\.)?", re.IGNORECASE)
 # For ASCII text the regex fold is a byte mapping: letters to lower case, digits kept, the rest to spaces.
-_ASCII_FOLD = bytes(c if chr(c) in string.ascii_lowercase + string.digits
-                    else c + 32 if chr(c) in string.ascii_uppercase else 32 for c in range(256))
+_ASCII_FOLD = bytes(
+    c if chr(c) in string.ascii_lowercase + string.digits else c + 32 if chr(c) in string.ascii_uppercase else 32
+    for c in range(256)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,5 +111,10 @@ def prepare_record(record: DedupeRecord, vocabulary: Vocabulary) -> Prepared:
     tokens = tuple(filter(None, map(vocabulary.__getitem__, fold_words(record.title))))
     distinct = tuple(dict.fromkeys(tokens))
     word = vocabulary.words.__getitem__
-    return Prepared(record, " ".join(map(word, tokens)), " ".join(sorted(map(word, distinct))), distinct,
-                    normalize_url(record.canonical_url))
+    return Prepared(
+        record,
+        " ".join(map(word, tokens)),
+        " ".join(sorted(map(word, distinct))),
+        distinct,
+        normalize_url(record.canonical_url),
+    )

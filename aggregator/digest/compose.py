@@ -7,16 +7,22 @@ from collections import OrderedDict
 from datetime import datetime
 from email.utils import make_msgid
 
+from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.deliveries import Target
+from aggregator.digest.issue import IssueContent
 from aggregator.digest.links import Links, personal_links
 from aggregator.digest.message import (
-    DKIMSigner, MessageTemplate, PersonalParts, build_template, new_nonce, sender_domain, slot_links,
+    DKIMSigner,
+    MessageTemplate,
+    PersonalParts,
+    build_template,
+    new_nonce,
+    sender_domain,
+    slot_links,
 )
 from aggregator.digest.render import Recipient, render_digest
-from aggregator.digest.issue import IssueContent
-from aggregator.settings import Settings
-from aggregator.config.taxonomy import Taxonomy
 from aggregator.people.tokens import Tokens
+from aggregator.settings import Settings
 
 CopyKey = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -24,8 +30,15 @@ CopyKey = tuple[tuple[str, ...], tuple[str, ...]]
 class Copies:
     """Message templates by (audiences, themes), least recently used dropped past `limit`; thread-safe."""
 
-    def __init__(self, content: IssueContent, settings: Settings, taxonomy: Taxonomy, *,
-                 signer: DKIMSigner | None = None, limit: int = 256) -> None:
+    def __init__(
+        self,
+        content: IssueContent,
+        settings: Settings,
+        taxonomy: Taxonomy,
+        *,
+        signer: DKIMSigner | None = None,
+        limit: int = 256,
+    ) -> None:
         self._content, self._settings, self._taxonomy = content, settings, taxonomy
         self._signer, self._limit = signer, limit
         self._nonce = new_nonce()
@@ -44,8 +57,13 @@ class Copies:
                 self._templates.move_to_end(key)
                 return found
         recipient = Recipient(subscriber_id=0, email="", audiences=key[0], themes=key[1])
-        rendered = render_digest(self._content, recipient=recipient, settings=self._settings,
-                                 taxonomy=self._taxonomy, personal=slot_links(self._nonce))
+        rendered = render_digest(
+            self._content,
+            recipient=recipient,
+            settings=self._settings,
+            taxonomy=self._taxonomy,
+            personal=slot_links(self._nonce),
+        )
         template = build_template(rendered, self._settings, nonce=self._nonce)
         with self._lock:
             self.rendered += 1
@@ -59,7 +77,8 @@ class Copies:
         message_id = make_msgid(idstring=f"{self._content.id}.{target.subscriber_id}", domain=self._domain)
         links = personal_links(self._links, self._tokens, target.subscriber_id, target.token_version)
         data = self.template(target.audiences, target.themes).fill(
-            PersonalParts(to=target.email, message_id=message_id, date=now, links=links))
+            PersonalParts(to=target.email, message_id=message_id, date=now, links=links)
+        )
         if self._signer is not None:
             data = self._signer.sign(data)
         return data, message_id

@@ -57,32 +57,42 @@ def start_sending(conn: Connection, issue_id: int, now: datetime) -> str:
 def create_deliveries(conn: Connection, issue_id: int) -> int:
     """A pending row for each active subscriber that has none for this issue (set-based; skips existing)."""
     chosen = select(literal(issue_id), subscribers.c.id, literal("pending"), literal(0)).where(
-        subscribers.c.status == "active")
+        subscribers.c.status == "active"
+    )
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    statement = (dialect.insert(deliveries)
-                 .from_select(["issue_id", "subscriber_id", "status", "attempts"], chosen)
-                 .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"]))
+    statement = (
+        dialect.insert(deliveries)
+        .from_select(["issue_id", "subscriber_id", "status", "attempts"], chosen)
+        .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
+    )
     return conn.execute(statement).rowcount
 
 
 def release_leases(conn: Connection, issue_id: int, owner_prefix: str) -> int:
     """Free the pending rows leased by owners starting with `owner_prefix` (a worker restarted under its id)."""
-    return conn.execute(update(deliveries).where(
-        deliveries.c.issue_id == issue_id, deliveries.c.status == "pending",
-        deliveries.c.lease_owner.startswith(owner_prefix, autoescape=True),
-    ).values(lease_owner=None, lease_until=None)).rowcount
+    return conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.issue_id == issue_id,
+            deliveries.c.status == "pending",
+            deliveries.c.lease_owner.startswith(owner_prefix, autoescape=True),
+        )
+        .values(lease_owner=None, lease_until=None)
+    ).rowcount
 
 
-def claim_batch(conn: Connection, issue_id: int, owner: str, now: datetime, lease: timedelta,
-                size: int) -> list[int]:
+def claim_batch(conn: Connection, issue_id: int, owner: str, now: datetime, lease: timedelta, size: int) -> list[int]:
     """Lease up to `size` pending rows that nobody holds (or whose lease expired); their ids, in id order.
 
     One UPDATE whose WHERE is the compare-and-set: it is evaluated again under the row lock
     (PostgreSQL) or inside SQLite's single writer, so two workers never get the same row. On
     PostgreSQL, SKIP LOCKED lets a second worker pass rows the first is claiming instead of waiting.
     """
-    free = and_(deliveries.c.issue_id == issue_id, deliveries.c.status == "pending",
-                or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now))
+    free = and_(
+        deliveries.c.issue_id == issue_id,
+        deliveries.c.status == "pending",
+        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+    )
     candidates = select(deliveries.c.id).where(free).order_by(deliveries.c.id).limit(size)
     if conn.dialect.name == "postgresql":
         # A materialised CTE: as `id IN (subquery ... LIMIT)` PostgreSQL may run the subquery once per
@@ -91,8 +101,11 @@ def claim_batch(conn: Connection, issue_id: int, owner: str, now: datetime, leas
         statement = update(deliveries).where(deliveries.c.id == chosen.c.id, free)
     else:
         statement = update(deliveries).where(deliveries.c.id.in_(candidates.scalar_subquery()), free)
-    rows = conn.execute(statement.values(lease_owner=owner, lease_until=now + lease)
-                        .returning(deliveries.c.id)).scalars().all()
+    rows = (
+        conn.execute(statement.values(lease_owner=owner, lease_until=now + lease).returning(deliveries.c.id))
+        .scalars()
+        .all()
+    )
     return sorted(rows)
 
 
@@ -100,9 +113,18 @@ def renew_leases(conn: Connection, ids: list[int], owner: str, until: datetime) 
     """Extend the lease of the rows in `ids` still held by `owner`; returns those ids."""
     if not ids:
         return set()
-    return set(conn.execute(update(deliveries).where(
-        deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.status == "pending",
-    ).values(lease_until=until).returning(deliveries.c.id)).scalars())
+    return set(
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(ids),
+                deliveries.c.lease_owner == owner,
+                deliveries.c.status == "pending",
+            )
+            .values(lease_until=until)
+            .returning(deliveries.c.id)
+        ).scalars()
+    )
 
 
 # The statements run for every message go straight to the driver's cursor, written once per paramstyle:
@@ -111,13 +133,16 @@ def renew_leases(conn: Connection, ids: list[int], owner: str, until: datetime) 
 _CHECK_SQL = (
     "SELECT d.subscriber_id, s.email, s.status, s.audiences, s.themes, s.token_version "
     "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
-    "WHERE d.id = {p} AND d.status = 'pending' AND d.lease_owner = {p}")
+    "WHERE d.id = {p} AND d.status = 'pending' AND d.lease_owner = {p}"
+)
 _MARK_SENT_SQL = (
     "UPDATE deliveries SET status = 'sent', sent_at = {p}, message_id = {p}, lease_until = NULL, "
-    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = 'pending'")
+    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+)
 _MARK_SKIPPED_SQL = (
     "UPDATE deliveries SET status = 'skipped', last_error = {p}, lease_until = NULL, "
-    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = 'pending'")
+    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+)
 
 
 # A checkpoint every 10,000 WAL pages (40 MB) instead of SQLite's 1,000 while a worker sends: each sent mark
@@ -162,7 +187,8 @@ class SendStatements:
         self._dialect = conn.dialect
         placeholder = "?" if self._dialect.paramstyle == "qmark" else "%s"
         self._check_sql, self._mark_sql, self._skip_sql = (
-            sql.format(p=placeholder) for sql in (_CHECK_SQL, _MARK_SENT_SQL, _MARK_SKIPPED_SQL))
+            sql.format(p=placeholder) for sql in (_CHECK_SQL, _MARK_SENT_SQL, _MARK_SKIPPED_SQL)
+        )
         self._time = UTCDateTime().process_bind_param  # the stored form of a datetime (text on SQLite)
 
     def check(self, delivery_id: int) -> Target | None:
@@ -181,8 +207,7 @@ class SendStatements:
     def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
         """Record the server's 250 for a delivery this worker still holds."""
         with self._write_lock:
-            self._cursor.execute(self._mark_sql, (self._time(now, self._dialect), message_id, delivery_id,
-                                                  self._owner))
+            self._cursor.execute(self._mark_sql, (self._time(now, self._dialect), message_id, delivery_id, self._owner))
             return self._cursor.rowcount == 1
 
 
@@ -198,29 +223,44 @@ def check_target(conn: Connection, delivery_id: int, owner: str, now: datetime) 
     return SendStatements(conn, owner).check(delivery_id)
 
 
-def mark_failed(conn: Connection, target: Target, owner: str, error: str, *, bounce: bool,
-                hard_bounce_after: int) -> None:
+def mark_failed(
+    conn: Connection, target: Target, owner: str, error: str, *, bounce: bool, hard_bounce_after: int
+) -> None:
     """The message was refused for good; a refused address counts a bounce, and is marked bounced at the limit."""
     _finish(conn, target.delivery_id, owner, status="failed", now=None, error=error[:500])
     if bounce:
         count = subscribers.c.bounce_count + 1
-        conn.execute(update(subscribers).where(subscribers.c.id == target.subscriber_id).values(
-            bounce_count=count,
-            status=case((and_(count >= hard_bounce_after, subscribers.c.status == "active"), "bounced"),
-                        else_=subscribers.c.status)))
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == target.subscriber_id)
+            .values(
+                bounce_count=count,
+                status=case(
+                    (and_(count >= hard_bounce_after, subscribers.c.status == "active"), "bounced"),
+                    else_=subscribers.c.status,
+                ),
+            )
+        )
 
 
 def release(conn: Connection, ids: list[int], owner: str) -> None:
     """Give back the rows of `ids` this worker holds and has not finished (it stops early)."""
     if ids:
-        conn.execute(update(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner,
-                                              deliveries.c.status == "pending")
-                     .values(lease_owner=None, lease_until=None))
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.status == "pending")
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 def count_by_status(conn: Connection, issue_id: int) -> dict[str, int]:
-    return dict(conn.execute(select(deliveries.c.status, func.count()).where(deliveries.c.issue_id == issue_id)
-                             .group_by(deliveries.c.status)).all())
+    return dict(
+        conn.execute(
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.issue_id == issue_id)
+            .group_by(deliveries.c.status)
+        ).all()
+    )
 
 
 def finish_if_done(conn: Connection, issue_id: int, now: datetime) -> bool:
@@ -228,8 +268,9 @@ def finish_if_done(conn: Connection, issue_id: int, now: datetime) -> bool:
     status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
     if status == "sent":
         return True
-    pending = conn.execute(select(func.count()).where(deliveries.c.issue_id == issue_id,
-                                                      deliveries.c.status == "pending")).scalar_one()
+    pending = conn.execute(
+        select(func.count()).where(deliveries.c.issue_id == issue_id, deliveries.c.status == "pending")
+    ).scalar_one()
     if status != "sending" or pending:
         return False
     try:
@@ -239,9 +280,32 @@ def finish_if_done(conn: Connection, issue_id: int, now: datetime) -> bool:
     return True
 
 
-def _finish(conn: Connection, delivery_id: int, owner: str, *, status: str, now: datetime | None,
-            message_id: str | None = None, error: str | None = None) -> bool:
-    return conn.execute(update(deliveries).where(
-        deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner, deliveries.c.status == "pending",
-    ).values(status=status, sent_at=now, message_id=message_id, last_error=error, lease_until=None,
-             attempts=deliveries.c.attempts + 1)).rowcount == 1
+def _finish(
+    conn: Connection,
+    delivery_id: int,
+    owner: str,
+    *,
+    status: str,
+    now: datetime | None,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> bool:
+    return (
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == delivery_id,
+                deliveries.c.lease_owner == owner,
+                deliveries.c.status == "pending",
+            )
+            .values(
+                status=status,
+                sent_at=now,
+                message_id=message_id,
+                last_error=error,
+                lease_until=None,
+                attempts=deliveries.c.attempts + 1,
+            )
+        ).rowcount
+        == 1
+    )

@@ -20,8 +20,10 @@ class AddressError(MailError):
 class TransportError(MailError):
     """The mail server could not be reached, refused the login, or dropped the connection."""
 
-    hint = ("check AGGREGATOR_SMTP__HOST, PORT, SECURITY, USERNAME and PASSWORD; the send resumes where it "
-            "stopped when `aggregator issue send` is run again")
+    hint = (
+        "check AGGREGATOR_SMTP__HOST, PORT, SECURITY, USERNAME and PASSWORD; the send resumes where it "
+        "stopped when `aggregator issue send` is run again"
+    )
 
 
 class DeliveryFailure(MailError):

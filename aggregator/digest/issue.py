@@ -72,8 +72,11 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
     """
     issue = conn.execute(select(issues.c.id, issues.c.status).where(issues.c.month == month)).one_or_none()
     if issue is None:
-        issue_id = conn.execute(insert(issues).values(month=month, status="draft", intro="", created_at=now,
-                                                      updated_at=now).returning(issues.c.id)).scalar_one()
+        issue_id = conn.execute(
+            insert(issues)
+            .values(month=month, status="draft", intro="", created_at=now, updated_at=now)
+            .returning(issues.c.id)
+        ).scalar_one()
     elif issue.status != "draft":
         return issue.id
     else:
@@ -82,19 +85,28 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
     other_issues = select(issues.c.id).where(issues.c.id != issue_id)
     already = select(issue_items.c.resource_id).where(
         (issue_items.c.issue_id == issue_id)
-        | (issue_items.c.issue_id.in_(other_issues) & (issue_items.c.section != REMOVED)))
+        | (issue_items.c.issue_id.in_(other_issues) & (issue_items.c.section != REMOVED))
+    )
     candidates = conn.execute(
         select(resources.c.id, resources.c.type, resources.c.event_start, resources.c.event_end)
         .where(resources.c.status == "approved", resources.c.off_topic.is_(False), resources.c.id.not_in(already))
-        .order_by(resources.c.featured.desc(), resources.c.published_at.desc().nulls_last(), resources.c.id)).all()
+        .order_by(resources.c.featured.desc(), resources.c.published_at.desc().nulls_last(), resources.c.id)
+    ).all()
     top_theme = _top_themes(conn, [c.id for c in candidates])
-    next_position = (conn.execute(select(func.max(issue_items.c.position))
-                                  .where(issue_items.c.issue_id == issue_id)).scalar() or 0) + 1
+    next_position = (
+        conn.execute(select(func.max(issue_items.c.position)).where(issue_items.c.issue_id == issue_id)).scalar() or 0
+    ) + 1
     rows = []
     for offset, row in enumerate(candidates):
         is_event = row.event_start is not None and is_upcoming(row.event_start, row.event_end, now)
-        rows.append({"issue_id": issue_id, "resource_id": row.id, "position": next_position + offset,
-                     "section": EVENTS if is_event else top_theme.get(row.id, OTHER)})
+        rows.append(
+            {
+                "issue_id": issue_id,
+                "resource_id": row.id,
+                "position": next_position + offset,
+                "section": EVENTS if is_event else top_theme.get(row.id, OTHER),
+            }
+        )
     if rows:
         conn.execute(insert(issue_items), rows)
         conn.execute(update(issues).where(issues.c.id == issue_id).values(updated_at=now))
@@ -103,41 +115,71 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
 
 def _top_themes(conn: Connection, resource_ids: Sequence[int]) -> dict[int, str]:
     best: dict[int, tuple[float, str]] = {}
-    for row in conn.execute(select(labels.c.resource_id, labels.c.label_id, labels.c.confidence, labels.c.origin)
-                            .where(labels.c.kind == "theme", labels.c.resource_id.in_(resource_ids))):
+    for row in conn.execute(
+        select(labels.c.resource_id, labels.c.label_id, labels.c.confidence, labels.c.origin).where(
+            labels.c.kind == "theme", labels.c.resource_id.in_(resource_ids)
+        )
+    ):
         score = 2.0 if row.origin == "editor" else row.confidence  # an editor's label wins
         if row.resource_id not in best or score > best[row.resource_id][0]:
             best[row.resource_id] = (score, row.label_id)
     return {rid: label for rid, (_, label) in best.items()}
 
 
-def load_issue(conn: Connection, issue_id: int, now: datetime,
-               source_names: Mapping[str, str] | None = None) -> IssueContent:
+def load_issue(
+    conn: Connection, issue_id: int, now: datetime, source_names: Mapping[str, str] | None = None
+) -> IssueContent:
     """The issue with its items as the digest and the composition screen show them."""
     issue = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
     rows = conn.execute(
         select(issue_items.c.section, issue_items.c.position, resources)
         .join(resources, resources.c.id == issue_items.c.resource_id)
         .where(issue_items.c.issue_id == issue_id, issue_items.c.section != REMOVED)
-        .order_by(issue_items.c.position)).all()
+        .order_by(issue_items.c.position)
+    ).all()
     ids = [r.id for r in rows]
     listed_on: dict[int, list[str]] = defaultdict(list)
-    for e in conn.execute(select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids))
-                          .order_by(entries.c.id)):
+    for e in conn.execute(
+        select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)
+    ):
         name = (source_names or {}).get(e.source_id, e.source_id)
         if name not in listed_on[e.resource_id]:
             listed_on[e.resource_id].append(name)
     by_kind: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for lab in conn.execute(select(labels.c.resource_id, labels.c.kind, labels.c.label_id)
-                            .where(labels.c.resource_id.in_(ids)).order_by(labels.c.confidence.desc())):
+    for lab in conn.execute(
+        select(labels.c.resource_id, labels.c.kind, labels.c.label_id)
+        .where(labels.c.resource_id.in_(ids))
+        .order_by(labels.c.confidence.desc())
+    ):
         by_kind[(lab.resource_id, lab.kind)].append(lab.label_id)
-    items = tuple(IssueItem(
-        resource_id=r.id, section=r.section, position=r.position, title=r.title, url=r.url, summary=r.summary,
-        type=r.type, published=r.published_at, image_url=r.image_url,
-        event=EventInfo(r.event_start, r.event_end, r.event_location, r.event_online, r.registration_url,
-                        is_upcoming(r.event_start, r.event_end, now)) if r.event_start else None,
-        also_listed_on=tuple(listed_on[r.id][1:]), themes=tuple(by_kind[(r.id, "theme")]),
-        audiences=tuple(by_kind[(r.id, "audience")]), featured=r.featured) for r in rows)
+    items = tuple(
+        IssueItem(
+            resource_id=r.id,
+            section=r.section,
+            position=r.position,
+            title=r.title,
+            url=r.url,
+            summary=r.summary,
+            type=r.type,
+            published=r.published_at,
+            image_url=r.image_url,
+            event=EventInfo(
+                r.event_start,
+                r.event_end,
+                r.event_location,
+                r.event_online,
+                r.registration_url,
+                is_upcoming(r.event_start, r.event_end, now),
+            )
+            if r.event_start
+            else None,
+            also_listed_on=tuple(listed_on[r.id][1:]),
+            themes=tuple(by_kind[(r.id, "theme")]),
+            audiences=tuple(by_kind[(r.id, "audience")]),
+            featured=r.featured,
+        )
+        for r in rows
+    )
     return IssueContent(issue.id, issue.month, issue.status, issue.intro, items)
 
 
@@ -149,8 +191,9 @@ def personalise(content: IssueContent, audiences: Sequence[str], themes: Sequenc
     wanted_a, wanted_t = set(audiences), set(themes)
 
     def matches(item: IssueItem) -> bool:
-        return ((not wanted_a or not item.audiences or bool(wanted_a & set(item.audiences)))
-                and (not wanted_t or bool(wanted_t & set(item.themes))))
+        return (not wanted_a or not item.audiences or bool(wanted_a & set(item.audiences))) and (
+            not wanted_t or bool(wanted_t & set(item.themes))
+        )
 
     def strength(item: IssueItem) -> int:
         return len(wanted_a & set(item.audiences)) + len(wanted_t & set(item.themes))
@@ -162,29 +205,42 @@ def personalise(content: IssueContent, audiences: Sequence[str], themes: Sequenc
     return replace(content, items=tuple(ordered))
 
 
-def move_item(conn: Connection, issue_id: int, resource_id: int, *, position: int | None = None,
-              section: str | None = None) -> None:
+def move_item(
+    conn: Connection, issue_id: int, resource_id: int, *, position: int | None = None, section: str | None = None
+) -> None:
     """Place an item at `position` (1-based, in the whole issue) and/or in another section."""
-    current = list(conn.execute(select(issue_items.c.resource_id).where(issue_items.c.issue_id == issue_id)
-                                .order_by(issue_items.c.position)).scalars())
+    current = list(
+        conn.execute(
+            select(issue_items.c.resource_id).where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position)
+        ).scalars()
+    )
     if resource_id not in current:
         raise KeyError(resource_id)
     if position is not None:
         current.remove(resource_id)
         current.insert(max(0, min(position - 1, len(current))), resource_id)
         for index, rid in enumerate(current, start=1):
-            conn.execute(update(issue_items).where(issue_items.c.issue_id == issue_id,
-                                                   issue_items.c.resource_id == rid).values(position=index))
+            conn.execute(
+                update(issue_items)
+                .where(issue_items.c.issue_id == issue_id, issue_items.c.resource_id == rid)
+                .values(position=index)
+            )
     if section is not None:
-        conn.execute(update(issue_items).where(issue_items.c.issue_id == issue_id,
-                                               issue_items.c.resource_id == resource_id).values(section=section))
+        conn.execute(
+            update(issue_items)
+            .where(issue_items.c.issue_id == issue_id, issue_items.c.resource_id == resource_id)
+            .values(section=section)
+        )
 
 
 def remove_item(conn: Connection, issue_id: int, resource_id: int) -> None:
     """Take a resource out of the issue: it stays approved, is not put back into this draft, and can go
     into a later month's."""
-    conn.execute(update(issue_items).where(issue_items.c.issue_id == issue_id, issue_items.c.resource_id == resource_id)
-                 .values(section=REMOVED))
+    conn.execute(
+        update(issue_items)
+        .where(issue_items.c.issue_id == issue_id, issue_items.c.resource_id == resource_id)
+        .values(section=REMOVED)
+    )
 
 
 def set_intro(conn: Connection, issue_id: int, text: str, now: datetime) -> None:

@@ -46,8 +46,10 @@ class PersonalLinks:
 
 def personal_links(links: Links, tokens: Tokens, subscriber_id: int, token_version: int) -> PersonalLinks:
     """Signed unsubscribe and preference links for one subscriber."""
-    return PersonalLinks(unsubscribe=links.unsubscribe(tokens.make("unsubscribe", subscriber_id, token_version)),
-                         preferences=links.preferences(tokens.make("preferences", subscriber_id, token_version)))
+    return PersonalLinks(
+        unsubscribe=links.unsubscribe(tokens.make("unsubscribe", subscriber_id, token_version)),
+        preferences=links.preferences(tokens.make("preferences", subscriber_id, token_version)),
+    )
 
 
 def unsubscribe_mailto(address: str) -> str:

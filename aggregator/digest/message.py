@@ -27,8 +27,18 @@ from aggregator.digest.links import PersonalLinks, unsubscribe_mailto
 from aggregator.digest.render import RenderedMail
 from aggregator.settings import DKIMSettings, Settings
 
-SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
-                  b"list-unsubscribe-post", b"mime-version", b"content-type")
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"mime-version",
+    b"content-type",
+)
 
 
 class Slot(Enum):
@@ -74,46 +84,84 @@ def new_nonce() -> str:
     return secrets.token_hex(8)
 
 
-def build_template(rendered: RenderedMail, settings: Settings, *, nonce: str, list_headers: bool = True,
-                   subject_prefix: str = "") -> MessageTemplate:
+def build_template(
+    rendered: RenderedMail, settings: Settings, *, nonce: str, list_headers: bool = True, subject_prefix: str = ""
+) -> MessageTemplate:
     """The template of a rendered copy whose links are `slot_links(nonce)` (or plain links when none)."""
     placeholders = slot_links(nonce)
     boundary = f"=_digest_{nonce}"
     head: list[bytes | Slot] = [_header("From", _address_header(settings.mail.from_address))]
     if settings.mail.reply_to:
         head.append(_header("Reply-To", _address_header(settings.mail.reply_to)))
-    head += [b"To: ", Slot.TO, b"\r\n", _subject_header(subject_prefix + rendered.subject),
-             b"Date: ", Slot.DATE, b"\r\n", b"Message-ID: ", Slot.MESSAGE_ID, b"\r\n"]
+    head += [
+        b"To: ",
+        Slot.TO,
+        b"\r\n",
+        _subject_header(subject_prefix + rendered.subject),
+        b"Date: ",
+        Slot.DATE,
+        b"\r\n",
+        b"Message-ID: ",
+        Slot.MESSAGE_ID,
+        b"\r\n",
+    ]
     if list_headers:
-        head += [_header("List-Id", settings.mail.list_id), b"List-Unsubscribe: <", Slot.UNSUBSCRIBE_HEADER,
-                 b">,\r\n <", unsubscribe_mailto(settings.mail.unsubscribe_mailto).encode("ascii"), b">\r\n",
-                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
-    head += [b"MIME-Version: 1.0\r\n",
-             f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii")]
+        head += [
+            _header("List-Id", settings.mail.list_id),
+            b"List-Unsubscribe: <",
+            Slot.UNSUBSCRIBE_HEADER,
+            b">,\r\n <",
+            unsubscribe_mailto(settings.mail.unsubscribe_mailto).encode("ascii"),
+            b">\r\n",
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        ]
+    head += [
+        b"MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode("ascii"),
+    ]
     delimiter = f"--{boundary}\r\n".encode("ascii")
-    part_head = "Content-Type: text/{}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+    part_head = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
     parts: list[bytes | Slot] = head + [delimiter, part_head.format("plain").encode("ascii")]
-    parts += _encode_body(rendered.text, {placeholders.unsubscribe: Slot.UNSUBSCRIBE_TEXT,
-                                          placeholders.preferences: Slot.PREFERENCES_TEXT})
+    parts += _encode_body(
+        rendered.text,
+        {placeholders.unsubscribe: Slot.UNSUBSCRIBE_TEXT, placeholders.preferences: Slot.PREFERENCES_TEXT},
+    )
     parts += [b"\r\n", delimiter, part_head.format("html").encode("ascii")]
-    parts += _encode_body(rendered.html, {placeholders.unsubscribe: Slot.UNSUBSCRIBE_HTML,
-                                          placeholders.preferences: Slot.PREFERENCES_HTML})
+    parts += _encode_body(
+        rendered.html,
+        {placeholders.unsubscribe: Slot.UNSUBSCRIBE_HTML, placeholders.preferences: Slot.PREFERENCES_HTML},
+    )
     parts.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
-    return MessageTemplate(parts=tuple(_merge(parts)),
-                           mailto=unsubscribe_mailto(settings.mail.unsubscribe_mailto) if list_headers else None)
+    return MessageTemplate(
+        parts=tuple(_merge(parts)),
+        mailto=unsubscribe_mailto(settings.mail.unsubscribe_mailto) if list_headers else None,
+    )
 
 
-def build_message(rendered: RenderedMail, settings: Settings, *, to: str, date: datetime,
-                  links: PersonalLinks | None = None, nonce: str | None = None, list_headers: bool = True,
-                  subject_prefix: str = "") -> bytes:
+def build_message(
+    rendered: RenderedMail,
+    settings: Settings,
+    *,
+    to: str,
+    date: datetime,
+    links: PersonalLinks | None = None,
+    nonce: str | None = None,
+    list_headers: bool = True,
+    subject_prefix: str = "",
+) -> bytes:
     """One message (a test send, a confirmation) through the same template the sending engine uses.
 
     With `links`, `rendered` must have been rendered with `slot_links(nonce)`; without, it has no
     personal links and gets no list headers (a confirmation is not a list message)."""
     if links is not None and nonce is None:
         raise ValueError("personal links need the nonce the copy was rendered with")
-    template = build_template(rendered, settings, nonce=nonce or new_nonce(),
-                              list_headers=list_headers and links is not None, subject_prefix=subject_prefix)
+    template = build_template(
+        rendered,
+        settings,
+        nonce=nonce or new_nonce(),
+        list_headers=list_headers and links is not None,
+        subject_prefix=subject_prefix,
+    )
     return template.fill(PersonalParts(to=to, message_id=new_message_id(settings), date=date, links=links))
 
 
@@ -133,7 +181,7 @@ def envelope_sender(settings: Settings) -> str:
 
 def header_address(address: str) -> str:
     """`address` as it can stand in To: ASCII local part, IDNA domain, no line breaks or brackets."""
-    if any(c in address for c in "\r\n<>,;\"\\ ") or address.count("@") != 1:
+    if any(c in address for c in '\r\n<>,;"\\ ') or address.count("@") != 1:
         raise AddressError(f"cannot put {address!r} into a header")
     local, domain = address.split("@")
     if not local.isascii():
@@ -154,10 +202,18 @@ class DKIMSigner:
     def sign(self, message: bytes) -> bytes:
         import dkim
 
-        present = {line.split(b":", 1)[0].strip().lower() for line in message.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-                   if line and line[:1] not in (b" ", b"\t")}
-        signature = dkim.sign(message, self._selector, self._domain, self._key,
-                              include_headers=[h for h in SIGNED_HEADERS if h in present])
+        present = {
+            line.split(b":", 1)[0].strip().lower()
+            for line in message.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+            if line and line[:1] not in (b" ", b"\t")
+        }
+        signature = dkim.sign(
+            message,
+            self._selector,
+            self._domain,
+            self._key,
+            include_headers=[h for h in SIGNED_HEADERS if h in present],
+        )
         return signature + message
 
 
@@ -169,15 +225,19 @@ def load_signer(dkim_settings: DKIMSettings) -> DKIMSigner | None:
     try:
         key = path.read_bytes()
     except OSError as exc:
-        raise MailError(f"cannot read the DKIM key {path}: {exc}",
-                        hint="check AGGREGATOR_DKIM__PRIVATE_KEY_FILE (a PEM RSA private key)") from None
+        raise MailError(
+            f"cannot read the DKIM key {path}: {exc}",
+            hint="check AGGREGATOR_DKIM__PRIVATE_KEY_FILE (a PEM RSA private key)",
+        ) from None
     return DKIMSigner(dkim_settings.domain, dkim_settings.selector, key)
 
 
 def _slot_values(personal: PersonalParts, mailto: str | None) -> dict[Slot, bytes]:
-    values = {Slot.TO: header_address(personal.to).encode("ascii"),
-              Slot.MESSAGE_ID: _one_line(personal.message_id).encode("ascii"),
-              Slot.DATE: format_datetime(personal.date).encode("ascii")}
+    values = {
+        Slot.TO: header_address(personal.to).encode("ascii"),
+        Slot.MESSAGE_ID: _one_line(personal.message_id).encode("ascii"),
+        Slot.DATE: format_datetime(personal.date).encode("ascii"),
+    }
     links = personal.links
     if links is not None:
         values[Slot.UNSUBSCRIBE_HEADER] = _one_line(links.unsubscribe).encode("ascii")
@@ -195,7 +255,7 @@ def _encode_body(body: str, slots: dict[str, Slot]) -> list[bytes | Slot]:
     out: list[bytes | Slot] = []
     position = 0
     for match in pattern.finditer(text):
-        out += [_qp(text[position:match.start()]) + b"=\r\n", slots[match.group(0)]]
+        out += [_qp(text[position : match.start()]) + b"=\r\n", slots[match.group(0)]]
         position = match.end()
     out.append(_qp(text[position:]))
     return out
@@ -243,4 +303,6 @@ def _subject_header(subject: str) -> bytes:
     if subject.isascii() and "=?" not in subject and len(subject) < 900:
         return f"Subject: {subject}\r\n".encode("ascii")
     # anything a reader could decode differently is sent as encoded words we made ourselves
-    return b"Subject: " + Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n").encode("ascii") + b"\r\n"
+    return (
+        b"Subject: " + Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n").encode("ascii") + b"\r\n"
+    )

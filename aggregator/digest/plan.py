@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from aggregator.db.schema import subscribers
-from aggregator.digest.render import Recipient, render_digest
-from aggregator.digest.issue import load_issue
-from aggregator.settings import Settings
 from aggregator.config.taxonomy import Taxonomy
+from aggregator.db.schema import subscribers
+from aggregator.digest.issue import load_issue
+from aggregator.digest.render import Recipient, render_digest
+from aggregator.settings import Settings
 
 PAGE = 1000
 
@@ -30,10 +30,18 @@ def iter_active(conn: Connection, page: int = PAGE) -> Iterator[Recipient]:
     """Active subscribers in id order, read a page at a time (keyset pagination: memory does not grow)."""
     after = 0
     while True:
-        rows = conn.execute(select(subscribers.c.id, subscribers.c.email, subscribers.c.audiences,
-                                   subscribers.c.themes, subscribers.c.token_version)
-                            .where(subscribers.c.status == "active", subscribers.c.id > after)
-                            .order_by(subscribers.c.id).limit(page)).all()
+        rows = conn.execute(
+            select(
+                subscribers.c.id,
+                subscribers.c.email,
+                subscribers.c.audiences,
+                subscribers.c.themes,
+                subscribers.c.token_version,
+            )
+            .where(subscribers.c.status == "active", subscribers.c.id > after)
+            .order_by(subscribers.c.id)
+            .limit(page)
+        ).all()
         if not rows:
             return
         for row in rows:
@@ -41,15 +49,22 @@ def iter_active(conn: Connection, page: int = PAGE) -> Iterator[Recipient]:
         after = rows[-1].id
 
 
-def plan_send(conn: Connection, issue_id: int, settings: Settings, taxonomy: Taxonomy, now: datetime,
-              source_names: Mapping[str, str] | None = None) -> SendPlan:
+def plan_send(
+    conn: Connection,
+    issue_id: int,
+    settings: Settings,
+    taxonomy: Taxonomy,
+    now: datetime,
+    source_names: Mapping[str, str] | None = None,
+) -> SendPlan:
     content = load_issue(conn, issue_id, now, source_names)
     people: Counter = Counter()
     for recipient in iter_active(conn):
         people[(tuple(sorted(set(recipient.audiences))), tuple(sorted(set(recipient.themes))))] += 1
     copies = []
     for (audiences, themes), count in people.most_common():
-        rendered = render_digest(content, recipient=Recipient(0, "", audiences, themes), settings=settings,
-                                 taxonomy=taxonomy)
+        rendered = render_digest(
+            content, recipient=Recipient(0, "", audiences, themes), settings=settings, taxonomy=taxonomy
+        )
         copies.append((audiences, themes, count, rendered.html.count('class="item-title"')))
     return SendPlan(issue_id, content.month, sum(people.values()), tuple(copies))

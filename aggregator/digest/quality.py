@@ -13,16 +13,17 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select
 
+from aggregator.config.taxonomy import Taxonomy
 from aggregator.db.schema import issue_items, issues
+from aggregator.digest.issue import REMOVED, load_issue
 from aggregator.digest.render import render_digest
 from aggregator.errors import FetchError, HTTPStatusError, RobotsDisallowedError
-from aggregator.digest.issue import REMOVED, load_issue
 from aggregator.settings import Settings
-from aggregator.config.taxonomy import Taxonomy
 
 REPEAT_WINDOW = 3  # issues
-_LOGIN_PATH = re.compile(r"(^|[/._-])(log-?in|sign-?in|sso|auth(enticate)?|cas|idp|saml|account/login)([/._?-]|$)",
-                         re.IGNORECASE)
+_LOGIN_PATH = re.compile(
+    r"(^|[/._-])(log-?in|sign-?in|sso|auth(enticate)?|cas|idp|saml|account/login)([/._?-]|$)", re.IGNORECASE
+)
 _PASSWORD_FIELD = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
 
 
@@ -57,8 +58,16 @@ class QualityReport:
         return all(p.kind == "unchecked-link" for p in self.problems)
 
 
-def check_issue(conn: Connection, issue_id: int, checker: LinkChecker, now: datetime, *, settings: Settings,
-                taxonomy: Taxonomy, workers: int = 8) -> QualityReport:
+def check_issue(
+    conn: Connection,
+    issue_id: int,
+    checker: LinkChecker,
+    now: datetime,
+    *,
+    settings: Settings,
+    taxonomy: Taxonomy,
+    workers: int = 8,
+) -> QualityReport:
     """Check every link of the issue's resources, repeats of the last 3 sent issues, and alt text."""
     content = load_issue(conn, issue_id, now)
     owners: dict[str, list[tuple[int, str]]] = {}
@@ -72,13 +81,21 @@ def check_issue(conn: Connection, issue_id: int, checker: LinkChecker, now: date
     for result in results:
         if result.verdict != "ok":
             for resource_id, title in owners[result.url]:
-                problems.append(QualityProblem(f"{result.verdict}-link", resource_id, title,
-                                               f"{result.url}: {result.detail}".strip(": ")))
+                problems.append(
+                    QualityProblem(
+                        f"{result.verdict}-link", resource_id, title, f"{result.url}: {result.detail}".strip(": ")
+                    )
+                )
     repeated = _recently_sent(conn, issue_id, content.month)
-    problems += [QualityProblem("repeat", i.resource_id, i.title, f"already sent in {repeated[i.resource_id]}")
-                 for i in content.items if i.resource_id in repeated]
+    problems += [
+        QualityProblem("repeat", i.resource_id, i.title, f"already sent in {repeated[i.resource_id]}")
+        for i in content.items
+        if i.resource_id in repeated
+    ]
     html = render_digest(content, recipient=None, settings=settings, taxonomy=taxonomy).html
-    problems += [QualityProblem("missing-alt", None, "", f"image {src} has no alt text") for src in images_without_alt(html)]
+    problems += [
+        QualityProblem("missing-alt", None, "", f"image {src} has no alt text") for src in images_without_alt(html)
+    ]
     return QualityReport(issue_id=issue_id, problems=tuple(problems), links_checked=len(results))
 
 
@@ -103,16 +120,21 @@ class _ImageFinder(HTMLParser):
 
 
 def _recently_sent(conn: Connection, issue_id: int, month: str) -> dict[int, str]:
-    recent = conn.execute(select(issues.c.id, issues.c.month)
-                          .where(issues.c.id != issue_id, issues.c.status.in_(("sending", "sent")),
-                                 issues.c.month < month)
-                          .order_by(issues.c.month.desc()).limit(REPEAT_WINDOW)).all()
+    recent = conn.execute(
+        select(issues.c.id, issues.c.month)
+        .where(issues.c.id != issue_id, issues.c.status.in_(("sending", "sent")), issues.c.month < month)
+        .order_by(issues.c.month.desc())
+        .limit(REPEAT_WINDOW)
+    ).all()
     months = {row.id: row.month for row in recent}
     if not months:
         return {}
     found: dict[int, str] = {}
-    for row in conn.execute(select(issue_items.c.resource_id, issue_items.c.issue_id)
-                            .where(issue_items.c.issue_id.in_(months), issue_items.c.section != REMOVED)):
+    for row in conn.execute(
+        select(issue_items.c.resource_id, issue_items.c.issue_id).where(
+            issue_items.c.issue_id.in_(months), issue_items.c.section != REMOVED
+        )
+    ):
         found.setdefault(row.resource_id, months[row.issue_id])
     return found
 

@@ -14,15 +14,27 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from aggregator.digest.links import Links, PersonalLinks
-from aggregator.digest.issue import EVENTS, OTHER, IssueContent, IssueItem, personalise
-from aggregator.text.sanitize import clean_text, is_http_url, truncate_text
-from aggregator.settings import Settings
 from aggregator.config.taxonomy import Taxonomy
+from aggregator.digest.issue import EVENTS, OTHER, IssueContent, IssueItem, personalise
+from aggregator.digest.links import Links, PersonalLinks
+from aggregator.settings import Settings
+from aggregator.text.sanitize import clean_text, is_http_url, truncate_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 SUMMARY_CHARS = 320  # read on a phone between shifts: a taste, then the link
 TEXT_WIDTH = 72
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -54,13 +66,18 @@ RenderedDigest = RenderedMail
 def issue_subject(month: str, settings: Settings, *, prefix: str = "") -> str:
     """The fixed subject: the settings' pattern filled with the issue month only, never fetched text."""
     year, number = month.split("-")
-    subject = settings.mail.subject_pattern.format(month_name=MONTH_NAMES[int(number) - 1], month=number,
-                                                   year=year)
+    subject = settings.mail.subject_pattern.format(month_name=MONTH_NAMES[int(number) - 1], month=number, year=year)
     return _plain(prefix + subject)
 
 
-def render_digest(content: IssueContent, *, recipient: Recipient | None, settings: Settings, taxonomy: Taxonomy,
-                  personal: PersonalLinks | None = None) -> RenderedMail:
+def render_digest(
+    content: IssueContent,
+    *,
+    recipient: Recipient | None,
+    settings: Settings,
+    taxonomy: Taxonomy,
+    personal: PersonalLinks | None = None,
+) -> RenderedMail:
     """A subscriber's copy of `content`, filtered and ordered by their preferences (None: everything).
 
     `personal` gives the unsubscribe and preference links; without it the links are signed for
@@ -96,11 +113,17 @@ def render_confirmation(*, confirm_url: str, settings: Settings) -> RenderedMail
     env = _environment(str(TEMPLATES_DIR))
     list_name = _display_name(settings.mail.from_address)
     subject = _plain(f"Please confirm your subscription to {list_name}")
-    context = {"confirm_url": confirm_url, "list_name": list_name, "home_url": Links(settings.base_url).home(),
-               "subject": subject}
-    return RenderedMail(subject=subject,
-                        html=_inline(env.get_template("confirm.html.j2").render(context)),
-                        text=_crlf_free(env.get_template("confirm.txt.j2").render(context)))
+    context = {
+        "confirm_url": confirm_url,
+        "list_name": list_name,
+        "home_url": Links(settings.base_url).home(),
+        "subject": subject,
+    }
+    return RenderedMail(
+        subject=subject,
+        html=_inline(env.get_template("confirm.html.j2").render(context)),
+        text=_crlf_free(env.get_template("confirm.txt.j2").render(context)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +149,9 @@ class _SectionView:
 
 def _section(name: str, items: Sequence[IssueItem], taxonomy: Taxonomy, links: Links, zone: ZoneInfo) -> _SectionView:
     names = {label.id: label.name for label in taxonomy.themes}
-    title = {EVENTS: "Upcoming events", OTHER: "More resources"}.get(name) or names.get(name, name.replace("-", " ").capitalize())
+    title = {EVENTS: "Upcoming events", OTHER: "More resources"}.get(name) or names.get(
+        name, name.replace("-", " ").capitalize()
+    )
     return _SectionView(id=name, name=title, items=tuple(_item(i, links, zone) for i in items))
 
 
@@ -167,8 +192,11 @@ def _when(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
     text = f"{local:%a} {_date(start, zone)}, {local:%H:%M}"
     if end is not None:
         local_end = end.astimezone(zone)
-        text += (f"–{local_end:%H:%M}" if local_end.date() == local.date()
-                 else f" to {local_end:%a} {_date(end, zone)}, {local_end:%H:%M}")
+        text += (
+            f"–{local_end:%H:%M}"
+            if local_end.date() == local.date()
+            else f" to {local_end:%a} {_date(end, zone)}, {local_end:%H:%M}"
+        )
     return f"{text} ({local.tzname()})"
 
 
@@ -193,8 +221,14 @@ def _default_links(links: Links, recipient: Recipient | None, settings: Settings
 
 
 def _wrap(text: str, indent: str = "") -> str:
-    return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        text,
+        TEXT_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _crlf_free(text: str) -> str:
@@ -209,8 +243,14 @@ def _crlf_free(text: str) -> str:
 
 @lru_cache(maxsize=4)
 def _environment(templates_dir: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(["html.j2", "html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(["html.j2", "html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["wrap"] = _wrap
     return env
 

@@ -11,19 +11,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.digest import deliveries as store
 from aggregator.digest.compose import Copies
 from aggregator.digest.deliveries import Target
 from aggregator.digest.errors import AddressError, DeliveryFailure, SenderRefusedError, TransportError
-from aggregator.digest.message import envelope_sender, load_signer
 from aggregator.digest.issue import load_issue
+from aggregator.digest.message import envelope_sender, load_signer
 from aggregator.settings import Settings
-from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class SendReport:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def default_worker_id() -> str:
@@ -114,12 +114,21 @@ class _Throttle:
             self._sleep(slot - now)
 
 
-def send_issue(engine: Engine, issue_id: int, transport: Mailer, settings: Settings, *,
-               now: Callable[[], datetime] = utc_now, worker_id: str | None = None,
-               taxonomy: Taxonomy | None = None, source_names: Mapping[str, str] | None = None,
-               options: SendOptions = SendOptions(), progress: Callable[[int], None] | None = None,
-               sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-               ) -> SendReport:
+def send_issue(
+    engine: Engine,
+    issue_id: int,
+    transport: Mailer,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    worker_id: str | None = None,
+    taxonomy: Taxonomy | None = None,
+    source_names: Mapping[str, str] | None = None,
+    options: SendOptions = SendOptions(),
+    progress: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> SendReport:
     """Send (or resume sending) an approved issue to every active subscriber once; see deliveries.py.
 
     `now` is the clock for leases and Date headers. Run it again after a crash or kill: it sends only
@@ -134,12 +143,25 @@ def send_issue(engine: Engine, issue_id: int, transport: Mailer, settings: Setti
         content = load_issue(conn, issue_id, now(), source_names)
     if status == "sent":
         return _report(engine, issue_id, Counter(), [], 0, finished=True)
-    copies = Copies(content, settings, taxonomy or load_taxonomy(settings.taxonomy_file),
-                    signer=load_signer(settings.dkim))
-    run = _Run(engine, issue_id, transport, settings, copies, options, now, sleep,
-               _Throttle(settings.smtp.rate_per_second, clock, sleep), progress)
-    threads = [threading.Thread(target=_work, args=(run, f"{worker_id}/{n}"), name=f"send-{n}", daemon=True)
-               for n in range(settings.smtp.connections)]
+    copies = Copies(
+        content, settings, taxonomy or load_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
+    )
+    run = _Run(
+        engine,
+        issue_id,
+        transport,
+        settings,
+        copies,
+        options,
+        now,
+        sleep,
+        _Throttle(settings.smtp.rate_per_second, clock, sleep),
+        progress,
+    )
+    threads = [
+        threading.Thread(target=_work, args=(run, f"{worker_id}/{n}"), name=f"send-{n}", daemon=True)
+        for n in range(settings.smtp.connections)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -149,13 +171,23 @@ def send_issue(engine: Engine, issue_id: int, transport: Mailer, settings: Setti
     return _report(engine, issue_id, run.counts, run.errors, copies.rendered, finished=finished)
 
 
-def _report(engine: Engine, issue_id: int, counts: Counter, errors: list[str], copies: int, *,
-            finished: bool) -> SendReport:
+def _report(
+    engine: Engine, issue_id: int, counts: Counter, errors: list[str], copies: int, *, finished: bool
+) -> SendReport:
     with engine.connect() as conn:
         pending = store.count_by_status(conn, issue_id).get("pending", 0)
-    return SendReport(issue_id=issue_id, sent=counts["sent"], skipped=counts["skipped"], failed=counts["failed"],
-                      bounced=counts["bounced"], retried=counts["retried"], pending=pending, finished=finished,
-                      errors=tuple(errors), copies=copies)
+    return SendReport(
+        issue_id=issue_id,
+        sent=counts["sent"],
+        skipped=counts["skipped"],
+        failed=counts["failed"],
+        bounced=counts["bounced"],
+        retried=counts["retried"],
+        pending=pending,
+        finished=finished,
+        errors=tuple(errors),
+        copies=copies,
+    )
 
 
 def _work(run: _Run, owner: str) -> None:
@@ -170,8 +202,9 @@ def _work(run: _Run, owner: str) -> None:
             try:
                 while not run.stop.is_set():
                     with conn.begin():
-                        claimed = store.claim_batch(conn, run.issue_id, owner, run.now(), run.options.lease,
-                                                    run.options.batch_size)
+                        claimed = store.claim_batch(
+                            conn, run.issue_id, owner, run.now(), run.options.lease, run.options.batch_size
+                        )
                     if not claimed:
                         return
                     _send_batch(run, conn, owner, claimed, connection)
@@ -192,8 +225,10 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
     statements = store.SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
-    margin = timedelta(seconds=run.settings.smtp.timeout * (run.settings.smtp.retries + 2)
-                       + run.options.backoff * 2 ** (run.settings.smtp.retries + 1))
+    margin = timedelta(
+        seconds=run.settings.smtp.timeout * (run.settings.smtp.retries + 2)
+        + run.options.backoff * 2 ** (run.settings.smtp.retries + 1)
+    )
     for index, delivery_id in enumerate(claimed):
         if run.stop.is_set():
             return
@@ -228,7 +263,7 @@ def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) ->
         except DeliveryFailure as failure:
             if failure.is_temporary and attempt < smtp.retries:
                 run.count("retried")
-                run.sleep(run.options.backoff * 2 ** attempt)
+                run.sleep(run.options.backoff * 2**attempt)
                 continue
             _record_failure(run, owner, target, str(failure), bounce=failure.recipient_refused)
             run.count("bounced" if failure.recipient_refused else "failed")
@@ -238,7 +273,7 @@ def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) ->
             if attempt >= smtp.retries:
                 raise
             run.count("retried")
-            run.sleep(run.options.backoff * 2 ** attempt)
+            run.sleep(run.options.backoff * 2**attempt)
             continue
         return message_id
     return None
@@ -248,8 +283,9 @@ def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce
     # a transaction of its own (the worker's connection is in autocommit): the failure and the bounce count
     # are written together or not at all
     with run.engine.begin() as conn:
-        store.mark_failed(conn, target, owner, error, bounce=bounce,
-                          hard_bounce_after=run.settings.smtp.hard_bounce_after)
+        store.mark_failed(
+            conn, target, owner, error, bounce=bounce, hard_bounce_after=run.settings.smtp.hard_bounce_after
+        )
 
 
 class _Connection:

@@ -4,40 +4,41 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.digest.issue import IssueContent
 from aggregator.digest.links import Links, PersonalLinks
 from aggregator.digest.message import build_message, envelope_sender, new_nonce, slot_links
 from aggregator.digest.render import render_confirmation, render_digest
 from aggregator.digest.send import Mailer
-from aggregator.digest.issue import IssueContent
 from aggregator.settings import Settings
-from aggregator.config.taxonomy import Taxonomy
 
 TEST_PREFIX = "[TEST] "
 
 
-def send_test(content: IssueContent, address: str, transport: Mailer, settings: Settings, *, taxonomy: Taxonomy,
-              now: datetime) -> bytes:
+def send_test(
+    content: IssueContent, address: str, transport: Mailer, settings: Settings, *, taxonomy: Taxonomy, now: datetime
+) -> bytes:
     """Send the whole issue (no preferences) to `address` with a "[TEST]" subject; not recorded as a delivery.
     Its unsubscribe and preference links are preview links that do nothing. Returns the bytes sent."""
     nonce = new_nonce()
     links = Links(settings.base_url)
-    rendered = render_digest(content, recipient=None, settings=settings, taxonomy=taxonomy,
-                             personal=slot_links(nonce))
+    rendered = render_digest(content, recipient=None, settings=settings, taxonomy=taxonomy, personal=slot_links(nonce))
     preview = PersonalLinks(unsubscribe=links.unsubscribe("preview"), preferences=links.preferences("preview"))
-    data = build_message(rendered, settings, to=address, date=now, links=preview, nonce=nonce,
-                         subject_prefix=TEST_PREFIX)
+    data = build_message(
+        rendered, settings, to=address, date=now, links=preview, nonce=nonce, subject_prefix=TEST_PREFIX
+    )
     _send(transport, settings, address, data)
     return data
 
 
 def confirmation_message(address: str, confirm_url: str, settings: Settings, *, now: datetime) -> bytes:
     """The double opt-in mail for `address` (no list headers: it is not a list message)."""
-    return build_message(render_confirmation(confirm_url=confirm_url, settings=settings), settings, to=address,
-                         date=now)
+    return build_message(
+        render_confirmation(confirm_url=confirm_url, settings=settings), settings, to=address, date=now
+    )
 
 
-def send_confirmation(address: str, confirm_url: str, transport: Mailer, settings: Settings, *,
-                      now: datetime) -> None:
+def send_confirmation(address: str, confirm_url: str, transport: Mailer, settings: Settings, *, now: datetime) -> None:
     """Build and send the confirmation mail; raises DeliveryFailure or TransportError."""
     _send(transport, settings, address, confirmation_message(address, confirm_url, settings, now=now))
 

@@ -32,8 +32,9 @@ class SMTPSession:
         except smtplib.SMTPSenderRefused as exc:
             if 400 <= exc.smtp_code < 500:
                 raise DeliveryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code) from None
-            raise SenderRefusedError(f"the server refused the sender {sender}: {exc.smtp_code} "
-                                     f"{_text(exc.smtp_error)}") from None
+            raise SenderRefusedError(
+                f"the server refused the sender {sender}: {exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
         except smtplib.SMTPServerDisconnected as exc:
             raise TransportError(f"the mail server closed the connection: {exc}") from None
         except smtplib.SMTPResponseException as exc:  # SMTPDataError and the rest carry a reply code
@@ -53,8 +54,10 @@ class SMTPTransport:
 
     def __init__(self, smtp: SMTPSettings) -> None:
         if not smtp.host:
-            raise TransportError("no SMTP host configured", hint="set AGGREGATOR_SMTP__HOST, or leave it empty "
-                                                                  "to write the outbox folder")
+            raise TransportError(
+                "no SMTP host configured",
+                hint="set AGGREGATOR_SMTP__HOST, or leave it empty to write the outbox folder",
+            )
         self._smtp = smtp
 
     def open(self) -> SMTPSession:
@@ -71,11 +74,15 @@ class SMTPTransport:
             if smtp.username:
                 client.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise TransportError(f"the mail server refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
-                                 hint="check AGGREGATOR_SMTP__USERNAME and AGGREGATOR_SMTP__PASSWORD") from None
+            raise TransportError(
+                f"the mail server refused the login: {exc.smtp_code} {_text(exc.smtp_error)}",
+                hint="check AGGREGATOR_SMTP__USERNAME and AGGREGATOR_SMTP__PASSWORD",
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
-            raise TransportError(f"the mail server does not support {smtp.security}: {exc}",
-                                 hint="set AGGREGATOR_SMTP__SECURITY to what the server offers") from None
+            raise TransportError(
+                f"the mail server does not support {smtp.security}: {exc}",
+                hint="set AGGREGATOR_SMTP__SECURITY to what the server offers",
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransportError(f"cannot connect to {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from None
         return SMTPSession(client)
@@ -95,8 +102,9 @@ class OutboxSession:
                 handle.write(data)
             os.replace(partial, self._folder / f"{name}.eml")
         except OSError as exc:
-            raise TransportError(f"cannot write to the outbox {self._folder}: {exc}",
-                                 hint="check that AGGREGATOR_DATA_DIR is writable") from None
+            raise TransportError(
+                f"cannot write to the outbox {self._folder}: {exc}", hint="check that AGGREGATOR_DATA_DIR is writable"
+            ) from None
 
     def close(self) -> None:
         pass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import lxml.html
 
-from aggregator.text.dates import parse_event_time
 from aggregator.model import Event
+from aggregator.text.dates import parse_event_time
 from aggregator.text.sanitize import clean_text, is_http_url
 
 DEFAULT_LENGTH = timedelta(hours=1)
@@ -50,8 +50,8 @@ def event_to_ics(event: EventListing, *, now: datetime, domain: str = "kindness-
     vevent.add("uid", f"resource-{event.resource_id}@{domain}")
     vevent.add("dtstamp", now)
     # UTC times ("Z"): every calendar shows them in its own zone, with no VTIMEZONE to go stale
-    vevent.add("dtstart", event.start.astimezone(timezone.utc))
-    vevent.add("dtend", (event.end or event.start + DEFAULT_LENGTH).astimezone(timezone.utc))
+    vevent.add("dtstart", event.start.astimezone(UTC))
+    vevent.add("dtend", (event.end or event.start + DEFAULT_LENGTH).astimezone(UTC))
     # fetched text: single-line, control characters removed; icalendar escapes the rest
     vevent.add("summary", clean_text(event.title))
     description = clean_text(event.summary)
@@ -71,8 +71,9 @@ def event_to_ics(event: EventListing, *, now: datetime, domain: str = "kindness-
 # Labelled lines as event pages and posts write them ("Date: ...", "Time: ...", "Where: ...").
 _LABELS = r"(?:date|when|time|where|venue|location|place)"
 _FIELD = re.compile(rf"\b({_LABELS})\s*:\s*(.+?)(?=\s*\b{_LABELS}\s*:|\n|$)", re.IGNORECASE)
-_REGISTER = re.compile(r"\b(?:register|registration|book (?:a |your )?(?:place|ticket)|sign[ -]?up|tickets?|rsvp)\b",
-                       re.IGNORECASE)
+_REGISTER = re.compile(
+    r"\b(?:register|registration|book (?:a |your )?(?:place|ticket)|sign[ -]?up|tickets?|rsvp)\b", re.IGNORECASE
+)
 _REGISTER_HOSTS = ("eventbrite.", "ticketsource.", "zoom.us", "tickettailor.", "ti.to", "forms.office.com")
 # A date label, possibly split from its colon by markup ("<strong>Date:</strong>", "When</b>:").
 _HAS_DATE_LABEL = re.compile(r"\b(?:date|when)\s*(?:<[^>]*>\s*)*:", re.IGNORECASE)
@@ -94,8 +95,9 @@ def find_event(html: str | None, *, default_tz: str = "Europe/London") -> Event 
     text = fragment.text_content()
     fields: dict[str, str] = {}
     for label, value in _FIELD.findall(text):
-        key = {"when": "date", "venue": "where", "location": "where", "place": "where"}.get(label.lower(),
-                                                                                          label.lower())
+        key = {"when": "date", "venue": "where", "location": "where", "place": "where"}.get(
+            label.lower(), label.lower()
+        )
         fields.setdefault(key, value.strip(" .;"))
     if "date" not in fields:
         return None
@@ -104,9 +106,14 @@ def find_event(html: str | None, *, default_tz: str = "Europe/London") -> Event 
     if start is None:
         return None
     where = clean_text(fields.get("where")) or None
-    return Event(start=start, end=end, timezone=default_tz, location=where,
-                 online=bool(where and _ONLINE.search(where)) or None,
-                 registration_url=_registration_link(fragment))
+    return Event(
+        start=start,
+        end=end,
+        timezone=default_tz,
+        location=where,
+        online=bool(where and _ONLINE.search(where)) or None,
+        registration_url=_registration_link(fragment),
+    )
 
 
 def has_date_label(html: str) -> bool:
@@ -123,7 +130,8 @@ def has_date_label(html: str) -> bool:
 def _registration_link(fragment) -> str | None:
     for link in fragment.iter("a"):
         href = (link.get("href") or "").strip()
-        if is_http_url(href) and (_REGISTER.search(link.text_content() or "")
-                                  or any(host in href for host in _REGISTER_HOSTS)):
+        if is_http_url(href) and (
+            _REGISTER.search(link.text_content() or "") or any(host in href for host in _REGISTER_HOSTS)
+        ):
             return href
     return None

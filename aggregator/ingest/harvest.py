@@ -9,14 +9,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from aggregator.config.sources import SourceConfig
 from aggregator.errors import FetchError, ParseError
 from aggregator.model import RawEntry
-from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
-               "application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1")
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
+)
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 MAX_DETAIL_PAGES = 200  # per source and run: following links is for enrichment, not crawling
 
@@ -37,8 +39,9 @@ class FetchedLike(Protocol):
 class Fetcher(Protocol):
     """What harvesting needs from the HTTP layer (aggregator.ingest.fetch.Fetcher satisfies it)."""
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              accept: str | None = None) -> FetchedLike: ...
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+    ) -> FetchedLike: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,13 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
         return _unchanged(fetched)
     limit = request.source.max_entries
     try:
-        entries = parse_feed(fetched.body, fetched.url, content_type=fetched.content_type, max_entries=limit,
-                             with_content=request.source.full_content)
+        entries = parse_feed(
+            fetched.body,
+            fetched.url,
+            content_type=fetched.content_type,
+            max_entries=limit,
+            with_content=request.source.full_content,
+        )
     except ParseError:
         # An HTML page where a feed was expected: follow its <link rel="alternate"> (autodiscovery).
         candidates = discover_feeds(fetched.body, fetched.url)
@@ -95,8 +103,13 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
             raise
         logger.info("feed discovered from page", extra={"url": fetched.url, "feed_url": candidates[0]})
         feed = fetcher.fetch(candidates[0], accept=FEED_ACCEPT)
-        entries = parse_feed(feed.body, feed.url, content_type=feed.content_type, max_entries=limit,
-                             with_content=request.source.full_content)
+        entries = parse_feed(
+            feed.body,
+            feed.url,
+            content_type=feed.content_type,
+            max_entries=limit,
+            with_content=request.source.full_content,
+        )
     return _harvested(fetched, entries)
 
 
@@ -124,10 +137,18 @@ def _harvest_metadata(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     if not meta.title:
         raise ParseError(f"no title found in the page's metadata at {fetched.url}")
     entry = RawEntry(
-        url=meta.url or fetched.url, title=meta.title, guid=meta.url or fetched.url,
+        url=meta.url or fetched.url,
+        title=meta.title,
+        guid=meta.url or fetched.url,
         summary_html=f"<p>{html.escape(meta.description)}</p>" if meta.description else None,
-        published=meta.published, updated=meta.updated, authors=meta.authors, tags=meta.tags,
-        type_hint=meta.type_hint, doi=meta.doi, event=meta.event, image_url=meta.image_url,
+        published=meta.published,
+        updated=meta.updated,
+        authors=meta.authors,
+        tags=meta.tags,
+        type_hint=meta.type_hint,
+        doi=meta.doi,
+        event=meta.event,
+        image_url=meta.image_url,
     )
     return _harvested(fetched, [entry])
 
@@ -154,9 +175,13 @@ def _harvest_oai(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     oai = request.source.oai
     from_date = datetime.fromisoformat(request.cursor) if request.cursor else None
     entries, response_date = harvest_records(
-        lambda url: fetcher.fetch(url, accept="text/xml").body, request.url,
-        metadata_prefix=oai.metadata_prefix if oai else "oai_dc", set_spec=oai.set if oai else None,
-        from_date=from_date, max_entries=request.source.max_entries)
+        lambda url: fetcher.fetch(url, accept="text/xml").body,
+        request.url,
+        metadata_prefix=oai.metadata_prefix if oai else "oai_dc",
+        set_spec=oai.set if oai else None,
+        from_date=from_date,
+        max_entries=request.source.max_entries,
+    )
     entries = entries[: request.source.max_entries]
     if oai and oai.item_pages:
         entries = enrich_from_pages(entries, fetcher)
@@ -198,13 +223,24 @@ def enrich_from_pages(entries: list[RawEntry], fetcher: Fetcher) -> list[RawEntr
 
 
 def _unchanged(fetched: FetchedLike) -> Harvest:
-    return Harvest(entries=(), http_status=fetched.status, not_modified=True, etag=fetched.etag,
-                   last_modified=fetched.last_modified, permanent_redirect=fetched.permanent_redirect)
+    return Harvest(
+        entries=(),
+        http_status=fetched.status,
+        not_modified=True,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        permanent_redirect=fetched.permanent_redirect,
+    )
 
 
 def _harvested(fetched: FetchedLike, entries: list[RawEntry]) -> Harvest:
-    return Harvest(entries=tuple(entries), http_status=fetched.status, etag=fetched.etag,
-                   last_modified=fetched.last_modified, permanent_redirect=fetched.permanent_redirect)
+    return Harvest(
+        entries=tuple(entries),
+        http_status=fetched.status,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        permanent_redirect=fetched.permanent_redirect,
+    )
 
 
 _HARVESTERS: dict[str, Callable[[HarvestRequest, Fetcher], Harvest]] = {

@@ -11,16 +11,18 @@ from datetime import datetime
 import courlan
 from w3lib.url import canonicalize_url
 
-from aggregator.model import EMPTY, Event, RawEntry, Resource
-from aggregator.ingest.resource_types import infer_entry_type
-from aggregator.text.sanitize import clean_text, html_to_text, truncate_text
 from aggregator.config.sources import SourceConfig
+from aggregator.ingest.resource_types import infer_entry_type
+from aggregator.model import EMPTY, Event, RawEntry, Resource
+from aggregator.text.sanitize import clean_text, html_to_text, truncate_text
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
 _URL = re.compile(r"^\s*(?:https?://|www\.|doi\.org/)", re.IGNORECASE)
 # what publishers append to a DOI in their landing-page URLs (.../10.3389/x.1/full, .../pdf, .../epdf)
-_VIEWER_TAIL = re.compile(r"(?:/(?:full|pdf|epdf|abstract|fulltext|full-text|html|summary|references))+/?$",
-                          re.IGNORECASE)
+_VIEWER_TAIL = re.compile(
+    r"(?:/(?:full|pdf|epdf|abstract|fulltext|full-text|html|summary|references))+/?$", re.IGNORECASE
+)
+
 
 def canonicalize(url: str) -> str:
     """The URL two sources would agree on: tracking parameters, fragment and default port removed,
@@ -60,13 +62,39 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
     tags = _unique([*(clean_text(t) for t in entry.tags), *source.tags])
     doi = normalize_doi(entry.doi)
     extra = {k: clean_text(v) for k, v in entry.extra.items()} if entry.extra else EMPTY
-    content_hash = _content_hash(url, title, summary, summary_html, resource_type.value, entry.published,
-                                 entry.updated, authors, tags, doi, entry.event, entry.image_url, extra)
+    content_hash = _content_hash(
+        url,
+        title,
+        summary,
+        summary_html,
+        resource_type.value,
+        entry.published,
+        entry.updated,
+        authors,
+        tags,
+        doi,
+        entry.event,
+        entry.image_url,
+        extra,
+    )
     return Resource(
-        source_id=source.id, key=f"guid:{guid}" if guid else f"url:{canonical}", url=url,
-        canonical_url=canonical, title=title, summary=summary, summary_html=summary_html, type=resource_type,
-        published=entry.published, updated=entry.updated, authors=authors, tags=tags, doi=doi,
-        event=entry.event, image_url=entry.image_url, extra=extra, content_hash=content_hash,
+        source_id=source.id,
+        key=f"guid:{guid}" if guid else f"url:{canonical}",
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        summary=summary,
+        summary_html=summary_html,
+        type=resource_type,
+        published=entry.published,
+        updated=entry.updated,
+        authors=authors,
+        tags=tags,
+        doi=doi,
+        event=entry.event,
+        image_url=entry.image_url,
+        extra=extra,
+        content_hash=content_hash,
     )
 
 
@@ -78,16 +106,41 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _content_hash(url: str, title: str, summary: str, summary_html: str, type_value: str,
-                  published: datetime | None, updated: datetime | None, authors: tuple[str, ...],
-                  tags: tuple[str, ...], doi: str | None, event: Event | None, image_url: str | None,
-                  extra: Mapping[str, str]) -> str:
+def _content_hash(
+    url: str,
+    title: str,
+    summary: str,
+    summary_html: str,
+    type_value: str,
+    published: datetime | None,
+    updated: datetime | None,
+    authors: tuple[str, ...],
+    tags: tuple[str, ...],
+    doi: str | None,
+    event: Event | None,
+    image_url: str | None,
+    extra: Mapping[str, str],
+) -> str:
     """A digest of every stored field: equal digests mean the entry needs no write.
 
     repr() of a tuple of strings, None and tuples is an unambiguous literal (and escapes lone
     surrogates, which UTF-8 cannot encode); datetimes go in as ISO text, independent of repr.
     """
-    payload = repr((url, title, summary, summary_html, type_value,
-                    published.isoformat() if published else None, updated.isoformat() if updated else None,
-                    authors, tags, doi, repr(event), image_url, sorted(extra.items())))
+    payload = repr(
+        (
+            url,
+            title,
+            summary,
+            summary_html,
+            type_value,
+            published.isoformat() if published else None,
+            updated.isoformat() if updated else None,
+            authors,
+            tags,
+            doi,
+            repr(event),
+            image_url,
+            sorted(extra.items()),
+        )
+    )
     return hashlib.blake2b(payload.encode(), digest_size=32).hexdigest()

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from aggregator.config.sources import SourceConfig
 from aggregator.model import RawEntry, ResourceType
 from aggregator.text.sanitize import html_to_text
-from aggregator.config.sources import SourceConfig
 
 T = ResourceType
 # Patterns are lower-case and matched against lower-cased text.
@@ -18,47 +18,100 @@ _VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 _TIME = re.compile(r"\b\d{1,2}(?:[:.]\d{2})\s*(?:am|pm)?\b|\b\d{1,2}\s*(?:am|pm)\b")
 
 
-_INVITE = re.compile(r"\b(?:join us|join (?:the|our)|book (?:your |a )?(?:free )?(?:place|ticket)s?|register|registration|sign up"
-              r"|booking|places are|will be held|will take place|takes place|free to attend|all welcome)\b")
-_EVENT_STRONG = re.compile(r"\b(?:seminars?|webinars?|conference|masterclass|symposium|workshops?|summit"
-                    r"|lecture|festival|launch event|meet-?up)\b")
+_INVITE = re.compile(
+    r"\b(?:join us|join (?:the|our)|book (?:your |a )?(?:free )?(?:place|ticket)s?|register|registration|sign up"
+    r"|booking|places are|will be held|will take place|takes place|free to attend|all welcome)\b"
+)
+_EVENT_STRONG = re.compile(
+    r"\b(?:seminars?|webinars?|conference|masterclass|symposium|workshops?|summit"
+    r"|lecture|festival|launch event|meet-?up)\b"
+)
 _EVENT_WEAK = re.compile(r"\b(?:conversations?|sessions?|events?|gathering|circles?|rounds|meeting)\b")
 _PLACE = r"(?:trust|unit|ward|team|practice|network|hospital|hospice|service|department|care home|board)"
 
 # Cues in the order they win: a seminar about a toolkit is an event, a paper proposing a toolkit is research.
 # Strong cues are looked for in the title, then the summary; only then the weak ones (report, news).
 # News cues count in the title only: "appointed" in a summary is rarely what the resource is.
-_NEWS_TITLE = re.compile(r"\b(?:vacanc(?:y|ies)|we are recruiting|raises? £?[\d,]+|wins?|won|awards?|appointed|signs? up to"
-                  r"|announces?|announced|meet our|write-?up|notes from|what we heard)\b")
+_NEWS_TITLE = re.compile(
+    r"\b(?:vacanc(?:y|ies)|we are recruiting|raises? £?[\d,]+|wins?|won|awards?|appointed|signs? up to"
+    r"|announces?|announced|meet our|write-?up|notes from|what we heard)\b"
+)
 _STRONG: tuple[tuple[ResourceType, re.Pattern[str]], ...] = (
-    (T.CASE_STUDY, re.compile(r"\bcase stud(?:y|ies)\b|\bwhat we learned\b|\blessons learned\b"
-                       r"|\b(?:shares?|describes?|explains?) how (?:\w+ ){0,4}?" + _PLACE +
-                       r"|\b(?:one|a|an|our|her|his|their) (?:[\w'-]+ ){0,3}?" + _PLACE + r"s? (?:has )?(?:introduced|launched|relaunched"
-                       r"|set up|redesigned|paired|invited|worked with|moved|rewrote|changed|used|made|piloted)\b")),
+    (
+        T.CASE_STUDY,
+        re.compile(
+            r"\bcase stud(?:y|ies)\b|\bwhat we learned\b|\blessons learned\b"
+            r"|\b(?:shares?|describes?|explains?) how (?:\w+ ){0,4}?"
+            + _PLACE
+            + r"|\b(?:one|a|an|our|her|his|their) (?:[\w'-]+ ){0,3}?"
+            + _PLACE
+            + r"s? (?:has )?(?:introduced|launched|relaunched"
+            r"|set up|redesigned|paired|invited|worked with|moved|rewrote|changed|used|made|piloted)\b"
+        ),
+    ),
     (T.VIDEO, re.compile(r"\b(?:video|watch|film|animation|recording|podcast|listen to|episode)\b")),
-    (T.RESEARCH, re.compile(r"\b(?:journal|peer[- ]reviewed|systematic review|scoping review|meta-analysis|realist review"
-                     r"|this (?:paper|article|study)|we (?:conducted|interviewed|surveyed|analysed|analyzed|examine|explore|argue|find|found|report)"
-                     r"|working paper|preprint|participants|methods?:|results:|conclusions?:|cross-sectional|qualitative study)\b")),
-    (T.POLICY, re.compile(r"\b(?:policy paper|white paper|green paper|consultation|government response|statutory guidance"
-                   r"|legislation|regulations|bill|act 20\d\d|strategy|the government (?:has|will|is)|secretary of state"
-                   r"|minister|mandate|long[- ]term (?:workforce )?plan|national policy|charter|sets out the (?:government|nhs|national))\b")),
-    (T.TOOLKIT, re.compile(r"\b(?:toolkits?|tools?|guide|guides|handbook|workbook|templates?|checklists?|resource pack|resources for"
-                    r"|how to|step[- ]by[- ]step|e-?learning|practical|cards|activities|facilitator|guidance|framework"
-                    r"|introduction to|explained|explainer|reading list|prompts|syllabus|starter pack)\b")),
+    (
+        T.RESEARCH,
+        re.compile(
+            r"\b(?:journal|peer[- ]reviewed|systematic review|scoping review|meta-analysis|realist review"
+            r"|this (?:paper|article|study)|we (?:conducted|interviewed|surveyed|analysed|analyzed|examine|explore|argue|find|found|report)"
+            r"|working paper|preprint|participants|methods?:|results:|conclusions?:|cross-sectional|qualitative study)\b"
+        ),
+    ),
+    (
+        T.POLICY,
+        re.compile(
+            r"\b(?:policy paper|white paper|green paper|consultation|government response|statutory guidance"
+            r"|legislation|regulations|bill|act 20\d\d|strategy|the government (?:has|will|is)|secretary of state"
+            r"|minister|mandate|long[- ]term (?:workforce )?plan|national policy|charter|sets out the (?:government|nhs|national))\b"
+        ),
+    ),
+    (
+        T.TOOLKIT,
+        re.compile(
+            r"\b(?:toolkits?|tools?|guide|guides|handbook|workbook|templates?|checklists?|resource pack|resources for"
+            r"|how to|step[- ]by[- ]step|e-?learning|practical|cards|activities|facilitator|guidance|framework"
+            r"|introduction to|explained|explainer|reading list|prompts|syllabus|starter pack)\b"
+        ),
+    ),
 )
 _WEAK: tuple[tuple[ResourceType, re.Pattern[str]], ...] = (
-    (T.REPORT, re.compile(r"\b(?:report|reports|review|inquiry|findings|survey|results|annual|evaluation|insights|analysis"
-                   r"|data|statistics|briefing|evidence|looking back|told us)\b")),
+    (
+        T.REPORT,
+        re.compile(
+            r"\b(?:report|reports|review|inquiry|findings|survey|results|annual|evaluation|insights|analysis"
+            r"|data|statistics|briefing|evidence|looking back|told us)\b"
+        ),
+    ),
 )
-_TAG_TYPES = {"event": T.EVENT, "events": T.EVENT, "webinar": T.EVENT, "seminar": T.EVENT, "case study": T.CASE_STUDY,
-              "case studies": T.CASE_STUDY, "toolkit": T.TOOLKIT, "tools": T.TOOLKIT,
-              "toolkits and collections": T.TOOLKIT, "guide": T.TOOLKIT,
-              "research": T.RESEARCH, "video": T.VIDEO, "podcast": T.VIDEO, "policy": T.POLICY, "report": T.REPORT,
-              "news": T.NEWS, "blog": T.NEWS}
+_TAG_TYPES = {
+    "event": T.EVENT,
+    "events": T.EVENT,
+    "webinar": T.EVENT,
+    "seminar": T.EVENT,
+    "case study": T.CASE_STUDY,
+    "case studies": T.CASE_STUDY,
+    "toolkit": T.TOOLKIT,
+    "tools": T.TOOLKIT,
+    "toolkits and collections": T.TOOLKIT,
+    "guide": T.TOOLKIT,
+    "research": T.RESEARCH,
+    "video": T.VIDEO,
+    "podcast": T.VIDEO,
+    "policy": T.POLICY,
+    "report": T.REPORT,
+    "news": T.NEWS,
+    "blog": T.NEWS,
+}
 
 
-def infer_type(title: str, summary: str, type_hint: str | ResourceType | None = None, url: str | None = None,
-               tags: Sequence[str] = ()) -> ResourceType:
+def infer_type(
+    title: str,
+    summary: str,
+    type_hint: str | ResourceType | None = None,
+    url: str | None = None,
+    tags: Sequence[str] = (),
+) -> ResourceType:
     """The platform's own type when it states one; else the URL, the partner's tags, then cues in the
     title and the summary; a resource with no cue is news."""
     if type_hint:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aggregator.ingest.adapters.platform import Detection, Route, detect_platform, propose_selectors
+from aggregator.config.sources import SourceConfig, parse_sources
 from aggregator.errors import AggregatorError, ConfigError
+from aggregator.ingest.adapters.platform import Detection, Route, detect_platform, propose_selectors
 from aggregator.ingest.harvest import HTML_ACCEPT, Fetcher, HarvestRequest, harvest_source
 from aggregator.model import RawEntry
-from aggregator.config.sources import SourceConfig, parse_sources
 
 logger = logging.getLogger(__name__)
 _SLUG_PART = re.compile(r"[^a-z0-9]+")
@@ -111,9 +111,17 @@ def doctor_source(config: SourceConfig, fetcher: Fetcher, *, others: Sequence[So
     """
     if config.adapter in ("wordpress", "oai-pmh", "govuk"):  # already an API: it only has to keep working
         sample = _sample_config(config, fetcher)
-        return [] if sample.error is None else [Finding(config.id, f"the API route fails: {sample.error}",
-                                                         "open the site in a browser; `aggregator sources add <its page>` "
-                                                         "finds the route it offers now")]
+        return (
+            []
+            if sample.error is None
+            else [
+                Finding(
+                    config.id,
+                    f"the API route fails: {sample.error}",
+                    "open the site in a browser; `aggregator sources add <its page>` finds the route it offers now",
+                )
+            ]
+        )
     page_url = config.url if config.adapter in ("page", "metadata") else (config.homepage or config.url)
     try:
         page = fetcher.fetch(page_url, accept=HTML_ACCEPT)
@@ -123,15 +131,29 @@ def doctor_source(config: SourceConfig, fetcher: Fetcher, *, others: Sequence[So
         return [Finding(config.id, f"cannot fetch {page_url}: {exc}", "check the address in a browser")]
     detection = detect_platform(page.body, page.url)
     findings: list[Finding] = []
-    richer = [r for r in detection.routes if r.kind in ("api", "category-feed")
-              and r.rank < _current_rank(config, detection) and not _is_read(r, others)] \
-        if config.adapter != "metadata" else []
+    richer = (
+        [
+            r
+            for r in detection.routes
+            if r.kind in ("api", "category-feed")
+            and r.rank < _current_rank(config, detection)
+            and not _is_read(r, others)
+        ]
+        if config.adapter != "metadata"
+        else []
+    )
     if richer:
         best = richer[0]
-        route = {k: v for k, v in route_entry(best, source_id=config.id, name=config.name).items()
-                 if k not in ("id", "name")}
-        findings.append(Finding(config.id, f"a richer route appeared: {best.kind} ({best.why}) at {best.url}",
-                                "change the entry's route to:\n" + _indent(dump_yaml(route))))
+        route = {
+            k: v for k, v in route_entry(best, source_id=config.id, name=config.name).items() if k not in ("id", "name")
+        }
+        findings.append(
+            Finding(
+                config.id,
+                f"a richer route appeared: {best.kind} ({best.why}) at {best.url}",
+                "change the entry's route to:\n" + _indent(dump_yaml(route)),
+            )
+        )
     if config.adapter == "feed":
         findings += _check_feed(config, detection, fetcher)
     if config.adapter == "page" and config.selectors is not None:
@@ -155,8 +177,11 @@ def _check_selectors(config: SourceConfig, body: bytes, url: str) -> list[Findin
     if parse_page(body, url, config.selectors):
         return []
     proposal = propose_selectors(body)
-    fix = ("use these selectors:\n" + _indent(dump_yaml({"selectors": proposal}))) if proposal else \
-        "the page has no repeated structure left: ask the partner for a feed"
+    fix = (
+        ("use these selectors:\n" + _indent(dump_yaml({"selectors": proposal})))
+        if proposal
+        else "the page has no repeated structure left: ask the partner for a feed"
+    )
     return [Finding(config.id, "the selectors stopped matching (no entries on the page)", fix)]
 
 
@@ -166,10 +191,20 @@ def _check_feed(config: SourceConfig, detection: Detection | None, fetcher: Fetc
     if sample.error is None or config.url in announced:
         return []
     if announced:
-        return [Finding(config.id, f"the feed moved: {config.url} fails ({sample.error})",
-                        f"set `url: {announced[0]}` (the address the site now announces)")]
-    return [Finding(config.id, f"the feed fails ({sample.error}) and the site announces no other",
-                    "ask the partner where the feed went, or use the page route (`aggregator sources add`)")]
+        return [
+            Finding(
+                config.id,
+                f"the feed moved: {config.url} fails ({sample.error})",
+                f"set `url: {announced[0]}` (the address the site now announces)",
+            )
+        ]
+    return [
+        Finding(
+            config.id,
+            f"the feed fails ({sample.error}) and the site announces no other",
+            "ask the partner where the feed went, or use the page route (`aggregator sources add`)",
+        )
+    ]
 
 
 def _current_rank(config: SourceConfig, detection: Detection) -> int:
@@ -181,8 +216,12 @@ def _current_rank(config: SourceConfig, detection: Detection) -> int:
 
 def _is_read(route: Route, others: Sequence[SourceConfig]) -> bool:
     category = dict(route.options.get("wordpress") or {}).get("category")
-    return any(o.adapter == route.adapter and o.url == route.url
-               and (o.wordpress.category if o.wordpress else None) == category for o in others)
+    return any(
+        o.adapter == route.adapter
+        and o.url == route.url
+        and (o.wordpress.category if o.wordpress else None) == category
+        for o in others
+    )
 
 
 def _indent(text: str) -> str:

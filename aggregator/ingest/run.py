@@ -9,21 +9,28 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from aggregator.db.store import FetchRecord, SourceState, StoreResult, load_source_state, record_fetch, \
-    store_resources, sync_sources
+from aggregator.config.sources import SourceConfig
+from aggregator.db.store import (
+    FetchRecord,
+    SourceState,
+    StoreResult,
+    load_source_state,
+    record_fetch,
+    store_resources,
+    sync_sources,
+)
 from aggregator.errors import AggregatorError, GoneError, RateLimitedError
 from aggregator.ingest.events import find_event
 from aggregator.ingest.harvest import Fetcher, Harvest, HarvestRequest, harvest_source
-from aggregator.model import RawEntry, Resource
 from aggregator.ingest.normalize import normalize_entry
+from aggregator.model import RawEntry, Resource
 from aggregator.settings import Settings
-from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 DEFAULT_PAUSE = timedelta(hours=1)
@@ -32,7 +39,7 @@ MAX_PAUSE = timedelta(days=7)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +64,15 @@ class _Harvested:
     error: BaseException | None = None
 
 
-def run_fetch(settings: Settings, configs: Sequence[SourceConfig], engine: Engine, fetcher: Fetcher, *,
-              clock: Callable[[], datetime] = utcnow,
-              on_done: Callable[[SourceOutcome], None] | None = None) -> list[SourceOutcome]:
+def run_fetch(
+    settings: Settings,
+    configs: Sequence[SourceConfig],
+    engine: Engine,
+    fetcher: Fetcher,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    on_done: Callable[[SourceOutcome], None] | None = None,
+) -> list[SourceOutcome]:
     """Fetch every enabled source in `configs`; one host's sources in turn, hosts in parallel.
 
     Parsing happens in the worker threads; storing happens here, one transaction per source, so a
@@ -90,8 +103,9 @@ def run_fetch(settings: Settings, configs: Sequence[SourceConfig], engine: Engin
         for config in group:
             results.put(_harvest_one(config, states[config.id], fetcher, settings, clock))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.fetch.max_workers, len(groups) or 1)),
-                            thread_name_prefix="fetch") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(settings.fetch.max_workers, len(groups) or 1)), thread_name_prefix="fetch"
+    ) as pool:
         futures = [pool.submit(work, group) for group in groups.values()]
         for _ in range(len(due)):
             harvested = results.get()
@@ -120,15 +134,19 @@ def _skip_reason(state: SourceState, now: datetime) -> str | None:
     return None
 
 
-def _harvest_one(config: SourceConfig, state: SourceState, fetcher: Fetcher, settings: Settings,
-                 clock: Callable[[], datetime]) -> _Harvested:
+def _harvest_one(
+    config: SourceConfig, state: SourceState, fetcher: Fetcher, settings: Settings, clock: Callable[[], datetime]
+) -> _Harvested:
     started = clock()
-    request = HarvestRequest(source=config, url=state.url, etag=state.etag, last_modified=state.last_modified,
-                             cursor=state.harvest_cursor)
+    request = HarvestRequest(
+        source=config, url=state.url, etag=state.etag, last_modified=state.last_modified, cursor=state.harvest_cursor
+    )
     try:
         harvest = harvest_source(request, fetcher)
-        items = tuple(normalize_entry(with_event(e), config, summary_max_chars=settings.summary_max_chars)
-                      for e in harvest.entries)
+        items = tuple(
+            normalize_entry(with_event(e), config, summary_max_chars=settings.summary_max_chars)
+            for e in harvest.entries
+        )
         return _Harvested(config, started, harvest, items)
     except Exception as exc:  # recorded per source by the caller; unexpected ones are flagged as bugs
         if not isinstance(exc, AggregatorError):
@@ -136,7 +154,9 @@ def _harvest_one(config: SourceConfig, state: SourceState, fetcher: Fetcher, set
         return _Harvested(config, started, error=exc)
 
 
-def _store_one(engine: Engine, harvested: _Harvested, state: SourceState, clock: Callable[[], datetime]) -> SourceOutcome:
+def _store_one(
+    engine: Engine, harvested: _Harvested, state: SourceState, clock: Callable[[], datetime]
+) -> SourceOutcome:
     config, harvest = harvested.source, harvested.harvest
     if harvested.error is None and harvest is not None:
         drift = config.adapter == "page" and not harvest.not_modified and not harvest.entries and state.best_count > 0
@@ -151,8 +171,9 @@ def _store_one(engine: Engine, harvested: _Harvested, state: SourceState, clock:
     return _store_failure(engine, harvested, clock)
 
 
-def _store_with_retry(engine: Engine, harvested: _Harvested, harvest: Harvest, clock,
-                      sleep: Callable[[float], None] = time.sleep) -> SourceOutcome:
+def _store_with_retry(
+    engine: Engine, harvested: _Harvested, harvest: Harvest, clock, sleep: Callable[[float], None] = time.sleep
+) -> SourceOutcome:
     """Store one source; a busy database (another writer holding SQLite's lock past the busy timeout) is
     retried a few times: the failed attempt's transaction was rolled back, so nothing is half written."""
     for attempt, pause in enumerate(LOCKED_RETRY_PAUSES, start=1):
@@ -161,8 +182,7 @@ def _store_with_retry(engine: Engine, harvested: _Harvested, harvest: Harvest, c
         except OperationalError as exc:
             if not _is_busy(exc):
                 raise
-            logger.warning("database busy; storing again", extra={"source_id": harvested.source.id,
-                                                                  "count": attempt})
+            logger.warning("database busy; storing again", extra={"source_id": harvested.source.id, "count": attempt})
             sleep(pause)
     return _store_success(engine, harvested, harvest, clock)  # the last try: its error is the source's
 
@@ -174,8 +194,10 @@ def _is_busy(exc: OperationalError) -> bool:
 
 class _DriftError(AggregatorError):
     def __init__(self, best: int) -> None:
-        super().__init__(f"layout drift: the page's selectors matched no entries (up to {best} before)",
-                         hint="the partner probably changed the page layout; update the selectors in sources.yaml")
+        super().__init__(
+            f"layout drift: the page's selectors matched no entries (up to {best} before)",
+            hint="the partner probably changed the page layout; update the selectors in sources.yaml",
+        )
 
 
 def _store_success(engine: Engine, harvested: _Harvested, harvest: Harvest, clock) -> SourceOutcome:
@@ -186,17 +208,29 @@ def _store_success(engine: Engine, harvested: _Harvested, harvest: Harvest, cloc
         outcome = "not-modified" if harvest.not_modified else "new-data"
         changes: dict = {"drift_alarm": False}
         if not harvest.not_modified:
-            changes.update(etag=harvest.etag, last_modified=harvest.last_modified,
-                           last_count=len(harvested.resources),
-                           best_count=max(state.best_count, len(harvested.resources)))
+            changes.update(
+                etag=harvest.etag,
+                last_modified=harvest.last_modified,
+                last_count=len(harvested.resources),
+                best_count=max(state.best_count, len(harvested.resources)),
+            )
         if harvest.cursor:
             changes["harvest_cursor"] = harvest.cursor
         if harvest.permanent_redirect and harvest.permanent_redirect != state.url:
-            logger.info("source moved permanently; stored URL updated",
-                        extra={"source_id": config.id, "url": state.url, "new_url": harvest.permanent_redirect})
+            logger.info(
+                "source moved permanently; stored URL updated",
+                extra={"source_id": config.id, "url": state.url, "new_url": harvest.permanent_redirect},
+            )
             changes["url"] = harvest.permanent_redirect
-        record = FetchRecord(config.id, harvested.started_at, clock(), outcome, harvest.http_status,
-                             seen=len(harvested.resources), result=result)
+        record = FetchRecord(
+            config.id,
+            harvested.started_at,
+            clock(),
+            outcome,
+            harvest.http_status,
+            seen=len(harvested.resources),
+            result=result,
+        )
         record_fetch(conn, record, **changes)
     return SourceOutcome(config.id, outcome, result, len(harvested.resources), harvest.http_status)
 
@@ -219,6 +253,7 @@ def _store_failure(engine: Engine, harvested: _Harvested, clock) -> SourceOutcom
     message = f"internal error (please report): {type(exc).__name__}: {exc}" if internal else str(exc)
     logger.warning("source failed: %s", message, extra={"source_id": config.id})
     with engine.begin() as conn:
-        record_fetch(conn, FetchRecord(config.id, harvested.started_at, now, "failed", status, error=message),
-                     **changes)
+        record_fetch(
+            conn, FetchRecord(config.id, harvested.started_at, now, "failed", status, error=message), **changes
+        )
     return SourceOutcome(config.id, "failed", http_status=status, error=message, internal_error=internal)

@@ -149,8 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
         since = self.headers.get("If-Modified-Since")
         if since and route.last_modified:
             try:
-                return email.utils.parsedate_to_datetime(route.last_modified) <= \
-                    email.utils.parsedate_to_datetime(since)
+                return email.utils.parsedate_to_datetime(route.last_modified) <= email.utils.parsedate_to_datetime(
+                    since
+                )
             except (TypeError, ValueError):
                 return False
         return False
@@ -206,8 +207,9 @@ class FixtureSites:
         if self._server is None:
             self._server = _FixtureHTTPServer(self.sites)
             # A short poll interval keeps stop() quick (serve_forever checks for shutdown between polls).
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="fixture-sites", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fixture-sites", daemon=True
+            )
             self._thread.start()
             logger.info("fixture sites serving", extra={"url": self.origin, "count": len(self.sites)})
         return self
@@ -224,8 +226,9 @@ class FixtureSites:
     def __enter__(self) -> FixtureSites:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -257,8 +260,9 @@ class RewritingTransport(httpx.BaseTransport):
         # httpx only computes Host when it builds the body itself, so set it for the new address.
         headers = [("Host", url.netloc.decode("ascii"))]
         headers += [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
-        rewritten = httpx.Request(request.method, url, headers=headers,
-                                  stream=request.stream, extensions=request.extensions)
+        rewritten = httpx.Request(
+            request.method, url, headers=headers, stream=request.stream, extensions=request.extensions
+        )
         logger.debug("rewrote request", extra={"url": str(request.url), "target": target})
         return self.inner.handle_request(rewritten)
 
@@ -269,15 +273,16 @@ class RewritingTransport(httpx.BaseTransport):
 def demo_settings(settings: Settings, root: Path) -> Settings:
     """`settings` made fit for the local fixture server: loopback allowed, short per-host delay, repo sources.yaml."""
     sources_file = root.parents[1] / "sources.yaml"
-    return settings.model_copy(update={
-        "allow_private_addresses": True,  # the fixture server is on 127.0.0.1
-        "fetch": settings.fetch.model_copy(update={"per_host_delay": min(settings.fetch.per_host_delay, 0.1)}),
-        "sources_file": sources_file if sources_file.is_file() else settings.sources_file,
-    })
+    return settings.model_copy(
+        update={
+            "allow_private_addresses": True,  # the fixture server is on 127.0.0.1
+            "fetch": settings.fetch.model_copy(update={"per_host_delay": min(settings.fetch.per_host_delay, 0.1)}),
+            "sources_file": sources_file if sources_file.is_file() else settings.sources_file,
+        }
+    )
 
 
-def run_demo(fetch_sources: Callable[..., None], *, root: Path | None = None,
-             settings: Settings | None = None) -> None:
+def run_demo(fetch_sources: Callable[..., None], *, root: Path | None = None, settings: Settings | None = None) -> None:
     """Serve the fixtures and call `fetch_sources(settings, None, transport=...)` with every request routed to them.
 
     The pipeline itself is the caller's (the CLI passes its `fetch` command's implementation).

@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, or_, select
 
 from aggregator.classify.classifier import Classifier
-from aggregator.classify.learned import ModelError, load_model
-from aggregator.db.schema import issues
-from aggregator.ingest.harvest import Fetcher
 from aggregator.classify.label import LabelReport, classify_resources
-from aggregator.dedupe.merge import MergeReport, dedupe_resources
-from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
-from aggregator.settings import Settings
+from aggregator.classify.learned import ModelError, load_model
 from aggregator.config.sources import Hints, SourceConfig
 from aggregator.config.taxonomy import load_taxonomy
+from aggregator.db.schema import issues
+from aggregator.dedupe.merge import MergeReport, dedupe_resources
+from aggregator.ingest.harvest import Fetcher
+from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,9 @@ def source_hints(configs: Sequence[SourceConfig]) -> dict[str, Hints]:
     return {c.id: c.hints for c in configs}
 
 
-def settle_resources(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
-                     now: datetime) -> tuple[MergeReport, LabelReport]:
+def settle_resources(
+    engine: Engine, settings: Settings, configs: Sequence[SourceConfig], now: datetime
+) -> tuple[MergeReport, LabelReport]:
     """After a fetch: merge what several sources list, then label what is new or changed."""
     merges = dedupe_resources(engine, now)
     labels = classify_resources(engine, build_classifier(settings), source_hints(configs), now)
@@ -65,13 +66,19 @@ def current_month(settings: Settings, now: datetime) -> str:
     return now.astimezone(ZoneInfo(settings.schedule.timezone)).strftime("%Y-%m")
 
 
-def run_monthly(settings: Settings, configs: Sequence[SourceConfig], engine: Engine, fetcher: Fetcher, *,
-                on_done: Callable[[SourceOutcome], None] | None = None,
-                clock: Callable[[], datetime] = utcnow) -> MonthlyReport:
+def run_monthly(
+    settings: Settings,
+    configs: Sequence[SourceConfig],
+    engine: Engine,
+    fetcher: Fetcher,
+    *,
+    on_done: Callable[[SourceOutcome], None] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> MonthlyReport:
     """One full pass on whatever the settings point at (by default the embedded SQLite, outbox and feeds folders)."""
+    from aggregator.digest.issue import prepare_draft
     from aggregator.publish.archive import build_archive
     from aggregator.publish.feeds.build import build_feeds
-    from aggregator.digest.issue import prepare_draft
 
     outcomes = run_fetch(settings, configs, engine, fetcher, on_done=on_done, clock=clock)
     merges, labels = settle_resources(engine, settings, configs, clock())
@@ -83,8 +90,9 @@ def run_monthly(settings: Settings, configs: Sequence[SourceConfig], engine: Eng
     return MonthlyReport(tuple(outcomes), merges, labels, draft_id, tuple(sends), feeds, archive)
 
 
-def send_due_issues(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
-                    clock: Callable[[], datetime] = utcnow) -> list:
+def send_due_issues(
+    engine: Engine, settings: Settings, configs: Sequence[SourceConfig], clock: Callable[[], datetime] = utcnow
+) -> list:
     """Send every issue editors approved whose send time has come (no time set: now), and resume any
     send that stopped part-way."""
     from aggregator.digest.send import send_issue
@@ -92,15 +100,30 @@ def send_due_issues(engine: Engine, settings: Settings, configs: Sequence[Source
 
     now = clock()
     with engine.connect() as conn:
-        due = conn.execute(select(issues.c.id, issues.c.month).where(or_(
-            issues.c.status == "sending",
-            (issues.c.status == "approved") & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
-        )).order_by(issues.c.month)).all()
+        due = conn.execute(
+            select(issues.c.id, issues.c.month)
+            .where(
+                or_(
+                    issues.c.status == "sending",
+                    (issues.c.status == "approved") & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
+                )
+            )
+            .order_by(issues.c.month)
+        ).all()
     taxonomy = load_taxonomy(settings.taxonomy_file)
     names = {c.id: c.name for c in configs}
     reports = []
     for issue in due:
         logger.info("sending issue", extra={"issue_id": issue.id, "month": issue.month})
-        reports.append(send_issue(engine, issue.id, make_transport(settings, issue.month), settings, now=clock,
-                                  taxonomy=taxonomy, source_names=names))
+        reports.append(
+            send_issue(
+                engine,
+                issue.id,
+                make_transport(settings, issue.month),
+                settings,
+                now=clock,
+                taxonomy=taxonomy,
+                source_names=names,
+            )
+        )
     return reports

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Protocol
@@ -27,15 +27,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, String, cast, func, select, text
 
+from aggregator.config.sources import SourceConfig
 from aggregator.db.schema import audit_log, issue_items, issues, sources
+from aggregator.digest.issue import REMOVED, prepare_draft
 from aggregator.errors import AggregatorError
 from aggregator.ingest.harvest import Fetcher
-from aggregator.digest.issue import REMOVED, prepare_draft
-from aggregator.review.lifecycle import record_audit
-from aggregator.jobs.monthly import settle_resources
 from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.jobs.monthly import settle_resources
+from aggregator.review.lifecycle import record_audit
 from aggregator.settings import Settings
-from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 DRAFT_ACTION = "draft-scheduled"  # audit_log action: the schedule prepared (and announced) a month's draft
@@ -132,14 +132,18 @@ def draft_month_due(engine: Engine, settings: Settings, now: datetime) -> str | 
     if (local.day, local.hour) < (schedule.draft_day, schedule.draft_hour):
         return None
     month = f"{local:%Y-%m}"
-    done = (select(audit_log.c.id).join(issues, audit_log.c.subject_id == cast(issues.c.id, String))
-            .where(audit_log.c.action == DRAFT_ACTION, audit_log.c.subject_type == "issue", issues.c.month == month))
+    done = (
+        select(audit_log.c.id)
+        .join(issues, audit_log.c.subject_id == cast(issues.c.id, String))
+        .where(audit_log.c.action == DRAFT_ACTION, audit_log.c.subject_type == "issue", issues.c.month == month)
+    )
     with engine.connect() as conn:
         return None if conn.execute(done.limit(1)).first() else month
 
 
-def prepare_scheduled_draft(engine: Engine, settings: Settings, now: datetime,
-                            notifier: Notifier | None) -> DraftOutcome | None:
+def prepare_scheduled_draft(
+    engine: Engine, settings: Settings, now: datetime, notifier: Notifier | None
+) -> DraftOutcome | None:
     """Prepare the month's draft when it is due, record that in the audit log (in the same transaction,
     so it happens once), then tell the editors. None when nothing was due."""
     month = draft_month_due(engine, settings, now)
@@ -147,10 +151,20 @@ def prepare_scheduled_draft(engine: Engine, settings: Settings, now: datetime,
         return None
     with engine.begin() as conn:
         issue_id = prepare_draft(conn, month, now)
-        items = conn.execute(select(func.count()).select_from(issue_items).where(
-            issue_items.c.issue_id == issue_id, issue_items.c.section != REMOVED)).scalar_one()
-        record_audit(conn, user_id=None, action=DRAFT_ACTION, subject_type="issue", subject_id=issue_id, now=now,
-                     detail={"month": month, "items": items})
+        items = conn.execute(
+            select(func.count())
+            .select_from(issue_items)
+            .where(issue_items.c.issue_id == issue_id, issue_items.c.section != REMOVED)
+        ).scalar_one()
+        record_audit(
+            conn,
+            user_id=None,
+            action=DRAFT_ACTION,
+            subject_type="issue",
+            subject_id=issue_id,
+            now=now,
+            detail={"month": month, "items": items},
+        )
     logger.info("draft prepared for %s", month, extra={"issue_id": issue_id, "count": items})
     notified = False
     if settings.schedule.editors_email and notifier is not None:
@@ -169,13 +183,14 @@ def draft_notice(settings: Settings, month: str, items: int, now: datetime) -> E
     message["From"] = settings.mail.from_address
     message["To"] = settings.schedule.editors_email or ""
     message["Subject"] = f"Digest draft for {month_name} ready for review"
-    message["Date"] = format_datetime(now.astimezone(timezone.utc))
+    message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = make_msgid(idstring=f"draft-{month}")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(
         f"The draft of the {month_name} digest has been prepared with {items} approved resource"
         f"{'' if items == 1 else 's'}.\n\nReview, reorder and approve it in the web app:\n"
-        f"{settings.base_url.rstrip('/')}/\n\n-- the aggregator's scheduler\n")
+        f"{settings.base_url.rstrip('/')}/\n\n-- the aggregator's scheduler\n"
+    )
     return message
 
 
@@ -190,8 +205,11 @@ class TransportNotifier:
         from aggregator.digest.transport import OutboxTransport, SMTPTransport
 
         settings = self.settings
-        transport = (SMTPTransport(settings.smtp) if settings.smtp.host
-                     else OutboxTransport(settings.outbox_dir / "notifications"))
+        transport = (
+            SMTPTransport(settings.smtp)
+            if settings.smtp.host
+            else OutboxTransport(settings.outbox_dir / "notifications")
+        )
         session = transport.open()
         try:
             session.send(parseaddr(settings.mail.from_address)[1], parseaddr(message["To"])[1], bytes(message))
@@ -199,8 +217,15 @@ class TransportNotifier:
             session.close()
 
 
-def run_due(engine: Engine, settings: Settings, configs: Sequence[SourceConfig], fetcher: Fetcher,
-            notifier: Notifier | None, *, clock: Callable[[], datetime] = utcnow) -> ScheduleReport:
+def run_due(
+    engine: Engine,
+    settings: Settings,
+    configs: Sequence[SourceConfig],
+    fetcher: Fetcher,
+    notifier: Notifier | None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> ScheduleReport:
     """Do whatever is due now and return (`aggregator schedule --once`, or one cron run)."""
     now = clock()
     due = due_sources(engine, configs, now)
@@ -210,8 +235,15 @@ def run_due(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
     return ScheduleReport(tuple(fetched), prepare_scheduled_draft(engine, settings, clock(), notifier))
 
 
-def run_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceConfig], fetcher: Fetcher,
-                  notifier: Notifier | None, *, clock: Callable[[], datetime] = utcnow) -> None:
+def run_scheduler(
+    engine: Engine,
+    settings: Settings,
+    configs: Sequence[SourceConfig],
+    fetcher: Fetcher,
+    notifier: Notifier | None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
     """Run until interrupted (hold `scheduler_lock` around it)."""
     scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock)
     logger.info("scheduler started", extra={"count": len(scheduler.get_jobs()) - 1})
@@ -221,14 +253,23 @@ def run_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceCo
         scheduler.shutdown(wait=False)
 
 
-def make_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceConfig], fetcher: Fetcher,
-                   notifier: Notifier | None, *, clock: Callable[[], datetime] = utcnow) -> BlockingScheduler:
+def make_scheduler(
+    engine: Engine,
+    settings: Settings,
+    configs: Sequence[SourceConfig],
+    fetcher: Fetcher,
+    notifier: Notifier | None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> BlockingScheduler:
     """A BlockingScheduler (not started) with one job per enabled source, first run when the stored last
     fetch + interval says, and one job for the draft day, also run at start so that a scheduler that
     was down at the draft hour catches up. Jobs live in memory: the database is the state."""
     scheduler = BlockingScheduler(
-        timezone=timezone.utc, executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
     now, last = clock(), last_fetches(engine)
     settling = threading.Lock()
 
@@ -245,14 +286,24 @@ def make_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceC
 
     for config in configs:
         if config.enabled:
-            scheduler.add_job(fetch_job, IntervalTrigger(seconds=config.interval.total_seconds()), args=[config],
-                              id=f"fetch:{config.id}", name=f"fetch {config.id}",
-                              next_run_time=next_fetch_at(last.get(config.id), config.interval, now))
+            scheduler.add_job(
+                fetch_job,
+                IntervalTrigger(seconds=config.interval.total_seconds()),
+                args=[config],
+                id=f"fetch:{config.id}",
+                name=f"fetch {config.id}",
+                next_run_time=next_fetch_at(last.get(config.id), config.interval, now),
+            )
+
     def draft_job() -> None:
         prepare_scheduled_draft(engine, settings, clock(), notifier)
 
     schedule = settings.schedule
-    scheduler.add_job(draft_job, CronTrigger(day=schedule.draft_day, hour=schedule.draft_hour,
-                                             timezone=schedule.timezone),
-                      id="draft", name="prepare the month's draft", next_run_time=now)
+    scheduler.add_job(
+        draft_job,
+        CronTrigger(day=schedule.draft_day, hour=schedule.draft_hour, timezone=schedule.timezone),
+        id="draft",
+        name="prepare the month's draft",
+        next_run_time=now,
+    )
     return scheduler

@@ -13,9 +13,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aggregator.config.taxonomy import Taxonomy
 from aggregator.db.schema import audit_log, consent_events, deliveries, issues, subscribers
 from aggregator.errors import AggregatorError
-from aggregator.config.taxonomy import Taxonomy
 from aggregator.people.tokens import TokenData, TokenError
 
 EMAIL_MAX = 254  # RFC 5321 4.5.3.1.3: the longest path a server must accept, brackets excluded
@@ -120,8 +120,16 @@ def normalize_email(text: str) -> str:
     return valid.normalized.lower()
 
 
-def subscribe(conn: Connection, email: str, audiences: Iterable[str], themes: Iterable[str], now: datetime, *,
-              wording_version: str, origin: str = "form") -> SubscribeOutcome:
+def subscribe(
+    conn: Connection,
+    email: str,
+    audiences: Iterable[str],
+    themes: Iterable[str],
+    now: datetime,
+    *,
+    wording_version: str,
+    origin: str = "form",
+) -> SubscribeOutcome:
     """Record an opt-in request. A new or lapsed address becomes pending (old links stop working); a pending
     one gets its confirmation again, within MAIL_INTERVAL/MAILS_PER_DAY; active and paused are left alone."""
     email = normalize_email(email)
@@ -130,9 +138,20 @@ def subscribe(conn: Connection, email: str, audiences: Iterable[str], themes: It
     if row is None:
         version = _new_version()
         dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-        subscriber_id = conn.execute(dialect.insert(subscribers).values(
-            email=email, status="pending", created_at=now, origin=origin, token_version=version, bounce_count=0,
-            **chosen).on_conflict_do_nothing(index_elements=["email"]).returning(subscribers.c.id)).scalar()
+        subscriber_id = conn.execute(
+            dialect.insert(subscribers)
+            .values(
+                email=email,
+                status="pending",
+                created_at=now,
+                origin=origin,
+                token_version=version,
+                bounce_count=0,
+                **chosen,
+            )
+            .on_conflict_do_nothing(index_elements=["email"])
+            .returning(subscribers.c.id)
+        ).scalar()
         if subscriber_id is None:  # a concurrent request for the same address got there first: it mails
             return SubscribeOutcome("throttled", None, 0)
         _record(conn, subscriber_id, now, "opt-in", origin, wording_version, chosen)
@@ -159,8 +178,17 @@ def subscriber_for_token(conn: Connection, token: TokenData) -> Subscriber:
 
 def confirm(conn: Connection, token: TokenData, now: datetime, *, wording_version: str) -> Change:
     """pending -> active, once; a second use, or a link from before a new subscription, changes nothing."""
-    return _move(conn, token, "active", "confirm", "link", wording_version, now, only_from=("pending",),
-                 extra={"confirmed_at": now, "unsubscribed_at": None, "bounce_count": 0})
+    return _move(
+        conn,
+        token,
+        "active",
+        "confirm",
+        "link",
+        wording_version,
+        now,
+        only_from=("pending",),
+        extra={"confirmed_at": now, "unsubscribed_at": None, "bounce_count": 0},
+    )
 
 
 def pause(conn: Connection, token: TokenData, now: datetime, *, wording_version: str) -> Change:
@@ -171,16 +199,25 @@ def resume(conn: Connection, token: TokenData, now: datetime, *, wording_version
     return _move(conn, token, "active", "resume", "link", wording_version, now, only_from=("paused",))
 
 
-def unsubscribe(conn: Connection, token: TokenData, now: datetime, *, wording_version: str,
-                origin: str = "link") -> Change:
+def unsubscribe(
+    conn: Connection, token: TokenData, now: datetime, *, wording_version: str, origin: str = "link"
+) -> Change:
     """Takes effect at once (the sender checks the status before each message); idempotent: a repeat
     changes nothing and writes no second ledger row."""
-    return _move(conn, token, "unsubscribed", "unsubscribe", origin, wording_version, now,
-                 extra={"unsubscribed_at": now})
+    return _move(
+        conn, token, "unsubscribed", "unsubscribe", origin, wording_version, now, extra={"unsubscribed_at": now}
+    )
 
 
-def update_preferences(conn: Connection, token: TokenData, audiences: Iterable[str], themes: Iterable[str],
-                       now: datetime, *, wording_version: str) -> Change:
+def update_preferences(
+    conn: Connection,
+    token: TokenData,
+    audiences: Iterable[str],
+    themes: Iterable[str],
+    now: datetime,
+    *,
+    wording_version: str,
+) -> Change:
     """New audiences and themes (empty: everything) for a subscriber who has not left; a no-op writes nothing."""
     subscriber = subscriber_for_token(conn, token)
     chosen = {"audiences": _ids(audiences), "themes": _ids(themes)}
@@ -188,13 +225,25 @@ def update_preferences(conn: Connection, token: TokenData, audiences: Iterable[s
         raise SubscriberError("an unsubscribed address has no preferences", hint="subscribe again first")
     if (list(subscriber.audiences), list(subscriber.themes)) == (chosen["audiences"], chosen["themes"]):
         return Change(subscriber, False)
-    done = conn.execute(update(subscribers).where(
-        subscribers.c.id == token.subscriber_id, subscribers.c.token_version == token.token_version,
-    ).values(**chosen)).rowcount
+    done = conn.execute(
+        update(subscribers)
+        .where(
+            subscribers.c.id == token.subscriber_id,
+            subscribers.c.token_version == token.token_version,
+        )
+        .values(**chosen)
+    ).rowcount
     if not done:
         raise StaleLinkError("this link is not valid any more")
-    _record(conn, subscriber.id, now, "preferences", "link", wording_version,
-            {**chosen, "before": {"audiences": list(subscriber.audiences), "themes": list(subscriber.themes)}})
+    _record(
+        conn,
+        subscriber.id,
+        now,
+        "preferences",
+        "link",
+        wording_version,
+        {**chosen, "before": {"audiences": list(subscriber.audiences), "themes": list(subscriber.themes)}},
+    )
     return Change(subscriber_for_token(conn, token), True)
 
 
@@ -215,15 +264,22 @@ def list_subscribers(conn: Connection, status: str | None = None) -> list[Subscr
 def export_subscriber(conn: Connection, email: str) -> dict[str, Any]:
     """Everything held about one subscriber, JSON-ready: the row, the whole consent ledger, the deliveries."""
     subscriber = find_subscriber(conn, email)
-    ledger = conn.execute(select(consent_events).where(consent_events.c.subscriber_id == subscriber.id)
-                          .order_by(consent_events.c.at, consent_events.c.id)).mappings()
+    ledger = conn.execute(
+        select(consent_events)
+        .where(consent_events.c.subscriber_id == subscriber.id)
+        .order_by(consent_events.c.at, consent_events.c.id)
+    ).mappings()
     sent = conn.execute(
         select(issues.c.month, deliveries.c.status, deliveries.c.sent_at, deliveries.c.message_id)
         .join(issues, issues.c.id == deliveries.c.issue_id)
-        .where(deliveries.c.subscriber_id == subscriber.id).order_by(issues.c.month)).mappings()
-    return {"subscriber": _jsonable({name: getattr(subscriber, name) for name in Subscriber.__slots__}),
-            "consent_events": [_jsonable(dict(event)) for event in ledger],
-            "deliveries": [_jsonable(dict(delivery)) for delivery in sent]}
+        .where(deliveries.c.subscriber_id == subscriber.id)
+        .order_by(issues.c.month)
+    ).mappings()
+    return {
+        "subscriber": _jsonable({name: getattr(subscriber, name) for name in Subscriber.__slots__}),
+        "consent_events": [_jsonable(dict(event)) for event in ledger],
+        "deliveries": [_jsonable(dict(delivery)) for delivery in sent],
+    }
 
 
 def erase_subscriber(conn: Connection, email: str) -> int:
@@ -232,14 +288,16 @@ def erase_subscriber(conn: Connection, email: str) -> int:
     subscriber = find_subscriber(conn, email)
     conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == subscriber.id))
     conn.execute(delete(consent_events).where(consent_events.c.subscriber_id == subscriber.id))
-    conn.execute(delete(audit_log).where(audit_log.c.subject_type == "subscriber",
-                                         audit_log.c.subject_id == str(subscriber.id)))
+    conn.execute(
+        delete(audit_log).where(audit_log.c.subject_type == "subscriber", audit_log.c.subject_id == str(subscriber.id))
+    )
     conn.execute(delete(subscribers).where(subscribers.c.id == subscriber.id))
     return subscriber.id
 
 
-def import_csv(conn: Connection, rows: Iterable[Mapping[str, str | None]], basis: str, now: datetime, *,
-               taxonomy: Taxonomy) -> ImportReport:
+def import_csv(
+    conn: Connection, rows: Iterable[Mapping[str, str | None]], basis: str, now: datetime, *, taxonomy: Taxonomy
+) -> ImportReport:
     """Add an existing list as active subscribers (origin import, `basis` in each ledger row's detail).
     Rows need `email`, optionally `audiences` and `themes` (ids separated by ';', '|', ',' or spaces).
     Invalid rows are reported, not imported; addresses already known are left untouched."""
@@ -258,41 +316,91 @@ def import_csv(conn: Connection, rows: Iterable[Mapping[str, str | None]], basis
             seen.add(email)
             continue
         seen.add(email)
-        subscriber_id = conn.execute(insert(subscribers).values(
-            email=email, status="active", created_at=now, origin="import", token_version=_new_version(),
-            bounce_count=0, **chosen).returning(subscribers.c.id)).scalar_one()
+        subscriber_id = conn.execute(
+            insert(subscribers)
+            .values(
+                email=email,
+                status="active",
+                created_at=now,
+                origin="import",
+                token_version=_new_version(),
+                bounce_count=0,
+                **chosen,
+            )
+            .returning(subscribers.c.id)
+        ).scalar_one()
         _record(conn, subscriber_id, now, "import", "import", IMPORT_WORDING, {"basis": basis, **chosen})
         imported += 1
     return ImportReport(imported, existing, tuple(invalid))
 
 
-def _move(conn: Connection, token: TokenData, new: str, action: str, origin: str, wording_version: str,
-          now: datetime, *, extra: Mapping[str, Any] | None = None, only_from: tuple[str, ...] | None = None) -> Change:
+def _move(
+    conn: Connection,
+    token: TokenData,
+    new: str,
+    action: str,
+    origin: str,
+    wording_version: str,
+    now: datetime,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    only_from: tuple[str, ...] | None = None,
+) -> Change:
     """One status change as a compare-and-set on (id, token_version, allowed old status), with its ledger row."""
     subscriber = subscriber_for_token(conn, token)
     allowed = only_from or tuple(old for old, targets in SUBSCRIBER_TRANSITIONS.items() if new in targets)
     if subscriber.status not in allowed:
         return Change(subscriber, False)
-    done = conn.execute(update(subscribers).where(and_(
-        subscribers.c.id == token.subscriber_id, subscribers.c.token_version == token.token_version,
-        subscribers.c.status == subscriber.status,
-    )).values(status=new, **(extra or {}))).rowcount
+    done = conn.execute(
+        update(subscribers)
+        .where(
+            and_(
+                subscribers.c.id == token.subscriber_id,
+                subscribers.c.token_version == token.token_version,
+                subscribers.c.status == subscriber.status,
+            )
+        )
+        .values(status=new, **(extra or {}))
+    ).rowcount
     if not done:  # changed by someone else meanwhile: report what is there now
         return Change(subscriber_for_token(conn, token), False)
     _record(conn, subscriber.id, now, action, origin, wording_version, {"from": subscriber.status})
     return Change(subscriber_for_token(conn, token), True)
 
 
-def _record(conn: Connection, subscriber_id: int, now: datetime, action: str, origin: str, wording_version: str,
-            detail: Mapping[str, Any]) -> None:
-    conn.execute(insert(consent_events).values(subscriber_id=subscriber_id, at=now, action=action, origin=origin,
-                                               wording_version=wording_version, detail=dict(detail)))
+def _record(
+    conn: Connection,
+    subscriber_id: int,
+    now: datetime,
+    action: str,
+    origin: str,
+    wording_version: str,
+    detail: Mapping[str, Any],
+) -> None:
+    conn.execute(
+        insert(consent_events).values(
+            subscriber_id=subscriber_id,
+            at=now,
+            action=action,
+            origin=origin,
+            wording_version=wording_version,
+            detail=dict(detail),
+        )
+    )
 
 
 def _may_mail(conn: Connection, subscriber_id: int, now: datetime) -> bool:
-    recent = conn.execute(select(consent_events.c.at).where(
-        consent_events.c.subscriber_id == subscriber_id, consent_events.c.action == "opt-in",
-        consent_events.c.at > now - timedelta(days=1))).scalars().all()
+    recent = (
+        conn.execute(
+            select(consent_events.c.at).where(
+                consent_events.c.subscriber_id == subscriber_id,
+                consent_events.c.action == "opt-in",
+                consent_events.c.at > now - timedelta(days=1),
+            )
+        )
+        .scalars()
+        .all()
+    )
     return len(recent) < MAILS_PER_DAY and all(at <= now - MAIL_INTERVAL for at in recent)
 
 
@@ -319,16 +427,31 @@ def _split_ids(cell: str | None, known: set[str], field: str) -> list[str]:
 def _check_basis(basis: str) -> str:
     basis = basis.strip()
     if not basis or "\r" in basis or "\n" in basis or len(basis) > BASIS_MAX:
-        raise SubscriberError("the consent basis must be one line of 1 to 500 characters",
-                              hint='say why these people may be mailed, e.g. --basis "opted in on the old list, 2024"')
+        raise SubscriberError(
+            "the consent basis must be one line of 1 to 500 characters",
+            hint='say why these people may be mailed, e.g. --basis "opted in on the old list, 2024"',
+        )
     return basis
 
 
 def _subscriber(row: Any) -> Subscriber:
-    return Subscriber(row.id, row.email, row.status, tuple(row.audiences or ()), tuple(row.themes or ()), row.origin,
-                      row.token_version, row.created_at, row.confirmed_at, row.unsubscribed_at, row.bounce_count)
+    return Subscriber(
+        row.id,
+        row.email,
+        row.status,
+        tuple(row.audiences or ()),
+        tuple(row.themes or ()),
+        row.origin,
+        row.token_version,
+        row.created_at,
+        row.confirmed_at,
+        row.unsubscribed_at,
+        row.bounce_count,
+    )
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, datetime) else list(value) if isinstance(value, tuple)
-            else value for key, value in values.items()}
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else list(value) if isinstance(value, tuple) else value
+        for key, value in values.items()
+    }

@@ -28,8 +28,9 @@ class Tokens:
     """Makes and reads tokens; each purpose has its own salt, so a token for one never works for another."""
 
     def __init__(self, secret: str) -> None:
-        self._serializers = {purpose: URLSafeTimedSerializer(secret, salt=f"aggregator-{purpose}")
-                             for purpose in MAX_AGE}
+        self._serializers = {
+            purpose: URLSafeTimedSerializer(secret, salt=f"aggregator-{purpose}") for purpose in MAX_AGE
+        }
 
     def make(self, purpose: str, subscriber_id: int, token_version: int) -> str:
         return self._serializers[purpose].dumps([subscriber_id, token_version])
@@ -42,7 +43,10 @@ class Tokens:
             raise TokenError("this link has expired") from None
         except (BadSignature, KeyError, ValueError, TypeError):
             raise TokenError("this link is not valid") from None
-        if (not isinstance(value, list) or len(value) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
             raise TokenError("this link is not valid")
         return TokenData(subscriber_id=value[0], token_version=value[1])

@@ -91,8 +91,9 @@ def check_email(email: str) -> str:
 
 def check_password(password: str, email: str = "") -> str:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password is too short: use at least {MIN_PASSWORD} characters "
-                           "(a few unrelated words make a good one)")
+        raise AccountError(
+            f"the password is too short: use at least {MIN_PASSWORD} characters (a few unrelated words make a good one)"
+        )
     if len(password) > MAX_PASSWORD:
         raise AccountError(f"the password is too long: at most {MAX_PASSWORD} characters")
     if email and password.strip().lower() == normalise_email(email):
@@ -110,8 +111,9 @@ def _user(row) -> User:
     return User(row.id, row.email, row.name or "", row.role, bool(row.active), row.last_login_at, row.password_hash)
 
 
-def add_user(conn: Connection, email: str, password: str, *, role: str, name: str = "", now: datetime,
-             passwords: Passwords) -> int:
+def add_user(
+    conn: Connection, email: str, password: str, *, role: str, name: str = "", now: datetime, passwords: Passwords
+) -> int:
     """A new account; raises AccountError for a bad address, weak password, unknown role or a duplicate."""
     email = check_email(email)
     check_password(password, email)
@@ -120,9 +122,18 @@ def add_user(conn: Connection, email: str, password: str, *, role: str, name: st
         raise AccountError("the name is too long: at most 200 characters")
     if conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None:
         raise AccountError(f"there is already an account for {email}")
-    user_id = conn.execute(insert(users).values(email=email, name=name.strip(), role=role, active=True,
-                                                password_hash=passwords.hash(password), created_at=now)
-                           .returning(users.c.id)).scalar_one()
+    user_id = conn.execute(
+        insert(users)
+        .values(
+            email=email,
+            name=name.strip(),
+            role=role,
+            active=True,
+            password_hash=passwords.hash(password),
+            created_at=now,
+        )
+        .returning(users.c.id)
+    ).scalar_one()
     logger.info("user added", extra={"user_id": user_id, "role": role})
     return user_id
 
@@ -180,8 +191,11 @@ def set_active(conn: Connection, user_id: int, active: bool) -> None:
 
 def _keep_an_admin(conn: Connection, user_id: int) -> None:
     """Refuse a change that would leave no active admin (nobody could manage sources, users or sending)."""
-    others = conn.execute(select(func.count()).select_from(users).where(
-        users.c.role == "admin", users.c.active.is_(True), users.c.id != user_id)).scalar_one()
+    others = conn.execute(
+        select(func.count())
+        .select_from(users)
+        .where(users.c.role == "admin", users.c.active.is_(True), users.c.id != user_id)
+    ).scalar_one()
     is_admin = conn.execute(select(users.c.role).where(users.c.id == user_id)).scalar_one() == "admin"
     if is_admin and others == 0:
         raise AccountError("this is the last active admin: make someone else an admin first")

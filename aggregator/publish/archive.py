@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select
 
 from aggregator.db.schema import issues
+from aggregator.digest.issue import EVENTS, OTHER, IssueContent, load_issue
 from aggregator.publish.feeds.model import FORMATS, Feed, FeedEntry, tag_uri
 from aggregator.publish.feeds.query import EMPTY_FEED_UPDATED, FeedContext, load_context, to_second
 from aggregator.publish.feeds.render import render_feed
 from aggregator.publish.feeds.static import TEMPLATES, page_environment, write_atomically
-from aggregator.digest.issue import EVENTS, OTHER, IssueContent, load_issue
-from aggregator.text.sanitize import is_http_url
 from aggregator.settings import Settings
+from aggregator.text.sanitize import is_http_url
 
 logger = logging.getLogger(__name__)
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -55,16 +55,22 @@ def is_month(value: str) -> bool:
 
 def list_sent_issues(conn: Connection, *, limit: int | None = None) -> tuple[ArchivedIssue, ...]:
     """Sent issues, newest month first."""
-    query = (select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro)
-             .where(issues.c.status == "sent").order_by(issues.c.month.desc()))
+    query = (
+        select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro)
+        .where(issues.c.status == "sent")
+        .order_by(issues.c.month.desc())
+    )
     rows = conn.execute(query.limit(limit) if limit else query).all()
     return tuple(ArchivedIssue(r.id, r.month, r.sent_at or EMPTY_FEED_UPDATED, r.intro or "") for r in rows)
 
 
 def find_sent_issue(conn: Connection, month: str) -> ArchivedIssue | None:
     """The issue of `month` if it has been sent; None when there is none (drafts are not public)."""
-    row = conn.execute(select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro)
-                       .where(issues.c.month == month, issues.c.status == "sent")).one_or_none()
+    row = conn.execute(
+        select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro).where(
+            issues.c.month == month, issues.c.status == "sent"
+        )
+    ).one_or_none()
     return ArchivedIssue(row.id, row.month, row.sent_at or EMPTY_FEED_UPDATED, row.intro or "") if row else None
 
 
@@ -91,23 +97,42 @@ def paragraphs(text: str) -> list[str]:
 
 
 def _page_globals(context: FeedContext) -> dict:
-    return {"publisher": context.publisher, "home_url": context.base_url + "/",
-            "archive_url": context.base_url + "/archive/"}
+    return {
+        "publisher": context.publisher,
+        "home_url": context.base_url + "/",
+        "archive_url": context.base_url + "/archive/",
+    }
 
 
 def render_issue_page(issue: ArchivedIssue, content: IssueContent, context: FeedContext) -> str:
     """One sent issue as a public page (pure): intro, sections, events; no subscriber links."""
     sections = [(section_title(name, context), name == EVENTS, items) for name, items in content.sections()]
-    return page_environment().get_template("archive/issue.html").render(
-        **_page_globals(context), title=issue_title(issue, context), issue=issue, intro=paragraphs(issue.intro),
-        sections=sections, feed_url=context.base_url + "/archive/feed")
+    return (
+        page_environment()
+        .get_template("archive/issue.html")
+        .render(
+            **_page_globals(context),
+            title=issue_title(issue, context),
+            issue=issue,
+            intro=paragraphs(issue.intro),
+            sections=sections,
+            feed_url=context.base_url + "/archive/feed",
+        )
+    )
 
 
 def render_archive_index(archived: tuple[ArchivedIssue, ...], context: FeedContext) -> str:
     """The list of past issues (pure), newest first."""
-    return page_environment().get_template("archive/index.html").render(
-        **_page_globals(context), issues=archived, feed_url=context.base_url + "/archive/feed",
-        page_url=lambda issue: issue_url(issue, context))
+    return (
+        page_environment()
+        .get_template("archive/index.html")
+        .render(
+            **_page_globals(context),
+            issues=archived,
+            feed_url=context.base_url + "/archive/feed",
+            page_url=lambda issue: issue_url(issue, context),
+        )
+    )
 
 
 def issue_url(issue: ArchivedIssue, context: FeedContext) -> str:
@@ -118,10 +143,16 @@ def archive_feed(conn: Connection, context: FeedContext) -> Feed:
     """The feed of sent issues: one entry per issue, listing its resources."""
     archived = list_sent_issues(conn, limit=FEED_LIMIT)
     entries = tuple(_issue_entry(issue, load_archived_content(conn, issue, context), context) for issue in archived)
-    return Feed(id=tag_uri(context.base_url, "archive"), title=f"{context.publisher}: past issues",
-                description="Every monthly digest, as it was sent.", home_url=context.base_url + "/archive/",
-                url_stem=context.base_url + "/archive/feed", publisher=context.publisher,
-                updated=max((e.updated for e in entries), default=EMPTY_FEED_UPDATED), entries=entries)
+    return Feed(
+        id=tag_uri(context.base_url, "archive"),
+        title=f"{context.publisher}: past issues",
+        description="Every monthly digest, as it was sent.",
+        home_url=context.base_url + "/archive/",
+        url_stem=context.base_url + "/archive/feed",
+        publisher=context.publisher,
+        updated=max((e.updated for e in entries), default=EMPTY_FEED_UPDATED),
+        entries=entries,
+    )
 
 
 def _issue_entry(issue: ArchivedIssue, content: IssueContent, context: FeedContext) -> FeedEntry:
@@ -130,17 +161,25 @@ def _issue_entry(issue: ArchivedIssue, content: IssueContent, context: FeedConte
         parts.append(f"<h3>{escape(section_title(name, context))}</h3><ul>")
         for item in items:
             title = escape(" ".join(item.title.split()))
-            parts.append(f'<li><a href="{escape(item.url)}">{title}</a></li>' if is_http_url(item.url)
-                         else f"<li>{title}</li>")
+            parts.append(
+                f'<li><a href="{escape(item.url)}">{title}</a></li>' if is_http_url(item.url) else f"<li>{title}</li>"
+            )
         parts.append("</ul>")
     sent = to_second(issue.sent_at)
-    return FeedEntry(guid=tag_uri(context.base_url, f"issue/{issue.month}"), title=issue_title(issue, context),
-                     url=issue_url(issue, context), published=sent, updated=sent,
-                     summary=" ".join(paragraphs(issue.intro)), summary_html="\n".join(parts))
+    return FeedEntry(
+        guid=tag_uri(context.base_url, f"issue/{issue.month}"),
+        title=issue_title(issue, context),
+        url=issue_url(issue, context),
+        published=sent,
+        updated=sent,
+        summary=" ".join(paragraphs(issue.intro)),
+        summary_html="\n".join(parts),
+    )
 
 
-def build_archive(engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None,
-                  context: FeedContext | None = None) -> ArchiveReport:
+def build_archive(
+    engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None, context: FeedContext | None = None
+) -> ArchiveReport:
     """Write the archive as static files into `output` (default settings.archive_dir): index.html,
     <YYYY-MM>/index.html per sent issue, feed.rss, feed.atom, feed.json and the stylesheet; atomically, only when changed."""
     context = context or load_context(settings)

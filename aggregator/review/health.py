@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from aggregator.db.schema import entries, labels, resources, sources
 from aggregator.config.sources import SourceConfig
+from aggregator.db.schema import entries, labels, resources, sources
 
 FAILURES_FOR_ALARM = 3
 
@@ -34,8 +34,19 @@ def source_health(engine: Engine, configs: Sequence[SourceConfig]) -> list[Sourc
     for config in configs:
         row = stored.get(config.id)
         if row is None:
-            rows.append(SourceHealth(config.id, config.adapter, "never fetched" if config.enabled else "off",
-                                     False, "", None, 0, None, ""))
+            rows.append(
+                SourceHealth(
+                    config.id,
+                    config.adapter,
+                    "never fetched" if config.enabled else "off",
+                    False,
+                    "",
+                    None,
+                    0,
+                    None,
+                    "",
+                )
+            )
             continue
         problem = row.last_error or ""
         if row.drift_alarm and not problem:
@@ -52,8 +63,19 @@ def source_health(engine: Engine, configs: Sequence[SourceConfig]) -> list[Sourc
             state = "ok"
         alarm = bool(row.drift_alarm) or row.consecutive_failures >= FAILURES_FOR_ALARM or state == "disabled"
         last = f"{row.last_fetch_at:%Y-%m-%d %H:%M}" if row.last_fetch_at else ""
-        rows.append(SourceHealth(config.id, config.adapter, state, alarm, last, row.last_status,
-                                 row.consecutive_failures, row.last_count, problem))
+        rows.append(
+            SourceHealth(
+                config.id,
+                config.adapter,
+                state,
+                alarm,
+                last,
+                row.last_status,
+                row.consecutive_failures,
+                row.last_count,
+                problem,
+            )
+        )
     return rows
 
 
@@ -69,19 +91,35 @@ class ResourceRow:
     off_topic: bool
 
 
-def list_resources(engine: Engine, *, source_id: str | None = None, status: str | None = None,
-                   theme: str | None = None, audience: str | None = None, limit: int = 30) -> list[ResourceRow]:
+def list_resources(
+    engine: Engine,
+    *,
+    source_id: str | None = None,
+    status: str | None = None,
+    theme: str | None = None,
+    audience: str | None = None,
+    limit: int = 30,
+) -> list[ResourceRow]:
     """The newest live resources (by first seen) with their sources and labels, optionally filtered."""
-    query = select(resources.c.id, resources.c.type, resources.c.published_at, resources.c.title,
-                   resources.c.status, resources.c.off_topic).where(resources.c.status != "merged")
+    query = select(
+        resources.c.id,
+        resources.c.type,
+        resources.c.published_at,
+        resources.c.title,
+        resources.c.status,
+        resources.c.off_topic,
+    ).where(resources.c.status != "merged")
     if source_id:
         query = query.where(resources.c.id.in_(select(entries.c.resource_id).where(entries.c.source_id == source_id)))
     if status:
         query = query.where(resources.c.status == status)
     for kind, label_id in (("theme", theme), ("audience", audience)):
         if label_id:
-            query = query.where(resources.c.id.in_(
-                select(labels.c.resource_id).where(labels.c.kind == kind, labels.c.label_id == label_id)))
+            query = query.where(
+                resources.c.id.in_(
+                    select(labels.c.resource_id).where(labels.c.kind == kind, labels.c.label_id == label_id)
+                )
+            )
     query = query.order_by(resources.c.created_at.desc(), resources.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -90,9 +128,22 @@ def list_resources(engine: Engine, *, source_id: str | None = None, status: str 
         for e in conn.execute(select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids))):
             sources_of.setdefault(e.resource_id, []).append(e.source_id)
         labels_of: dict[int, list[str]] = {}
-        for lab in conn.execute(select(labels).where(labels.c.resource_id.in_(ids))
-                                .order_by(labels.c.kind.desc(), labels.c.confidence.desc())):
+        for lab in conn.execute(
+            select(labels)
+            .where(labels.c.resource_id.in_(ids))
+            .order_by(labels.c.kind.desc(), labels.c.confidence.desc())
+        ):
             labels_of.setdefault(lab.resource_id, []).append(f"{lab.kind}:{lab.label_id} {lab.confidence:.1f}")
-    return [ResourceRow(r.id, r.type, f"{r.published_at:%Y-%m-%d}" if r.published_at else "", r.title,
-                        ", ".join(sorted(set(sources_of.get(r.id, [])))), r.status,
-                        ", ".join(labels_of.get(r.id, [])), r.off_topic) for r in rows]
+    return [
+        ResourceRow(
+            r.id,
+            r.type,
+            f"{r.published_at:%Y-%m-%d}" if r.published_at else "",
+            r.title,
+            ", ".join(sorted(set(sources_of.get(r.id, [])))),
+            r.status,
+            ", ".join(labels_of.get(r.id, [])),
+            r.off_topic,
+        )
+        for r in rows
+    ]

@@ -35,29 +35,58 @@ def check_transition(table: dict[str, frozenset[str]], old: str, new: str, what:
         raise TransitionError(f"{what} cannot go from {old} to {new}")
 
 
-def record_audit(conn: Connection, *, user_id: int | None, action: str, subject_type: str, subject_id: Any,
-                 now: datetime, detail: dict | None = None) -> None:
+def record_audit(
+    conn: Connection,
+    *,
+    user_id: int | None,
+    action: str,
+    subject_type: str,
+    subject_id: Any,
+    now: datetime,
+    detail: dict | None = None,
+) -> None:
     """One line of the audit log: who did what to which subject, when."""
-    conn.execute(insert(audit_log).values(at=now, user_id=user_id, action=action, subject_type=subject_type,
-                                          subject_id=str(subject_id), detail=detail or {}))
+    conn.execute(
+        insert(audit_log).values(
+            at=now,
+            user_id=user_id,
+            action=action,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            detail=detail or {},
+        )
+    )
 
 
-def change_resource_status(conn: Connection, resource_id: int, new: str, *, user_id: int | None, now: datetime,
-                           reason: str | None = None) -> str:
+def change_resource_status(
+    conn: Connection, resource_id: int, new: str, *, user_id: int | None, now: datetime, reason: str | None = None
+) -> str:
     """Approve, reject or reopen a resource; returns the old status. Compare-and-set, audited."""
     old = conn.execute(select(resources.c.status).where(resources.c.id == resource_id)).scalar_one_or_none()
     if old is None:
         raise TransitionError(f"no resource {resource_id}")
     check_transition(RESOURCE_TRANSITIONS, old, new, f"resource {resource_id}")
-    values: dict[str, Any] = {"status": new, "decided_by": user_id, "decided_at": now, "modified_at": now,
-                              "rejection_reason": reason if new == "rejected" else None}
-    changed = conn.execute(update(resources).where(resources.c.id == resource_id, resources.c.status == old)
-                           .values(**values)).rowcount
+    values: dict[str, Any] = {
+        "status": new,
+        "decided_by": user_id,
+        "decided_at": now,
+        "modified_at": now,
+        "rejection_reason": reason if new == "rejected" else None,
+    }
+    changed = conn.execute(
+        update(resources).where(resources.c.id == resource_id, resources.c.status == old).values(**values)
+    ).rowcount
     if changed != 1:
         raise TransitionError(f"resource {resource_id} changed meanwhile")
-    record_audit(conn, user_id=user_id, action={"approved": "approve", "rejected": "reject"}.get(new, "reopen"),
-                 subject_type="resource", subject_id=resource_id, now=now,
-                 detail={"from": old, "to": new, **({"reason": reason} if reason else {})})
+    record_audit(
+        conn,
+        user_id=user_id,
+        action={"approved": "approve", "rejected": "reject"}.get(new, "reopen"),
+        subject_type="resource",
+        subject_id=resource_id,
+        now=now,
+        detail={"from": old, "to": new, **({"reason": reason} if reason else {})},
+    )
     return old
 
 
@@ -75,10 +104,18 @@ def change_issue_status(conn: Connection, issue_id: int, new: str, *, user_id: i
         values.update(approved_at=None, approved_by=None)
     elif new == "sent":
         values["sent_at"] = now
-    changed = conn.execute(update(issues).where(issues.c.id == issue_id, issues.c.status == old)
-                           .values(**values)).rowcount
+    changed = conn.execute(
+        update(issues).where(issues.c.id == issue_id, issues.c.status == old).values(**values)
+    ).rowcount
     if changed != 1:
         raise TransitionError(f"issue {issue_id} changed meanwhile")
-    record_audit(conn, user_id=user_id, action=f"issue-{new}", subject_type="issue", subject_id=issue_id, now=now,
-                 detail={"from": old, "to": new})
+    record_audit(
+        conn,
+        user_id=user_id,
+        action=f"issue-{new}",
+        subject_type="issue",
+        subject_id=issue_id,
+        now=now,
+        detail={"from": old, "to": new},
+    )
     return old

@@ -27,13 +27,34 @@ logger = logging.getLogger(__name__)
 # European); anything else falls through to dateparser, which has its own table.
 _HOUR = 3600
 TZ_ABBREVIATIONS: dict[str, int] = {
-    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "BST": _HOUR, "WEST": _HOUR,
-    "CET": _HOUR, "MET": _HOUR, "CEST": 2 * _HOUR, "MEST": 2 * _HOUR, "EET": 2 * _HOUR, "EEST": 3 * _HOUR,
-    "AST": -4 * _HOUR, "ADT": -3 * _HOUR, "AT": -4 * _HOUR,
-    "EST": -5 * _HOUR, "EDT": -4 * _HOUR, "ET": -5 * _HOUR,
-    "CST": -6 * _HOUR, "CDT": -5 * _HOUR, "CT": -6 * _HOUR,
-    "MST": -7 * _HOUR, "MDT": -6 * _HOUR, "MT": -7 * _HOUR,
-    "PST": -8 * _HOUR, "PDT": -7 * _HOUR, "PT": -8 * _HOUR,
+    "UT": 0,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "WET": 0,
+    "BST": _HOUR,
+    "WEST": _HOUR,
+    "CET": _HOUR,
+    "MET": _HOUR,
+    "CEST": 2 * _HOUR,
+    "MEST": 2 * _HOUR,
+    "EET": 2 * _HOUR,
+    "EEST": 3 * _HOUR,
+    "AST": -4 * _HOUR,
+    "ADT": -3 * _HOUR,
+    "AT": -4 * _HOUR,
+    "EST": -5 * _HOUR,
+    "EDT": -4 * _HOUR,
+    "ET": -5 * _HOUR,
+    "CST": -6 * _HOUR,
+    "CDT": -5 * _HOUR,
+    "CT": -6 * _HOUR,
+    "MST": -7 * _HOUR,
+    "MDT": -6 * _HOUR,
+    "MT": -7 * _HOUR,
+    "PST": -8 * _HOUR,
+    "PDT": -7 * _HOUR,
+    "PT": -8 * _HOUR,
 }
 
 _WS = re.compile(r"\s+")
@@ -45,7 +66,9 @@ _MERIDIEM = re.compile(r"\s*[ap]\.?m\b\.?", re.IGNORECASE)
 # "12:30-13:30", "6 to 7:30pm", "12-1pm"; the end must look like a time so "5-7 June" is a day range
 _TIME_RANGE = re.compile(
     r"(?<![\d:])(\d{1,2}(?::\d{2})?(?:\s*[ap]\.?m\b\.?)?)\s*(?:-|to|until|till)\s*"
-    r"(\d{1,2}(?::\d{2}(?:\s*[ap]\.?m\b\.?)?|\s*[ap]\.?m\b\.?))(?![\d:])", re.IGNORECASE)
+    r"(\d{1,2}(?::\d{2}(?:\s*[ap]\.?m\b\.?)?|\s*[ap]\.?m\b\.?))(?![\d:])",
+    re.IGNORECASE,
+)
 _RANGE_SPLIT = re.compile(r"\s+(?:-|to|until|till)\s+|(?<=\d)-(?=\d{1,2}\s+[^\W\d])", re.IGNORECASE)
 _HAS_HOUR = re.compile(r"(?:\d:\d|\d\s*[ap]\.?m\b)", re.IGNORECASE)
 # two defaults that differ in every field: a field that comes out different was not in the text
@@ -63,8 +86,9 @@ def parse_date(text: str | None, *, default_tz: str = "Europe/London", dayfirst:
     return parse_event_time(text, default_tz=default_tz, dayfirst=dayfirst)[0]
 
 
-def parse_event_time(text: str | None, *, default_tz: str = "Europe/London",
-                     dayfirst: bool = True) -> tuple[datetime | None, datetime | None]:
+def parse_event_time(
+    text: str | None, *, default_tz: str = "Europe/London", dayfirst: bool = True
+) -> tuple[datetime | None, datetime | None]:
     """Start and end (UTC) of an event written as a range, e.g. "5 June 2024, 12:30 - 13:30".
 
     Handles a time range on one day, a range of days ("5-7 June 2024", "5 June - 7 June 2024")
@@ -89,8 +113,9 @@ def find_page_date(html: bytes | str, url: str | None = None, *, extensive: bool
     if not body or b"<" not in body[:4096]:
         return None
     try:
-        found = htmldate.find_date(body, extensive_search=extensive, original_date=True,
-                                   outputformat="%Y-%m-%d", url=url)
+        found = htmldate.find_date(
+            body, extensive_search=extensive, original_date=True, outputformat="%Y-%m-%d", url=url
+        )
     except (ValueError, TypeError) as exc:  # htmldate refuses some non-HTML inputs this way
         logger.debug("htmldate could not read the page", extra={"url": url, "error": str(exc)})
         return None
@@ -116,8 +141,9 @@ def date_precision(text: str | None) -> int:
     if iso := _ISO_PARTS.match(text):
         return 1 + sum(part is not None for part in iso.groups())
     try:  # the two defaults differ in every field: a field that differs was not in the text
-        first, second = (dateutil_parser.parse(text, default=d, fuzzy=True, tzinfos=TZ_ABBREVIATIONS)
-                         for d in _DEFAULTS)
+        first, second = (
+            dateutil_parser.parse(text, default=d, fuzzy=True, tzinfos=TZ_ABBREVIATIONS) for d in _DEFAULTS
+        )
     except (ValueError, OverflowError, TypeError):
         return 3  # read by dateparser (another language): it names a day
     return 1 if first.month != second.month else 2 if first.day != second.day else 3
@@ -144,6 +170,7 @@ def normalise_date_text(text: str | None) -> str:
 
 
 # --- the parsers, tried in order ---------------------------------------------------------------
+
 
 def _parse_span(text: str, dayfirst: bool) -> tuple[datetime | None, datetime | None]:
     """Start and end of `text`, possibly naive (wall-clock time); end None when it is not a range."""
@@ -184,7 +211,11 @@ def _parse_local(text: str, dayfirst: bool) -> datetime | None:
     if not text:
         return None
     steps: tuple[Callable[[str, bool], datetime | None], ...] = (
-        _parse_iso, _parse_dateutil, _parse_dateparser, _parse_fuzzy)
+        _parse_iso,
+        _parse_dateutil,
+        _parse_dateparser,
+        _parse_fuzzy,
+    )
     for step in steps:
         value = step(text, dayfirst)
         if value is not None:
@@ -209,8 +240,11 @@ def _parse_dateutil(text: str, dayfirst: bool, *, fuzzy: bool = False) -> dateti
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                results.append(dateutil_parser.parse(text, default=default, dayfirst=dayfirst,
-                                                     fuzzy=fuzzy, tzinfos=TZ_ABBREVIATIONS))
+                results.append(
+                    dateutil_parser.parse(
+                        text, default=default, dayfirst=dayfirst, fuzzy=fuzzy, tzinfos=TZ_ABBREVIATIONS
+                    )
+                )
             except (ValueError, OverflowError, TypeError):
                 return None
         if any(issubclass(w.category, dateutil_parser.UnknownTimezoneWarning) for w in caught):
@@ -262,7 +296,7 @@ def _parse_range_start(left: str, right: str, dayfirst: bool) -> datetime | None
 
 
 def _replace_span(text: str, span: tuple[int, int], replacement: str) -> str:
-    return f"{text[:span[0]]}{replacement}{text[span[1]:]}"
+    return f"{text[: span[0]]}{replacement}{text[span[1] :]}"
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -10,11 +10,52 @@ import nh3
 
 # Tags a summary may keep: text structure, links and simple images. Everything else (script, style,
 # form, iframe, svg, event attributes) is removed by nh3's allow-list.
-ALLOWED_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "div", "dl", "dt", "em", "figcaption",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s",
-    "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "cite",
+        "code",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    }
+)
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -50,6 +91,7 @@ def make_cleaner(base_url: str | None) -> nh3.Cleaner:
 
     A Cleaner holds no per-call state: build it once (per feed) and share it between threads.
     """
+
     def filter_attribute(element: str, attribute: str, value: str) -> str | None:
         if attribute in ("href", "src") and base_url:
             return join_link(base_url, value)
@@ -96,7 +138,9 @@ def clean_html(fragment: str | None, base_url: str | None = None) -> str:
 # Elements after which a browser starts a new line: their text must not run into the next ("A.</p><p>B").
 _BLOCK_BOUNDARY = re.compile(
     r"(?=<(?:/?(?:p|div|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|table|tr|td|th|section|article|header|footer"
-    r"|aside|nav|figure|figcaption|address|main)|br|hr)\b)", re.IGNORECASE)
+    r"|aside|nav|figure|figcaption|address|main)|br|hr)\b)",
+    re.IGNORECASE,
+)
 
 
 def html_to_text(fragment: str | None) -> str:

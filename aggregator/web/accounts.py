@@ -6,8 +6,8 @@ import logging
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from aggregator.review.lifecycle import record_audit
 from aggregator.people.users import AccountError, add_user, find_user, list_users, set_active, set_password, set_role
+from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
 from aggregator.web.auth import start_session
 from aggregator.web.forms import FormError, PasswordForm, UserForm, parse_form
@@ -33,18 +33,33 @@ def add():
     try:
         form = parse_form(UserForm, request.form)
         with context.engine.begin() as conn:
-            user_id = add_user(conn, form.email, form.password, role=form.role, name=form.name, now=context.clock(),
-                               passwords=context.passwords)
-            record_audit(conn, user_id=g.user.id, action="user-add", subject_type="user", subject_id=user_id,
-                         now=context.clock(), detail={"role": form.role})
+            user_id = add_user(
+                conn,
+                form.email,
+                form.password,
+                role=form.role,
+                name=form.name,
+                now=context.clock(),
+                passwords=context.passwords,
+            )
+            record_audit(
+                conn,
+                user_id=g.user.id,
+                action="user-add",
+                subject_type="user",
+                subject_id=user_id,
+                now=context.clock(),
+                detail={"role": form.role},
+            )
     except (FormError, AccountError) as exc:
         errors = exc.errors if isinstance(exc, FormError) else {"form": f"The account was not added: {exc.message}."}
         with context.engine.connect() as conn:
             people = list_users(conn)
         safe = {k: v for k, v in request.form.items() if k != "password"}
         return render_template("web/users.html", people=people, errors=errors, form=safe), 400
-    flash(f"Added {form.email} as {form.role}. Give them their password in person or by phone, not by email.",
-          "success")
+    flash(
+        f"Added {form.email} as {form.role}. Give them their password in person or by phone, not by email.", "success"
+    )
     return redirect(url_for("accounts.index"), 303)
 
 
@@ -68,8 +83,15 @@ def change(user_id: int):
                 message = f"{person.email} can {'now' if what == 'activate' else 'no longer'} sign in."
             else:
                 abort(400)
-            record_audit(conn, user_id=g.user.id, action="user-change", subject_type="user", subject_id=user_id,
-                         now=context.clock(), detail={"change": what})
+            record_audit(
+                conn,
+                user_id=g.user.id,
+                action="user-change",
+                subject_type="user",
+                subject_id=user_id,
+                now=context.clock(),
+                detail={"change": what},
+            )
     except AccountError as exc:
         flash(f"Nothing was changed: {exc.message}.", "error")
     else:
@@ -90,8 +112,15 @@ def account():
             raise FormError({"confirm": "New password again: the two new passwords are not the same."})
         with context.engine.begin() as conn:
             set_password(conn, g.user.id, form.new, passwords=context.passwords)
-            record_audit(conn, user_id=g.user.id, action="user-change", subject_type="user", subject_id=g.user.id,
-                         now=context.clock(), detail={"change": "password"})
+            record_audit(
+                conn,
+                user_id=g.user.id,
+                action="user-change",
+                subject_type="user",
+                subject_id=g.user.id,
+                now=context.clock(),
+                detail={"change": "password"},
+            )
             user = find_user(conn, g.user.id)
     except AccountError as exc:
         return render_template("web/account.html", errors={"new": f"New password: {exc.message}."}), 400

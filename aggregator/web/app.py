@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,11 +19,11 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from aggregator.text.sanitize import clean_html
-from aggregator.settings import Settings
 from aggregator.config.sources import SourceConfig
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.people.users import Passwords
+from aggregator.settings import Settings
+from aggregator.text.sanitize import clean_html
 from aggregator.web.security import OriginCheckingCSRF, add_security_headers, origin_of
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ SESSION_HOURS = 12
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +72,15 @@ def deps() -> WebContext:
     return current_app.extensions["aggregator"]
 
 
-def create_app(settings: Settings, engine: Engine | None = None, *, clock: Callable[[], datetime] = utcnow,
-               fetcher_factory: Callable[[Settings], Any] | None = None, passwords: Passwords | None = None,
-               mailer: Any | None = None) -> Flask:
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    fetcher_factory: Callable[[Settings], Any] | None = None,
+    passwords: Passwords | None = None,
+    mailer: Any | None = None,
+) -> Flask:
     """The web app over `engine` (default: the configured database, upgraded to the newest schema).
 
     Public blueprints (subscriptions, published) get the CSRFProtect at `app.extensions["csrf"]` (use
@@ -88,24 +94,39 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
         from aggregator.cli import open_database
 
         engine = open_database(settings)
-    app = Flask("aggregator.web", template_folder=str(TEMPLATES),
-                static_folder=str(Path(__file__).resolve().parent / "static"))
+    app = Flask(
+        "aggregator.web", template_folder=str(TEMPLATES), static_folder=str(Path(__file__).resolve().parent / "static")
+    )
     secure = settings.base_url.lower().startswith("https://")
     app.config.update(
         SECRET_KEY=settings.secret(),
         SESSION_COOKIE_NAME="__Host-aggregator" if secure else "aggregator_session",
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,  # an open page's form keeps working through a working day
-        WTF_CSRF_SSL_STRICT=True, MAX_CONTENT_LENGTH=1024 * 1024,
-        RATELIMIT_HEADERS_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-        AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine,  # what the public blueprints read
+        WTF_CSRF_SSL_STRICT=True,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        AGGREGATOR_SETTINGS=settings,
+        AGGREGATOR_ENGINE=engine,  # what the public blueprints read
     )
     csrf = OriginCheckingCSRF(app, trusted_origins=(origin_of(settings.base_url),))
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    context = WebContext(settings, engine, load_taxonomy(settings.taxonomy_file),
-                         tuple(load_sources(settings.sources_file).sources), passwords or Passwords(), clock,
-                         fetcher_factory, csrf, limiter, mailer)
+    context = WebContext(
+        settings,
+        engine,
+        load_taxonomy(settings.taxonomy_file),
+        tuple(load_sources(settings.sources_file).sources),
+        passwords or Passwords(),
+        clock,
+        fetcher_factory,
+        csrf,
+        limiter,
+        mailer,
+    )
     app.extensions["aggregator"] = context
     _register_template_helpers(app, context)
     _register_errors(app)
@@ -119,8 +140,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
 
 
 def _register_blueprints(app: Flask, context: WebContext) -> None:
-    from aggregator.web import accounts, audit, auth, composition, published, review, resources, sources, \
-        subscriptions
+    from aggregator.web import accounts, audit, auth, composition, published, resources, review, sources, subscriptions
 
     auth.init_auth(app)
     for module in (auth, review, resources, composition, sources, audit, accounts, subscriptions, published):
@@ -135,9 +155,14 @@ def _register_blueprints(app: Flask, context: WebContext) -> None:
 
     if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
         # Mails link to the site's home; until the public pages claim "/", send visitors somewhere useful.
-        public = next((r.endpoint for r in app.url_map.iter_rules()
-                       if r.endpoint.startswith("subscriptions.") and "GET" in (r.methods or ())
-                       and not r.arguments), None)
+        public = next(
+            (
+                r.endpoint
+                for r in app.url_map.iter_rules()
+                if r.endpoint.startswith("subscriptions.") and "GET" in (r.methods or ()) and not r.arguments
+            ),
+            None,
+        )
 
         @app.get("/")
         def home():
@@ -155,8 +180,13 @@ def _register_template_helpers(app: Flask, context: WebContext) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["clean_html"] = lambda html: Markup(clean_html(html))
     app.jinja_env.filters["percent"] = lambda value: f"{round((value or 0) * 100)}%"
-    app.jinja_env.globals.update(label_name=context.label_name, source_name=context.source_name,
-                                 taxonomy=context.taxonomy, app_settings=context.settings, csrf_field=csrf_field)
+    app.jinja_env.globals.update(
+        label_name=context.label_name,
+        source_name=context.source_name,
+        taxonomy=context.taxonomy,
+        app_settings=context.settings,
+        csrf_field=csrf_field,
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -181,21 +211,33 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError):
         logger.info("state-changing request refused: %s", error.description, extra={"url": request.path})
-        return render_template("web/error.html", status=403, title="This form cannot be accepted",
-                               message="The form was out of date or came from another site, so nothing was "
-                                       "changed. Go back, reload the page and try again."), 403
+        return render_template(
+            "web/error.html",
+            status=403,
+            title="This form cannot be accepted",
+            message="The form was out of date or came from another site, so nothing was "
+            "changed. Go back, reload the page and try again.",
+        ), 403
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(error: RateLimitExceeded):
-        return render_template("web/error.html", status=429, title="Too many attempts",
-                               message="There were too many attempts from here in a short time. "
-                                       "Wait a minute, then try again."), 429
+        return render_template(
+            "web/error.html",
+            status=429,
+            title="Too many attempts",
+            message="There were too many attempts from here in a short time. Wait a minute, then try again.",
+        ), 429
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        messages = {404: "There is nothing at this address. It may have been removed, or the link is wrong.",
-                    403: "You do not have permission to do this.",
-                    405: "This page cannot be used that way."}
-        message = error.description if error.code == 403 and error.description and \
-            not error.description.startswith("You don't") else messages.get(error.code or 500, error.description)
+        messages = {
+            404: "There is nothing at this address. It may have been removed, or the link is wrong.",
+            403: "You do not have permission to do this.",
+            405: "This page cannot be used that way.",
+        }
+        message = (
+            error.description
+            if error.code == 403 and error.description and not error.description.startswith("You don't")
+            else messages.get(error.code or 500, error.description)
+        )
         return render_template("web/error.html", status=error.code, title=error.name, message=message), error.code

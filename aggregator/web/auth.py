@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from aggregator.review.lifecycle import record_audit
 from aggregator.people.users import SignInError, User, authenticate, find_user, record_sign_in
+from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import SESSION_HOURS, deps
 from aggregator.web.forms import FormError, LoginForm, parse_form
 from aggregator.web.security import safe_next
@@ -43,14 +43,16 @@ def init_app(app: Flask) -> None:
 
     view = app.view_functions["auth.login"]
     for key in (lambda: (request.form.get("email") or "").strip().lower() or "-", None):
-        view = context.limiter.limit(rate, key_func=key, methods=["POST"], deduct_when=failed,
-                                     scope="sign-in-email" if key else "sign-in-ip")(view)
+        view = context.limiter.limit(
+            rate, key_func=key, methods=["POST"], deduct_when=failed, scope="sign-in-email" if key else "sign-in-ip"
+        )(view)
     app.view_functions["auth.login"] = view
 
 
 def fingerprint(user: User) -> str:
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), user.password_hash.encode(),
-                    hashlib.sha256).hexdigest()[:32]
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), user.password_hash.encode(), hashlib.sha256).hexdigest()[
+        :32
+    ]
 
 
 def load_user() -> None:
@@ -62,10 +64,14 @@ def load_user() -> None:
     with context.engine.connect() as conn:
         user = find_user(conn, user_id)
     stamp = user.last_login_at if user else None
-    valid = (user is not None and user.active and stamp is not None
-             and session.get("since") == stamp.isoformat()
-             and hmac.compare_digest(session.get("pw", ""), fingerprint(user))
-             and context.clock() - stamp < timedelta(hours=SESSION_HOURS))
+    valid = (
+        user is not None
+        and user.active
+        and stamp is not None
+        and session.get("since") == stamp.isoformat()
+        and hmac.compare_digest(session.get("pw", ""), fingerprint(user))
+        and context.clock() - stamp < timedelta(hours=SESSION_HOURS)
+    )
     if not valid:
         session.clear()
         return
@@ -82,8 +88,12 @@ def start_session(user: User) -> None:
         user = find_user(conn, user.id) or user
     session.clear()
     session.permanent = True
-    session.update(uid=user.id, since=user.last_login_at.isoformat() if user.last_login_at else "",
-                   pw=fingerprint(user), nonce=secrets.token_urlsafe(16))
+    session.update(
+        uid=user.id,
+        since=user.last_login_at.isoformat() if user.last_login_at else "",
+        pw=fingerprint(user),
+        nonce=secrets.token_urlsafe(16),
+    )
     g.user = user
 
 
@@ -102,8 +112,9 @@ def login():
     except (FormError, SignInError) as exc:
         errors = exc.errors if isinstance(exc, FormError) else {"form": exc.message}
         logger.info("sign-in refused", extra={"url": request.path})
-        return render_template("web/login.html", next=target, errors=errors,
-                               email=request.form.get("email", "")[:320]), 200
+        return render_template(
+            "web/login.html", next=target, errors=errors, email=request.form.get("email", "")[:320]
+        ), 200
     start_session(user)
     flash(f"Signed in as {user.display_name}.", "info")
     return redirect(target, 303)
@@ -116,8 +127,7 @@ def logout():
         now = context.clock()
         with context.engine.begin() as conn:
             record_sign_in(conn, g.user.id, now)  # a new stamp: copies of this session's cookie stop working
-            record_audit(conn, user_id=g.user.id, action="sign-out", subject_type="user", subject_id=g.user.id,
-                         now=now)
+            record_audit(conn, user_id=g.user.id, action="sign-out", subject_type="user", subject_id=g.user.id, now=now)
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), 303)

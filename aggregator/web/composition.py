@@ -9,8 +9,8 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import audit_log, issue_items, issues
-from aggregator.errors import AggregatorError
 from aggregator.digest.issue import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
+from aggregator.errors import AggregatorError
 from aggregator.review.lifecycle import change_issue_status, record_audit
 from aggregator.web.app import deps
 from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
@@ -31,13 +31,22 @@ def section_name(section: str) -> str:
 
 
 def section_choices() -> list[tuple[str, str]]:
-    return [(t, section_name(t)) for t in deps().taxonomy.ids("theme")] + [(EVENTS, section_name(EVENTS)),
-                                                                          (OTHER, section_name(OTHER))]
+    return [(t, section_name(t)) for t in deps().taxonomy.ids("theme")] + [
+        (EVENTS, section_name(EVENTS)),
+        (OTHER, section_name(OTHER)),
+    ]
 
 
 def _audit_edit(conn: Connection, issue_id: int, what: str, **detail) -> None:
-    record_audit(conn, user_id=g.user.id, action="issue-edit", subject_type="issue", subject_id=issue_id,
-                 now=deps().clock(), detail={"what": what, **detail})
+    record_audit(
+        conn,
+        user_id=g.user.id,
+        action="issue-edit",
+        subject_type="issue",
+        subject_id=issue_id,
+        now=deps().clock(),
+        detail={"what": what, **detail},
+    )
 
 
 def _draft_or_refuse(conn: Connection, issue_id: int) -> None:
@@ -49,9 +58,16 @@ def _draft_or_refuse(conn: Connection, issue_id: int) -> None:
 
 
 def last_editor(conn: Connection, issue_id: int) -> int | None:
-    return conn.execute(select(audit_log.c.user_id).where(
-        audit_log.c.subject_type == "issue", audit_log.c.subject_id == str(issue_id),
-        audit_log.c.action.in_(("issue-edit", "issue-prepare"))).order_by(audit_log.c.id.desc()).limit(1)).scalar()
+    return conn.execute(
+        select(audit_log.c.user_id)
+        .where(
+            audit_log.c.subject_type == "issue",
+            audit_log.c.subject_id == str(issue_id),
+            audit_log.c.action.in_(("issue-edit", "issue-prepare")),
+        )
+        .order_by(audit_log.c.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 def approval_refusal(conn: Connection, issue_id: int) -> str | None:
@@ -68,12 +84,19 @@ def approval_refusal(conn: Connection, issue_id: int) -> str | None:
 @bp.get("/")
 def index():
     context = deps()
-    counts = (select(issue_items.c.issue_id, func.count().label("n")).where(issue_items.c.section != REMOVED)
-              .group_by(issue_items.c.issue_id).subquery())
+    counts = (
+        select(issue_items.c.issue_id, func.count().label("n"))
+        .where(issue_items.c.section != REMOVED)
+        .group_by(issue_items.c.issue_id)
+        .subquery()
+    )
     with context.engine.connect() as conn:
-        rows = conn.execute(select(issues, func.coalesce(counts.c.n, 0).label("count"))
-                            .outerjoin(counts, counts.c.issue_id == issues.c.id)
-                            .order_by(issues.c.month.desc()).limit(60)).all()
+        rows = conn.execute(
+            select(issues, func.coalesce(counts.c.n, 0).label("count"))
+            .outerjoin(counts, counts.c.issue_id == issues.c.id)
+            .order_by(issues.c.month.desc())
+            .limit(60)
+        ).all()
     month = context.clock().astimezone(context.local_zone).strftime("%Y-%m")
     return render_template("web/issues.html", issues=rows, month=month, errors={})
 
@@ -101,20 +124,33 @@ def _prepare(month: str):
     context = deps()
     now = context.clock()
     with context.engine.begin() as conn:
-        before = conn.execute(select(func.count()).select_from(issue_items).join(issues).where(
-            issues.c.month == month)).scalar_one()
+        before = conn.execute(
+            select(func.count()).select_from(issue_items).join(issues).where(issues.c.month == month)
+        ).scalar_one()
         issue_id = prepare_draft(conn, month, now)
-        added = conn.execute(select(func.count()).select_from(issue_items).where(
-            issue_items.c.issue_id == issue_id)).scalar_one() - before
+        added = (
+            conn.execute(
+                select(func.count()).select_from(issue_items).where(issue_items.c.issue_id == issue_id)
+            ).scalar_one()
+            - before
+        )
         status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
         if status == "draft":
-            record_audit(conn, user_id=g.user.id, action="issue-prepare", subject_type="issue",
-                         subject_id=issue_id, now=now, detail={"month": month, "added": added})
+            record_audit(
+                conn,
+                user_id=g.user.id,
+                action="issue-prepare",
+                subject_type="issue",
+                subject_id=issue_id,
+                now=now,
+                detail={"month": month, "added": added},
+            )
     if status != "draft":
         flash(f"The {month} issue is {status}; nothing was added. Put it back to draft to change it.", "info")
     else:
-        flash(f"The {month} draft is ready: {added} newly approved resource{'s' if added != 1 else ''} added.",
-              "success")
+        flash(
+            f"The {month} draft is ready: {added} newly approved resource{'s' if added != 1 else ''} added.", "success"
+        )
     return redirect(url_for("issues.show", issue_id=issue_id), 303)
 
 
@@ -128,10 +164,19 @@ def show(issue_id: int):
         row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
         refusal = approval_refusal(conn, issue_id)
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
-        hour=9, minute=0, second=0, microsecond=0)
-    return render_template("web/issue.html", content=content, issue=row, sections=content.sections(),
-                           section_name=section_name, section_choices=section_choices(), refusal=refusal,
-                           default_send=default_send.strftime("%Y-%m-%dT%H:%M"), errors={})
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    return render_template(
+        "web/issue.html",
+        content=content,
+        issue=row,
+        sections=content.sections(),
+        section_name=section_name,
+        section_choices=section_choices(),
+        refusal=refusal,
+        default_send=default_send.strftime("%Y-%m-%dT%H:%M"),
+        errors={},
+    )
 
 
 def _change(issue_id: int, what: str, change, success: str, **detail):
@@ -174,16 +219,28 @@ def move(issue_id: int, resource_id: int):
         if form.section:
             move_item(conn, issue_id, resource_id, section=form.section)
 
-    return _change(issue_id, "move", change, "Moved.", resource=resource_id, direction=direction,
-                   position=form.position, section=form.section)
+    return _change(
+        issue_id,
+        "move",
+        change,
+        "Moved.",
+        resource=resource_id,
+        direction=direction,
+        position=form.position,
+        section=form.section,
+    )
 
 
-def _target_position(conn: Connection, issue_id: int, resource_id: int, direction: str | None,
-                     wanted: int | None) -> int | None:
+def _target_position(
+    conn: Connection, issue_id: int, resource_id: int, direction: str | None, wanted: int | None
+) -> int | None:
     """The whole-issue position (what move_item takes) that puts the item one up, one down, or at
     `wanted` (1-based) within its own section."""
-    rows = conn.execute(select(issue_items.c.resource_id, issue_items.c.section)
-                        .where(issue_items.c.issue_id == issue_id).order_by(issue_items.c.position)).all()
+    rows = conn.execute(
+        select(issue_items.c.resource_id, issue_items.c.section)
+        .where(issue_items.c.issue_id == issue_id)
+        .order_by(issue_items.c.position)
+    ).all()
     order = [r.resource_id for r in rows]
     section = dict((r.resource_id, r.section) for r in rows).get(resource_id)
     if section is None:
@@ -199,8 +256,13 @@ def _target_position(conn: Connection, issue_id: int, resource_id: int, directio
 
 @bp.post("/<int:issue_id>/items/<int:resource_id>/remove")
 def remove(issue_id: int, resource_id: int):
-    return _change(issue_id, "remove", lambda conn: remove_item(conn, issue_id, resource_id),
-                   "Removed from this issue; it stays approved and can go into a later issue.", resource=resource_id)
+    return _change(
+        issue_id,
+        "remove",
+        lambda conn: remove_item(conn, issue_id, resource_id),
+        "Removed from this issue; it stays approved and can go into a later issue.",
+        resource=resource_id,
+    )
 
 
 @bp.post("/<int:issue_id>/intro")
@@ -210,8 +272,12 @@ def intro(issue_id: int):
     except FormError as exc:
         flash(f"The introduction was not saved: {exc.message}", "error")
         return redirect(url_for("issues.show", issue_id=issue_id), 303)
-    return _change(issue_id, "intro", lambda conn: set_intro(conn, issue_id, form.intro.strip(), deps().clock()),
-                   "Introduction saved.")
+    return _change(
+        issue_id,
+        "intro",
+        lambda conn: set_intro(conn, issue_id, form.intro.strip(), deps().clock()),
+        "Introduction saved.",
+    )
 
 
 def _reader() -> Reader:
@@ -243,8 +309,15 @@ def _preview(issue_id: int):
 def preview(issue_id: int):
     reader, rendered = _preview(issue_id)
     frame = url_for("issues.preview_html", issue_id=issue_id, **request.args.to_dict(flat=False))
-    return render_template("web/preview.html", issue_id=issue_id, reader=reader, preview=rendered,
-                           who=reader.description(deps().taxonomy), frame_url=frame, args=request.args)
+    return render_template(
+        "web/preview.html",
+        issue_id=issue_id,
+        reader=reader,
+        preview=rendered,
+        who=reader.description(deps().taxonomy),
+        frame_url=frame,
+        args=request.args,
+    )
 
 
 @bp.get("/<int:issue_id>/preview.html")
@@ -268,14 +341,20 @@ def send_test(issue_id: int):
             abort(404)
         content = load_issue(conn, issue_id, context.clock(), context.source_names())
     try:
-        send_test_copy(content, form.email, settings=context.settings, taxonomy=context.taxonomy,
-                       now=context.clock())
+        send_test_copy(content, form.email, settings=context.settings, taxonomy=context.taxonomy, now=context.clock())
     except (AggregatorError, OSError) as exc:
         flash(f"The test was not sent: {exc}", "error")
     else:
         with context.engine.begin() as conn:
-            record_audit(conn, user_id=g.user.id, action="issue-test", subject_type="issue", subject_id=issue_id,
-                         now=context.clock(), detail={"to": form.email})
+            record_audit(
+                conn,
+                user_id=g.user.id,
+                action="issue-test",
+                subject_type="issue",
+                subject_id=issue_id,
+                now=context.clock(),
+                detail={"to": form.email},
+            )
         flash(f"A test copy was sent to {form.email}.", "success")
     return redirect(url_for("issues.show", issue_id=issue_id), 303)
 

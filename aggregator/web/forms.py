@@ -110,7 +110,7 @@ def _messages(model: type[BaseModel], exc: ValidationError) -> dict[str, str]:
     for error in exc.errors(include_url=False):
         field = str(error["loc"][0]) if error["loc"] else "form"
         info = model.model_fields.get(field)
-        label = (info.title if info and info.title else field.replace("_", " ").capitalize())
+        label = info.title if info and info.title else field.replace("_", " ").capitalize()
         errors.setdefault(field, _message(label, error))
     return errors
 
@@ -131,9 +131,10 @@ def _message(label: str, error: dict[str, Any]) -> str:
     if kind in ("greater_than_equal", "less_than_equal"):
         return f"{label} must be between 1 and {ctx.get('le', 'the number of entries')}."
     if kind == "string_pattern_mismatch":
-        return {"Month": "Month: write it as YYYY-MM, for example 2026-12.",
-                "Email address": "Email address: write it as name@example.org."}.get(
-            label, f"{label} is not in the expected form.")
+        return {
+            "Month": "Month: write it as YYYY-MM, for example 2026-12.",
+            "Email address": "Email address: write it as name@example.org.",
+        }.get(label, f"{label} is not in the expected form.")
     if kind.startswith("datetime"):
         return f"{label}: give a date and time, for example 2026-12-01 09:00."
     if kind == "literal_error":

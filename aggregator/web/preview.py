@@ -8,12 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from aggregator.config.taxonomy import Taxonomy
 from aggregator.db.schema import subscribers
+from aggregator.digest.issue import IssueContent
 from aggregator.digest.links import Links, PersonalLinks
 from aggregator.digest.render import Recipient, RenderedMail, render_digest
-from aggregator.digest.issue import IssueContent
 from aggregator.settings import Settings
-from aggregator.config.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +31,20 @@ class Reader:
         names = {(d.kind, d.id): d.name for kind in ("audience", "theme") for d in taxonomy.labels(kind)}
         chosen = [names.get(("audience", a), a) for a in self.audiences]
         chosen += [names.get(("theme", t), t) for t in self.themes]
-        who = ("someone who chose " + ", ".join(chosen)) if chosen else \
-            "someone who chose nothing in particular (they get everything)"
+        who = (
+            ("someone who chose " + ", ".join(chosen))
+            if chosen
+            else "someone who chose nothing in particular (they get everything)"
+        )
         return f"{self.email}, {who}" if self.email else who
 
 
 def find_reader(conn: Connection, email: str) -> Reader | None:
-    row = conn.execute(select(subscribers.c.id, subscribers.c.email, subscribers.c.audiences, subscribers.c.themes)
-                       .where(subscribers.c.email == email.strip().lower())).one_or_none()
+    row = conn.execute(
+        select(subscribers.c.id, subscribers.c.email, subscribers.c.audiences, subscribers.c.themes).where(
+            subscribers.c.email == email.strip().lower()
+        )
+    ).one_or_none()
     if row is None:
         return None
     return Reader(tuple(row.audiences or ()), tuple(row.themes or ()), row.email, row.id)
@@ -49,13 +55,13 @@ def render_preview(content: IssueContent, reader: Reader, *, settings: Settings,
     preview links a test send uses, never a real subscriber's signed ones."""
     links = Links(settings.base_url)
     preview_links = PersonalLinks(unsubscribe=links.unsubscribe("preview"), preferences=links.preferences("preview"))
-    recipient = Recipient(reader.subscriber_id or 0, reader.email or "preview@invalid", reader.audiences,
-                          reader.themes)
+    recipient = Recipient(reader.subscriber_id or 0, reader.email or "preview@invalid", reader.audiences, reader.themes)
     return render_digest(content, recipient=recipient, settings=settings, taxonomy=taxonomy, personal=preview_links)
 
 
-def send_test_copy(content: IssueContent, address: str, *, settings: Settings, taxonomy: Taxonomy,
-                   now: datetime) -> None:
+def send_test_copy(
+    content: IssueContent, address: str, *, settings: Settings, taxonomy: Taxonomy, now: datetime
+) -> None:
     """The whole issue to `address` with a [TEST] subject, through the configured transport (SMTP or outbox)."""
     from aggregator.digest.single import send_test
     from aggregator.digest.transport import make_transport

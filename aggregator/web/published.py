@@ -10,16 +10,22 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import Engine
 from werkzeug.http import is_resource_modified
 
 from aggregator.publish.archive import (
-    STYLESHEET, archive_feed, find_sent_issue, is_month, list_sent_issues, load_archived_content, render_archive_index,
+    STYLESHEET,
+    archive_feed,
+    find_sent_issue,
+    is_month,
+    list_sent_issues,
+    load_archived_content,
+    render_archive_index,
     render_issue_page,
 )
 from aggregator.publish.feeds.build import feed_listings, render_index, render_opml
@@ -107,8 +113,7 @@ def archive_feed_route(fmt: str) -> Response:
     context = _context()
     with _engine().connect() as conn:
         feed = archive_feed(conn, context)
-    return _conditional(feed_version(feed, fmt), feed.updated, FORMATS[fmt].media_type,
-                        lambda: render_feed(feed, fmt))
+    return _conditional(feed_version(feed, fmt), feed.updated, FORMATS[fmt].media_type, lambda: render_feed(feed, fmt))
 
 
 @bp.get("/archive/<month>")
@@ -116,6 +121,7 @@ def archive_feed_route(fmt: str) -> Response:
 def archive_issue(month: str) -> Response:
     if not is_month(month):
         abort(404)
+
     def build() -> bytes | None:
         context = _context()
         with _engine().connect() as conn:

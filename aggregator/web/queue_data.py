@@ -27,8 +27,7 @@ class QueueFilter:
 
     def as_query(self) -> dict[str, str]:
         defaults = QueueFilter()
-        return {name: getattr(self, name) for name in self.__slots__
-                if getattr(self, name) != getattr(defaults, name)}
+        return {name: getattr(self, name) for name in self.__slots__ if getattr(self, name) != getattr(defaults, name)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +102,23 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-_CARD_COLUMNS = (resources.c.id, resources.c.title, resources.c.url, resources.c.summary, resources.c.summary_html,
-                 resources.c.type, resources.c.status, resources.c.published_at, resources.c.created_at,
-                 resources.c.featured, resources.c.off_topic, resources.c.proposed_title,
-                 resources.c.rejection_reason, resources.c.event_start, resources.c.event_location)
+_CARD_COLUMNS = (
+    resources.c.id,
+    resources.c.title,
+    resources.c.url,
+    resources.c.summary,
+    resources.c.summary_html,
+    resources.c.type,
+    resources.c.status,
+    resources.c.published_at,
+    resources.c.created_at,
+    resources.c.featured,
+    resources.c.off_topic,
+    resources.c.proposed_title,
+    resources.c.rejection_reason,
+    resources.c.event_start,
+    resources.c.event_location,
+)
 
 
 def queue_page(conn: Connection, flt: QueueFilter, cursor: str | None = None, *, size: int = PAGE_SIZE) -> QueuePage:
@@ -124,13 +136,20 @@ def queue_page(conn: Connection, flt: QueueFilter, cursor: str | None = None, *,
         query = query.where(exists().where(entries.c.resource_id == resources.c.id, entries.c.source_id == flt.source))
     for kind, label_id in (("theme", flt.theme), ("audience", flt.audience)):
         if label_id:
-            query = query.where(exists().where(labels.c.resource_id == resources.c.id, labels.c.kind == kind,
-                                               labels.c.label_id == label_id))
+            query = query.where(
+                exists().where(
+                    labels.c.resource_id == resources.c.id, labels.c.kind == kind, labels.c.label_id == label_id
+                )
+            )
     position = decode_cursor(cursor) if cursor else None
     if position:
-        query = query.where(tuple_(resources.c.created_at, resources.c.id) < tuple_(
-            bindparam("after_created", position[0], type_=resources.c.created_at.type),
-            bindparam("after_id", position[1], type_=resources.c.id.type)))
+        query = query.where(
+            tuple_(resources.c.created_at, resources.c.id)
+            < tuple_(
+                bindparam("after_created", position[0], type_=resources.c.created_at.type),
+                bindparam("after_id", position[1], type_=resources.c.id.type),
+            )
+        )
     rows = conn.execute(query.order_by(resources.c.created_at.desc(), resources.c.id.desc()).limit(size + 1)).all()
     more = len(rows) > size
     rows = rows[:size]
@@ -138,8 +157,12 @@ def queue_page(conn: Connection, flt: QueueFilter, cursor: str | None = None, *,
     total = conn.execute(select(func.count()).select_from(capped)).scalar_one()
     cards = _cards(conn, rows)
     last = rows[-1] if rows else None
-    return QueuePage(cards, encode_cursor(last.created_at, last.id) if more and last else None,
-                     min(total, COUNT_CAP), total > COUNT_CAP)
+    return QueuePage(
+        cards,
+        encode_cursor(last.created_at, last.id) if more and last else None,
+        min(total, COUNT_CAP),
+        total > COUNT_CAP,
+    )
 
 
 def load_card(conn: Connection, resource_id: int) -> ResourceCard | None:
@@ -152,25 +175,51 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
     if not ids:
         return ()
     entries_of: dict[int, list[EntryView]] = defaultdict(list)
-    for e in conn.execute(select(entries.c.resource_id, entries.c.source_id, entries.c.title, entries.c.url)
-                          .where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)):
+    for e in conn.execute(
+        select(entries.c.resource_id, entries.c.source_id, entries.c.title, entries.c.url)
+        .where(entries.c.resource_id.in_(ids))
+        .order_by(entries.c.id)
+    ):
         entries_of[e.resource_id].append(EntryView(e.source_id, e.title, e.url))
     labels_of: dict[int, list[LabelView]] = defaultdict(list)
-    for lab in conn.execute(select(labels).where(labels.c.resource_id.in_(ids))
-                            .order_by(labels.c.kind, labels.c.confidence.desc(), labels.c.label_id)):
-        reasons = tuple((str(r.get("signal", "")), str(r.get("detail", ""))) for r in (lab.reasons or ())
-                        if isinstance(r, dict))
+    for lab in conn.execute(
+        select(labels)
+        .where(labels.c.resource_id.in_(ids))
+        .order_by(labels.c.kind, labels.c.confidence.desc(), labels.c.label_id)
+    ):
+        reasons = tuple(
+            (str(r.get("signal", "")), str(r.get("detail", ""))) for r in (lab.reasons or ()) if isinstance(r, dict)
+        )
         labels_of[lab.resource_id].append(LabelView(lab.kind, lab.label_id, lab.confidence, lab.origin, reasons))
     absorbed = resources.alias("absorbed")
     merges_of: dict[int, list[MergeView]] = defaultdict(list)
-    for m in conn.execute(select(merges.c.id, merges.c.kept_id, merges.c.absorbed_id, merges.c.reason,
-                                 merges.c.score, absorbed.c.title)
-                          .join(absorbed, absorbed.c.id == merges.c.absorbed_id)
-                          .where(merges.c.kept_id.in_(ids), merges.c.split_at.is_(None)).order_by(merges.c.id)):
+    for m in conn.execute(
+        select(merges.c.id, merges.c.kept_id, merges.c.absorbed_id, merges.c.reason, merges.c.score, absorbed.c.title)
+        .join(absorbed, absorbed.c.id == merges.c.absorbed_id)
+        .where(merges.c.kept_id.in_(ids), merges.c.split_at.is_(None))
+        .order_by(merges.c.id)
+    ):
         merges_of[m.kept_id].append(MergeView(m.id, m.absorbed_id, m.title, m.reason, m.score))
-    return tuple(ResourceCard(
-        id=r.id, title=r.title, url=r.url, summary=r.summary, summary_html=r.summary_html, type=r.type,
-        status=r.status, published_at=r.published_at, created_at=r.created_at, featured=r.featured,
-        off_topic=r.off_topic, proposed_title=r.proposed_title, rejection_reason=r.rejection_reason,
-        event_start=r.event_start, event_location=r.event_location, entries=tuple(entries_of[r.id]),
-        labels=tuple(labels_of[r.id]), merges=tuple(merges_of[r.id])) for r in rows)
+    return tuple(
+        ResourceCard(
+            id=r.id,
+            title=r.title,
+            url=r.url,
+            summary=r.summary,
+            summary_html=r.summary_html,
+            type=r.type,
+            status=r.status,
+            published_at=r.published_at,
+            created_at=r.created_at,
+            featured=r.featured,
+            off_topic=r.off_topic,
+            proposed_title=r.proposed_title,
+            rejection_reason=r.rejection_reason,
+            event_start=r.event_start,
+            event_location=r.event_location,
+            entries=tuple(entries_of[r.id]),
+            labels=tuple(labels_of[r.id]),
+            merges=tuple(merges_of[r.id]),
+        )
+        for r in rows
+    )

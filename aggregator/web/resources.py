@@ -8,8 +8,8 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import Connection
 
-from aggregator.errors import AggregatorError
 from aggregator.dedupe.merge import split_merge
+from aggregator.errors import AggregatorError
 from aggregator.model import ResourceType
 from aggregator.web.app import deps
 from aggregator.web.forms import EditForm, FormError, RejectForm, parse_form
@@ -32,7 +32,7 @@ def remember_undo(label: str, steps: list[Step]) -> None:
 
 
 def short(title: str, limit: int = 70) -> str:
-    return title if len(title) <= limit else title[:limit - 1] + "…"
+    return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
 def run_action(label: Callable[[], str], action: Callable[[Connection], list[Step]], *, undoable: bool = True):
@@ -42,8 +42,7 @@ def run_action(label: Callable[[], str], action: Callable[[Connection], list[Ste
         with context.engine.begin() as conn:
             steps = action(conn)
     except AggregatorError as exc:
-        flash(f"Nothing was changed: {exc.message}. Reload the page: someone may have changed it meanwhile.",
-              "error")
+        flash(f"Nothing was changed: {exc.message}. Reload the page: someone may have changed it meanwhile.", "error")
         return
     if steps and undoable:
         remember_undo(label(), steps)
@@ -56,15 +55,23 @@ def show(resource_id: int):
         card = load_card(conn, resource_id)
     if card is None:
         abort(404)
-    return render_template("web/resource.html", card=card, errors={}, form=None,
-                           types=[t.value for t in ResourceType], next=safe_next(request.args.get("next"), ""))
+    return render_template(
+        "web/resource.html",
+        card=card,
+        errors={},
+        form=None,
+        types=[t.value for t in ResourceType],
+        next=safe_next(request.args.get("next"), ""),
+    )
 
 
 @bp.post("/resources/<int:resource_id>/approve")
 def approve(resource_id: int):
     title = _title(resource_id)
-    run_action(lambda: f"Approved “{short(title)}”", lambda conn: [set_status(
-        conn, resource_id, "approved", user_id=g.user.id, now=deps().clock())])
+    run_action(
+        lambda: f"Approved “{short(title)}”",
+        lambda conn: [set_status(conn, resource_id, "approved", user_id=g.user.id, now=deps().clock())],
+    )
     return back()
 
 
@@ -76,16 +83,22 @@ def reject(resource_id: int):
     except FormError as exc:
         flash(f"Nothing was changed: {exc.message}", "error")
         return back()
-    run_action(lambda: f"Rejected “{short(title)}”", lambda conn: [set_status(
-        conn, resource_id, "rejected", user_id=g.user.id, now=deps().clock(), reason=form.reason)])
+    run_action(
+        lambda: f"Rejected “{short(title)}”",
+        lambda conn: [
+            set_status(conn, resource_id, "rejected", user_id=g.user.id, now=deps().clock(), reason=form.reason)
+        ],
+    )
     return back()
 
 
 @bp.post("/resources/<int:resource_id>/reopen")
 def reopen(resource_id: int):
     title = _title(resource_id)
-    run_action(lambda: f"Moved “{short(title)}” back to the queue", lambda conn: [set_status(
-        conn, resource_id, "pending", user_id=g.user.id, now=deps().clock())])
+    run_action(
+        lambda: f"Moved “{short(title)}” back to the queue",
+        lambda conn: [set_status(conn, resource_id, "pending", user_id=g.user.id, now=deps().clock())],
+    )
     return back()
 
 
@@ -94,8 +107,10 @@ def feature(resource_id: int):
     title = _title(resource_id)
     wanted = request.form.get("featured") == "1"
     verb = "Featured" if wanted else "Stopped featuring"
-    run_action(lambda: f"{verb} “{short(title)}”", lambda conn: [set_featured(
-        conn, resource_id, wanted, user_id=g.user.id, now=deps().clock())])
+    run_action(
+        lambda: f"{verb} “{short(title)}”",
+        lambda conn: [set_featured(conn, resource_id, wanted, user_id=g.user.id, now=deps().clock())],
+    )
     return back()
 
 
@@ -109,18 +124,34 @@ def edit(resource_id: int):
     try:
         form = parse_form(EditForm, request.form, lists=("audience", "theme"))
         wanted = {kind: frozenset(getattr(form, kind)) for kind in ("audience", "theme")}
-        errors = {kind: f"Unknown {kind} label: {', '.join(sorted(ids - set(context.taxonomy.ids(kind))))}. "
-                        f"Choose from the list." for kind, ids in wanted.items()
-                  if ids - set(context.taxonomy.ids(kind))}  # type: ignore[arg-type]
+        errors = {
+            kind: f"Unknown {kind} label: {', '.join(sorted(ids - set(context.taxonomy.ids(kind))))}. "
+            f"Choose from the list."
+            for kind, ids in wanted.items()
+            if ids - set(context.taxonomy.ids(kind))
+        }  # type: ignore[arg-type]
         if errors:
             raise FormError(errors)
     except FormError as exc:
-        return render_template("web/resource.html", card=card, errors=exc.errors, form=request.form,
-                               types=[t.value for t in ResourceType], next=request.form.get("next", "")), 400
+        return render_template(
+            "web/resource.html",
+            card=card,
+            errors=exc.errors,
+            form=request.form,
+            types=[t.value for t in ResourceType],
+            next=request.form.get("next", ""),
+        ), 400
     change = ResourceEdit(title=form.title, summary=form.summary, labels=wanted)
-    run_action(lambda: f"Saved your changes to “{short(form.title)}”",
-               lambda conn: [s for s in [edit_resource(conn, resource_id, change, user_id=g.user.id,
-                                                       editor=g.user.email, now=context.clock())] if s])
+    run_action(
+        lambda: f"Saved your changes to “{short(form.title)}”",
+        lambda conn: [
+            s
+            for s in [
+                edit_resource(conn, resource_id, change, user_id=g.user.id, editor=g.user.email, now=context.clock())
+            ]
+            if s
+        ],
+    )
     return back(url_for("resources.show", resource_id=resource_id))
 
 
@@ -135,8 +166,16 @@ def proposed_title(resource_id: int):
     accept = request.form.get("choice") == "accept"
     change = ResourceEdit(title=card.proposed_title if accept else None, clear_proposed_title=True)
     label = f"Now titled “{short(card.proposed_title)}”" if accept else "Kept the current title"
-    run_action(lambda: label, lambda conn: [s for s in [edit_resource(
-        conn, resource_id, change, user_id=g.user.id, editor=g.user.email, now=context.clock())] if s])
+    run_action(
+        lambda: label,
+        lambda conn: [
+            s
+            for s in [
+                edit_resource(conn, resource_id, change, user_id=g.user.id, editor=g.user.email, now=context.clock())
+            ]
+            if s
+        ],
+    )
     return back()
 
 
@@ -148,14 +187,24 @@ def split(merge_id: int):
             restored = split_merge(conn, merge_id, editor=g.user.email, now=context.clock())
             from aggregator.review.lifecycle import record_audit
 
-            record_audit(conn, user_id=g.user.id, action="split", subject_type="resource", subject_id=restored,
-                         now=context.clock(), detail={"merge": merge_id})
+            record_audit(
+                conn,
+                user_id=g.user.id,
+                action="split",
+                subject_type="resource",
+                subject_id=restored,
+                now=context.clock(),
+                detail={"merge": merge_id},
+            )
     except AggregatorError as exc:
         flash(f"Nothing was changed: {exc.message}.", "error")
         return back()
     session.pop("undo", None)  # a split is not undone from here; the two will not be merged again
-    flash(f"Split: resource {restored} is separate again and back in the queue. "
-          "They will not be merged again automatically.", "success")
+    flash(
+        f"Split: resource {restored} is separate again and back in the queue. "
+        "They will not be merged again automatically.",
+        "success",
+    )
     return back()
 
 
@@ -168,8 +217,14 @@ def undo_last():
     context = deps()
     try:
         with context.engine.begin() as conn:
-            undo(conn, record["steps"], user_id=g.user.id, editor=g.user.email, now=context.clock(),
-                 label=record["label"])
+            undo(
+                conn,
+                record["steps"],
+                user_id=g.user.id,
+                editor=g.user.email,
+                now=context.clock(),
+                label=record["label"],
+            )
     except AggregatorError as exc:
         flash(f"Could not undo: {exc.message}. Someone may have changed it since.", "error")
         return back()

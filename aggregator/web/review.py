@@ -34,7 +34,8 @@ def read_filter() -> QueueFilter:
         theme=pick("theme", set(context.taxonomy.ids("theme"))),
         audience=pick("audience", set(context.taxonomy.ids("audience"))),
         type=pick("type", {t.value for t in ResourceType}),
-        off_topic=pick("off_topic", OFF_TOPIC, "hide"))
+        off_topic=pick("off_topic", OFF_TOPIC, "hide"),
+    )
 
 
 @bp.get("/")
@@ -46,9 +47,16 @@ def index():
         page = queue_page(conn, flt, cursor)
     here = request.full_path.rstrip("?")
     next_url = url_for("queue.index", **flt.as_query(), after=page.next_cursor) if page.next_cursor else None
-    return render_template("web/queue.html", page=page, flt=flt, here=here, next_url=next_url,
-                           first_url=url_for("queue.index", **flt.as_query()) if cursor else None,
-                           sources=context.sources, types=[t.value for t in ResourceType])
+    return render_template(
+        "web/queue.html",
+        page=page,
+        flt=flt,
+        here=here,
+        next_url=next_url,
+        first_url=url_for("queue.index", **flt.as_query()) if cursor else None,
+        sources=context.sources,
+        types=[t.value for t in ResourceType],
+    )
 
 
 @bp.post("/bulk")
@@ -56,8 +64,9 @@ def bulk():
     try:
         form = parse_form(BulkForm, request.form, lists=("ids",))
     except FormError as exc:
-        message = ("Select at least one resource first (tick its box, or press x)."
-                   if "ids" in exc.errors else exc.message)
+        message = (
+            "Select at least one resource first (tick its box, or press x)." if "ids" in exc.errors else exc.message
+        )
         flash(f"Nothing was changed: {message}", "error")
         return back()
     context = deps()
@@ -66,8 +75,10 @@ def bulk():
 
     def action(conn):
         now = context.clock()
-        return [set_status(conn, rid, new, user_id=g.user.id, now=now, reason=form.reason or None)
-                for rid in sorted(set(form.ids))]
+        return [
+            set_status(conn, rid, new, user_id=g.user.id, now=now, reason=form.reason or None)
+            for rid in sorted(set(form.ids))
+        ]
 
     verb = "Approved" if new == "approved" else "Rejected"
     run_action(lambda: f"{verb} {count} resource{'s' if count != 1 else ''}", action)

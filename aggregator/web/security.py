@@ -16,11 +16,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 # Images: summaries show partners' pictures (https) as the digest will; data: for tiny icons.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'"
+)
 # The digest preview is the digest's own HTML (inline styles, as mail needs) shown in a sandboxed frame.
-PREVIEW_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox")
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+)
 
 
 def origin_of(url: str) -> str:
@@ -61,8 +65,9 @@ def add_security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY" if "frame-ancestors 'none'" in response.headers[
-        "Content-Security-Policy"] else "SAMEORIGIN"
+    response.headers["X-Frame-Options"] = (
+        "DENY" if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"] else "SAMEORIGIN"
+    )
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
     if getattr(g, "user", None) is not None:

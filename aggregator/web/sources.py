@@ -25,25 +25,34 @@ FETCH_NOW_DEADLINE = 20.0  # seconds: "fetch now" runs while the admin waits for
 # (pattern in the stored error, what it means for an editor); first match wins.
 EXPLANATIONS: tuple[tuple[str, str], ...] = (
     (r"^disabled by", "An admin turned this source off. Nothing is fetched until it is turned on again."),
-    (r"internal error", "Something went wrong inside the aggregator itself, not at the partner's site. "
-                        "Please pass the technical details to whoever looks after the aggregator."),
-    (r"layout drift|layout seems to have changed", "The partner's page looks different from before and no "
-                                                  "resources were found on it. The page settings need updating."),
+    (
+        r"internal error",
+        "Something went wrong inside the aggregator itself, not at the partner's site. "
+        "Please pass the technical details to whoever looks after the aggregator.",
+    ),
+    (
+        r"layout drift|layout seems to have changed",
+        "The partner's page looks different from before and no "
+        "resources were found on it. The page settings need updating.",
+    ),
     (r"410", "The partner has removed this address for good. Find the new address and update the source."),
     (r"HTTP 404", "The address was not found (404). The partner may have moved the page."),
     (r"HTTP 40[13]", "The partner's site refused to let us in (it may need a login or block robots)."),
-    (r"HTTP (429|503)|retry after", "The partner's site asked us to slow down. We will try again later, "
-                                    "as it asked."),
+    (r"HTTP (429|503)|retry after", "The partner's site asked us to slow down. We will try again later, as it asked."),
     (r"HTTP 5\d\d", "The partner's site had a problem of its own. This usually clears up by itself."),
     (r"robots\.txt", "The partner's site asks robots not to read this page. Ask them to allow it."),
     (r"timed out|deadline", "The partner's site took too long to answer. It will be tried again next time."),
-    (r"cannot resolve|no IPv4|cannot connect|ConnectError", "We could not reach the site: the address may be "
-                                                             "wrong, or the site is down."),
+    (
+        r"cannot resolve|no IPv4|cannot connect|ConnectError",
+        "We could not reach the site: the address may be wrong, or the site is down.",
+    ),
     (r"non-public address|scheme", "The address points somewhere we are not allowed to fetch from."),
     (r"redirect", "The site keeps sending us to other addresses. Open it in a browser and use the final one."),
     (r"over the cap", "The page or feed is far bigger than expected, so it was not read."),
-    (r"adapter|parse|not valid|no title", "The address did not give what we expected (for example a feed). "
-                                          "Check the address and the kind of source."),
+    (
+        r"adapter|parse|not valid|no title",
+        "The address did not give what we expected (for example a feed). Check the address and the kind of source.",
+    ),
 )
 
 
@@ -70,12 +79,20 @@ def index():
     context = deps()
     rows = []
     with context.engine.connect() as conn:
-        disabled = {r.id: r.disabled_reason for r in conn.execute(
-            select(sources_table.c.id, sources_table.c.disabled_reason))}
+        disabled = {
+            r.id: r.disabled_reason for r in conn.execute(select(sources_table.c.id, sources_table.c.disabled_reason))
+        }
     for health in source_health(context.engine, context.sources):
         config = next(s for s in context.sources if s.id == health.source_id)
-        rows.append(SourceRow(health, config.name, config.homepage or config.url, explain_problem(health.problem),
-                              bool(disabled.get(health.source_id))))
+        rows.append(
+            SourceRow(
+                health,
+                config.name,
+                config.homepage or config.url,
+                explain_problem(health.problem),
+                bool(disabled.get(health.source_id)),
+            )
+        )
     return render_template("web/sources.html", rows=rows)
 
 
@@ -110,8 +127,14 @@ def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
     with deps().engine.begin() as conn:
         sync_sources(conn, [config])
         conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=reason))
-        record_audit(conn, user_id=g.user.id, action="source-disable" if reason else "source-enable",
-                     subject_type="source", subject_id=source_id, now=now)
+        record_audit(
+            conn,
+            user_id=g.user.id,
+            action="source-disable" if reason else "source-enable",
+            subject_type="source",
+            subject_id=source_id,
+            now=now,
+        )
     return config.name
 
 
@@ -120,8 +143,8 @@ def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
 def fetch_now(source_id: str):
     """Fetch one source now, in this request, with a short deadline; then label what is new."""
     from aggregator.classify.label import classify_resources
-    from aggregator.jobs.monthly import build_classifier, source_hints
     from aggregator.ingest.run import run_fetch
+    from aggregator.jobs.monthly import build_classifier, source_hints
 
     context = deps()
     config = _config(source_id)
@@ -134,8 +157,15 @@ def fetch_now(source_id: str):
     if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
         classify_resources(context.engine, build_classifier(settings), source_hints(context.sources), context.clock())
     with context.engine.begin() as conn:
-        record_audit(conn, user_id=g.user.id, action="source-fetch", subject_type="source", subject_id=source_id,
-                     now=context.clock(), detail={"outcome": outcome.outcome, "new": outcome.result.new})
+        record_audit(
+            conn,
+            user_id=g.user.id,
+            action="source-fetch",
+            subject_type="source",
+            subject_id=source_id,
+            now=context.clock(),
+            detail={"outcome": outcome.outcome, "new": outcome.result.new},
+        )
     if outcome.outcome == "failed":
         flash(f"Fetching {config.name} did not work. {explain_problem(outcome.error or '')}", "error")
     elif outcome.outcome == "skipped":
@@ -144,19 +174,23 @@ def fetch_now(source_id: str):
         flash(f"Fetched {config.name}: nothing has changed since the last fetch.", "success")
     else:
         result = outcome.result
-        flash(f"Fetched {config.name}: {result.new} new, {result.updated} updated, {result.unchanged} unchanged.",
-              "success")
+        flash(
+            f"Fetched {config.name}: {result.new} new, {result.updated} updated, {result.unchanged} unchanged.",
+            "success",
+        )
     return redirect(url_for("sources.index"), 303)
-
 
 
 def _quick_settings():
     """The settings with short fetch limits: an admin waits for the page while they apply."""
     settings = deps().settings
-    limits = settings.fetch.model_copy(update={
-        "total_deadline": min(settings.fetch.total_deadline, FETCH_NOW_DEADLINE),
-        "connect_timeout": min(settings.fetch.connect_timeout, 5.0),
-        "read_timeout": min(settings.fetch.read_timeout, 10.0)})
+    limits = settings.fetch.model_copy(
+        update={
+            "total_deadline": min(settings.fetch.total_deadline, FETCH_NOW_DEADLINE),
+            "connect_timeout": min(settings.fetch.connect_timeout, 5.0),
+            "read_timeout": min(settings.fetch.read_timeout, 10.0),
+        }
+    )
     return settings.model_copy(update={"fetch": limits})
 
 
@@ -188,9 +222,9 @@ def doctor(source_id: str):
 @admin_required
 def add_form():
     """Recognise a site's platform from one of its pages and show its routes, richest first, with samples."""
+    from aggregator.config.sources import check_http_url
     from aggregator.errors import AggregatorError
     from aggregator.ingest.routes import discover_routes, suggest_id
-    from aggregator.config.sources import check_http_url
 
     url = (request.args.get("url") or "").strip()
     detection, samples, error, suggested = None, [], None, ""
@@ -203,8 +237,15 @@ def add_form():
         except (ValueError, AggregatorError) as exc:
             error = str(exc)
     working = next((n for n, s in enumerate(samples) if s.error is None and s.count), None)
-    return render_template("web/source_add.html", url=url, detection=detection, samples=samples, error=error,
-                           suggested=suggested, working=working)
+    return render_template(
+        "web/source_add.html",
+        url=url,
+        detection=detection,
+        samples=samples,
+        error=error,
+        suggested=suggested,
+        working=working,
+    )
 
 
 @bp.post("/add")
@@ -220,15 +261,29 @@ def add():
         with _route_fetcher() as fetcher:
             detection, samples = discover_routes(url, fetcher)
         route = samples[chosen].route
-        entry = route_entry(route, source_id=source_id, name=request.form.get("name", "").strip() or detection.title,
-                            homepage=detection.url)
+        entry = route_entry(
+            route,
+            source_id=source_id,
+            name=request.form.get("name", "").strip() or detection.title,
+            homepage=detection.url,
+        )
         append_source(deps().settings.sources_file, entry)
     except (ValueError, IndexError, AggregatorError) as exc:
         flash(f"The source was not added: {exc}", "error")
         return redirect(url_for("sources.add_form", url=url), 303)
     with deps().engine.begin() as conn:
-        record_audit(conn, user_id=g.user.id, action="source-add", subject_type="source", subject_id=source_id,
-                     now=deps().clock(), detail={"url": route.url, "adapter": route.adapter})
-    flash(f"Added {source_id} ({route.kind}, {route.adapter}) to sources.yaml. It is fetched from the next run; "
-          "restart the web app to see it on this page.", "success")
+        record_audit(
+            conn,
+            user_id=g.user.id,
+            action="source-add",
+            subject_type="source",
+            subject_id=source_id,
+            now=deps().clock(),
+            detail={"url": route.url, "adapter": route.adapter},
+        )
+    flash(
+        f"Added {source_id} ({route.kind}, {route.adapter}) to sources.yaml. It is fetched from the next run; "
+        "restart the web app to see it on this page.",
+        "success",
+    )
     return redirect(url_for("sources.index"), 303)

@@ -18,12 +18,22 @@ from aggregator.digest.links import Links
 from aggregator.digest.send import Mailer
 from aggregator.digest.single import send_confirmation
 from aggregator.digest.transport import OutboxTransport, SMTPTransport
-from aggregator.settings import Settings
 from aggregator.people.subscribers import (
-    EmailInputError, StaleLinkError, Subscriber, SubscriberError, confirm, normalize_email, pause, resume, subscribe,
-    subscriber_for_token, unsubscribe, update_preferences,
+    EmailInputError,
+    StaleLinkError,
+    Subscriber,
+    SubscriberError,
+    confirm,
+    normalize_email,
+    pause,
+    resume,
+    subscribe,
+    subscriber_for_token,
+    unsubscribe,
+    update_preferences,
 )
 from aggregator.people.tokens import TokenData, TokenError, Tokens
+from aggregator.settings import Settings
 from aggregator.web.app import deps
 from aggregator.web.forms import FormError, parse_form
 
@@ -55,11 +65,13 @@ def init_app(app: Flask) -> None:
     context = app.extensions["aggregator"]
     endpoint = "subscriptions.subscribe_post"
     app.view_functions[endpoint] = context.limiter.limit(
-        context.settings.web.subscribe_rate_limit, methods=["POST"], scope="subscribe-ip")(app.view_functions[endpoint])
+        context.settings.web.subscribe_rate_limit, methods=["POST"], scope="subscribe-ip"
+    )(app.view_functions[endpoint])
     context.csrf.exempt(unsubscribe_post)
 
 
 # --- subscribe and confirm -----------------------------------------------------------------------
+
 
 @bp.get("/subscribe")
 def subscribe_page() -> Response:
@@ -72,8 +84,13 @@ def subscribe_post() -> Response:
     try:
         form = parse_form(SubscribeForm, request.form, lists=("audience", "theme"))
     except FormError as exc:
-        return _page("subscribe.html", 400, email=_echo(request.form.get("email")),
-                     chosen=(request.form.getlist("audience"), request.form.getlist("theme")), errors=exc.errors)
+        return _page(
+            "subscribe.html",
+            400,
+            email=_echo(request.form.get("email")),
+            chosen=(request.form.getlist("audience"), request.form.getlist("theme")),
+            errors=exc.errors,
+        )
     errors = _choice_errors(form.audience, form.theme)
     try:
         email = normalize_email(form.email)
@@ -83,8 +100,9 @@ def subscribe_post() -> Response:
         return _page("subscribe.html", 400, email=_echo(form.email), chosen=(form.audience, form.theme), errors=errors)
     now = context.clock()
     with context.engine.begin() as conn:
-        outcome = subscribe(conn, email, form.audience, form.theme, now,
-                            wording_version=context.settings.mail.wording_version)
+        outcome = subscribe(
+            conn, email, form.audience, form.theme, now, wording_version=context.settings.mail.wording_version
+        )
     logger.info("subscribe request", extra={"subscriber_id": outcome.subscriber_id, "result": outcome.result})
     # The same page, status and (near enough) timing whatever happened: the mail goes out after the reply.
     response = _page("check_email.html")
@@ -115,11 +133,15 @@ def _after_confirm(subscriber: Subscriber, *, changed: bool) -> Response:
     if subscriber.status in ("active", "paused"):
         return _page("confirmed.html", already=not changed, preferences_url=_preferences_url(subscriber))
     # unsubscribed (or bounced) since this link was sent: it has been used up
-    return _problem("This link has already been used",
-                    "This confirmation link was used before. To get the digest again, subscribe with the form.", 400)
+    return _problem(
+        "This link has already been used",
+        "This confirmation link was used before. To get the digest again, subscribe with the form.",
+        400,
+    )
 
 
 # --- preferences ---------------------------------------------------------------------------------
+
 
 @bp.get("/preferences/<token>")
 def preferences_page(token: str) -> Response:
@@ -160,16 +182,30 @@ def preferences_post(token: str) -> Response:
     return _preferences(change.subscriber, token, notice=notice)
 
 
-def _preferences(subscriber: Subscriber, token: str, *, errors: dict[str, str] | None = None,
-                 notice: str | None = None, status: int = 200) -> Response:
+def _preferences(
+    subscriber: Subscriber,
+    token: str,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
     chosen = (list(subscriber.audiences), list(subscriber.themes))
     if errors:
         chosen = (request.form.getlist("audience"), request.form.getlist("theme"))
-    return _page("preferences.html", status, subscriber=subscriber, token=token, chosen=chosen, errors=errors or {},
-                 notice=notice)
+    return _page(
+        "preferences.html",
+        status,
+        subscriber=subscriber,
+        token=token,
+        chosen=chosen,
+        errors=errors or {},
+        notice=notice,
+    )
 
 
 # --- unsubscribe (RFC 8058) ------------------------------------------------------------------------
+
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> Response:
@@ -185,8 +221,9 @@ def unsubscribe_post(token: str) -> Response:
     context = deps()
     origin = "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "link"
     with context.engine.begin() as conn:
-        change = unsubscribe(conn, data, context.clock(), wording_version=context.settings.mail.wording_version,
-                             origin=origin)
+        change = unsubscribe(
+            conn, data, context.clock(), wording_version=context.settings.mail.wording_version, origin=origin
+        )
     logger.info("unsubscribed", extra={"subscriber_id": data.subscriber_id, "changed": change.changed})
     return _page("unsubscribed.html", already=not change.changed, preferences_url=None)
 
@@ -200,14 +237,19 @@ def stylesheet() -> Response:
 
 # --- errors: friendly pages in the public layout --------------------------------------------------
 
+
 @bp.errorhandler(TokenError)
 def link_problem(error: TokenError) -> Response:
     # A correctly signed link for nobody (erased, or replaced by a newer subscription) is "not found";
     # a forged, altered, expired or misused one is a bad request. Neither changes anything.
     logger.info("link refused: %s", error.message, extra={"url": request.path.split("/")[1]})
-    return _problem("This link does not work", "The link may be out of date, cut short by your email app, or "
-                    "already replaced by a newer one. Nothing has been changed. Use the link in your latest "
-                    "email, or subscribe again.", 404 if isinstance(error, StaleLinkError) else 400)
+    return _problem(
+        "This link does not work",
+        "The link may be out of date, cut short by your email app, or "
+        "already replaced by a newer one. Nothing has been changed. Use the link in your latest "
+        "email, or subscribe again.",
+        404 if isinstance(error, StaleLinkError) else 400,
+    )
 
 
 @bp.errorhandler(CSRFError)
@@ -217,17 +259,29 @@ def form_expired(error: CSRFError) -> Response:
 
 @bp.errorhandler(RateLimitExceeded)
 def too_many(error: RateLimitExceeded) -> Response:
-    return _problem("Too many attempts", "There were too many attempts from your network in a short time. "
-                    "Wait a while, then try again.", 429)
+    return _problem(
+        "Too many attempts",
+        "There were too many attempts from your network in a short time. Wait a while, then try again.",
+        429,
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------------
 
+
 def _page(name: str, status: int = 200, **context: Any) -> Response:
     settings: Settings = deps().settings
-    response = make_response(render_template(
-        PAGES + name, list_name=_list_name(settings), wording_version=settings.mail.wording_version,
-        audiences=deps().taxonomy.audiences, themes=deps().taxonomy.themes, **context), status)
+    response = make_response(
+        render_template(
+            PAGES + name,
+            list_name=_list_name(settings),
+            wording_version=settings.mail.wording_version,
+            audiences=deps().taxonomy.audiences,
+            themes=deps().taxonomy.themes,
+            **context,
+        ),
+        status,
+    )
     # pages behind signed links hold personal choices: no caching, no indexing
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -254,7 +308,8 @@ def _lookup(purpose: str, token: str) -> Subscriber:
 
 def _preferences_url(subscriber: Subscriber) -> str:
     return Links(deps().settings.base_url).preferences(
-        _tokens().make("preferences", subscriber.id, subscriber.token_version))
+        _tokens().make("preferences", subscriber.id, subscriber.token_version)
+    )
 
 
 def _choice_errors(audiences: list[str], themes: list[str]) -> dict[str, str]:

@@ -14,17 +14,19 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from aggregator.db.schema import audit_log, labels, resources
 from aggregator.classify.label import correct_label
+from aggregator.db.schema import audit_log, labels, resources
 from aggregator.review.lifecycle import TransitionError, change_resource_status, record_audit
 
 Step = list[Any]  # JSON-able: ["status", id, old, old_reason] | ["feature", id, old] | ["edit", audit_id]
 
 
-def set_status(conn: Connection, resource_id: int, new: str, *, user_id: int, now: datetime,
-               reason: str | None = None) -> Step:
-    old_reason = conn.execute(select(resources.c.rejection_reason)
-                              .where(resources.c.id == resource_id)).scalar_one_or_none()
+def set_status(
+    conn: Connection, resource_id: int, new: str, *, user_id: int, now: datetime, reason: str | None = None
+) -> Step:
+    old_reason = conn.execute(
+        select(resources.c.rejection_reason).where(resources.c.id == resource_id)
+    ).scalar_one_or_none()
     old = change_resource_status(conn, resource_id, new, user_id=user_id, now=now, reason=reason or None)
     return ["status", resource_id, old, old_reason]
 
@@ -34,8 +36,14 @@ def set_featured(conn: Connection, resource_id: int, featured: bool, *, user_id:
     if old is None:
         raise TransitionError(f"no resource {resource_id}")
     conn.execute(update(resources).where(resources.c.id == resource_id).values(featured=featured, modified_at=now))
-    record_audit(conn, user_id=user_id, action="feature" if featured else "unfeature", subject_type="resource",
-                 subject_id=resource_id, now=now)
+    record_audit(
+        conn,
+        user_id=user_id,
+        action="feature" if featured else "unfeature",
+        subject_type="resource",
+        subject_id=resource_id,
+        now=now,
+    )
     return ["feature", resource_id, bool(old)]
 
 
@@ -49,12 +57,16 @@ class ResourceEdit:
     clear_proposed_title: bool = False
 
 
-def edit_resource(conn: Connection, resource_id: int, edit: ResourceEdit, *, user_id: int, editor: str,
-                  now: datetime) -> Step | None:
+def edit_resource(
+    conn: Connection, resource_id: int, edit: ResourceEdit, *, user_id: int, editor: str, now: datetime
+) -> Step | None:
     """Change the title, the summary (its HTML becomes escaped paragraphs) and the labels; label changes go
     through `correct_label`, so the classifier learns them. None when nothing changed."""
-    row = conn.execute(select(resources.c.title, resources.c.summary, resources.c.summary_html,
-                              resources.c.proposed_title).where(resources.c.id == resource_id)).one_or_none()
+    row = conn.execute(
+        select(resources.c.title, resources.c.summary, resources.c.summary_html, resources.c.proposed_title).where(
+            resources.c.id == resource_id
+        )
+    ).one_or_none()
     if row is None:
         raise TransitionError(f"no resource {resource_id}")
     values: dict[str, Any] = {}
@@ -66,8 +78,10 @@ def edit_resource(conn: Connection, resource_id: int, edit: ResourceEdit, *, use
         values["proposed_title"] = None
     changes: list[list[Any]] = []
     if edit.labels is not None:
-        current = {(lab.kind, lab.label_id) for lab in conn.execute(
-            select(labels.c.kind, labels.c.label_id).where(labels.c.resource_id == resource_id))}
+        current = {
+            (lab.kind, lab.label_id)
+            for lab in conn.execute(select(labels.c.kind, labels.c.label_id).where(labels.c.resource_id == resource_id))
+        }
         wanted = {(kind, label_id) for kind, ids in edit.labels.items() for label_id in ids}
         changes = [[kind, label_id, True] for kind, label_id in sorted(wanted - current)]
         changes += [[kind, label_id, False] for kind, label_id in sorted(current - wanted) if kind in edit.labels]
@@ -78,9 +92,18 @@ def edit_resource(conn: Connection, resource_id: int, edit: ResourceEdit, *, use
     for kind, label_id, add in changes:
         correct_label(conn, resource_id, kind, label_id, add=add, editor=editor, now=now)
     before = {key: getattr(row, key) for key in values}
-    audit_id = conn.execute(insert(audit_log).values(
-        at=now, user_id=user_id, action="edit", subject_type="resource", subject_id=str(resource_id),
-        detail={"before": before, "after": values, "labels": changes}).returning(audit_log.c.id)).scalar_one()
+    audit_id = conn.execute(
+        insert(audit_log)
+        .values(
+            at=now,
+            user_id=user_id,
+            action="edit",
+            subject_type="resource",
+            subject_id=str(resource_id),
+            detail={"before": before, "after": values, "labels": changes},
+        )
+        .returning(audit_log.c.id)
+    ).scalar_one()
     return ["edit", audit_id]
 
 
@@ -106,9 +129,15 @@ def undo(conn: Connection, steps: Sequence[Step], *, user_id: int, editor: str, 
             _undo_edit(conn, step[1], editor=editor, now=now)
         else:
             raise TransitionError(f"unknown undo step {kind!r}")
-    record_audit(conn, user_id=user_id, action="undo", subject_type="resource",
-                 subject_id=",".join(str(s[1]) for s in steps if s[0] != "edit") or _edit_subjects(conn, steps),
-                 now=now, detail={"undone": label})
+    record_audit(
+        conn,
+        user_id=user_id,
+        action="undo",
+        subject_type="resource",
+        subject_id=",".join(str(s[1]) for s in steps if s[0] != "edit") or _edit_subjects(conn, steps),
+        now=now,
+        detail={"undone": label},
+    )
 
 
 def _edit_subjects(conn: Connection, steps: Sequence[Step]) -> str:
@@ -119,13 +148,13 @@ def _edit_subjects(conn: Connection, steps: Sequence[Step]) -> str:
 def _undo_edit(conn: Connection, audit_id: int, *, editor: str, now: datetime) -> None:
     row = conn.execute(select(audit_log.c.subject_id, audit_log.c.detail).where(audit_log.c.id == audit_id)).one()
     resource_id, detail = int(row.subject_id), row.detail
-    current = conn.execute(select(resources.c.title, resources.c.summary, resources.c.proposed_title)
-                           .where(resources.c.id == resource_id)).one()
+    current = conn.execute(
+        select(resources.c.title, resources.c.summary, resources.c.proposed_title).where(resources.c.id == resource_id)
+    ).one()
     for key, value in detail.get("after", {}).items():
         if key in ("title", "summary", "proposed_title") and getattr(current, key) != value:
             raise TransitionError(f"resource {resource_id} was edited again meanwhile")
     if detail.get("before"):
-        conn.execute(update(resources).where(resources.c.id == resource_id)
-                     .values(**detail["before"], modified_at=now))
+        conn.execute(update(resources).where(resources.c.id == resource_id).values(**detail["before"], modified_at=now))
     for kind, label_id, added in reversed(detail.get("labels", [])):
         correct_label(conn, resource_id, kind, label_id, add=not added, editor=editor, now=now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -11,8 +11,8 @@ from sqlalchemy import insert, select
 
 from aggregator.db.schema import labels, resources
 from aggregator.model import RawEntry
-from aggregator.settings import Settings
 from aggregator.people.users import Passwords, add_user
+from aggregator.settings import Settings
 from tests.support.resources import NOW, source, store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +27,13 @@ def fast_passwords() -> Passwords:
 
 
 def web_settings(tmp_path: Path, database_url: str, **web) -> Settings:
-    settings = Settings(data_dir=tmp_path, database_url=database_url, sources_file=ROOT / "sources.yaml",
-                        taxonomy_file=ROOT / "taxonomy.yaml", secret_key="test-secret-" + "x" * 32)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        sources_file=ROOT / "sources.yaml",
+        taxonomy_file=ROOT / "taxonomy.yaml",
+        secret_key="test-secret-" + "x" * 32,
+    )
     if web:
         settings = settings.model_copy(update={"web": settings.web.model_copy(update=web)})
     return settings
@@ -36,34 +41,71 @@ def web_settings(tmp_path: Path, database_url: str, **web) -> Settings:
 
 def add_account(engine, email: str, role: str, passwords: Passwords, name: str = "") -> int:
     with engine.begin() as conn:
-        return add_user(conn, email, PASSWORD, role=role, name=name or email.split("@")[0].title(), now=NOW,
-                        passwords=passwords)
+        return add_user(
+            conn, email, PASSWORD, role=role, name=name or email.split("@")[0].title(), now=NOW, passwords=passwords
+        )
 
 
 def seed_resources(engine) -> dict[str, int]:
     """Five pending resources from two sources (one of them merged), with labels; title -> id."""
     hub, nhse = source("pslhub-good-practice"), source("nhse-culture-inspiration")
-    store(engine, hub, [
-        RawEntry(url="https://hub.example/toolkit", title="Kindness toolkit",
-                 summary_html="<p>A <strong>toolkit</strong><script>alert(1)</script> for wards.</p>",
-                 published=NOW - timedelta(days=3)),
-        RawEntry(url="https://hub.example/leaders", title="Compassionate leadership guide",
-                 published=NOW - timedelta(days=2)),
-        RawEntry(url="https://hub.example/xss", title=XSS_TITLE, published=NOW - timedelta(days=1)),
-        RawEntry(url="https://hub.example/offtopic", title="Car park charges", published=NOW),
-    ], now=NOW)
-    store(engine, nhse, [RawEntry(url="https://nhse.example/toolkit", title="The kindness toolkit (NHSE)")],
-          now=NOW + timedelta(minutes=1))
+    store(
+        engine,
+        hub,
+        [
+            RawEntry(
+                url="https://hub.example/toolkit",
+                title="Kindness toolkit",
+                summary_html="<p>A <strong>toolkit</strong><script>alert(1)</script> for wards.</p>",
+                published=NOW - timedelta(days=3),
+            ),
+            RawEntry(
+                url="https://hub.example/leaders",
+                title="Compassionate leadership guide",
+                published=NOW - timedelta(days=2),
+            ),
+            RawEntry(url="https://hub.example/xss", title=XSS_TITLE, published=NOW - timedelta(days=1)),
+            RawEntry(url="https://hub.example/offtopic", title="Car park charges", published=NOW),
+        ],
+        now=NOW,
+    )
+    store(
+        engine,
+        nhse,
+        [RawEntry(url="https://nhse.example/toolkit", title="The kindness toolkit (NHSE)")],
+        now=NOW + timedelta(minutes=1),
+    )
     with engine.begin() as conn:
         ids = dict(conn.execute(select(resources.c.title, resources.c.id)).all())
-        conn.execute(insert(labels), [
-            {"resource_id": ids["Kindness toolkit"], "kind": "theme", "label_id": "kindness", "confidence": 0.91,
-             "reasons": [{"signal": "phrase", "detail": "‘kindness’ in the title"}], "origin": "classifier"},
-            {"resource_id": ids["Kindness toolkit"], "kind": "audience", "label_id": "frontline-staff",
-             "confidence": 0.62, "reasons": [], "origin": "classifier"},
-            {"resource_id": ids["Compassionate leadership guide"], "kind": "theme",
-             "label_id": "compassionate-leadership", "confidence": 0.8, "reasons": [], "origin": "classifier"},
-        ])
+        conn.execute(
+            insert(labels),
+            [
+                {
+                    "resource_id": ids["Kindness toolkit"],
+                    "kind": "theme",
+                    "label_id": "kindness",
+                    "confidence": 0.91,
+                    "reasons": [{"signal": "phrase", "detail": "‘kindness’ in the title"}],
+                    "origin": "classifier",
+                },
+                {
+                    "resource_id": ids["Kindness toolkit"],
+                    "kind": "audience",
+                    "label_id": "frontline-staff",
+                    "confidence": 0.62,
+                    "reasons": [],
+                    "origin": "classifier",
+                },
+                {
+                    "resource_id": ids["Compassionate leadership guide"],
+                    "kind": "theme",
+                    "label_id": "compassionate-leadership",
+                    "confidence": 0.8,
+                    "reasons": [],
+                    "origin": "classifier",
+                },
+            ],
+        )
         conn.execute(resources.update().where(resources.c.id == ids["Car park charges"]).values(off_topic=True))
         from aggregator.dedupe.merge import merge_group
 
@@ -92,4 +134,4 @@ def post(client, path: str, data: dict | None = None, *, page: str = "/editor/",
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)

@@ -15,21 +15,30 @@ from werkzeug.serving import make_server
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import issue_items, issues, label_corrections, merges, resources
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.ingest.fetch import guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.web import create_app
 from tests.e2e.support import PASSWORD, ROOT, add_account, fast_passwords, web_settings
 from tests.support.db import fresh_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
-                                                     "(apt-get install chromium; .ci/run installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
+    ),
 ]
 
 
@@ -41,8 +50,9 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
         settings = demo_settings(web_settings(tmp, url), sites_root())
         settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update={"per_host_delay": 0})})
         with FixtureSites(sites_root()) as sites:
-            pass_over_sources(settings, None, monthly=True,
-                              transport=RewritingTransport(guarded_transport(settings), sites.origin))
+            pass_over_sources(
+                settings, None, monthly=True, transport=RewritingTransport(guarded_transport(settings), sites.origin)
+            )
         engine = create_db_engine(url)
         passwords = fast_passwords()
         add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
@@ -119,8 +129,10 @@ def test_editor_journey(served, browser):
         page.keyboard.press("Enter")
     assert "Rejected" in flash(page)
     with engine.connect() as conn:
-        assert conn.execute(select(resources.c.rejection_reason).where(resources.c.id == third_id)).scalar() == \
-            "Not about health or care"
+        assert (
+            conn.execute(select(resources.c.rejection_reason).where(resources.c.id == third_id)).scalar()
+            == "Not about health or care"
+        )
 
     # edit a label on the resource page
     target = int(page.locator("li.card").first.get_attribute("data-resource"))
@@ -133,8 +145,10 @@ def test_editor_journey(served, browser):
         page.get_by_role("button", name="Save changes").click()
     assert "Saved your changes" in flash(page)
     with engine.connect() as conn:
-        assert conn.execute(select(label_corrections.c.label_id).where(
-            label_corrections.c.resource_id == target)).scalar() == "teamwork"
+        assert (
+            conn.execute(select(label_corrections.c.label_id).where(label_corrections.c.resource_id == target)).scalar()
+            == "teamwork"
+        )
 
     # split a merge (find a resource that has one)
     with engine.connect() as conn:
@@ -165,16 +179,26 @@ def test_editor_journey(served, browser):
     with page.expect_navigation():
         second.locator("form:has(select) button").click()
     with engine.connect() as conn:
-        before = [r.resource_id for r in conn.execute(select(issue_items).where(
-            issue_items.c.issue_id == issue_id, issue_items.c.section == first_section)
-            .order_by(issue_items.c.position))]
+        before = [
+            r.resource_id
+            for r in conn.execute(
+                select(issue_items)
+                .where(issue_items.c.issue_id == issue_id, issue_items.c.section == first_section)
+                .order_by(issue_items.c.position)
+            )
+        ]
     assert len(before) >= 2
     with page.expect_navigation():
         page.locator(f"#i-{before[-1]} button[value=up]").click()
     with engine.connect() as conn:
-        after = [r.resource_id for r in conn.execute(select(issue_items).where(
-            issue_items.c.issue_id == issue_id, issue_items.c.section == first_section)
-            .order_by(issue_items.c.position))]
+        after = [
+            r.resource_id
+            for r in conn.execute(
+                select(issue_items)
+                .where(issue_items.c.issue_id == issue_id, issue_items.c.section == first_section)
+                .order_by(issue_items.c.position)
+            )
+        ]
     assert after[-2] == before[-1] and after[-1] == before[-2]
     shot(page, "composition")
 

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from aggregator.model import Resource
 from aggregator.config.sources import SourceConfig, parse_sources
+from aggregator.model import Resource
 
 MB = 1024 * 1024
 # C0 controls other than \t and \n, DEL, and lone surrogates (which UTF-8 cannot encode).
@@ -24,11 +24,17 @@ def feed_source(source_id: str = "hostile", url: str = "https://partner.example.
 
 def assert_storable_text(resource: Resource) -> None:
     """Every text field of `resource` is valid UTF-8 without C0 controls (\\n and \\t allowed)."""
-    texts = {"title": resource.title, "summary": resource.summary, "summary_html": resource.summary_html,
-             "url": resource.url, "canonical_url": resource.canonical_url, "key": resource.key,
-             **{f"author{i}": a for i, a in enumerate(resource.authors)},
-             **{f"tag{i}": t for i, t in enumerate(resource.tags)},
-             **{f"extra.{k}": v for k, v in resource.extra.items()}}
+    texts = {
+        "title": resource.title,
+        "summary": resource.summary,
+        "summary_html": resource.summary_html,
+        "url": resource.url,
+        "canonical_url": resource.canonical_url,
+        "key": resource.key,
+        **{f"author{i}": a for i, a in enumerate(resource.authors)},
+        **{f"tag{i}": t for i, t in enumerate(resource.tags)},
+        **{f"extra.{k}": v for k, v in resource.extra.items()},
+    }
     for name, value in texts.items():
         value.encode("utf-8")  # raises on a lone surrogate
         assert not _BAD_CHARS.search(value), (name, value)

@@ -12,19 +12,24 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from aggregator.config.sources import parse_sources
 from aggregator.db.schema import entries, sources
-from aggregator.errors import (BlockedAddressError, BlockedSchemeError, BodyTooLargeError, FetchError,
-                               TooManyRedirectsError)
+from aggregator.errors import (
+    BlockedAddressError,
+    BlockedSchemeError,
+    BodyTooLargeError,
+    FetchError,
+    TooManyRedirectsError,
+)
 from aggregator.ingest.fetch import Fetcher, GuardedBackend, guarded_transport
 from aggregator.ingest.run import run_fetch
 from aggregator.settings import FetchLimits, Settings
-from aggregator.config.sources import parse_sources
 from tests.hostile.conftest import MB, measured
 from tests.support.httpserver import LocalServer, http_server  # noqa: F401 - fixture
 
@@ -33,8 +38,14 @@ GB = 1024 * MB
 
 
 def make_settings(**limits: Any) -> Settings:
-    values: dict[str, Any] = {"per_host_delay": 0.0, "robots_txt": False, "connect_timeout": 1.0,
-                              "read_timeout": 1.0, "total_deadline": 2.0, "max_body_bytes": MB} | limits
+    values: dict[str, Any] = {
+        "per_host_delay": 0.0,
+        "robots_txt": False,
+        "connect_timeout": 1.0,
+        "read_timeout": 1.0,
+        "total_deadline": 2.0,
+        "max_body_bytes": MB,
+    } | limits
     return Settings(_env_file=None, allow_private_addresses=False, fetch=FetchLimits(**values))
 
 
@@ -51,11 +62,13 @@ class FakeNet:
         if host not in self.names and not host.endswith(".test"):
             return socket.getaddrinfo(host, port, **kwargs)  # address literals: what the system makes of them
         answers = self.names.get(host, [PUBLIC_IP])
-        return [(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
-                for ip in answers]
+        return [
+            (socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in answers
+        ]
 
-    def connect(self, family: int, sockaddr: tuple[Any, ...], timeout: float | None,
-                local_address: str | None) -> socket.socket:
+    def connect(
+        self, family: int, sockaddr: tuple[Any, ...], timeout: float | None, local_address: str | None
+    ) -> socket.socket:
         with self._lock:
             self.connects.append(sockaddr[0])
         return socket.create_connection((self.server.host, self.server.port), timeout)
@@ -68,11 +81,27 @@ class FakeNet:
 
 # --- names resolving to non-public addresses ---------------------------------------------------------
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "127.0.0.53", "127.255.255.254", "10.0.0.1", "10.255.255.255", "169.254.169.254",
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::1", "::", "0.0.0.0",
-    "64:ff9b::7f00:1", "2002:7f00:0001::1", "fd00:ec2::254",
-])
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.0.0.53",
+        "127.255.255.254",
+        "10.0.0.1",
+        "10.255.255.255",
+        "169.254.169.254",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::ffff:169.254.169.254",
+        "::1",
+        "::",
+        "0.0.0.0",
+        "64:ff9b::7f00:1",
+        "2002:7f00:0001::1",
+        "fd00:ec2::254",
+    ],
+)
 def test_name_resolving_to_a_denied_address_is_refused_before_connecting(http_server, address) -> None:
     net = FakeNet(http_server, {"partner.test": [address]})
     with net.fetcher() as fetcher, pytest.raises(BlockedAddressError):
@@ -80,19 +109,22 @@ def test_name_resolving_to_a_denied_address_is_refused_before_connecting(http_se
     assert net.connects == [] and http_server.requests == []
 
 
-@pytest.mark.parametrize("host", [
-    "0177.0.0.1",  # dotted octal: httpx refuses it as an invalid URL before any lookup (FetchError)
-    "2130706433",  # decimal 127.0.0.1
-    "0x7f000001",  # hex
-    "0x7f.0x0.0x0.0x1",
-    "017700000001",  # octal
-    "127.1",
-    "167772161",  # decimal 10.0.0.1
-    "0xa9fea9fe",  # hex 169.254.169.254
-    "2852039166",  # decimal 169.254.169.254
-    "[::ffff:7f00:1]",
-    "[0:0:0:0:0:ffff:127.0.0.1]",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "0177.0.0.1",  # dotted octal: httpx refuses it as an invalid URL before any lookup (FetchError)
+        "2130706433",  # decimal 127.0.0.1
+        "0x7f000001",  # hex
+        "0x7f.0x0.0x0.0x1",
+        "017700000001",  # octal
+        "127.1",
+        "167772161",  # decimal 10.0.0.1
+        "0xa9fea9fe",  # hex 169.254.169.254
+        "2852039166",  # decimal 169.254.169.254
+        "[::ffff:7f00:1]",
+        "[0:0:0:0:0:ffff:127.0.0.1]",
+    ],
+)
 def test_numeric_address_forms_are_judged_by_the_address_they_resolve_to(host) -> None:
     # The real resolver (getaddrinfo) turns these forms into the address a socket would reach.
     def no_connect(*args: Any) -> socket.socket:
@@ -108,10 +140,17 @@ def test_numeric_address_forms_are_judged_by_the_address_they_resolve_to(host) -
 
 # --- redirects ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", [
-    "http://metadata.test/latest/meta-data/", "http://169.254.169.254/latest/meta-data/",
-    "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0x0a000001/",
-])
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://metadata.test/latest/meta-data/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://2130706433/",
+        "http://0x0a000001/",
+    ],
+)
 def test_redirect_to_a_denied_address_is_refused_at_that_hop(http_server, target) -> None:
     net = FakeNet(http_server, {"metadata.test": ["169.254.169.254"]})
     http_server.add("/a", status=302, headers={"Location": "/b"})
@@ -165,6 +204,7 @@ def test_rebinding_name_is_connected_to_the_checked_address(http_server) -> None
 
 
 # --- bodies: 5 GB, lying lengths, bombs -----------------------------------------------------------------
+
 
 def lazy_bytes(total: int, chunk: int = 256 * 1024) -> Callable[[], Iterator[bytes]]:
     """A body of `total` bytes produced on demand, one reused chunk at a time (never built)."""
@@ -246,9 +286,11 @@ def _gzip(data: bytes) -> bytes:
 
 # --- the fetch run: every fault at once, the healthy source still ingests -------------------------------
 
-RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Healthy</title>'
-       b"<item><title>Kindness at the bedside</title><link>https://healthy.test/k</link>"
-       b"<guid>https://healthy.test/k</guid><description>ok</description></item></channel></rss>")
+RSS = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Healthy</title>'
+    b"<item><title>Kindness at the bedside</title><link>https://healthy.test/k</link>"
+    b"<guid>https://healthy.test/k</guid><description>ok</description></item></channel></rss>"
+)
 FAULTS = {
     "healthy": "/healthy.xml",
     "loop": "/loop-a",
@@ -271,6 +313,7 @@ def serve_faults(server: LocalServer, release: threading.Event) -> None:
     def hang(_request):
         release.wait(10)  # holds the reply (no headers at all) until the test ends
         from tests.support.httpserver import Reply
+
         return Reply(body=RSS)
 
     server.add_handler("/hang", hang)
@@ -290,10 +333,11 @@ def test_every_fault_is_marked_and_the_healthy_source_still_ingests(http_server,
     # one host per source, so they run in parallel as separate partner sites would
     yaml = "sources:\n" + "".join(
         f'  - {{id: {name}, name: {name}, url: "http://{name}.test:{port}{path}", adapter: feed}}\n'
-        for name, path in FAULTS.items())
+        for name, path in FAULTS.items()
+    )
     configs = parse_sources(yaml).sources
     settings = make_settings(total_deadline=1.5, read_timeout=5.0, max_body_bytes=MB, max_workers=len(FAULTS))
-    now = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
     net = FakeNet(http_server)
     started = time.monotonic()
     try:

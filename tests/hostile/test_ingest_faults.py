@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from aggregator.settings import Settings
 from tests.support.db import server_url
 from tests.test_pipeline import SOURCES, fetcher_with
 
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 sqlite_only = pytest.mark.skipif(bool(server_url()), reason="the lock is SQLite's")
 
 

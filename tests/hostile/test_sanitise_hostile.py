@@ -72,7 +72,7 @@ HOSTILE_FRAGMENTS = [
     '<svg><a xlink:href="javascript:alert(1)"><text x="0" y="20">x</text></a></svg>',
     '<svg><use xlink:href="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"/></svg>',
     '<svg onload="alert(1)"><circle r="1"/></svg>',
-    '<svg><script>alert(1)</script></svg>',
+    "<svg><script>alert(1)</script></svg>",
     '<svg><animate attributeName="href" values="javascript:alert(1)"/><a><text>x</text></a></svg>',
     '<svg><set attributeName="onmouseover" to="alert(1)"/></svg>',
     '<math><maction actiontype="statusline" xlink:href="javascript:alert(1)">x</maction></math>',
@@ -90,9 +90,9 @@ HOSTILE_FRAGMENTS = [
     '<link rel="stylesheet" href="javascript:alert(1)">',
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
     '<base href="javascript:alert(1)//"><a href="x">x</a>',
-    '<script>alert(1)</script>',
-    '<SCRIPT SRC=//evil.example/x.js></SCRIPT>',
-    '<scr<script>ipt>alert(1)</scr</script>ipt>',
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
     '<video><source onerror="alert(1)"></video>',
     '<details open ontoggle="alert(1)">d</details>',
     '<input autofocus onfocus="alert(1)">',
@@ -110,30 +110,30 @@ HOSTILE_FRAGMENTS = [
     '<noembed><img title="</noembed><img src=x onerror=alert(1)>"></noembed>',
     '<noframes><p title="</noframes><img src=x onerror=alert(1)>"></noframes>',
     '<iframe><img title="</iframe><img src=x onerror=alert(1)>"></iframe>',
-    '<template><img src=x onerror=alert(1)></template>',
-    '<template><s><template><img src=x onerror=alert(1)></template></s></template>',
-    '<svg><foreignObject><p><style><img src=x onerror=alert(1)></style></p></foreignObject></svg>',
+    "<template><img src=x onerror=alert(1)></template>",
+    "<template><s><template><img src=x onerror=alert(1)></template></s></template>",
+    "<svg><foreignObject><p><style><img src=x onerror=alert(1)></style></p></foreignObject></svg>",
     '<svg></p><style><a id="</style><img src=1 onerror=alert(1)>">',
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
     '<math><mi><mglyph><svg><mtext><textarea><path id="</textarea><img onerror=alert(1) src=1>">',
-    '<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>',
-    '<img src=x/onerror=alert(1)>',
-    '<img/src=x/onerror=alert(1)>',
-    '<img src=`x`onerror=alert(1)>',
+    "<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>",
+    "<img src=x/onerror=alert(1)>",
+    "<img/src=x/onerror=alert(1)>",
+    "<img src=`x`onerror=alert(1)>",
     '<img src="x` `<script>alert(1)</script>"` `>',
     '<img """><script>alert(1)</script>">',
-    '<!--><img src=x onerror=alert(1)>-->',
-    '<!-- --!><img src=x onerror=alert(1)>-->',
-    '<!--[if IE]><script>alert(1)</script><![endif]-->',
-    '<![CDATA[><img src=x onerror=alert(1)>]]>',
+    "<!--><img src=x onerror=alert(1)>-->",
+    "<!-- --!><img src=x onerror=alert(1)>-->",
+    "<!--[if IE]><script>alert(1)</script><![endif]-->",
+    "<![CDATA[><img src=x onerror=alert(1)>]]>",
     '<?xml-stylesheet href="javascript:alert(1)"?><p>x</p>',
     '<title><img title="</title><img src=x onerror=alert(1)>"></title>',
     '<textarea><img title="</textarea><img src=x onerror=alert(1)>"></textarea>',
     '<xmp><img title="</xmp><img src=x onerror=alert(1)>"></xmp>',
-    '<plaintext><img src=x onerror=alert(1)>',
-    '<select><template><img src=x onerror=alert(1)></template></select>',
+    "<plaintext><img src=x onerror=alert(1)>",
+    "<select><template><img src=x onerror=alert(1)></template></select>",
     '<table><a href="javascript:alert(1)"><tr><td>t</td></tr></a></table>',
-    '<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>',
+    "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
     '<a href="jav&#x0A;ascript:alert(1)">x</a>',
     '<a href="&#x2028;javascript:alert(1)">x</a>',
 ]
@@ -197,22 +197,29 @@ def test_dangerous_link_loses_its_href_or_becomes_relative(href: str) -> None:
     assert link.text == "x"
 
 
-@pytest.mark.parametrize("fragment", [
-    "<script>alert(1)</script>x<style>p{color:red}</style>", "<svg><script>alert(1)</script></svg>x",
-    "<!--<script>alert(1)</script>-->x",
-])
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<script>alert(1)</script>x<style>p{color:red}</style>",
+        "<svg><script>alert(1)</script></svg>x",
+        "<!--<script>alert(1)</script>-->x",
+    ],
+)
 def test_plain_text_drops_script_and_style_content(fragment: str) -> None:
     assert html_to_text(fragment) == "x"
 
 
 def test_safe_markup_is_kept() -> None:
-    fragment = ('<p>Kindness <strong>matters</strong> &amp; <a href="/report.pdf" title="Report">the report</a>'
-                '<img src="img/a.png" alt="A ward" width="10"></p><ul><li>one</li></ul><a href="mailto:x@example.org">m</a>')
+    fragment = (
+        '<p>Kindness <strong>matters</strong> &amp; <a href="/report.pdf" title="Report">the report</a>'
+        '<img src="img/a.png" alt="A ward" width="10"></p><ul><li>one</li></ul><a href="mailto:x@example.org">m</a>'
+    )
     assert clean_html(fragment, BASE) == (
         '<p>Kindness <strong>matters</strong> &amp; <a href="https://partner.example.org/report.pdf" title="Report" '
         'rel="noopener noreferrer nofollow">the report</a><img src="https://partner.example.org/news/img/a.png" '
         'alt="A ward" width="10"></p><ul><li>one</li></ul>'
-        '<a href="mailto:x@example.org" rel="noopener noreferrer nofollow">m</a>')
+        '<a href="mailto:x@example.org" rel="noopener noreferrer nofollow">m</a>'
+    )
 
 
 @pytest.mark.parametrize("base_url", [None, BASE], ids=["no-base", "base"])
@@ -224,11 +231,14 @@ def test_unstable_tree_is_a_fixed_point(fragment: str, base_url: str | None) -> 
     assert clean_html(once, base_url) == once
 
 
-@pytest.mark.parametrize("fragment", [
-    "<p>a&#1;b&#x1b;c&#0;d&#127;e</p>",  # character references that decode to controls
-    "<p>a\x01b\x1bc\x7fd</p>",
-    "<p>a\ud800b\udfffc</p>",  # lone surrogates, as a JSON "\ud800" escape produces
-])
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<p>a&#1;b&#x1b;c&#0;d&#127;e</p>",  # character references that decode to controls
+        "<p>a\x01b\x1bc\x7fd</p>",
+        "<p>a\ud800b\udfffc</p>",  # lone surrogates, as a JSON "\ud800" escape produces
+    ],
+)
 def test_controls_and_surrogates_never_reach_the_output(fragment: str) -> None:
     for value in (clean_html(fragment), clean_html(fragment, BASE), html_to_text(fragment), clean_text(fragment)):
         value.encode("utf-8")

@@ -84,10 +84,16 @@ class Workers:
             log = self._tmp / f"worker{n}.log"
             self.logs.append(log)
             with open(log, "wb") as handle:
-                self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "aggregator", "worker", "--processes", "1", "--threads", str(threads)],
-                    cwd=ROOT, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT,
-                    start_new_session=True))
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "aggregator", "worker", "--processes", "1", "--threads", str(threads)],
+                        cwd=ROOT,
+                        env={**os.environ, **env},
+                        stdout=handle,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
         deadline = time.monotonic() + 60
         while not all(READY in log.read_text(errors="replace") for log in self.logs):
             for process, log in zip(self.processes, self.logs):

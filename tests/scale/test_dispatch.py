@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
+from aggregator.config.sources import SourceConfig
+from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import issues
 from aggregator.digest.transport import SMTPTransport
@@ -17,8 +19,6 @@ from aggregator.jobs.queue.config import QueueSettings
 from aggregator.jobs.queue.dispatch import FetchJob, InProcessDispatcher, SendPlan, plan_fetch, plan_send
 from aggregator.jobs.queue.jobs import WorkerContext, send_batch
 from aggregator.jobs.queue.scheduler import DueEnqueuer
-from aggregator.config.sources import SourceConfig
-from aggregator.config.taxonomy import load_taxonomy
 from tests.test_send_helpers import Sink, add_subscribers, seed_issue, settings_for
 
 
@@ -48,11 +48,19 @@ class RecordingDispatcher:
 
 
 def test_plan_fetch_spaces_the_sources_of_one_host_and_skips_disabled_ones():
-    configs = [config("a1", "https://a.example/1"), config("b1", "https://b.example/1"),
-               config("a2", "https://A.example/2"), config("off", "https://a.example/3", enabled=False),
-               config("a3", "https://a.example/4")]
+    configs = [
+        config("a1", "https://a.example/1"),
+        config("b1", "https://b.example/1"),
+        config("a2", "https://A.example/2"),
+        config("off", "https://a.example/3", enabled=False),
+        config("a3", "https://a.example/4"),
+    ]
     assert [(j.config.id, j.delay) for j in plan_fetch(configs, 2.0)] == [
-        ("a1", 0.0), ("b1", 0.0), ("a2", 2.0), ("a3", 4.0)]
+        ("a1", 0.0),
+        ("b1", 0.0),
+        ("a2", 2.0),
+        ("a3", 4.0),
+    ]
 
 
 def test_a_source_survives_the_trip_through_a_message():
@@ -60,11 +68,14 @@ def test_a_source_survives_the_trip_through_a_message():
     assert SourceConfig.model_validate(source_message(original)) == original
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("amqp://guest:guest@127.0.0.1:5672//", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-    ("amqp://guest:guest@127.0.0.1:5672/%2F", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-    ("amqp://u:p@mq.internal/digest", "amqp://u:p@mq.internal/digest"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("amqp://guest:guest@127.0.0.1:5672//", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+        ("amqp://guest:guest@127.0.0.1:5672/%2F", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+        ("amqp://u:p@mq.internal/digest", "amqp://u:p@mq.internal/digest"),
+    ],
+)
 def test_the_kombu_spelling_of_the_default_vhost_is_understood(url, expected):
     assert QueueSettings(broker_url=url, _env_file=None).broker_url == expected
 
@@ -85,11 +96,20 @@ def test_a_send_batch_sends_at_most_its_budget_and_the_next_ones_finish_the_issu
     plan_send(sqlite_engine, issue_id, 10, utcnow())
     with Sink() as sink:
         settings = settings_for(tmp_path, **sink.smtp_settings(), connections=2)
-        context = WorkerContext(settings, sqlite_engine, None, load_taxonomy(settings.taxonomy_file), {},
-                                make_mailer=lambda s, month: SMTPTransport(s.smtp))
+        context = WorkerContext(
+            settings,
+            sqlite_engine,
+            None,
+            load_taxonomy(settings.taxonomy_file),
+            {},
+            make_mailer=lambda s, month: SMTPTransport(s.smtp),
+        )
         reports = [send_batch(context, issue_id, 10, f"job-{n}") for n in range(3)]
     assert [(r.sent, r.pending, r.finished, r.errors) for r in reports] == [
-        (10, 15, False, ()), (10, 5, False, ()), (5, 0, True, ())]
+        (10, 15, False, ()),
+        (10, 5, False, ()),
+        (5, 0, True, ()),
+    ]
     assert reports[0].more and not reports[2].more
     assert sink.handler.copies() == {f"s{n}@example.org": 1 for n in range(25)}
 
@@ -99,16 +119,24 @@ def test_the_in_process_dispatcher_runs_the_same_jobs_without_a_broker(sqlite_en
     add_subscribers(sqlite_engine, 12)
     with Sink() as sink:
         settings = settings_for(tmp_path, **sink.smtp_settings())
-        context = WorkerContext(settings, sqlite_engine, None, load_taxonomy(settings.taxonomy_file), {},
-                                make_mailer=lambda s, month: SMTPTransport(s.smtp))
+        context = WorkerContext(
+            settings,
+            sqlite_engine,
+            None,
+            load_taxonomy(settings.taxonomy_file),
+            {},
+            make_mailer=lambda s, month: SMTPTransport(s.smtp),
+        )
         InProcessDispatcher(context).send(plan_send(sqlite_engine, issue_id, 5, utcnow()))
     assert sink.handler.copies() == {f"s{n}@example.org": 1 for n in range(12)}
 
 
 def test_the_scheduler_enqueues_due_sources_once_while_their_jobs_wait(sqlite_engine, tmp_path):
     settings = settings_for(tmp_path)
-    configs = [config("a", "https://a.example/f", interval=timedelta(hours=6)),
-               config("b", "https://a.example/g", interval=timedelta(minutes=30))]
+    configs = [
+        config("a", "https://a.example/f", interval=timedelta(hours=6)),
+        config("b", "https://a.example/g", interval=timedelta(minutes=30)),
+    ]
     dispatcher = RecordingDispatcher()
     enqueue_due = DueEnqueuer(sqlite_engine, settings, configs, dispatcher)
     now = utcnow()

@@ -6,36 +6,45 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from aggregator.config.sources import SourceConfig
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import entries, sources
 from aggregator.jobs.queue.broker import open_queue_dispatcher
 from aggregator.jobs.queue.dispatch import InProcessDispatcher, plan_fetch
 from aggregator.jobs.queue.jobs import WorkerContext
 from aggregator.settings import Settings
-from aggregator.config.sources import SourceConfig
 from tests.scale.conftest import wait_for
 from tests.support.httpserver import LocalServer
 from tests.test_send_helpers import SECRET, TAXONOMY_FILE
 
 SOURCES = 300
-FETCH_ENV = {"AGGREGATOR_ALLOW_PRIVATE_ADDRESSES": "true", "AGGREGATOR_FETCH__PER_HOST_DELAY": "0",
-             "AGGREGATOR_FETCH__ROBOTS_TXT": "false"}
+FETCH_ENV = {
+    "AGGREGATOR_ALLOW_PRIVATE_ADDRESSES": "true",
+    "AGGREGATOR_FETCH__PER_HOST_DELAY": "0",
+    "AGGREGATOR_FETCH__ROBOTS_TXT": "false",
+}
 
 
 def feed(n: int) -> bytes:
     items = "".join(
         f"<item><title>Resource {n}-{i} on kindness</title><link>https://partner{n}.example/r/{i}</link>"
         f"<guid>urn:s{n}:r{i}</guid><description>Small acts {n} {i}.</description>"
-        f"<pubDate>Mon, 0{i + 1} Nov 2026 09:00:00 GMT</pubDate></item>" for i in range(3))
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Partner {n}</title>'
-            f"<link>https://partner{n}.example/</link>{items}</channel></rss>").encode()
+        f"<pubDate>Mon, 0{i + 1} Nov 2026 09:00:00 GMT</pubDate></item>"
+        for i in range(3)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Partner {n}</title>'
+        f"<link>https://partner{n}.example/</link>{items}</channel></rss>"
+    ).encode()
 
 
 def serve_feeds(server: LocalServer, *, delay: float = 0.0) -> list[SourceConfig]:
     for n in range(SOURCES):
         server.add(f"/feeds/{n}.xml", body=feed(n), headers={"Content-Type": "application/rss+xml"}, delay=delay)
-    return [SourceConfig(id=f"s{n:03d}", name=f"Partner {n}", url=server.url(f"/feeds/{n}.xml"), adapter="feed")
-            for n in range(SOURCES)]
+    return [
+        SourceConfig(id=f"s{n:03d}", name=f"Partner {n}", url=server.url(f"/feeds/{n}.xml"), adapter="feed")
+        for n in range(SOURCES)
+    ]
 
 
 def stored(engine) -> set[tuple[str, str]]:
@@ -52,8 +61,13 @@ def in_process_result(tmp_path: Path, configs: list[SourceConfig]) -> set[tuple[
     """The embedded default: the same jobs run by InProcessDispatcher into a SQLite file."""
     url = f"sqlite:///{tmp_path / 'embedded.db'}"
     upgrade_database(create_db_engine(url))
-    settings = Settings(data_dir=tmp_path / "embedded", database_url=url, allow_private_addresses=True,
-                        fetch={"per_host_delay": 0, "robots_txt": False}, _env_file=None)
+    settings = Settings(
+        data_dir=tmp_path / "embedded",
+        database_url=url,
+        allow_private_addresses=True,
+        fetch={"per_host_delay": 0, "robots_txt": False},
+        _env_file=None,
+    )
     context = WorkerContext.open(settings)
     try:
         InProcessDispatcher(context).fetch(plan_fetch(configs, settings.fetch.per_host_delay))
@@ -63,10 +77,16 @@ def in_process_result(tmp_path: Path, configs: list[SourceConfig]) -> set[tuple[
 
 
 def worker_env(database_url: str, queue_settings, tmp_path: Path) -> dict[str, str]:
-    return {**FETCH_ENV, "AGGREGATOR_DATABASE_URL": database_url, "AGGREGATOR_BROKER_URL": queue_settings.broker_url,
-            "AGGREGATOR_QUEUE_PREFIX": queue_settings.queue_prefix, "AGGREGATOR_DATA_DIR": str(tmp_path / "var"),
-            "AGGREGATOR_SECRET_KEY": SECRET, "AGGREGATOR_TAXONOMY_FILE": str(TAXONOMY_FILE),
-            "AGGREGATOR_SOURCES_FILE": str(tmp_path / "none.yaml")}
+    return {
+        **FETCH_ENV,
+        "AGGREGATOR_DATABASE_URL": database_url,
+        "AGGREGATOR_BROKER_URL": queue_settings.broker_url,
+        "AGGREGATOR_QUEUE_PREFIX": queue_settings.queue_prefix,
+        "AGGREGATOR_DATA_DIR": str(tmp_path / "var"),
+        "AGGREGATOR_SECRET_KEY": SECRET,
+        "AGGREGATOR_TAXONOMY_FILE": str(TAXONOMY_FILE),
+        "AGGREGATOR_SOURCES_FILE": str(tmp_path / "none.yaml"),
+    }
 
 
 def enqueue(queue_settings, configs: list[SourceConfig]) -> None:

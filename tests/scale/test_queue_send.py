@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import deliveries, issues
+from aggregator.ingest.run import utcnow
 from aggregator.jobs.queue.dispatch import InProcessDispatcher, plan_send
 from aggregator.jobs.queue.jobs import WorkerContext
-from aggregator.ingest.run import utcnow
 from tests.scale.conftest import ROOT, wait_for
 from tests.scale.test_queue_fetch import worker_env
 from tests.test_send_helpers import Sink, SinkHandler, add_subscribers, seed_issue, settings_for
@@ -31,9 +31,14 @@ def status(engine, issue_id: int) -> str:
 
 
 def smtp_env(sink: Sink) -> dict[str, str]:
-    return {"AGGREGATOR_SMTP__HOST": "127.0.0.1", "AGGREGATOR_SMTP__PORT": str(sink.port),
-            "AGGREGATOR_SMTP__SECURITY": "none", "AGGREGATOR_SMTP__CONNECTIONS": "1",
-            "AGGREGATOR_SMTP__RATE_PER_SECOND": "100000", "AGGREGATOR_SMTP__RETRIES": "2"}
+    return {
+        "AGGREGATOR_SMTP__HOST": "127.0.0.1",
+        "AGGREGATOR_SMTP__PORT": str(sink.port),
+        "AGGREGATOR_SMTP__SECURITY": "none",
+        "AGGREGATOR_SMTP__CONNECTIONS": "1",
+        "AGGREGATOR_SMTP__RATE_PER_SECOND": "100000",
+        "AGGREGATOR_SMTP__RETRIES": "2",
+    }
 
 
 def in_process_copies(tmp_path: Path) -> dict[str, int]:
@@ -45,7 +50,8 @@ def in_process_copies(tmp_path: Path) -> dict[str, int]:
     add_subscribers(engine, SUBSCRIBERS)
     with Sink() as sink:
         settings = settings_for(tmp_path / "embedded", **sink.smtp_settings(), connections=2).model_copy(
-            update={"database_url": url})
+            update={"database_url": url}
+        )
         context = WorkerContext.open(settings)
         try:
             InProcessDispatcher(context).send(plan_send(context.engine, issue_id, BATCH, utcnow()))
@@ -58,14 +64,21 @@ def in_process_copies(tmp_path: Path) -> dict[str, int]:
 
 def enqueue_send(env: dict[str, str], issue_id: int, subscribers: int = SUBSCRIBERS) -> None:
     """Through the command an operator runs."""
-    done = subprocess.run([sys.executable, "-m", "aggregator", "enqueue", "send", "--issue", str(issue_id),
-                           "--batch", str(BATCH)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "enqueue", "send", "--issue", str(issue_id), "--batch", str(BATCH)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"enqueued {subscribers // BATCH} send job(s)" in done.stdout, done.stdout
 
 
-def test_three_workers_send_the_same_mail_as_the_in_process_run(engine, database_url, queue_settings, workers,
-                                                               tmp_path):
+def test_three_workers_send_the_same_mail_as_the_in_process_run(
+    engine, database_url, queue_settings, workers, tmp_path
+):
     import os
 
     expected = in_process_copies(tmp_path)
@@ -81,7 +94,8 @@ def test_three_workers_send_the_same_mail_as_the_in_process_run(engine, database
 
 
 def test_a_worker_killed_mid_send_loses_nothing_and_duplicates_at_most_one_per_connection(
-        engine, database_url, queue_settings, workers, tmp_path):
+    engine, database_url, queue_settings, workers, tmp_path
+):
     import os
 
     issue_id = seed_issue(engine)
@@ -104,5 +118,6 @@ def test_a_worker_killed_mid_send_loses_nothing_and_duplicates_at_most_one_per_c
     # the SMTP gap: a message accepted but not yet recorded, one per connection the killed worker had
     assert sum(copies.values()) - KILL_SUBSCRIBERS <= THREADS and max(copies.values()) <= 2
     with engine.connect() as conn:
-        assert set(conn.execute(select(deliveries.c.status).where(deliveries.c.issue_id == issue_id)).scalars()) \
-            == {"sent"}
+        assert set(conn.execute(select(deliveries.c.status).where(deliveries.c.issue_id == issue_id)).scalars()) == {
+            "sent"
+        }

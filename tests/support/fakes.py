@@ -27,8 +27,9 @@ class FakeFetcher:
     responses: dict[str, FakeFetched | Exception] = field(default_factory=dict)
     calls: list[tuple[str, str | None]] = field(default_factory=list)
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              accept: str | None = None) -> FakeFetched:
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+    ) -> FakeFetched:
         self.calls.append((url, etag))
         answer = self.responses.get(url)
         if answer is None:
@@ -44,6 +45,9 @@ class FakeFetcher:
 
 def rss(items: list[tuple[str, str]], *, title: str = "Feed") -> bytes:
     """A small RSS 2.0 document with (title, link) items, guids equal to links."""
-    body = "".join(f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
-                   f"<description>&lt;p&gt;About {t}&lt;/p&gt;</description></item>" for t, link in items)
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
+        f"<description>&lt;p&gt;About {t}&lt;/p&gt;</description></item>"
+        for t, link in items
+    )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()

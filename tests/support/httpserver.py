@@ -96,8 +96,7 @@ class LocalServer:
         self._body_bytes = 0
         self._httpd = _Server((host, port), _RequestHandler)
         self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="local-http",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="local-http", daemon=True)
 
     # lifecycle
     def start(self) -> LocalServer:
@@ -131,9 +130,17 @@ class LocalServer:
         return self.base_url + path
 
     # routes
-    def add(self, path: str, *, status: int = 200, headers: Mapping[str, str] | None = None,
-            body: BodySource = b"", chunk_size: int | None = None, delay: float = 0.0,
-            conditional: bool = True) -> None:
+    def add(
+        self,
+        path: str,
+        *,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        body: BodySource = b"",
+        chunk_size: int | None = None,
+        delay: float = 0.0,
+        conditional: bool = True,
+    ) -> None:
         reply = Reply(status, dict(headers or {}), body, chunk_size, delay, conditional)
         self.add_handler(path, lambda _request: reply)
 
@@ -235,7 +242,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elif lowered.get("content-length", str(len(reply.body))) != str(len(reply.body)):
                 self.close_connection = True  # the stream is out of step after a lying length
             size = reply.chunk_size or max(len(reply.body), 1)
-            pieces: Iterable[bytes] = (reply.body[i:i + size] for i in range(0, len(reply.body), size))
+            pieces: Iterable[bytes] = (reply.body[i : i + size] for i in range(0, len(reply.body), size))
         else:
             self.close_connection = True  # no length: the end of the body is the end of the connection
             pieces = reply.body()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from aggregator.db.store import store_resources, sync_sources
-from aggregator.model import RawEntry
-from aggregator.ingest.normalize import normalize_entry
 from aggregator.config.sources import SourceConfig
+from aggregator.db.store import store_resources, sync_sources
+from aggregator.ingest.normalize import normalize_entry
+from aggregator.model import RawEntry
 
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 def source(source_id: str, **extra) -> SourceConfig:

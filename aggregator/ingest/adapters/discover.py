@@ -9,10 +9,17 @@ from lxml import etree
 
 from aggregator.text.sanitize import is_http_url
 
-FEED_TYPES = frozenset({
-    "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
-    "application/rdf+xml", "application/x.atom+xml", "application/x-atom+xml",
-})
+FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/feed+json",
+        "application/json",
+        "application/rdf+xml",
+        "application/x.atom+xml",
+        "application/x-atom+xml",
+    }
+)
 
 
 def discover_feeds(html: bytes, base_url: str) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 import feedparser
 import nh3
 
+from aggregator.errors import ParseError
 from aggregator.ingest.adapters import jsonfeed
 from aggregator.ingest.adapters.fields import (
     HTML_TYPES,
@@ -23,7 +24,6 @@ from aggregator.ingest.adapters.fields import (
     unique_texts,
 )
 from aggregator.ingest.adapters.xmlguard import refuse_entity_declarations
-from aggregator.errors import ParseError
 from aggregator.model import RawEntry
 
 logger = logging.getLogger(__name__)
@@ -32,11 +32,13 @@ _TEXT_TYPES = HTML_TYPES | {"text/plain"}
 # A character reference to a UTF-16 surrogate (U+D800-U+DFFF, decimal 55296-57343) names no character; one
 # made feedparser fail the whole feed. It is dropped, as XML 1.0 would refuse it.
 _SURROGATE_REFERENCE = re.compile(
-    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));")
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));"
+)
 
 
-def parse_feed(body: bytes, base_url: str, *, content_type: str | None = None,
-               max_entries: int = 10_000, with_content: bool = True) -> list[RawEntry]:
+def parse_feed(
+    body: bytes, base_url: str, *, content_type: str | None = None, max_entries: int = 10_000, with_content: bool = True
+) -> list[RawEntry]:
     """Entries of an RSS 0.9x/1.0/2.0, Atom or JSON Feed document, at most `max_entries` of them.
 
     Relative links resolve against `base_url` (and xml:base); summaries are sanitised with nh3.
@@ -56,12 +58,14 @@ def parse_feed(body: bytes, base_url: str, *, content_type: str | None = None,
         return jsonfeed.parse_json_feed(body, base_url, max_entries=max_entries, with_content=with_content)
     refuse_entity_declarations(body)
     body = _SURROGATE_REFERENCE.sub(b"", body)
-    return parse_with_feedparser(body, base_url, content_type=content_type, max_entries=max_entries,
-                                 with_content=with_content)
+    return parse_with_feedparser(
+        body, base_url, content_type=content_type, max_entries=max_entries, with_content=with_content
+    )
 
 
-def parse_with_feedparser(body: bytes, base_url: str, *, content_type: str | None = None,
-                          max_entries: int = 10_000, with_content: bool = True) -> list[RawEntry]:
+def parse_with_feedparser(
+    body: bytes, base_url: str, *, content_type: str | None = None, max_entries: int = 10_000, with_content: bool = True
+) -> list[RawEntry]:
     """Entries of any feed feedparser reads, each mapped to a RawEntry."""
     headers = {"content-location": base_url}
     if content_type:
@@ -70,19 +74,21 @@ def parse_with_feedparser(body: bytes, base_url: str, *, content_type: str | Non
         # A file object, never bytes or a string: feedparser opens a string that looks like a path or
         # URL itself. Sanitising and joining links inside HTML are nh3's job below (make_cleaner), so
         # feedparser's own passes would only be done twice.
-        result = feedparser.parse(io.BytesIO(body), response_headers=headers,
-                                  sanitize_html=False, resolve_relative_uris=False)
+        result = feedparser.parse(
+            io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as error:  # feedparser's own bugs on hostile input are a parse failure of that input
         logger.warning("feedparser failed", extra={"url": base_url, "error": repr(error)})
         raise ParseError(f"the feed could not be parsed: {error!r}") from error
     raw_entries = result.get("entries") or []
     if not result.get("version") and not raw_entries:
         reason = result.get("bozo_exception")
-        raise ParseError("the document is not an RSS, Atom or JSON feed"
-                         + (f" ({reason})" if reason else ""))
+        raise ParseError("the document is not an RSS, Atom or JSON feed" + (f" ({reason})" if reason else ""))
     if result.get("bozo") and raw_entries:
-        logger.info("ill-formed feed read leniently",
-                    extra={"url": base_url, "count": len(raw_entries), "error": str(result.get("bozo_exception"))})
+        logger.info(
+            "ill-formed feed read leniently",
+            extra={"url": base_url, "count": len(raw_entries), "error": str(result.get("bozo_exception"))},
+        )
     entries: list[RawEntry] = []
     cleaners = _Cleaners(base_url)
     for raw in raw_entries:
@@ -130,8 +136,9 @@ def _first_content(entry: Mapping[str, Any]) -> tuple[str | None, bool, str | No
     return None, False, None
 
 
-def map_entry(entry: Mapping[str, Any], base_url: str, cleaners: _Cleaners,
-              with_content: bool = True) -> RawEntry | None:
+def map_entry(
+    entry: Mapping[str, Any], base_url: str, cleaners: _Cleaners, with_content: bool = True
+) -> RawEntry | None:
     """A RawEntry from one feedparser entry; None when it has no usable http(s) link."""
     guid = dict.get(entry, "id") or None
     url = entry_url(dict.get(entry, "link"), guid)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 from urllib.parse import urljoin
 
 import nh3
 
-from aggregator.text import sanitize
 from aggregator.model import EMPTY
+from aggregator.text import sanitize
 from aggregator.text.sanitize import clean_text, html_to_text, is_http_url
 
-UTC = timezone.utc
+UTC = UTC
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 
 
@@ -78,8 +78,12 @@ def unique_texts(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def pick_media(thumbnails: Iterable[str | None], media: Iterable[tuple[str | None, str, str]],
-               enclosures: Iterable[tuple[str | None, str]], base_url: str) -> tuple[str | None, Mapping[str, str]]:
+def pick_media(
+    thumbnails: Iterable[str | None],
+    media: Iterable[tuple[str | None, str, str]],
+    enclosures: Iterable[tuple[str | None, str]],
+    base_url: str,
+) -> tuple[str | None, Mapping[str, str]]:
     """The entry's image URL and its extra fields (a first audio/video enclosure), by one rule for all paths.
 
     `media` holds (url, type, medium) of media:content; `enclosures` holds (url, type).

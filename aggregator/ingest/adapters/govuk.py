@@ -6,7 +6,7 @@ import html
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -30,27 +30,80 @@ GOVUK_ORIGIN = "https://www.gov.uk"
 #   accountability reports of departments and investigation bodies are reports.
 TYPE_BY_DOCUMENT_TYPE: Mapping[str, ResourceType] = {
     "case_study": ResourceType.CASE_STUDY,
-    **dict.fromkeys((
-        "news_story", "press_release", "world_news_story", "news_article", "speech", "oral_statement",
-        "written_statement", "authored_article", "government_response", "fatality_notice",
-    ), ResourceType.NEWS),
-    **dict.fromkeys((
-        "research", "independent_report", "national_statistics", "official_statistics", "statistics",
-        "statistical_data_set", "dfid_research_output", "research_for_development_output",
-        "drcf_digital_markets_research",
-    ), ResourceType.RESEARCH),
-    **dict.fromkeys((
-        "corporate_report", "transparency", "foi_release", "impact_assessment", "notice", "html_publication",
-        "maib_report", "raib_report", "aaib_report", "service_standard_report", "publication",
-    ), ResourceType.REPORT),
-    **dict.fromkeys((
-        "policy_paper", "policy", "consultation", "open_consultation", "closed_consultation",
-        "consultation_outcome", "regulation", "statutory_guidance", "statutory_instrument",
-    ), ResourceType.POLICY),
-    **dict.fromkeys((
-        "guidance", "detailed_guide", "detailed_guidance", "guide", "manual", "manual_section", "form",
-        "step_by_step_nav", "service_manual_guide", "promotional",
-    ), ResourceType.TOOLKIT),
+    **dict.fromkeys(
+        (
+            "news_story",
+            "press_release",
+            "world_news_story",
+            "news_article",
+            "speech",
+            "oral_statement",
+            "written_statement",
+            "authored_article",
+            "government_response",
+            "fatality_notice",
+        ),
+        ResourceType.NEWS,
+    ),
+    **dict.fromkeys(
+        (
+            "research",
+            "independent_report",
+            "national_statistics",
+            "official_statistics",
+            "statistics",
+            "statistical_data_set",
+            "dfid_research_output",
+            "research_for_development_output",
+            "drcf_digital_markets_research",
+        ),
+        ResourceType.RESEARCH,
+    ),
+    **dict.fromkeys(
+        (
+            "corporate_report",
+            "transparency",
+            "foi_release",
+            "impact_assessment",
+            "notice",
+            "html_publication",
+            "maib_report",
+            "raib_report",
+            "aaib_report",
+            "service_standard_report",
+            "publication",
+        ),
+        ResourceType.REPORT,
+    ),
+    **dict.fromkeys(
+        (
+            "policy_paper",
+            "policy",
+            "consultation",
+            "open_consultation",
+            "closed_consultation",
+            "consultation_outcome",
+            "regulation",
+            "statutory_guidance",
+            "statutory_instrument",
+        ),
+        ResourceType.POLICY,
+    ),
+    **dict.fromkeys(
+        (
+            "guidance",
+            "detailed_guide",
+            "detailed_guidance",
+            "guide",
+            "manual",
+            "manual_section",
+            "form",
+            "step_by_step_nav",
+            "service_manual_guide",
+            "promotional",
+        ),
+        ResourceType.TOOLKIT,
+    ),
 }
 # When the document_type is not in the table, the schema (the page's format) may still say enough.
 TYPE_BY_SCHEMA: Mapping[str, ResourceType] = {
@@ -76,7 +129,7 @@ def content_api_url(base_url: str, path: str) -> str:
         path = urlsplit(path).path
     path = path.strip().lstrip("/")
     if path.startswith("api/content/"):
-        path = path[len("api/content/"):]
+        path = path[len("api/content/") :]
     return f"{_origin(base_url)}/api/content/{quote(path, safe='/-._~')}"
 
 
@@ -93,8 +146,9 @@ def parse_content_item(body: bytes, base_url: str) -> list[RawEntry]:
         raise ParseError("GOV.UK content item has no base_path", hint="is this a Content API URL (/api/content/...)?")
     title = clean_text(_str(item.get("title")))
     if not title:
-        raise ParseError(f"GOV.UK content item {base_path} has no title "
-                         f"(document_type {_str(item.get('document_type'))!r})")
+        raise ParseError(
+            f"GOV.UK content item {base_path} has no title (document_type {_str(item.get('document_type'))!r})"
+        )
     links = _dict(item.get("links"))
     details = _dict(item.get("details"))
     authors = _titles(link for name in ORGANISATION_LINKS for link in _list(links.get(name)))
@@ -115,8 +169,9 @@ def parse_content_item(body: bytes, base_url: str) -> list[RawEntry]:
         published=_parse_time(details.get("first_public_at")) or _parse_time(item.get("first_published_at")),
         updated=_parse_time(item.get("public_updated_at")),
         authors=authors,
-        tags=_unique([humanise(document_type), *_titles(
-            link for name in TAG_LINKS for link in _list(links.get(name)))]),
+        tags=_unique(
+            [humanise(document_type), *_titles(link for name in TAG_LINKS for link in _list(links.get(name)))]
+        ),
         type_hint=type_hint(document_type, _str(item.get("schema_name"))),
         extra={key: value for key, value in extra.items() if value},
     )
@@ -129,22 +184,27 @@ def type_hint(document_type: str | None, schema_name: str | None = None) -> Reso
 
 
 def humanise(document_type: str | None) -> str:
-    """"policy_paper" -> "Policy paper", as GOV.UK labels document types on its pages."""
+    """ "policy_paper" -> "Policy paper", as GOV.UK labels document types on its pages."""
     return (document_type or "").replace("_", " ").strip().capitalize()
 
 
 def _collection_entries(item: Mapping[str, Any], parent: RawEntry, origin: str) -> list[RawEntry]:
     """One entry per document in `links.documents` (how a collection page lists its publications)."""
-    groups = {doc_id: clean_text(_str(group.get("title")))
-              for group in map(_dict, _list(_dict(item.get("details")).get("collection_groups")))
-              for doc_id in _list(group.get("documents")) if isinstance(doc_id, str)}
+    groups = {
+        doc_id: clean_text(_str(group.get("title")))
+        for group in map(_dict, _list(_dict(item.get("details")).get("collection_groups")))
+        for doc_id in _list(group.get("documents"))
+        if isinstance(doc_id, str)
+    }
     entries: list[RawEntry] = []
     seen: set[str] = set()
     for document in map(_dict, _list(_dict(item.get("links")).get("documents"))):
         base_path, title = _str(document.get("base_path")), clean_text(_str(document.get("title")))
         if not base_path or not base_path.startswith("/") or not title or base_path in seen:
-            logger.info("skipping collection document without base_path/title or repeated",
-                        extra={"url": parent.url, "count": len(entries)})
+            logger.info(
+                "skipping collection document without base_path/title or repeated",
+                extra={"url": parent.url, "count": len(entries)},
+            )
             continue
         seen.add(base_path)
         document_type = _str(document.get("document_type")) or ""
@@ -157,18 +217,20 @@ def _collection_entries(item: Mapping[str, Any], parent: RawEntry, origin: str) 
             "collection_group": groups.get(content_id or "", ""),
             "withdrawn": "true" if document.get("withdrawn") is True else "",
         }
-        entries.append(RawEntry(
-            url=origin + base_path,
-            title=title,
-            guid=content_id,
-            summary_html=_summary_html(document.get("description")),
-            updated=_parse_time(document.get("public_updated_at")),
-            # A collection's documents come from its publisher unless they name their own organisations.
-            authors=own_organisations or parent.authors,
-            tags=_unique([humanise(document_type)]),
-            type_hint=type_hint(document_type, _str(document.get("schema_name"))),
-            extra={key: value for key, value in extra.items() if value},
-        ))
+        entries.append(
+            RawEntry(
+                url=origin + base_path,
+                title=title,
+                guid=content_id,
+                summary_html=_summary_html(document.get("description")),
+                updated=_parse_time(document.get("public_updated_at")),
+                # A collection's documents come from its publisher unless they name their own organisations.
+                authors=own_organisations or parent.authors,
+                tags=_unique([humanise(document_type)]),
+                type_hint=type_hint(document_type, _str(document.get("schema_name"))),
+                extra={key: value for key, value in extra.items() if value},
+            )
+        )
     return entries
 
 
@@ -226,7 +288,7 @@ def _latest_change_note(details: Mapping[str, Any]) -> str:
         note = clean_text(_str(change.get("note")) or _str(change.get("change_note")))
         when = _parse_time(change.get("public_timestamp")) or _parse_time(change.get("published_at"))
         if note:
-            notes.append((when or datetime.min.replace(tzinfo=timezone.utc), note))
+            notes.append((when or datetime.min.replace(tzinfo=UTC), note))
     return max(notes, key=lambda pair: pair[0])[1] if notes else ""
 
 
@@ -238,9 +300,9 @@ def _parse_time(value: Any) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

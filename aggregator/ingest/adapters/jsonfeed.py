@@ -10,6 +10,7 @@ from typing import Any
 import nh3
 from dateutil import parser as dateutil_parser
 
+from aggregator.errors import ParseError
 from aggregator.ingest.adapters.fields import (
     UTC,
     absolute_url,
@@ -20,7 +21,6 @@ from aggregator.ingest.adapters.fields import (
     sanitised_html,
     unique_texts,
 )
-from aggregator.errors import ParseError
 from aggregator.model import RawEntry
 
 
@@ -30,8 +30,9 @@ def is_json(body: bytes, content_type: str | None = None) -> bool:
     return start.startswith(b"{")
 
 
-def parse_json_feed(body: bytes, base_url: str, *, max_entries: int = 10_000,
-                    with_content: bool = True) -> list[RawEntry]:
+def parse_json_feed(
+    body: bytes, base_url: str, *, max_entries: int = 10_000, with_content: bool = True
+) -> list[RawEntry]:
     """Entries of a JSON Feed; ParseError when the body is not JSON or not a JSON Feed."""
     try:
         document = json.loads(body)
@@ -91,21 +92,27 @@ def _authors(item: dict[str, Any]) -> Iterator[str | None]:
             yield _text(author.get("name"))
 
 
-def map_item(item: dict[str, Any], base_url: str, cleaner: nh3.Cleaner,
-             with_content: bool = True) -> RawEntry | None:
+def map_item(item: dict[str, Any], base_url: str, cleaner: nh3.Cleaner, with_content: bool = True) -> RawEntry | None:
     """A RawEntry from one JSON Feed item; None when it has no usable http(s) link."""
     guid = _text(item.get("id"))
-    url = entry_url(absolute_url(_text(item.get("url")), base_url)
-                    or absolute_url(_text(item.get("external_url")), base_url), guid)
+    url = entry_url(
+        absolute_url(_text(item.get("url")), base_url) or absolute_url(_text(item.get("external_url")), base_url), guid
+    )
     if url is None:
         return None
     content_html = _text(item.get("content_html"))
     content = None
     if with_content:
-        content = (sanitised_html(content_html, True, cleaner) if content_html
-                   else sanitised_html(_text(item.get("content_text")), False, cleaner))
-    attachments = [a for a in item.get("attachments") or [] if isinstance(a, dict)] \
-        if isinstance(item.get("attachments"), list) else []
+        content = (
+            sanitised_html(content_html, True, cleaner)
+            if content_html
+            else sanitised_html(_text(item.get("content_text")), False, cleaner)
+        )
+    attachments = (
+        [a for a in item.get("attachments") or [] if isinstance(a, dict)]
+        if isinstance(item.get("attachments"), list)
+        else []
+    )
     image_url, extra = pick_media(
         [_text(item.get("image")), _text(item.get("banner_image"))],
         (),

@@ -21,20 +21,32 @@ from typing import Any
 
 import extruct
 import lxml.html
-from lxml import etree
 from bs4 import UnicodeDammit
+from lxml import etree
 
+from aggregator.errors import ParseError
 from aggregator.ingest.adapters.fields import unique_texts
 from aggregator.ingest.adapters.metadata_pick import pick_authors, pick_published, pick_title
 from aggregator.ingest.adapters.page import is_html
 from aggregator.ingest.adapters.schema_org import (
-    PROFILE_LINK, find_schema_nodes, first_url, is_event_node, main_node, node_event, node_image, node_names,
-    node_pdf_url, node_text, node_types, node_values, page_nodes, schema_type_hint,
+    PROFILE_LINK,
+    find_schema_nodes,
+    first_url,
+    is_event_node,
+    main_node,
+    node_event,
+    node_image,
+    node_names,
+    node_pdf_url,
+    node_text,
+    node_types,
+    node_values,
+    page_nodes,
+    schema_type_hint,
 )
-from aggregator.text.dates import parse_date
-from aggregator.errors import ParseError
-from aggregator.model import Event, RawEntry, ResourceType
 from aggregator.ingest.normalize import normalize_doi
+from aggregator.model import Event, RawEntry, ResourceType
+from aggregator.text.dates import parse_date
 from aggregator.text.sanitize import clean_text, html_to_text
 
 logger = logging.getLogger(__name__)
@@ -87,40 +99,96 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
     citation = {name: values for name, values in metas.items() if name.startswith("citation_")}
     date = functools.partial(parse_date, default_tz=default_tz)
     documents = (main, *page_nodes(nodes))  # a Yoast WebPage node carries the dates an Event node lacks
-    site_names = [_one(og, "og:site_name"), *(node_text(n, "name") for n in nodes if node_types(n) & _SITE_NODES),
-                  *node_names(main, "publisher")]
+    site_names = [
+        _one(og, "og:site_name"),
+        *(node_text(n, "name") for n in nodes if node_types(n) & _SITE_NODES),
+        *node_names(main, "publisher"),
+    ]
 
     # A page that states only when it was modified (a WordPress page: Yoast's article:modified_time) has no
     # publication date; htmldate would take the modification for one.
-    updated = _first_date(date, *(node_text(n, "dateModified") for n in documents),
-                          _one(og, "article:modified_time", "og:updated_time"),
-                          _one(dc, "dcterms.modified", "dc.date.modified"))
+    updated = _first_date(
+        date,
+        *(node_text(n, "dateModified") for n in documents),
+        _one(og, "article:modified_time", "og:updated_time"),
+        _one(dc, "dcterms.modified", "dc.date.modified"),
+    )
     return PageMetadata(
-        title=_first_text(pick_title([_plain(t) for t in (
-            _one(citation, "citation_title"), node_text(main, "headline", "name"), _one(og, "og:title"),
-            _one(dc, "dc.title"), _document_title(tree))], site_names, url, tree)),
-        description=_first_text(_one(citation, "citation_abstract"), node_text(main, "description"),
-                                _one(og, "og:description"), _one(dc, "dc.description", "dcterms.abstract"),
-                                _one(metas, "description")),
-        authors=pick_authors([_plain_all(names) for names in (
-            citation.get("citation_author", ()), node_names(main, "author", "creator"), dc.get("dc.creator", ()),
-            metas.get("author", ()), [a for a in _many(og, "article:author") if not PROFILE_LINK.match(a)])],
-            site_names, url, tree),
-        published=pick_published([*(_one(citation, name) for name in _CITATION_DATES),
-                                  *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
-                                  _one(og, "article:published_time", "article:published"),
-                                  _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created")],
-                                 date, body, url, guess=updated is None),
+        title=_first_text(
+            pick_title(
+                [
+                    _plain(t)
+                    for t in (
+                        _one(citation, "citation_title"),
+                        node_text(main, "headline", "name"),
+                        _one(og, "og:title"),
+                        _one(dc, "dc.title"),
+                        _document_title(tree),
+                    )
+                ],
+                site_names,
+                url,
+                tree,
+            )
+        ),
+        description=_first_text(
+            _one(citation, "citation_abstract"),
+            node_text(main, "description"),
+            _one(og, "og:description"),
+            _one(dc, "dc.description", "dcterms.abstract"),
+            _one(metas, "description"),
+        ),
+        authors=pick_authors(
+            [
+                _plain_all(names)
+                for names in (
+                    citation.get("citation_author", ()),
+                    node_names(main, "author", "creator"),
+                    dc.get("dc.creator", ()),
+                    metas.get("author", ()),
+                    [a for a in _many(og, "article:author") if not PROFILE_LINK.match(a)],
+                )
+            ],
+            site_names,
+            url,
+            tree,
+        ),
+        published=pick_published(
+            [
+                *(_one(citation, name) for name in _CITATION_DATES),
+                *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
+                _one(og, "article:published_time", "article:published"),
+                _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created"),
+            ],
+            date,
+            body,
+            url,
+            guess=updated is None,
+        ),
         updated=updated,
-        doi=_first_doi(_one(citation, "citation_doi"), *dc.get("dc.identifier", ()), *metas.get("prism.doi", ()),
-                       *node_values(main, "identifier", "sameAs", "url")),
-        tags=unique_texts(_keywords(citation.get("citation_keywords", ()), node_values(main, "keywords"),
-                                    _many(og, "article:tag"), dc.get("dc.subject", ()), metas.get("keywords", ()))),
+        doi=_first_doi(
+            _one(citation, "citation_doi"),
+            *dc.get("dc.identifier", ()),
+            *metas.get("prism.doi", ()),
+            *node_values(main, "identifier", "sameAs", "url"),
+        ),
+        tags=unique_texts(
+            _keywords(
+                citation.get("citation_keywords", ()),
+                node_values(main, "keywords"),
+                _many(og, "article:tag"),
+                dc.get("dc.subject", ()),
+                metas.get("keywords", ()),
+            )
+        ),
         type_hint=_type_hint(citation, main, og),
         url=first_url(url, _canonical_link(tree), _one(og, "og:url"), node_text(main, "url")),
         image_url=first_url(url, _one(og, "og:image", "og:image:url"), node_image(main)),
-        site_name=_first_text(_one(og, "og:site_name"), *(node_text(n, "name") for n in nodes if "WebSite" in node_types(n)),
-                              *node_names(main, "publisher")),
+        site_name=_first_text(
+            _one(og, "og:site_name"),
+            *(node_text(n, "name") for n in nodes if "WebSite" in node_types(n)),
+            *node_names(main, "publisher"),
+        ),
         event=next((node_event(n, url, default_tz) for n in nodes if is_event_node(n)), None),
         pdf_url=first_url(url, _one(citation, "citation_pdf_url"), node_pdf_url(main)),
     )
@@ -129,8 +197,14 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
 def enrich_entry(entry: RawEntry, meta: PageMetadata) -> RawEntry:
     """`entry` with its missing fields filled from `meta`; the entry's own values always win, tags are merged."""
     changes: dict[str, Any] = {}
-    fill = {"published": meta.published, "updated": meta.updated, "doi": meta.doi, "type_hint": meta.type_hint,
-            "event": meta.event, "image_url": meta.image_url}
+    fill = {
+        "published": meta.published,
+        "updated": meta.updated,
+        "doi": meta.doi,
+        "type_hint": meta.type_hint,
+        "event": meta.event,
+        "image_url": meta.image_url,
+    }
     for name, value in fill.items():
         if getattr(entry, name) is None and value is not None:
             changes[name] = value
@@ -154,6 +228,7 @@ def _structured_data(tree: lxml.html.HtmlElement, url: str) -> dict[str, list]:
     One call reads them all. Its uniform step needs every syntax's output and raises KeyError when one
     failed (OpenGraph on a page without a usable head, say); then each syntax is read on its own.
     """
+
     def extract(syntaxes: list[str], errors: str) -> dict[str, list]:
         return extruct.extract(tree, base_url=url, syntaxes=syntaxes, uniform=True, with_og_array=True, errors=errors)
 
@@ -172,15 +247,19 @@ def _structured_data(tree: lxml.html.HtmlElement, url: str) -> dict[str, list]:
 def read_tree(body: bytes, url: str | None = None) -> lxml.html.HtmlElement:
     """`body` as an lxml tree, decoded by its BOM, `<meta charset>` or a guess; ParseError when not HTML."""
     if not is_html(body):
-        raise ParseError(f"not an HTML page: {url or 'body'} starts with {body[:20]!r}",
-                         hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml")
+        raise ParseError(
+            f"not an HTML page: {url or 'body'} starts with {body[:20]!r}",
+            hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml",
+        )
     text = UnicodeDammit(body, is_html=True).unicode_markup or body.decode("utf-8", "replace")
     try:
         # lxml refuses str input that still carries an XML encoding declaration
         return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
     except (etree.ParserError, ValueError) as exc:  # e.g. "Document is empty" for a lone comment
-        raise ParseError(f"not a readable HTML page: {url or 'body'} ({exc})",
-                         hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml") from None
+        raise ParseError(
+            f"not a readable HTML page: {url or 'body'} ({exc})",
+            hint="the metadata adapter reads HTML landing pages; check the URL in sources.yaml",
+        ) from None
 
 
 def read_metas(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:
@@ -195,6 +274,7 @@ def read_metas(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:
 
 
 # --- picking values -----------------------------------------------------------------------------
+
 
 def _one(source: Mapping[str, Any], *names: str) -> str | None:
     for name in names:
@@ -251,8 +331,9 @@ def _keywords(*groups: Iterable[str]) -> list[str]:
     return words
 
 
-def _type_hint(citation: Mapping[str, list[str]], main: Mapping[str, Any],
-               og: Mapping[str, Any]) -> ResourceType | None:
+def _type_hint(
+    citation: Mapping[str, list[str]], main: Mapping[str, Any], og: Mapping[str, Any]
+) -> ResourceType | None:
     for name, kind in _CITATION_TYPES:
         if citation.get(name):
             return kind

@@ -19,8 +19,14 @@ logger = logging.getLogger(__name__)
 DAY = 3  # date_precision of a text that names a day
 
 
-def pick_published(candidates: Iterable[str | None], parse: Callable[[str], datetime | None],
-                   body: bytes, url: str, *, guess: bool = True) -> datetime | None:
+def pick_published(
+    candidates: Iterable[str | None],
+    parse: Callable[[str], datetime | None],
+    body: bytes,
+    url: str,
+    *,
+    guess: bool = True,
+) -> datetime | None:
     """The publication date: the first of the most precise `candidates` (page metadata in priority order).
 
     htmldate (`find_page_date`) decides only when the page claims no date (and `guess` allows it: not when
@@ -37,8 +43,9 @@ def pick_published(candidates: Iterable[str | None], parse: Callable[[str], date
     return url_day if url_day is not None and url_day.date() < (claimed - timedelta(days=1)).date() else claimed
 
 
-def pick_authors(candidates: Iterable[Iterable[str]], site_names: Iterable[str | None], url: str,
-                 tree: lxml.html.HtmlElement) -> tuple[str, ...]:
+def pick_authors(
+    candidates: Iterable[Iterable[str]], site_names: Iterable[str | None], url: str, tree: lxml.html.HtmlElement
+) -> tuple[str, ...]:
     """The first candidate list that names someone other than the site; else the page's visible byline.
 
     A site-wide `<meta name=author>` (or a schema.org author) naming the site itself is no author:
@@ -53,14 +60,18 @@ def pick_authors(candidates: Iterable[Iterable[str]], site_names: Iterable[str |
     return ()
 
 
-def pick_title(candidates: Iterable[str | None], site_names: Iterable[str | None], url: str,
-               tree: lxml.html.HtmlElement) -> str | None:
+def pick_title(
+    candidates: Iterable[str | None], site_names: Iterable[str | None], url: str, tree: lxml.html.HtmlElement
+) -> str | None:
     """The first candidate that is not just the site's name ("MEDEF", "carta.info"); else the page's own
     heading as trafilatura finds it; else the first candidate after all."""
     titles = [title for title in candidates if title]
     site = _site_keys(site_names, url)
-    return next((title for title in titles if _fold(title) not in site), None) or extract_title(tree) or next(
-        iter(titles), None)
+    return (
+        next((title for title in titles if _fold(title) not in site), None)
+        or extract_title(tree)
+        or next(iter(titles), None)
+    )
 
 
 def _byline(tree: lxml.html.HtmlElement) -> list[str]:
@@ -76,4 +87,3 @@ def _site_keys(site_names: Iterable[str | None], url: str) -> set[str]:
 
 def _fold(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
-

@@ -7,14 +7,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dateutil.parser import isoparse
 from lxml import etree
 
-from aggregator.ingest.adapters.xmlguard import refuse_entity_declarations
 from aggregator.errors import ParseError
+from aggregator.ingest.adapters.xmlguard import refuse_entity_declarations
 from aggregator.model import RawEntry, ResourceType
 from aggregator.text.sanitize import clean_html, clean_text, is_http_url
 
@@ -39,15 +39,38 @@ HINTS: Mapping[str, str] = {
 # which are reduced to their last word first. A conference item is the paper given at an event,
 # not an event one can attend, so it is research; EPrints "Monograph" covers reports and working papers.
 TYPE_BY_DC_TYPE: Mapping[str, ResourceType] = {
-    **dict.fromkeys((
-        "article", "book section", "book", "thesis", "conference or workshop item", "conferenceobject",
-        "conference paper", "bookpart", "doctoralthesis", "masterthesis", "dataset", "preprint",
-        "contributiontoperiodical", "review",
-    ), ResourceType.RESEARCH),
-    **dict.fromkeys((
-        "monograph", "report", "working paper", "workingpaper", "technical report", "reportpart",
-        "discussion paper", "policy briefing",
-    ), ResourceType.REPORT),
+    **dict.fromkeys(
+        (
+            "article",
+            "book section",
+            "book",
+            "thesis",
+            "conference or workshop item",
+            "conferenceobject",
+            "conference paper",
+            "bookpart",
+            "doctoralthesis",
+            "masterthesis",
+            "dataset",
+            "preprint",
+            "contributiontoperiodical",
+            "review",
+        ),
+        ResourceType.RESEARCH,
+    ),
+    **dict.fromkeys(
+        (
+            "monograph",
+            "report",
+            "working paper",
+            "workingpaper",
+            "technical report",
+            "reportpart",
+            "discussion paper",
+            "policy briefing",
+        ),
+        ResourceType.REPORT,
+    ),
     **dict.fromkeys(("event", "lecture"), ResourceType.EVENT),
     **dict.fromkeys(("video", "movingimage", "audio", "sound"), ResourceType.VIDEO),
     **dict.fromkeys(("teaching resource", "learning object", "other:teaching resource"), ResourceType.TOOLKIT),
@@ -55,8 +78,23 @@ TYPE_BY_DC_TYPE: Mapping[str, ResourceType] = {
     "policy": ResourceType.POLICY,
 }
 # Files EPrints lists as dc:identifier (full texts); an entry links to the item page, not to these.
-FILE_EXTENSIONS = (".pdf", ".doc", ".docx", ".odt", ".rtf", ".txt", ".ppt", ".pptx", ".xls", ".xlsx",
-                   ".csv", ".zip", ".epub", ".mp3", ".mp4")
+FILE_EXTENSIONS = (
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".odt",
+    ".rtf",
+    ".txt",
+    ".ppt",
+    ".pptx",
+    ".xls",
+    ".xlsx",
+    ".csv",
+    ".zip",
+    ".epub",
+    ".mp3",
+    ".mp4",
+)
 _DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 
@@ -65,8 +103,10 @@ class OaiError(ParseError):
     """The repository answered with an OAI-PMH error (`code` is its error code, e.g. badResumptionToken)."""
 
     def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(f"OAI-PMH error {code}: {message}" if message else f"OAI-PMH error {code}",
-                         hint=hint if hint is not None else HINTS.get(code))
+        super().__init__(
+            f"OAI-PMH error {code}: {message}" if message else f"OAI-PMH error {code}",
+            hint=hint if hint is not None else HINTS.get(code),
+        )
         self.code = code
 
 
@@ -81,8 +121,14 @@ class OaiPage:
     deleted: tuple[str, ...]  # identifiers of records whose header has status="deleted"
 
 
-def list_records_url(base_url: str, *, metadata_prefix: str = "oai_dc", set_spec: str | None = None,
-                     from_date: date | datetime | None = None, resumption_token: str | None = None) -> str:
+def list_records_url(
+    base_url: str,
+    *,
+    metadata_prefix: str = "oai_dc",
+    set_spec: str | None = None,
+    from_date: date | datetime | None = None,
+    resumption_token: str | None = None,
+) -> str:
     """The ListRecords request URL. With a resumption token the protocol allows no other argument (3.5).
 
     A `date` gives day granularity (YYYY-MM-DD); a `datetime` gives seconds (YYYY-MM-DDThh:mm:ssZ, in
@@ -97,8 +143,11 @@ def list_records_url(base_url: str, *, metadata_prefix: str = "oai_dc", set_spec
         if from_date is not None:
             arguments.append(("from", format_datestamp(from_date)))
     parts = urlsplit(base_url)
-    kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
-            if key not in {"verb", "metadataPrefix", "set", "from", "until", "resumptionToken"}]
+    kept = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key not in {"verb", "metadataPrefix", "set", "from", "until", "resumptionToken"}
+    ]
     return urlunsplit(parts._replace(query=urlencode(kept + arguments), fragment=""))
 
 
@@ -106,8 +155,8 @@ def format_datestamp(value: date | datetime) -> str:
     """An OAI-PMH UTCdatetime: YYYY-MM-DD for a date, YYYY-MM-DDThh:mm:ssZ for a datetime (naive = UTC)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value.isoformat()
 
 
@@ -119,8 +168,10 @@ def parse_list_records(body: bytes, base_url: str) -> OaiPage:
     """
     root = _parse_xml(body)
     response_date = _parse_time(_text(root.find(f"{OAI}responseDate")))
-    errors = [(element.get("code") or "unknown", clean_text("".join(element.itertext())))
-              for element in root.iterchildren(f"{OAI}error")]
+    errors = [
+        (element.get("code") or "unknown", clean_text("".join(element.itertext())))
+        for element in root.iterchildren(f"{OAI}error")
+    ]
     if errors:
         for code, message in errors:
             if code != "noRecordsMatch":
@@ -131,8 +182,10 @@ def parse_list_records(body: bytes, base_url: str) -> OaiPage:
         container = root.find(f"{OAI}GetRecord")
     if container is None:
         verbs = [etree.QName(child).localname for child in root if isinstance(child.tag, str)]
-        raise ParseError(f"OAI-PMH response has no ListRecords element (found {', '.join(verbs) or 'nothing'})",
-                         hint="the adapter harvests with verb=ListRecords; check the source's URL")
+        raise ParseError(
+            f"OAI-PMH response has no ListRecords element (found {', '.join(verbs) or 'nothing'})",
+            hint="the adapter harvests with verb=ListRecords; check the source's URL",
+        )
     entries: list[RawEntry] = []
     deleted: list[str] = []
     for record in container.iterchildren(f"{OAI}record"):
@@ -153,9 +206,16 @@ def parse_list_records(body: bytes, base_url: str) -> OaiPage:
     return OaiPage(tuple(entries), token, size, response_date, tuple(deleted))
 
 
-def harvest_records(fetch: Callable[[str], bytes], base_url: str, *, metadata_prefix: str = "oai_dc",
-                    set_spec: str | None = None, from_date: date | datetime | None = None,
-                    max_pages: int = 1000, max_entries: int | None = None) -> tuple[list[RawEntry], datetime | None]:
+def harvest_records(
+    fetch: Callable[[str], bytes],
+    base_url: str,
+    *,
+    metadata_prefix: str = "oai_dc",
+    set_spec: str | None = None,
+    from_date: date | datetime | None = None,
+    max_pages: int = 1000,
+    max_entries: int | None = None,
+) -> tuple[list[RawEntry], datetime | None]:
     """All entries of a ListRecords harvest, following resumption tokens, and the first page's responseDate.
 
     `fetch(url) -> bytes` does the I/O. The loop stops when the token is empty or absent, when the
@@ -179,20 +239,25 @@ def harvest_records(fetch: Callable[[str], bytes], base_url: str, *, metadata_pr
         if not token:
             break
         if max_entries is not None and len(entries) >= max_entries:
-            logger.warning("OAI-PMH harvest stopped at the source's max_entries; raise it to harvest more per run",
-                           extra={"url": base_url, "count": len(entries)})
+            logger.warning(
+                "OAI-PMH harvest stopped at the source's max_entries; raise it to harvest more per run",
+                extra={"url": base_url, "count": len(entries)},
+            )
             return entries[:max_entries], None
         if token in seen_tokens:
-            logger.warning("OAI-PMH repository repeated a resumption token; harvest stopped",
-                           extra={"url": base_url, "count": len(entries)})
+            logger.warning(
+                "OAI-PMH repository repeated a resumption token; harvest stopped",
+                extra={"url": base_url, "count": len(entries)},
+            )
             break
         if page_number == max_pages:
             logger.warning("OAI-PMH harvest stopped at max_pages", extra={"url": base_url, "count": len(entries)})
             break
         seen_tokens.add(token)
         url = list_records_url(base_url, resumption_token=token)
-    logger.info("OAI-PMH harvest done (%d deleted records ignored)", deleted,
-                extra={"url": base_url, "count": len(entries)})
+    logger.info(
+        "OAI-PMH harvest done (%d deleted records ignored)", deleted, extra={"url": base_url, "count": len(entries)}
+    )
     return entries, first_response_date
 
 
@@ -205,8 +270,10 @@ def _parse_xml(body: bytes) -> etree._Element:
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise ParseError(f"OAI-PMH response is not well-formed XML: {exc}") from None
     if root is None or root.tag != f"{OAI}OAI-PMH":
-        raise ParseError("response is not OAI-PMH 2.0 (root element is not OAI-PMH)",
-                         hint="check that the source's URL is the repository's OAI-PMH base URL")
+        raise ParseError(
+            "response is not OAI-PMH 2.0 (root element is not OAI-PMH)",
+            hint="check that the source's URL is the repository's OAI-PMH base URL",
+        )
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise ParseError("OAI-PMH response declares XML entities; refused")
@@ -221,19 +288,30 @@ def _record_entry(record: etree._Element, identifier: str, base_url: str) -> Raw
         return None
     values = _dc_values(dc)
     title = next(iter(values.get("title", ())), "")
-    doi = next((match for value in [*values.get("identifier", ()), *values.get("relation", ()),
-                                    *values.get("doi", ())] if (match := _doi(value))), None)
+    doi = next(
+        (
+            match
+            for value in [*values.get("identifier", ()), *values.get("relation", ()), *values.get("doi", ())]
+            if (match := _doi(value))
+        ),
+        None,
+    )
     url = _item_url([*values.get("identifier", ()), *values.get("relation", ())], base_url, doi)
     if not title or not url:
-        logger.warning("OAI record skipped: no %s: %s", "title" if not title else "http(s) URL", identifier,
-                       extra={"url": base_url})
+        logger.warning(
+            "OAI record skipped: no %s: %s",
+            "title" if not title else "http(s) URL",
+            identifier,
+            extra={"url": base_url},
+        )
         return None
     types = values.get("type", ())
     extra = {
         "publisher": "; ".join(values.get("publisher", ())),
         "language": next(iter(values.get("language", ())), ""),
         "peer_reviewed": {"PeerReviewed": "true", "NonPeerReviewed": "false"}.get(
-            next((t for t in types if t in ("PeerReviewed", "NonPeerReviewed")), ""), ""),
+            next((t for t in types if t in ("PeerReviewed", "NonPeerReviewed")), ""), ""
+        ),
         "dc_type": next(iter(types), ""),
         "full_text_url": next((v for v in values.get("identifier", ()) if _is_file_url(v)), ""),
         "sets": "; ".join(clean_text(_text(s)) for s in record.iterfind(f"{OAI}header/{OAI}setSpec")),
@@ -267,7 +345,7 @@ def _dc_values(dc: etree._Element) -> dict[str, tuple[str, ...]]:
             continue
         text = clean_text("".join(element.itertext()))
         if text:
-            values.setdefault(element.tag[len(DC):], {})[text] = None
+            values.setdefault(element.tag[len(DC) :], {})[text] = None
     return {name: tuple(texts) for name, texts in values.items()}
 
 
@@ -296,8 +374,9 @@ def _doi(value: str) -> str | None:
 
 def _paragraphs_html(descriptions: Iterable[etree._Element]) -> str | None:
     """dc:description is plain text: each blank-line-separated paragraph becomes an escaped <p>."""
-    paragraphs = [clean_text(part) for element in descriptions
-                  for part in _PARAGRAPHS.split("".join(element.itertext()))]
+    paragraphs = [
+        clean_text(part) for element in descriptions for part in _PARAGRAPHS.split("".join(element.itertext()))
+    ]
     fragment = "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in dict.fromkeys(paragraphs) if p)
     return clean_html(fragment) or None
 
@@ -309,8 +388,8 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         parsed = isoparse(value.strip())
         if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

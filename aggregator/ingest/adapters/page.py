@@ -35,12 +35,12 @@ from types import MappingProxyType
 import soupsieve
 from bs4 import BeautifulSoup, Tag
 
-from aggregator.ingest.adapters.fields import absolute_url, unique_texts
-from aggregator.text.dates import parse_date, parse_event_time
-from aggregator.errors import ConfigError, ParseError
-from aggregator.model import EMPTY, Event, RawEntry
-from aggregator.text.sanitize import clean_html, clean_text, is_http_url
 from aggregator.config.sources import PageSelectors, Selector
+from aggregator.errors import ConfigError, ParseError
+from aggregator.ingest.adapters.fields import absolute_url, unique_texts
+from aggregator.model import EMPTY, Event, RawEntry
+from aggregator.text.dates import parse_date, parse_event_time
+from aggregator.text.sanitize import clean_html, clean_text, is_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ _TAG = re.compile(rb"<[!a-zA-Z]")
 _INVISIBLE = ("script", "style", "template", "noscript")
 
 
-def parse_page(body: bytes, base_url: str, selectors: PageSelectors, *, default_tz: str = "Europe/London",
-               max_entries: int = 1000) -> list[RawEntry]:
+def parse_page(
+    body: bytes, base_url: str, selectors: PageSelectors, *, default_tz: str = "Europe/London", max_entries: int = 1000
+) -> list[RawEntry]:
     """Entries on the page `body` (fetched from `base_url`), one per container match, in page order.
 
     A page whose container matches nothing gives [] (the pipeline treats that as layout drift);
@@ -66,15 +67,18 @@ def parse_page(body: bytes, base_url: str, selectors: PageSelectors, *, default_
     base_url = _document_base(soup, base_url)
     containers = _select(soup, selectors.container)
     if len(containers) > max_entries:
-        logger.warning("page has more entries than allowed; keeping the first",
-                       extra={"url": base_url, "count": len(containers), "max_entries": max_entries})
+        logger.warning(
+            "page has more entries than allowed; keeping the first",
+            extra={"url": base_url, "count": len(containers), "max_entries": max_entries},
+        )
         containers = containers[:max_entries]
     entries = []
     for position, container in enumerate(containers, start=1):
         entry = parse_container(container, base_url, selectors, default_tz=default_tz)
         if entry is None:
-            logger.info("skipped a page entry without a title or an http(s) link",
-                        extra={"url": base_url, "position": position})
+            logger.info(
+                "skipped a page entry without a title or an http(s) link", extra={"url": base_url, "position": position}
+            )
             continue
         entries.append(entry)
     logger.debug("parsed page", extra={"url": base_url, "count": len(entries)})
@@ -87,9 +91,11 @@ def read_html(body: bytes, url: str | None = None) -> BeautifulSoup:
     Raises ParseError when the bytes are not an HTML document (empty, PDF, JSON, an image, a feed).
     """
     if not is_html(body):
-        raise ParseError(f"not an HTML page: {url or 'body'} starts with {body[:20]!r}",
-                         hint="the page adapter reads HTML pages; use the feed adapter for RSS/Atom "
-                              "and check the URL in sources.yaml")
+        raise ParseError(
+            f"not an HTML page: {url or 'body'} starts with {body[:20]!r}",
+            hint="the page adapter reads HTML pages; use the feed adapter for RSS/Atom "
+            "and check the URL in sources.yaml",
+        )
     soup = BeautifulSoup(body, "lxml")
     for tag in soup.find_all(_INVISIBLE):
         tag.decompose()
@@ -109,8 +115,9 @@ def is_html(body: bytes) -> bool:
     return _TAG.search(head) is not None
 
 
-def parse_container(container: Tag, base_url: str, selectors: PageSelectors, *,
-                    default_tz: str = "Europe/London") -> RawEntry | None:
+def parse_container(
+    container: Tag, base_url: str, selectors: PageSelectors, *, default_tz: str = "Europe/London"
+) -> RawEntry | None:
     """One RawEntry from one container match, or None when it has no title or no http(s) link."""
     title_tag = _select_one(container, selectors.title)
     title = clean_text(_value(title_tag, selectors.title)) if title_tag is not None else ""
@@ -148,6 +155,7 @@ def make_event(extra: Mapping[str, str], *, default_tz: str = "Europe/London") -
 
 
 # --- reading one container ----------------------------------------------------------------------
+
 
 def _find_link(container: Tag, title_tag: Tag | None, selector: Selector | None) -> str | None:
     if selector is not None:
@@ -227,9 +235,11 @@ def _select(scope: Tag, selector: Selector | None) -> list[Tag]:
     try:
         return list(scope.select(selector.css))
     except soupsieve.SelectorSyntaxError as exc:
-        raise ConfigError(f"invalid CSS selector {selector.css!r}: {exc}",
-                          hint="fix the selector in sources.yaml; test it in the browser's console "
-                               "with document.querySelectorAll(...)") from None
+        raise ConfigError(
+            f"invalid CSS selector {selector.css!r}: {exc}",
+            hint="fix the selector in sources.yaml; test it in the browser's console "
+            "with document.querySelectorAll(...)",
+        ) from None
 
 
 def _select_one(scope: Tag, selector: Selector | None) -> Tag | None:

@@ -18,7 +18,8 @@ from aggregator.ingest.adapters.discover import discover_feeds
 # Richness, best first: an API gives every field, a category feed only the partner's own topic,
 # a site feed everything, a page's metadata one resource, selectors whatever the layout shows.
 RANKS: Mapping[str, int] = MappingProxyType(
-    {"api": 0, "category-feed": 1, "site-feed": 2, "metadata": 3, "selectors": 4})
+    {"api": 0, "category-feed": 1, "site-feed": 2, "metadata": 3, "selectors": 4}
+)
 _DIGITS = re.compile(r"\d")
 _CATEGORY = re.compile(r"/category/([^/]+)/?$")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -60,8 +61,15 @@ def detect_platform(html: bytes, url: str) -> Detection:
     routes = list(_PLATFORM_ROUTES[platform](document, url, feeds))
     selectors = propose_selectors(html) if document is not None else None
     if selectors is not None:
-        routes.append(Route("selectors", "page", url, "CSS selectors on the page's repeated structure",
-                            MappingProxyType({"selectors": selectors})))
+        routes.append(
+            Route(
+                "selectors",
+                "page",
+                url,
+                "CSS selectors on the page's repeated structure",
+                MappingProxyType({"selectors": selectors}),
+            )
+        )
     unique = {(r.adapter, r.url, repr(dict(r.options))): r for r in reversed(routes)}
     ranked = sorted(reversed(unique.values()), key=lambda r: r.rank)
     return Detection(url=url, platform=platform, evidence=evidence, title=title, routes=tuple(ranked))
@@ -75,7 +83,7 @@ def _platform(document: Any, url: str) -> tuple[str, str]:
         return "plain", "not an HTML page"
     generator = " ".join(document.xpath("//meta[@name='generator']/@content"))
     if document.xpath("//link[@rel='https://api.w.org/']") or "wordpress" in generator.lower():
-        return "wordpress", "<link rel=\"https://api.w.org/\"> / generator " + (generator or "WordPress")
+        return "wordpress", '<link rel="https://api.w.org/"> / generator ' + (generator or "WordPress")
     if document.xpath("//meta[starts-with(@name, 'eprints.')]") or "eprints" in generator.lower():
         return "eprints", "eprints.* meta tags"
     body_class = " ".join(document.xpath("//body/@class"))
@@ -92,8 +100,15 @@ def _wordpress_routes(document: Any, url: str, feeds: list[str]) -> list[Route]:
     body_class = " ".join(document.xpath("//body/@class")).split()
     routes = []
     if category:
-        routes.append(Route("api", "wordpress", f"{api}wp/v2/posts", f"WordPress REST API, category {category.group(1)!r}",
-                            MappingProxyType({"wordpress": {"category": category.group(1)}})))
+        routes.append(
+            Route(
+                "api",
+                "wordpress",
+                f"{api}wp/v2/posts",
+                f"WordPress REST API, category {category.group(1)!r}",
+                MappingProxyType({"wordpress": {"category": category.group(1)}}),
+            )
+        )
     elif "page" in body_class or "single" in body_class:
         routes.append(Route("metadata", "metadata", url, "a WordPress page or post: its own metadata"))
     else:
@@ -114,10 +129,15 @@ def _invision_routes(document: Any, url: str, feeds: list[str]) -> list[Route]:
 
 
 def _eprints_routes(document: Any, url: str, feeds: list[str]) -> list[Route]:
-    oai = next((urljoin(url, href) for href in document.xpath("//a/@href") if href.rstrip("/").endswith("/cgi/oai2")),
-               _origin(url) + "/cgi/oai2")
-    routes = [Route("api", "oai-pmh", oai, "EPrints OAI-PMH (oai_dc)",
-                    MappingProxyType({"oai": {"metadata_prefix": "oai_dc"}}))]
+    oai = next(
+        (urljoin(url, href) for href in document.xpath("//a/@href") if href.rstrip("/").endswith("/cgi/oai2")),
+        _origin(url) + "/cgi/oai2",
+    )
+    routes = [
+        Route(
+            "api", "oai-pmh", oai, "EPrints OAI-PMH (oai_dc)", MappingProxyType({"oai": {"metadata_prefix": "oai_dc"}})
+        )
+    ]
     if document.xpath("//meta[@name='citation_title']"):
         routes.append(Route("metadata", "metadata", url, "an EPrints item page: citation_* meta"))
     return routes
@@ -125,21 +145,35 @@ def _eprints_routes(document: Any, url: str, feeds: list[str]) -> list[Route]:
 
 def _govuk_routes(document: Any, url: str, feeds: list[str]) -> list[Route]:
     path = urlsplit(url).path
-    routes = [Route("api", "govuk", f"https://www.gov.uk/api/content{path}", "GOV.UK Content API",
-                    MappingProxyType({"govuk": {"paths": [path]}}))]
+    routes = [
+        Route(
+            "api",
+            "govuk",
+            f"https://www.gov.uk/api/content{path}",
+            "GOV.UK Content API",
+            MappingProxyType({"govuk": {"paths": [path]}}),
+        )
+    ]
     routes += [Route("site-feed", "feed", feed, "GOV.UK Atom feed") for feed in feeds]
     return routes
 
 
 def _plain_routes(document: Any, url: str, feeds: list[str]) -> list[Route]:
     routes = [Route("site-feed", "feed", feed, "a feed the page announces (<link rel=alternate>)") for feed in feeds]
-    if document is not None and document.xpath("//meta[starts-with(@name, 'citation_') or starts-with(@property, 'og:')]"):
+    if document is not None and document.xpath(
+        "//meta[starts-with(@name, 'citation_') or starts-with(@property, 'og:')]"
+    ):
         routes.append(Route("metadata", "metadata", url, "the page's own metadata (citation_*, OpenGraph)"))
     return routes
 
 
-_PLATFORM_ROUTES = {"wordpress": _wordpress_routes, "invision": _invision_routes, "eprints": _eprints_routes,
-                    "govuk": _govuk_routes, "plain": _plain_routes}
+_PLATFORM_ROUTES = {
+    "wordpress": _wordpress_routes,
+    "invision": _invision_routes,
+    "eprints": _eprints_routes,
+    "govuk": _govuk_routes,
+    "plain": _plain_routes,
+}
 
 
 def propose_selectors(html: bytes) -> dict[str, str] | None:

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aggregator.ingest.adapters.fields import absolute_url, unique_texts
-from aggregator.text.dates import parse_date
 from aggregator.model import Event, ResourceType
+from aggregator.text.dates import parse_date
 from aggregator.text.sanitize import clean_text
 
 logger = logging.getLogger(__name__)
@@ -21,20 +21,46 @@ def first_url(base_url: str, *candidates: str | None) -> str | None:
     return next((u for u in (absolute_url(c, base_url) for c in candidates) if u), None)
 
 
-
 # Nodes that describe the site, not the page's subject; the main node is never one of these
 # unless nothing else has a name.
-_SITE_TYPES = frozenset({
-    "WebSite", "Organization", "Corporation", "GovernmentOrganization", "NGO", "Person", "BreadcrumbList",
-    "ListItem", "ImageObject", "SearchAction", "SiteNavigationElement", "WPHeader", "WPFooter", "WPSideBar",
-    "Offer", "AggregateOffer", "AggregateRating", "Rating", "PostalAddress", "Place", "EntryPoint", "ReadAction",
-})
+_SITE_TYPES = frozenset(
+    {
+        "WebSite",
+        "Organization",
+        "Corporation",
+        "GovernmentOrganization",
+        "NGO",
+        "Person",
+        "BreadcrumbList",
+        "ListItem",
+        "ImageObject",
+        "SearchAction",
+        "SiteNavigationElement",
+        "WPHeader",
+        "WPFooter",
+        "WPSideBar",
+        "Offer",
+        "AggregateOffer",
+        "AggregateRating",
+        "Rating",
+        "PostalAddress",
+        "Place",
+        "EntryPoint",
+        "ReadAction",
+    }
+)
 _PAGE_TYPES = frozenset({"WebPage", "AboutPage", "CollectionPage", "ItemPage", "SearchResultsPage", "ContactPage"})
 _TYPE_HINTS = {
-    "ScholarlyArticle": ResourceType.RESEARCH, "MedicalScholarlyArticle": ResourceType.RESEARCH,
-    "Thesis": ResourceType.RESEARCH, "Report": ResourceType.REPORT, "VideoObject": ResourceType.VIDEO,
-    "NewsArticle": ResourceType.NEWS, "GovernmentService": ResourceType.POLICY,
-    "Legislation": ResourceType.POLICY, "LegislationObject": ResourceType.POLICY, "HowTo": ResourceType.TOOLKIT,
+    "ScholarlyArticle": ResourceType.RESEARCH,
+    "MedicalScholarlyArticle": ResourceType.RESEARCH,
+    "Thesis": ResourceType.RESEARCH,
+    "Report": ResourceType.REPORT,
+    "VideoObject": ResourceType.VIDEO,
+    "NewsArticle": ResourceType.NEWS,
+    "GovernmentService": ResourceType.POLICY,
+    "Legislation": ResourceType.POLICY,
+    "LegislationObject": ResourceType.POLICY,
+    "HowTo": ResourceType.TOOLKIT,
 }
 
 
@@ -136,7 +162,9 @@ def node_names(node: Mapping[str, Any], *keys: str) -> list[str]:
 def node_image(node: Mapping[str, Any]) -> str | None:
     value = node.get("image") or node.get("thumbnailUrl")
     value = value[0] if isinstance(value, list) and value else value
-    return node_text(value, "url", "contentUrl") if isinstance(value, dict) else value if isinstance(value, str) else None
+    return (
+        node_text(value, "url", "contentUrl") if isinstance(value, dict) else value if isinstance(value, str) else None
+    )
 
 
 def node_pdf_url(node: Mapping[str, Any]) -> str | None:

@@ -9,7 +9,9 @@ from collections.abc import Iterable
 from aggregator.model import RawEntry
 
 
-def apply_title_fields(entries: Iterable[RawEntry], pattern: str, *, default_tz: str = "Europe/London") -> list[RawEntry]:
+def apply_title_fields(
+    entries: Iterable[RawEntry], pattern: str, *, default_tz: str = "Europe/London"
+) -> list[RawEntry]:
     """Each entry whose title matches `pattern`: group `title` becomes the title, the other named groups
     become fields (a field the adapter already found is kept), and `event_date` makes the event.
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from aggregator.text.dates import parse_date
 from aggregator.errors import ParseError
 from aggregator.model import RawEntry
+from aggregator.text.dates import parse_date
 from aggregator.text.sanitize import clean_html, clean_text, html_to_text, is_http_url
 
 MAX_PER_PAGE = 100  # the REST API's own ceiling for per_page
@@ -49,8 +49,10 @@ def parse_category_id(body: bytes, slug: str, url: str) -> int:
     """The id of the category `slug` from a `/categories?slug=` answer; ParseError when there is none."""
     found = [item for item in _json_list(body, url) if isinstance(item, Mapping) and item.get("slug") == slug]
     if not found or not isinstance(found[0].get("id"), int):
-        raise ParseError(f"the WordPress site at {url} has no category {slug!r}",
-                         hint="check the category's address on the site (/category/<slug>/) and fix `wordpress: category:`")
+        raise ParseError(
+            f"the WordPress site at {url} has no category {slug!r}",
+            hint="check the category's address on the site (/category/<slug>/) and fix `wordpress: category:`",
+        )
     return int(found[0]["id"])
 
 
@@ -65,20 +67,37 @@ def parse_wp_posts(body: bytes, base_url: str, *, max_entries: int = 1000) -> li
         if not title or not is_http_url(link):
             continue
         terms = [term for group in _embedded(item, "wp:term") if isinstance(group, list) for term in group]
-        entries.append(RawEntry(
-            url=link, title=title,
-            guid=_rendered(item, "guid") or None,
-            summary_html=clean_html(_rendered(item, "excerpt"), link) or None,
-            content_html=clean_html(_rendered(item, "content"), link) or None,
-            published=parse_date(_utc_text(item.get("date_gmt"))),
-            updated=parse_date(_utc_text(item.get("modified_gmt"))),
-            authors=tuple(clean_text(a.get("name")) for a in _embedded(item, "author")
-                          if isinstance(a, Mapping) and a.get("name")),
-            tags=tuple(dict.fromkeys(clean_text(html.unescape(str(t.get("name")))) for t in terms
-                                     if isinstance(t, Mapping) and t.get("name"))),
-            image_url=next((str(m.get("source_url")) for m in _embedded(item, "wp:featuredmedia")
-                            if isinstance(m, Mapping) and is_http_url(str(m.get("source_url") or ""))), None),
-        ))
+        entries.append(
+            RawEntry(
+                url=link,
+                title=title,
+                guid=_rendered(item, "guid") or None,
+                summary_html=clean_html(_rendered(item, "excerpt"), link) or None,
+                content_html=clean_html(_rendered(item, "content"), link) or None,
+                published=parse_date(_utc_text(item.get("date_gmt"))),
+                updated=parse_date(_utc_text(item.get("modified_gmt"))),
+                authors=tuple(
+                    clean_text(a.get("name"))
+                    for a in _embedded(item, "author")
+                    if isinstance(a, Mapping) and a.get("name")
+                ),
+                tags=tuple(
+                    dict.fromkeys(
+                        clean_text(html.unescape(str(t.get("name"))))
+                        for t in terms
+                        if isinstance(t, Mapping) and t.get("name")
+                    )
+                ),
+                image_url=next(
+                    (
+                        str(m.get("source_url"))
+                        for m in _embedded(item, "wp:featuredmedia")
+                        if isinstance(m, Mapping) and is_http_url(str(m.get("source_url") or ""))
+                    ),
+                    None,
+                ),
+            )
+        )
     return entries
 
 
@@ -86,14 +105,20 @@ def _json_list(body: bytes, url: str) -> list[Any]:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"not JSON from the WordPress REST API at {url}: {exc}",
-                         hint="the address must be a /wp-json/wp/v2/... route; open it in a browser") from None
+        raise ParseError(
+            f"not JSON from the WordPress REST API at {url}: {exc}",
+            hint="the address must be a /wp-json/wp/v2/... route; open it in a browser",
+        ) from None
     if isinstance(data, Mapping) and "code" in data:
-        raise ParseError(f"the WordPress REST API at {url} answered an error: {data.get('code')}",
-                         hint="the site may have switched its REST API off; use its feed instead")
+        raise ParseError(
+            f"the WordPress REST API at {url} answered an error: {data.get('code')}",
+            hint="the site may have switched its REST API off; use its feed instead",
+        )
     if not isinstance(data, list):
-        raise ParseError(f"the WordPress REST API at {url} did not answer a list",
-                         hint="point the source at a collection such as /wp-json/wp/v2/posts")
+        raise ParseError(
+            f"the WordPress REST API at {url} did not answer a list",
+            hint="point the source at a collection such as /wp-json/wp/v2/posts",
+        )
     return data
 
 

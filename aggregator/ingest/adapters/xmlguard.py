@@ -15,8 +15,9 @@ from aggregator.errors import ParseError
 _HINT = "entity declarations are how XML bombs exhaust memory and read local files; the document is refused"
 # When expat cannot read the prolog (an encoding it lacks, an ill-formed document that a lenient parser
 # would still read), any declaration anywhere refuses the body, in ASCII-compatible or UTF-16 bytes.
-_DECLARATION = re.compile(rb"<!ENTITY|<\x00!\x00E\x00N\x00T\x00I\x00T\x00Y|\x00<\x00!\x00E\x00N\x00T\x00I\x00T\x00Y",
-                          re.IGNORECASE)
+_DECLARATION = re.compile(
+    rb"<!ENTITY|<\x00!\x00E\x00N\x00T\x00I\x00T\x00Y|\x00<\x00!\x00E\x00N\x00T\x00I\x00T\x00Y", re.IGNORECASE
+)
 _CHUNK = 4096
 
 
@@ -44,7 +45,7 @@ def refuse_entity_declarations(body: bytes) -> None:
     parser.StartElementHandler = _root_reached
     try:
         for start in range(0, len(body), _CHUNK):
-            parser.Parse(body[start:start + _CHUNK], False)
+            parser.Parse(body[start : start + _CHUNK], False)
         parser.Parse(b"", True)
     except _RootReached:
         return

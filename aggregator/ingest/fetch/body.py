@@ -57,9 +57,11 @@ def _iter_decoded(response: httpx.Response) -> Iterator[bytes]:
         elif coding == "deflate":
             stream = _inflate(stream, zlib.MAX_WBITS, raw_fallback=True)
         else:  # br, zstd, compress...: we never ask for them and cannot bound them
-            raise FetchError(f"the server sent a content-encoding we did not ask for: {coding}",
-                             url=str(response.url),
-                             hint="the site ignores Accept-Encoding; ask the partner to serve gzip or plain")
+            raise FetchError(
+                f"the server sent a content-encoding we did not ask for: {coding}",
+                url=str(response.url),
+                hint="the site ignores Accept-Encoding; ask the partner to serve gzip or plain",
+            )
     yield from stream
 
 

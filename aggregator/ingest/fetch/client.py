@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import TracebackType
 
 import httpx
@@ -79,16 +79,21 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class Fetcher:
     """Fetches URLs politely and safely; thread-safe, meant to be shared by a pool of worker threads."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._limits = settings.fetch
         self._clock = clock
         self._gate = HostGate(clock=clock, sleep=sleep)
@@ -104,15 +109,17 @@ class Fetcher:
     def __enter__(self) -> Fetcher:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
         self._client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-              accept: str | None = None) -> Fetched:
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+    ) -> Fetched:
         """GET `url`; 2xx and 304 come back as Fetched, every other outcome raises a FetchError."""
         headers: dict[str, str] = {}
         if etag:
@@ -187,8 +194,7 @@ class Fetcher:
             raise RobotsDisallowedError(f"robots.txt disallows {url}", url=str(url))
         return min(self._robots.crawl_delay(str(url)) or 0.0, MAX_CRAWL_DELAY)
 
-    def _exchange(self, url: httpx.URL, headers: dict[str, str], *, delay: float,
-                  deadline: float | None) -> _Exchange:
+    def _exchange(self, url: httpx.URL, headers: dict[str, str], *, delay: float, deadline: float | None) -> _Exchange:
         """One GET under the host's turn; the body is read (capped) only for 2xx responses."""
         with self._gate.turn(host_key(url), delay):
             if deadline is None:  # the deadline counts from the first request, not the wait for a turn
@@ -196,14 +202,16 @@ class Fetcher:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise DeadlineExceededError("the total deadline passed during redirects", url=str(url))
-            timeout = httpx.Timeout(min(self._limits.read_timeout, remaining),
-                                    connect=min(self._limits.connect_timeout, remaining))
+            timeout = httpx.Timeout(
+                min(self._limits.read_timeout, remaining), connect=min(self._limits.connect_timeout, remaining)
+            )
             try:
                 with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
                     body = b""
                     if 200 <= response.status_code < 300:
-                        body = read_body(response, cap=self._limits.max_body_bytes,
-                                         deadline=deadline, clock=self._clock)
+                        body = read_body(
+                            response, cap=self._limits.max_body_bytes, deadline=deadline, clock=self._clock
+                        )
                     return _Exchange(url, response.status_code, response.headers, body, deadline)
             except FetchError as exc:
                 exc.url = exc.url or str(url)
@@ -235,8 +243,9 @@ def check_status(status: int, url: str, headers: httpx.Headers) -> None:
         return
     if status in (429, 503):
         retry_after = parse_retry_after(headers.get("retry-after"))
-        raise RateLimitedError(f"HTTP {status}, retry after {retry_after} s", url=url, status=status,
-                               retry_after=retry_after)
+        raise RateLimitedError(
+            f"HTTP {status}, retry after {retry_after} s", url=url, status=status, retry_after=retry_after
+        )
     if status == 410:
         raise GoneError("HTTP 410 Gone", url=url, status=status)
     raise HTTPStatusError(f"HTTP {status}", url=url, status=status)

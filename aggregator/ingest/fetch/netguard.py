@@ -67,8 +67,9 @@ def is_public_address(ip: str) -> bool:
     return not any(address in net for net in _EXTRA_BLOCKED if net.version == address.version)
 
 
-def connect_socket(family: int, sockaddr: tuple[Any, ...], timeout: float | None,
-                   local_address: str | None) -> socket.socket:
+def connect_socket(
+    family: int, sockaddr: tuple[Any, ...], timeout: float | None, local_address: str | None
+) -> socket.socket:
     """Open a TCP connection to exactly `sockaddr`, with no name resolution of its own."""
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
@@ -91,8 +92,9 @@ class GuardedBackend(httpcore.SyncBackend):
     gets the host name for SNI and certificate checks, because httpcore passes it to `start_tls`.
     """
 
-    def __init__(self, *, allow_private: bool = False, resolve: Resolver | None = None,
-                 connect: Connector = connect_socket) -> None:
+    def __init__(
+        self, *, allow_private: bool = False, resolve: Resolver | None = None, connect: Connector = connect_socket
+    ) -> None:
         self._allow_private = allow_private
         self._resolve = resolve
         self._connect = connect
@@ -110,19 +112,28 @@ class GuardedBackend(httpcore.SyncBackend):
         if not self._allow_private:
             for _, sockaddr in targets:
                 if not is_public_address(str(sockaddr[0])):
-                    logger.warning("refused non-public address %s for %s", sockaddr[0], host,
-                                   extra={"host": host, "address": sockaddr[0]})
+                    logger.warning(
+                        "refused non-public address %s for %s",
+                        sockaddr[0],
+                        host,
+                        extra={"host": host, "address": sockaddr[0]},
+                    )
                     raise BlockedAddressError(f"{host} resolves to the non-public address {sockaddr[0]}")
         return targets
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         last_error: OSError | None = None
         for family, sockaddr in self.resolve_host(host, port):
             try:
                 sock = self._connect(family, sockaddr, timeout, local_address)
-            except socket.timeout as exc:
+            except TimeoutError as exc:
                 raise httpcore.ConnectTimeout(str(exc)) from exc
             except OSError as exc:
                 last_error = exc

@@ -113,11 +113,13 @@ class RobotsCache:
             # RFC 9309 2.3.1.2: past five redirects the file may be treated as unavailable (4xx).
             reply = RobotsReply(status=404, body=b"")
         except FetchError as exc:
-            logger.warning("robots.txt unreachable, not crawling this origin: %s", exc,
-                           extra={"url": robots_url})
+            logger.warning("robots.txt unreachable, not crawling this origin: %s", exc, extra={"url": robots_url})
             return RobotsPolicy(allow_all=False)
         policy = policy_from_reply(reply)
         if policy.rules is None and not policy.allow_all:
-            logger.warning("robots.txt answered %s, not crawling this origin", reply.status,
-                           extra={"url": robots_url, "status": reply.status})
+            logger.warning(
+                "robots.txt answered %s, not crawling this origin",
+                reply.status,
+                extra={"url": robots_url, "status": reply.status},
+            )
         return policy

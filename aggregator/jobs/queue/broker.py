@@ -15,11 +15,11 @@ import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.middleware import CurrentMessage
 
+from aggregator.config.sources import SourceConfig
 from aggregator.errors import AggregatorError
 from aggregator.jobs.queue import jobs
 from aggregator.jobs.queue.config import QueueSettings
 from aggregator.jobs.queue.dispatch import FetchJob, SendPlan
-from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 FETCH_TIME_LIMIT_MS = 10 * 60_000  # a source: total_deadline per request, a few pages at most
@@ -45,8 +45,7 @@ class Actors:
     send: dramatiq.Actor
 
 
-def declare_actors(broker: dramatiq.Broker, queue: QueueSettings,
-                   context: Callable[[], jobs.WorkerContext]) -> Actors:
+def declare_actors(broker: dramatiq.Broker, queue: QueueSettings, context: Callable[[], jobs.WorkerContext]) -> Actors:
     """The fetch and send actors on `broker`; `context` is only called when a worker runs a job."""
 
     def fetch_source(config: dict) -> None:
@@ -62,10 +61,26 @@ def declare_actors(broker: dramatiq.Broker, queue: QueueSettings,
         if report.more:  # retries of 4xx answers spent budget: one more job drains what is left
             send.send(issue_id, max_messages)
 
-    fetch = dramatiq.actor(fetch_source, broker=broker, actor_name="fetch_source", queue_name=queue.fetch_queue,
-                           max_retries=5, min_backoff=2_000, max_backoff=300_000, time_limit=FETCH_TIME_LIMIT_MS)
-    send = dramatiq.actor(send_batch, broker=broker, actor_name="send_batch", queue_name=queue.send_queue,
-                          max_retries=10, min_backoff=5_000, max_backoff=600_000, time_limit=SEND_TIME_LIMIT_MS)
+    fetch = dramatiq.actor(
+        fetch_source,
+        broker=broker,
+        actor_name="fetch_source",
+        queue_name=queue.fetch_queue,
+        max_retries=5,
+        min_backoff=2_000,
+        max_backoff=300_000,
+        time_limit=FETCH_TIME_LIMIT_MS,
+    )
+    send = dramatiq.actor(
+        send_batch,
+        broker=broker,
+        actor_name="send_batch",
+        queue_name=queue.send_queue,
+        max_retries=10,
+        min_backoff=5_000,
+        max_backoff=600_000,
+        time_limit=SEND_TIME_LIMIT_MS,
+    )
     return Actors(fetch, send)
 
 
@@ -77,8 +92,9 @@ class QueueDispatcher:
 
     def fetch(self, jobs_: Sequence[FetchJob]) -> None:
         for job in jobs_:
-            self._actors.fetch.send_with_options(args=(source_message(job.config),),
-                                                 delay=int(job.delay * 1000) or None)
+            self._actors.fetch.send_with_options(
+                args=(source_message(job.config),), delay=int(job.delay * 1000) or None
+            )
 
     def send(self, plan: SendPlan) -> None:
         for _ in range(plan.batches):

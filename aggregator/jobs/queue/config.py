@@ -12,10 +12,16 @@ class QueueSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGGREGATOR_", env_file=".env", extra="ignore")
 
     broker_url: str = Field("amqp://guest:guest@127.0.0.1:5672/%2F", description="RabbitMQ (AMQP) URL")
-    queue_prefix: str = Field("aggregator", description="queue names are <prefix>.fetch and <prefix>.send; "
-                                                        "one prefix per deployment sharing a broker")
-    send_batch: int = Field(500, ge=1, description="messages per send job; keep a job well under the broker's "
-                                                   "30-minute consumer timeout at the per-job rate")
+    queue_prefix: str = Field(
+        "aggregator",
+        description="queue names are <prefix>.fetch and <prefix>.send; one prefix per deployment sharing a broker",
+    )
+    send_batch: int = Field(
+        500,
+        ge=1,
+        description="messages per send job; keep a job well under the broker's "
+        "30-minute consumer timeout at the per-job rate",
+    )
 
     @field_validator("broker_url")
     @classmethod

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
+from aggregator.config.sources import SourceConfig
 from aggregator.digest import deliveries as store
 from aggregator.ingest.run import run_fetch
 from aggregator.jobs.queue.jobs import WorkerContext, send_batch
-from aggregator.config.sources import SourceConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
+from aggregator.config.sources import SourceConfig, load_sources
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.db.schema import issues
 from aggregator.digest.send import Mailer, SendReport, send_issue
 from aggregator.digest.transport import make_transport
@@ -22,8 +24,6 @@ from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch
 from aggregator.jobs.queue.budget import BUDGET_SPENT, Budget, BudgetedMailer
 from aggregator.settings import Settings
-from aggregator.config.sources import SourceConfig, load_sources
-from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,13 @@ class WorkerContext:
             names = {}
         from aggregator.ingest.fetch import Fetcher as HTTPFetcher
 
-        return cls(settings, create_db_engine(settings.resolved_database_url), HTTPFetcher(settings),
-                   load_taxonomy(settings.taxonomy_file), names)
+        return cls(
+            settings,
+            create_db_engine(settings.resolved_database_url),
+            HTTPFetcher(settings),
+            load_taxonomy(settings.taxonomy_file),
+            names,
+        )
 
     def close(self) -> None:
         close = getattr(self.fetcher, "close", None)
@@ -111,11 +116,30 @@ def send_batch(context: WorkerContext, issue_id: int, max_messages: int | None, 
     mailer = context.make_mailer(context.settings, month)
     budget = Budget(max_messages) if max_messages is not None else None
     report: SendReport = send_issue(
-        context.engine, issue_id, BudgetedMailer(mailer, budget) if budget else mailer, context.settings,
-        worker_id=worker_id, taxonomy=context.taxonomy, source_names=context.source_names,
-        **({"sleep": budget.sleep} if budget else {}))
+        context.engine,
+        issue_id,
+        BudgetedMailer(mailer, budget) if budget else mailer,
+        context.settings,
+        worker_id=worker_id,
+        taxonomy=context.taxonomy,
+        source_names=context.source_names,
+        **({"sleep": budget.sleep} if budget else {}),
+    )
     errors = tuple(e for e in report.errors if BUDGET_SPENT not in e)
-    logger.info("send batch done: %d sent, %d pending", report.sent, report.pending,
-                extra={"issue_id": issue_id, "count": report.sent})
-    return BatchReport(issue_id, report.sent, report.skipped, report.failed, report.bounced, report.pending,
-                       report.finished, budget is not None and budget.is_spent, errors)
+    logger.info(
+        "send batch done: %d sent, %d pending",
+        report.sent,
+        report.pending,
+        extra={"issue_id": issue_id, "count": report.sent},
+    )
+    return BatchReport(
+        issue_id,
+        report.sent,
+        report.skipped,
+        report.failed,
+        report.bounced,
+        report.pending,
+        report.finished,
+        budget is not None and budget.is_spent,
+        errors,
+    )

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
+from aggregator.config.sources import SourceConfig
 from aggregator.ingest.run import utcnow
 from aggregator.jobs.queue.dispatch import Dispatcher, FetchJob, plan_fetch
 from aggregator.jobs.schedule import Notifier, due_sources, prepare_scheduled_draft
 from aggregator.settings import Settings
-from aggregator.config.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 LOOK_EVERY = timedelta(minutes=1)
@@ -32,8 +32,9 @@ REENQUEUE_GUARD = timedelta(hours=1)
 class DueEnqueuer:
     """Enqueues the sources due now, remembering what it enqueued so a queued job is not doubled."""
 
-    def __init__(self, engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
-                 dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, configs: Sequence[SourceConfig], dispatcher: Dispatcher
+    ) -> None:
         self._engine, self._settings, self._configs, self._dispatcher = engine, settings, configs, dispatcher
         self._enqueued: dict[str, datetime] = {}
 
@@ -51,18 +52,34 @@ class DueEnqueuer:
         return at is not None and now < at + min(config.interval, REENQUEUE_GUARD)
 
 
-def make_queue_scheduler(engine: Engine, settings: Settings, configs: Sequence[SourceConfig],
-                         dispatcher: Dispatcher, notifier: Notifier | None, *,
-                         clock: Callable[[], datetime] = utcnow) -> BlockingScheduler:
+def make_queue_scheduler(
+    engine: Engine,
+    settings: Settings,
+    configs: Sequence[SourceConfig],
+    dispatcher: Dispatcher,
+    notifier: Notifier | None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> BlockingScheduler:
     """A BlockingScheduler (not started): look for due sources every minute, prepare the draft on its day
     (and once at start, to catch up). Hold aggregator.jobs.schedule.scheduler_lock while it runs."""
-    scheduler = BlockingScheduler(timezone=timezone.utc,
-                                  job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    scheduler = BlockingScheduler(
+        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
     enqueue_due = DueEnqueuer(engine, settings, configs, dispatcher)
-    scheduler.add_job(lambda: enqueue_due(clock()), IntervalTrigger(seconds=LOOK_EVERY.total_seconds()),
-                      id="enqueue-due", name="enqueue due fetch jobs", next_run_time=clock())
+    scheduler.add_job(
+        lambda: enqueue_due(clock()),
+        IntervalTrigger(seconds=LOOK_EVERY.total_seconds()),
+        id="enqueue-due",
+        name="enqueue due fetch jobs",
+        next_run_time=clock(),
+    )
     schedule = settings.schedule
-    scheduler.add_job(lambda: prepare_scheduled_draft(engine, settings, clock(), notifier),
-                      CronTrigger(day=schedule.draft_day, hour=schedule.draft_hour, timezone=schedule.timezone),
-                      id="draft", name="prepare the month's draft", next_run_time=clock())
+    scheduler.add_job(
+        lambda: prepare_scheduled_draft(engine, settings, clock(), notifier),
+        CronTrigger(day=schedule.draft_day, hour=schedule.draft_hour, timezone=schedule.timezone),
+        id="draft",
+        name="prepare the month's draft",
+        next_run_time=clock(),
+    )
     return scheduler

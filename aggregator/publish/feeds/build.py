@@ -40,8 +40,9 @@ class BuildReport:
     built_at: datetime
 
 
-def build_feeds(engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None,
-                context: FeedContext | None = None) -> BuildReport:
+def build_feeds(
+    engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None, context: FeedContext | None = None
+) -> BuildReport:
     """Write every feed in every format, index.html and index.opml into `output` (default settings.feeds_dir).
 
     Files are replaced atomically and only when their bytes change."""
@@ -74,8 +75,13 @@ def feed_listings(feeds: list[tuple[FeedKey, Feed]], context: FeedContext) -> li
 def render_index(listings: list[FeedListing], context: FeedContext) -> str:
     """The feeds index page (pure): every feed with its three formats, grouped by kind."""
     template = page_environment().get_template("archive/feeds.html")
-    return template.render(listings=listings, publisher=context.publisher, home_url=context.base_url + "/",
-                           archive_url=context.base_url + "/archive/", opml_url=context.feeds_url + "index.opml")
+    return template.render(
+        listings=listings,
+        publisher=context.publisher,
+        home_url=context.base_url + "/",
+        archive_url=context.base_url + "/archive/",
+        opml_url=context.feeds_url + "index.opml",
+    )
 
 
 def render_opml(listings: list[FeedListing], context: FeedContext) -> bytes:
@@ -86,7 +92,14 @@ def render_opml(listings: list[FeedListing], context: FeedContext) -> bytes:
     body = ElementTree.SubElement(opml, "body")
     for listing in listings:
         rss_url = next(url for name, url, _ in listing.urls if name == "rss")
-        ElementTree.SubElement(body, "outline", type="rss", text=plain(listing.title), title=plain(listing.title),
-                               xmlUrl=rss_url, htmlUrl=context.base_url + "/")
+        ElementTree.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=plain(listing.title),
+            title=plain(listing.title),
+            xmlUrl=rss_url,
+            htmlUrl=context.base_url + "/",
+        )
     ElementTree.indent(opml)
     return ElementTree.tostring(opml, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from types import MappingProxyType
 
@@ -15,14 +15,14 @@ from sqlalchemy import Connection, func, select
 from aggregator.db.schema import entries, labels, resources
 from aggregator.errors import ConfigError
 from aggregator.publish.feeds.model import ALL, Feed, FeedCategory, FeedEntry, FeedEvent, FeedKey, tag_uri
-from aggregator.text.sanitize import is_http_url
 from aggregator.settings import Settings
+from aggregator.text.sanitize import is_http_url
 
 logger = logging.getLogger(__name__)
 DEFAULT_LIMIT = 100
 DEFAULT_PUBLISHER = "Kindness in care digest"
 # The date an empty feed reports as its last change: fixed, so that an empty feed keeps one ETag.
-EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,9 @@ def load_context(settings: Settings, *, limit: int = DEFAULT_LIMIT) -> FeedConte
         logger.warning("sources.yaml not read, feeds show source ids: %s", exc)
         sources = {}
     publisher = parseaddr(settings.mail.from_address)[0].strip() or DEFAULT_PUBLISHER
-    return FeedContext(settings.base_url.rstrip("/"), publisher, MappingProxyType(names),
-                       MappingProxyType(sources), limit)
+    return FeedContext(
+        settings.base_url.rstrip("/"), publisher, MappingProxyType(names), MappingProxyType(sources), limit
+    )
 
 
 def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
@@ -87,18 +88,27 @@ def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
     newest = func.coalesce(resources.c.decided_at, resources.c.modified_at)
     query = select(resources).where(resources.c.status == "approved")
     if key.kind != "all":
-        query = query.where(resources.c.id.in_(
-            select(labels.c.resource_id).where(labels.c.kind == key.kind, labels.c.label_id == key.label_id)))
+        query = query.where(
+            resources.c.id.in_(
+                select(labels.c.resource_id).where(labels.c.kind == key.kind, labels.c.label_id == key.label_id)
+            )
+        )
     rows = conn.execute(query.order_by(newest.desc(), resources.c.id.desc()).limit(context.limit)).all()
     ids = [r.id for r in rows]
     categories = _categories(conn, ids, context)
     listed = _listed_on(conn, ids, context.source_names)
     feed_entries = tuple(_entry(r, context, categories.get(r.id, ()), listed.get(r.id, ())) for r in rows)
     changed = [at for r in rows for at in (r.modified_at, r.decided_at) if at is not None]
-    return Feed(id=tag_uri(context.base_url, f"feeds/{key.stem}"), title=context.feed_title(key),
-                description=context.feed_description(key), home_url=context.base_url + "/",
-                url_stem=context.feeds_url + key.stem, publisher=context.publisher,
-                updated=to_second(max(changed)) if changed else EMPTY_FEED_UPDATED, entries=feed_entries)
+    return Feed(
+        id=tag_uri(context.base_url, f"feeds/{key.stem}"),
+        title=context.feed_title(key),
+        description=context.feed_description(key),
+        home_url=context.base_url + "/",
+        url_stem=context.feeds_url + key.stem,
+        publisher=context.publisher,
+        updated=to_second(max(changed)) if changed else EMPTY_FEED_UPDATED,
+        entries=feed_entries,
+    )
 
 
 def newest_decision(conn: Connection) -> datetime | None:
@@ -112,34 +122,50 @@ def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], list
     updated = max(published, to_second(row.updated_at)) if row.updated_at else published
     event = None
     if row.event_start is not None:
-        event = FeedEvent(to_second(row.event_start), to_second(row.event_end) if row.event_end else None,
-                          row.event_timezone, row.event_location, row.event_online, row.registration_url)
-    return FeedEntry(guid=tag_uri(context.base_url, f"resource/{row.id}"), title=row.title, url=url,
-                     published=published, updated=updated, summary=row.summary or "",
-                     summary_html=row.summary_html or "", authors=tuple(row.authors or ()),
-                     categories=categories, image_url=row.image_url, event=event, also_listed_on=tuple(listed))
+        event = FeedEvent(
+            to_second(row.event_start),
+            to_second(row.event_end) if row.event_end else None,
+            row.event_timezone,
+            row.event_location,
+            row.event_online,
+            row.registration_url,
+        )
+    return FeedEntry(
+        guid=tag_uri(context.base_url, f"resource/{row.id}"),
+        title=row.title,
+        url=url,
+        published=published,
+        updated=updated,
+        summary=row.summary or "",
+        summary_html=row.summary_html or "",
+        authors=tuple(row.authors or ()),
+        categories=categories,
+        image_url=row.image_url,
+        event=event,
+        also_listed_on=tuple(listed),
+    )
 
 
-def _categories(conn: Connection, ids: Sequence[int],
-                context: FeedContext) -> dict[int, tuple[FeedCategory, ...]]:
+def _categories(conn: Connection, ids: Sequence[int], context: FeedContext) -> dict[int, tuple[FeedCategory, ...]]:
     found: dict[int, list[FeedCategory]] = defaultdict(list)
-    rows = conn.execute(select(labels.c.resource_id, labels.c.kind, labels.c.label_id)
-                        .where(labels.c.resource_id.in_(ids))
-                        .order_by(labels.c.resource_id, labels.c.kind.desc(), labels.c.confidence.desc(),
-                                  labels.c.label_id))
+    rows = conn.execute(
+        select(labels.c.resource_id, labels.c.kind, labels.c.label_id)
+        .where(labels.c.resource_id.in_(ids))
+        .order_by(labels.c.resource_id, labels.c.kind.desc(), labels.c.confidence.desc(), labels.c.label_id)
+    )
     for row in rows:
         name = context.label_names.get((row.kind, row.label_id))
         if name is not None:  # a label no longer in the taxonomy has no feed to point at
-            found[row.resource_id].append(
-                FeedCategory(row.kind, row.label_id, name, f"{context.feeds_url}{row.kind}/"))
+            found[row.resource_id].append(FeedCategory(row.kind, row.label_id, name, f"{context.feeds_url}{row.kind}/"))
     return {rid: tuple(cats) for rid, cats in found.items()}
 
 
 def _listed_on(conn: Connection, ids: Sequence[int], source_names: Mapping[str, str]) -> dict[int, tuple[str, ...]]:
     """The partners listing each resource besides the first one that did (as the digest says it)."""
     names: dict[int, list[str]] = defaultdict(list)
-    for row in conn.execute(select(entries.c.resource_id, entries.c.source_id)
-                            .where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)):
+    for row in conn.execute(
+        select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)
+    ):
         name = source_names.get(row.source_id, row.source_id)
         if name not in names[row.resource_id]:
             names[row.resource_id].append(name)
@@ -148,4 +174,4 @@ def _listed_on(conn: Connection, ids: Sequence[int], source_names: Mapping[str, 
 
 def to_second(moment: datetime) -> datetime:
     """UTC, whole seconds: feed dates and HTTP dates carry no fractions."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    return moment.astimezone(UTC).replace(microsecond=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,9 +25,14 @@ DEFAULT_TIMEZONE = "Europe/London"
 RENDER_VERSION = "1"
 # Feeds are read far from the partner's site: a relative link or image that the entry's own URL could
 # not resolve would point at the reader's (or our) host, so it is dropped. A constant, stateless cleaner.
-_ABSOLUTE_ONLY = nh3.Cleaner(tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-                             url_schemes=set(URL_SCHEMES), link_rel="noopener noreferrer nofollow",
-                             url_relative="deny", strip_comments=True)
+_ABSOLUTE_ONLY = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(URL_SCHEMES),
+    link_rel="noopener noreferrer nofollow",
+    url_relative="deny",
+    strip_comments=True,
+)
 
 
 def render_feed(feed: Feed, fmt: str) -> bytes:
@@ -89,10 +94,14 @@ def _json_item(entry: FeedEntry) -> dict[str, Any]:
         item["tags"] = [plain(c.name) for c in entry.categories]
     if entry.event is not None:  # an extension (JSON Feed 1.1 allows keys starting with "_")
         event = entry.event
-        item["_event"] = {"start": rfc3339(event.start), "end": rfc3339(event.end) if event.end else None,
-                          "timezone": event.timezone, "location": plain(event.location) or None,
-                          "online": event.online,
-                          "registration_url": event.registration_url if safe_url(event.registration_url) else None}
+        item["_event"] = {
+            "start": rfc3339(event.start),
+            "end": rfc3339(event.end) if event.end else None,
+            "timezone": event.timezone,
+            "location": plain(event.location) or None,
+            "online": event.online,
+            "registration_url": event.registration_url if safe_url(event.registration_url) else None,
+        }
     return item
 
 
@@ -199,8 +208,8 @@ def safe_url(url: str | None) -> bool:
     return is_http_url(url) and not _NEEDS_ESCAPE.intersection(url or "")
 
 
-_NEEDS_ESCAPE = frozenset("\x00\r\n\t \"<>`")
+_NEEDS_ESCAPE = frozenset('\x00\r\n\t "<>`')
 
 
 def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -37,8 +37,13 @@ def write_atomically(path: Path, data: bytes) -> bool:
 def page_environment() -> Environment:
     """Jinja2 for the public pages: autoescaped, strict about missing values, with `http_url` (only
     absolute http(s) links survive: autoescaping does not stop a `javascript:` href), `plain` and `event_when`."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "xml"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["http_url"] = lambda url: url if safe_url(url) else None
     env.filters["plain"] = plain  # fetched text: one line, no control characters (escaping is autoescape's)
     env.globals["event_when"] = event_when

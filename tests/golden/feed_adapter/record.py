@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
+from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
 
 CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 SITES = ROOT / "tests" / "sites"
@@ -50,9 +50,11 @@ _TAG = re.compile(r'<([a-z0-9]+)((?: [a-z-]+="[^"]*")+)>')
 
 def sorted_attributes(markup: str) -> str:
     """Markup with each tag's attributes in name order: a parser may keep the source's order or sort them."""
+
     def sort(match: re.Match[str]) -> str:
         attributes = sorted(re.findall(r' [a-z-]+="[^"]*"', match[2]))
         return f"<{match[1]}{''.join(attributes)}>"
+
     return _TAG.sub(sort, markup)
 
 
