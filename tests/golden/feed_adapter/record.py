@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from aggregator.adapters.feed import parse_feed  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))  # as tests/conftest.py
 SITES = ROOT / "tests" / "sites"
 DIGESTS = Path(__file__).with_name("digests.json")
 
