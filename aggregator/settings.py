@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         Path("tests/eval/classifier/resources.jsonl"),
         description="labelled resources the classifier model is trained on, with corrections",
     )
+    page_set: Path = Field(
+        Path("tests/eval/real/pages.jsonl"),
+        description="real labelled pages from many sites: `classify eval` cross-validates on "
+        "them by site, and `classify eval --set` trains on them too",
+    )
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = Field(
         False, description="allow fetching loopback/private addresses (tests and the local demo only)"

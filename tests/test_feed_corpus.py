@@ -114,10 +114,16 @@ def test_titles_and_links_match_feed_rs(corpus_dir: Path) -> None:
         model = json.loads(expected_path.read_text(encoding="utf-8"))
         expected = []
         for entry in model.get("entries", []):
-            # We keep only entries with an http(s) link (else the id when it is one): compare the same set.
+            # We keep entries with an http(s) link, else an enclosure (feed-rs's media), else the id when it is
+            # a URL (issue 14: an entry without an HTML link keeps the best link it has): compare the same set.
             links = [urljoin(base, link["href"]) for link in entry.get("links", []) if link.get("href")]
-            links = [link for link in links if is_http_url(link)] or (
-                [entry["id"]] if is_http_url(entry.get("id")) else []
+            media = [
+                urljoin(base, c["url"]) for m in entry.get("media", []) for c in m.get("content", []) if c.get("url")
+            ]
+            links = (
+                [link for link in links if is_http_url(link)]
+                or [u for u in media if is_http_url(u)]
+                or ([entry["id"]] if is_http_url(entry.get("id")) else [])
             )
             if links:
                 expected.append((_title_key((entry.get("title") or {}).get("content")), links))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.model_selection import KFold
@@ -47,6 +47,10 @@ class EvalReport:
     themes: SetScore
     off_topic_accuracy: float
     type_accuracy: float
+    off_topic_precision: float = 0.0  # of the resources called off-topic, the share that are
+    off_topic_recall: float = 0.0  # of the off-topic resources, the share called off-topic
+    # 95% bootstrap intervals by figure name (and "theme:<id>" / "audience:<id>" for a label's F1)
+    intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def figures(self) -> dict[str, float]:
         """The numbers the gate pins, by the names used in the floor file."""
@@ -57,6 +61,8 @@ class EvalReport:
             "audience_macro_f1": self.audiences.macro_f1,
             "off_topic_accuracy": self.off_topic_accuracy,
             "type_accuracy": self.type_accuracy,
+            "off_topic_precision": self.off_topic_precision,
+            "off_topic_recall": self.off_topic_recall,
         }
 
 
@@ -113,6 +119,10 @@ def score_classifications(
         themes=_score_set("theme", [(set(e.themes), set(p.ids("theme"))) for e, p in pairs]),
         off_topic_accuracy=_mean([e.off_topic == p.off_topic for e, p in pairs]),
         type_accuracy=_mean([e.type == p.type for e, p in pairs]),
+        off_topic_precision=_ratio(
+            sum(e.off_topic and p.off_topic for e, p in pairs), sum(p.off_topic for _, p in pairs)
+        ),
+        off_topic_recall=_ratio(sum(e.off_topic and p.off_topic for e, p in pairs), sum(e.off_topic for e, _ in pairs)),
     )
 
 
@@ -158,15 +168,29 @@ def _mean(values: Sequence[float | bool]) -> float:
 
 def format_report(report: EvalReport, worst: int = 3) -> str:
     """A plain-text report: the figures, every label's P/R/F1, and what the worst labels are confused with."""
+
+    def shown(name: str, value: float) -> str:
+        low, high = report.intervals.get(name, (None, None))
+        return f"{value:.3f}" + (f" [{low:.3f}, {high:.3f}]" if low is not None else "")
+
     lines = [
         f"{report.name}: {report.count} resources",
-        f"  off-topic accuracy {report.off_topic_accuracy:.3f}   type accuracy {report.type_accuracy:.3f}",
+        f"  off-topic accuracy {shown('off_topic_accuracy', report.off_topic_accuracy)}   "
+        f"precision {shown('off_topic_precision', report.off_topic_precision)}   "
+        f"recall {shown('off_topic_recall', report.off_topic_recall)}",
+        f"  type accuracy {shown('type_accuracy', report.type_accuracy)}",
     ]
     for title, scores in (("audiences", report.audiences), ("themes", report.themes)):
-        lines.append(f"  {title}: micro F1 {scores.micro_f1:.3f}   macro F1 {scores.macro_f1:.3f}")
-        lines.append(f"    {'label':<26}{'P':>7}{'R':>7}{'F1':>7}{'n':>5}")
+        key = title[:-1]
+        lines.append(
+            f"  {title}: micro F1 {shown(f'{key}_micro_f1', scores.micro_f1)}   "
+            f"macro F1 {shown(f'{key}_macro_f1', scores.macro_f1)}"
+        )
+        lines.append(f"    {'label':<26}{'P':>7}{'R':>7}{'F1':>7}{'n':>5}  F1 95% interval")
         for s in sorted(scores.labels, key=lambda s: s.f1):
-            lines.append(f"    {s.id:<26}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}{s.support:>5}")
+            low, high = report.intervals.get(f"{key}:{s.id}", (None, None))
+            interval = f"  [{low:.2f}, {high:.2f}]" if low is not None else ""
+            lines.append(f"    {s.id:<26}{s.precision:>7.2f}{s.recall:>7.2f}{s.f1:>7.2f}{s.support:>5}{interval}")
         for s in sorted(scores.labels, key=lambda s: s.f1)[:worst]:
             lines.append(
                 f"    worst: {s.id}: missed, given instead {_pairs(s.missed_as)}; "

@@ -25,6 +25,7 @@ class LabelledExample:
     themes: tuple[str, ...]
     type: ResourceType
     off_topic: bool
+    site: str | None = None  # what grouped cross-validation keeps on one side: a page set's site, else the source
 
     def as_training(self, weight: float = 1.0) -> TrainingExample:
         return TrainingExample(self.input, self.audiences, self.themes, weight)
@@ -106,4 +107,4 @@ def _to_example(record: _Record, hints: Hints) -> LabelledExample:
         url=record.url,
     )
     gold = record.gold
-    return LabelledExample(record.id, item, gold.audiences, gold.themes, gold.type, gold.off_topic)
+    return LabelledExample(record.id, item, gold.audiences, gold.themes, gold.type, gold.off_topic, site=record.source)

@@ -1,4 +1,4 @@
-"""Score predicted duplicate pairs against gold groups, and run that on the bib-respiratory corpus."""
+"""Score predicted duplicate pairs against gold groups, on the bib-respiratory corpus and on labelled page sets."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from aggregator.dedupe.engine import cluster_duplicates, find_duplicates
 from aggregator.dedupe.values import DedupeConfig, DedupeRecord, RecordId
+from aggregator.ingest.normalize import canonicalize, normalize_doi
 
 Pair = frozenset[RecordId]
 
@@ -85,3 +87,56 @@ def bib_row_to_record(row: dict[str, str]) -> DedupeRecord:
         authors=authors,
         container=(row.get("journal") or "").strip() or None,
     )
+
+
+class PageLike(Protocol):
+    """What page-set scoring reads of a labelled page (aggregator.classify.pageset.PageRecord has it)."""
+
+    url: str
+    site: str
+    title: str
+    dup_group: str | None
+    name_group: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageSetScores:
+    """Duplicate pairs on a page set, and how many of its same-name pairs (must not merge) were merged."""
+
+    scores: Scores
+    name_pairs: int
+    name_pairs_merged: int
+    wrong: tuple[tuple[str, str], ...]  # titles of pairs merged that are not the same resource
+
+    def describe(self) -> str:
+        return f"{self.scores.describe()}; same-name pairs merged {self.name_pairs_merged} of {self.name_pairs}"
+
+
+def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfig()) -> PageSetScores:
+    """Score the engine on a page set: its dup_groups are the gold, its name_groups must stay apart.
+
+    Pages are records as the pipeline would store them (title, canonical URL, a DOI the URL holds);
+    as in `merging.dedupe_resources`, two pages of one site are never merged."""
+    records = [
+        DedupeRecord(
+            id=p.url, title=p.title, canonical_url=canonicalize(p.url), doi=normalize_doi(p.url), source_id=p.site
+        )
+        for p in pages
+    ]
+    site = {p.url: p.site for p in pages}
+    matches = [m for m in find_duplicates(records, config=config) if site[str(m.a)] != site[str(m.b)]]
+    predicted = pairs_of_groups(cluster_duplicates(records, matches))
+    scores = evaluate_pairs(predicted, _groups(pages, "dup_group"))
+    gold = pairs_of_groups(_groups(pages, "dup_group"))
+    named = pairs_of_groups(_groups(pages, "name_group")) - gold
+    titles = {p.url: p.title for p in pages}
+    wrong = tuple(sorted(tuple(sorted(titles[str(u)] for u in pair)) for pair in predicted - gold))
+    return PageSetScores(scores, len(named), len(named & predicted), wrong)
+
+
+def _groups(pages: Sequence[PageLike], key: str) -> list[tuple[RecordId, ...]]:
+    groups: dict[str, list[RecordId]] = {}
+    for page in pages:
+        if getattr(page, key):
+            groups.setdefault(getattr(page, key), []).append(page.url)
+    return [tuple(g) for g in groups.values() if len(g) > 1]

@@ -91,12 +91,17 @@ def parse_with_feedparser(
         )
     entries: list[RawEntry] = []
     cleaners = _Cleaners(base_url)
+    unlinked = 0
     for raw in raw_entries:
         entry = map_entry(raw, base_url, cleaners, with_content)
-        if entry is not None:
-            entries.append(entry)
-            if len(entries) >= max_entries:
-                break
+        if entry is None:
+            unlinked += 1
+            continue
+        entries.append(entry)
+        if len(entries) >= max_entries:
+            break
+    if unlinked:
+        logger.info("entries without any http(s) link skipped", extra={"url": base_url, "count": unlinked})
     return entries
 
 
@@ -123,9 +128,25 @@ _BR_END = re.compile(r"</br\s*>", re.IGNORECASE)
 
 
 def _detail(entry: Mapping[str, Any], key: str) -> tuple[bool, str | None]:
-    """Whether the entry's `key` text is HTML, and the xml:base in effect for it."""
+    """Whether the entry's `key` text is HTML, and the xml:base in effect for it.
+
+    feedparser gives an Atom text construct without `type` as "text/plain": RFC 4287 3.1.1 makes it
+    text, so markup escaped inside it stays literal text; an RSS description is HTML by custom."""
     detail = dict.get(entry, key) or {}
     return (detail.get("type") or "text/html") in HTML_TYPES, detail.get("base")
+
+
+def _best_url(entry: Mapping[str, Any], guid: str | None) -> str | None:
+    """The entry's HTML link; else any alternate link (a PDF-only Atom entry), an enclosure or media:content,
+    or a guid that is a URL."""
+    links = [link for link in dict.get(entry, "links") or [] if isinstance(link, Mapping)]
+    candidates = [
+        dict.get(entry, "link"),
+        *(link.get("href") for link in links if (link.get("rel") or "alternate") == "alternate"),
+        *(link.get("href") for link in links if link.get("rel") == "enclosure"),
+        *(media.get("url") for media in dict.get(entry, "media_content") or [] if isinstance(media, Mapping)),
+    ]
+    return next((url for url in (entry_url(c, None) for c in candidates) if url), None) or entry_url(None, guid)
 
 
 def _first_content(entry: Mapping[str, Any]) -> tuple[str | None, bool, str | None]:
@@ -139,16 +160,18 @@ def _first_content(entry: Mapping[str, Any]) -> tuple[str | None, bool, str | No
 def map_entry(
     entry: Mapping[str, Any], base_url: str, cleaners: _Cleaners, with_content: bool = True
 ) -> RawEntry | None:
-    """A RawEntry from one feedparser entry; None when it has no usable http(s) link."""
+    """A RawEntry from one feedparser entry; None when it has no usable http(s) link at all."""
     guid = dict.get(entry, "id") or None
-    url = entry_url(dict.get(entry, "link"), guid)
+    url = _best_url(entry, guid)
     if url is None:
         return None
     content, content_is_html, content_base = _first_content(entry)
     summary = dict.get(entry, "summary")
     summary_is_html, summary_base = _detail(entry, "summary_detail")
-    if summary is not None and summary == content:  # feedparser's summary copied from the content
-        summary_base = content_base
+    if summary is not None and summary == content:  # feedparser's summary copied from the content: its type too
+        summary_is_html, summary_base = content_is_html, content_base
+    if not (summary or "").strip() and content:  # an empty <description> beside content:encoded
+        summary, summary_is_html, summary_base = content, content_is_html, content_base
     links = dict.get(entry, "links") or []
     image_url, extra = pick_media(
         (t.get("url") for t in dict.get(entry, "media_thumbnail") or []),

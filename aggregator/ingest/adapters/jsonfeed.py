@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from aggregator.ingest.adapters.fields import (
 )
 from aggregator.model import RawEntry
 
+logger = logging.getLogger(__name__)
+
 
 def is_json(body: bytes, content_type: str | None = None) -> bool:
     """True when the body looks like a JSON document (its first significant character is "{")."""
@@ -42,14 +45,19 @@ def parse_json_feed(
         raise ParseError("the JSON document is not a JSON Feed (no jsonfeed.org version or items list)")
     entries: list[RawEntry] = []
     cleaner = make_cleaner(base_url)
+    unlinked = 0
     for item in document.get("items") or []:
         if not isinstance(item, dict):
             continue
         entry = map_item(item, base_url, cleaner, with_content)
-        if entry is not None:
-            entries.append(entry)
-            if len(entries) >= max_entries:
-                break
+        if entry is None:
+            unlinked += 1
+            continue
+        entries.append(entry)
+        if len(entries) >= max_entries:
+            break
+    if unlinked:
+        logger.info("items without any http(s) link skipped", extra={"url": base_url, "count": unlinked})
     return entries
 
 
@@ -93,26 +101,27 @@ def _authors(item: dict[str, Any]) -> Iterator[str | None]:
 
 
 def map_item(item: dict[str, Any], base_url: str, cleaner: nh3.Cleaner, with_content: bool = True) -> RawEntry | None:
-    """A RawEntry from one JSON Feed item; None when it has no usable http(s) link."""
+    """A RawEntry from one JSON Feed item; None when it has no usable http(s) link at all."""
     guid = _text(item.get("id"))
-    url = entry_url(
-        absolute_url(_text(item.get("url")), base_url) or absolute_url(_text(item.get("external_url")), base_url), guid
-    )
-    if url is None:
-        return None
-    content_html = _text(item.get("content_html"))
-    content = None
-    if with_content:
-        content = (
-            sanitised_html(content_html, True, cleaner)
-            if content_html
-            else sanitised_html(_text(item.get("content_text")), False, cleaner)
-        )
     attachments = (
         [a for a in item.get("attachments") or [] if isinstance(a, dict)]
         if isinstance(item.get("attachments"), list)
         else []
     )
+    # the item's page, else the page it links to, else an attachment, else an id that is a URL
+    candidates = [_text(item.get("url")), _text(item.get("external_url")), *(_text(a.get("url")) for a in attachments)]
+    url = next((u for u in (absolute_url(c, base_url) for c in candidates) if u), None) or entry_url(None, guid)
+    if url is None:
+        return None
+    content_html = _text(item.get("content_html"))
+    content = None
+    if with_content or not (_text(item.get("summary")) or "").strip():  # the summary falls back to the content
+        content = (
+            sanitised_html(content_html, True, cleaner)
+            if content_html
+            else sanitised_html(_text(item.get("content_text")), False, cleaner)
+        )
+    summary = sanitised_html(_text(item.get("summary")), False, cleaner)
     image_url, extra = pick_media(
         [_text(item.get("image")), _text(item.get("banner_image"))],
         (),
@@ -124,8 +133,8 @@ def map_item(item: dict[str, Any], base_url: str, cleaner: nh3.Cleaner, with_con
         url=url,
         title=plain_title(_text(item.get("title")), False),
         guid=guid,
-        summary_html=sanitised_html(_text(item.get("summary")), False, cleaner),
-        content_html=content,
+        summary_html=summary if (summary or "").strip() else content,
+        content_html=content if with_content else None,
         published=_date(item.get("date_published")),
         updated=_date(item.get("date_modified")),
         authors=unique_texts(_authors(item)),

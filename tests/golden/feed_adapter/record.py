@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from aggregator.errors import ParseError  # noqa: E402
 from aggregator.ingest.adapters.feed import parse_feed  # noqa: E402
 
-CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
+CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))  # as tests/conftest.py
 SITES = ROOT / "tests" / "sites"
 DIGESTS = Path(__file__).with_name("digests.json")
 
