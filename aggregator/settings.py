@@ -44,6 +44,9 @@ class SMTPSettings(BaseModel):
     messages_per_connection: int = Field(500, ge=1, description="reconnect after this many messages")
     retries: int = Field(3, ge=0, le=10, description="retries of a 4xx answer, with backoff")
     hard_bounce_after: int = Field(3, ge=1, description="5xx answers before an address is marked bounced")
+    park_after: int = Field(3, ge=1, description="a message that went out this many times with no reply seen (the "
+                                                 "sender died sending it, or the connection was lost after its "
+                                                 "body) is parked, and the send goes on; Mailman parks after 3")
 
 
 class DKIMSettings(BaseModel):

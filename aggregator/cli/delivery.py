@@ -91,6 +91,7 @@ def issue_send(issue: Optional[int] = ISSUE_OPTION, month: Optional[str] = MONTH
         report = send_issue(engine, issue_id, transport, settings, worker_id=worker_id, taxonomy=taxonomy,
                             source_names=names, progress=lambda n: bar.advance(task, n))
     console.print(f"sent {report.sent}, skipped {report.skipped}, failed {report.failed}, bounced {report.bounced}, "
+                  f"parked {report.parked}, "
                   f"retries {report.retried}; {report.copies} distinct copies; pending {report.pending}")
     for error in report.errors:
         console.print(f"[red]{error}[/red]", highlight=False)

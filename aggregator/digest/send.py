@@ -4,8 +4,6 @@ connections, records it after the server's 250, and marks the issue sent when no
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -19,8 +17,11 @@ from sqlalchemy import Connection, Engine
 from aggregator.digest import deliveries as store
 from aggregator.digest.compose import Copies
 from aggregator.digest.deliveries import Target
-from aggregator.digest.errors import AddressError, DeliveryFailure, SenderRefusedError, TransportError
+from aggregator.digest.errors import (
+    AddressError, DeliveryFailure, SenderRefusedError, TransportError, UnconfirmedError,
+)
 from aggregator.digest.message import envelope_sender, load_signer
+from aggregator.digest.senders import dead_local_senders, default_worker_id
 from aggregator.issues import load_issue
 from aggregator.settings import Settings
 from aggregator.taxonomy import Taxonomy, load_taxonomy
@@ -60,14 +61,11 @@ class SendReport:
     finished: bool  # the issue is marked sent
     errors: tuple[str, ...] = ()
     copies: int = 0  # distinct copies rendered
+    parked: int = 0  # set aside after settings.smtp.park_after tries with no reply seen
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -124,13 +122,18 @@ def send_issue(engine: Engine, issue_id: int, transport: Mailer, settings: Setti
 
     `now` is the clock for leases and Date headers. Run it again after a crash or kill: it sends only
     what is still pending; a worker restarted under the same `worker_id` takes back its own leases at
-    once, other leases are taken back when they expire.
+    once, and so are those of a sender on this host whose process is gone (a kill, a crash); other leases
+    are taken back when they expire.
     """
     worker_id = worker_id or default_worker_id()
     with engine.begin() as conn:
         status = store.start_sending(conn, issue_id, now())
         if status == "sending":
             store.release_leases(conn, issue_id, f"{worker_id}/")
+            for sender in dead_local_senders(store.lease_owners(conn, issue_id, now())):
+                logger.info("taking over the leases of %s, which no longer runs", sender.rstrip("/"),
+                            extra={"issue_id": issue_id})
+                store.release_leases(conn, issue_id, sender)
         content = load_issue(conn, issue_id, now(), source_names)
     if status == "sent":
         return _report(engine, issue_id, Counter(), [], 0, finished=True)
@@ -155,7 +158,7 @@ def _report(engine: Engine, issue_id: int, counts: Counter, errors: list[str], c
         pending = store.count_by_status(conn, issue_id).get("pending", 0)
     return SendReport(issue_id=issue_id, sent=counts["sent"], skipped=counts["skipped"], failed=counts["failed"],
                       bounced=counts["bounced"], retried=counts["retried"], pending=pending, finished=finished,
-                      errors=tuple(errors), copies=copies)
+                      errors=tuple(errors), copies=copies, parked=counts["parked"])
 
 
 def _work(run: _Run, owner: str) -> None:
@@ -205,26 +208,42 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
         if target is None:
             run.count("skipped")
             continue
-        message_id = _send_one(run, owner, target, connection)
+        message_id = _send_one(run, owner, target, connection, statements)
         if message_id is not None:
             # committed by the statement itself, nothing on the wire before it: the duplicate window is this message
             statements.mark_sent(delivery_id, message_id, run.now())
             run.count("sent")
 
 
-def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) -> str | None:
+def _send_one(run: _Run, owner: str, target: Target, connection: _Connection,
+              statements: store.SendStatements) -> str | None:
     """Send one message, retrying a 4xx; its Message-ID once the server said 250, for the caller to record
-    at once. A refusal is recorded here."""
+    at once. A refusal is recorded here, and so is parking.
+
+    Before each try that could reach the recipient the delivery's `unconfirmed` count goes up (with the
+    Message-ID it keeps for every re-send); a reply, or a failure before the body went out, takes it
+    back. What stays counted is a try whose fate nobody saw: the sender died during it (a message that
+    crashes the sender), or the connection was lost after the body. At settings.smtp.park_after the
+    delivery is parked, so such a message reaches its recipient at most that many times, one Message-ID."""
     smtp = run.settings.smtp
-    try:
-        data, message_id = run.copies.message(target, run.now())
-    except AddressError as exc:
-        _record_failure(run, owner, target, str(exc), bounce=False)
-        run.count("failed")
-        return None
+    message_id = run.copies.message_id(target)
+    unconfirmed, counted, data = target.unconfirmed, False, None
+    last_loss = "the sender stopped while sending it"
     for attempt in range(smtp.retries + 1):
+        if not counted:
+            if unconfirmed >= smtp.park_after:
+                _park(run, owner, target, unconfirmed, last_loss)
+                return None
+            statements.take(target.delivery_id, message_id)
+            unconfirmed, counted = unconfirmed + 1, True
         try:
+            if data is None:
+                data, _ = run.copies.message(target, run.now(), message_id)
             connection.send(target.email, data)
+        except AddressError as exc:
+            _record_failure(run, owner, target, str(exc), bounce=False)
+            run.count("failed")
+            return None
         except DeliveryFailure as failure:
             if failure.is_temporary and attempt < smtp.retries:
                 run.count("retried")
@@ -233,15 +252,35 @@ def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) ->
             _record_failure(run, owner, target, str(failure), bounce=failure.recipient_refused)
             run.count("bounced" if failure.recipient_refused else "failed")
             return None
+        except UnconfirmedError as exc:
+            connection.close()
+            counted, last_loss = False, exc.message
+            if attempt >= smtp.retries:
+                raise
+            run.count("retried")
+            run.sleep(run.options.backoff * 2 ** attempt)
+            continue
         except TransportError:
             connection.close()
             if attempt >= smtp.retries:
+                with run.engine.begin() as conn:
+                    store.settle(conn, target.delivery_id, owner)
                 raise
             run.count("retried")
             run.sleep(run.options.backoff * 2 ** attempt)
             continue
         return message_id
     return None
+
+
+def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
+    reason = (f"parked: its message went out {times} times with no reply seen (the sender died while sending "
+              f"it, or the connection was lost after its body, so it may have been delivered); last: {last}")
+    logger.error("delivery %s to subscriber %s %s", target.delivery_id, target.subscriber_id, reason,
+                 extra={"issue_id": run.issue_id})
+    with run.engine.begin() as conn:
+        store.park(conn, target.delivery_id, owner, reason)
+    run.count("parked")
 
 
 def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:
