@@ -89,10 +89,15 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(2, ge=1, le=64)
+    threads: int = Field(8, ge=1, le=256, description="threads per worker (gunicorn gthread workers)")
     second_editor_approval: bool = Field(False, description="an issue needs a second editor (or an admin) to approve")
     trusted_proxies: int = Field(0, ge=0, le=5, description="reverse proxies in front whose X-Forwarded-* "
                                                          "headers are trusted (1 behind nginx or Caddy)")
-    login_rate_limit: str = "5 per minute"
+    login_rate_limit: str = Field("5 per minute", description="failed sign-ins per client address and account")
+    login_ip_rate_limit: str = Field("30 per minute", description="failed sign-ins per client address, any account")
+    rate_limit_storage: str | None = Field(None, description="where rate-limit counters live, shared by every "
+                                           "worker: the database by default, or a Flask-Limiter storage URI "
+                                           "such as redis://localhost:6379/0 (needs the redis package)")
     subscribe_rate_limit: str = "5 per hour"
 
 
