@@ -170,9 +170,10 @@ class Settings(BaseSettings):
             import os
             import secrets
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
+            from aggregator.private import make_private_dir, open_private
+
+            make_private_dir(self.data_dir)
+            with os.fdopen(open_private(path), "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 

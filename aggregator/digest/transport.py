@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from aggregator.digest.errors import DeliveryFailure, SenderRefusedError, TransportError, UnconfirmedError
+from aggregator.private import make_private_dir, open_private
 from aggregator.settings import Settings, SMTPSettings
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class OutboxSession:
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:12]}"
         partial = self._folder / f".{name}.tmp"
         try:
-            with open(partial, "wb") as handle:
+            with os.fdopen(open_private(partial), "wb") as handle:  # it holds the subscriber's own links
                 handle.write(data)
             os.replace(partial, self._folder / f"{name}.eml")
         except OSError as exc:
@@ -146,7 +147,7 @@ class OutboxTransport:
         self.folder = folder
 
     def open(self) -> OutboxSession:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.folder)
         return OutboxSession(self.folder)
 
 
