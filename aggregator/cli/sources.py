@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, console, open_database
+from aggregator.cli import app, console, err_console, open_database
 from aggregator.settings import Settings
 
 sources_app = typer.Typer(help="Check, inspect, import and export the sources in sources.yaml.", no_args_is_help=True)
@@ -66,9 +66,14 @@ def sources_import_opml(opml_file: Path = typer.Argument(..., exists=True, reada
     from aggregator.opml import dump_sources, import_opml
     from aggregator.sources import load_sources, parse_sources
 
-    path = Settings().sources_file
+    settings = Settings()
+    path = settings.sources_file
     current = load_sources(path)
-    imported = import_opml(opml_file.read_bytes(), existing_ids=[s.id for s in current.sources])
+    result = import_opml(opml_file.read_bytes(), existing_ids=[s.id for s in current.sources],
+                         allow_private=settings.allow_private_addresses)
+    for url, reason in result.refused:
+        err_console.print(f"[yellow]refused[/yellow] {url}: {reason}", highlight=False, soft_wrap=True)
+    imported = result.sources
     snippet = dump_sources(imported)
     if not append:
         typer.echo(snippet)
