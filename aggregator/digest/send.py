@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
@@ -20,26 +19,14 @@ from aggregator.digest.deliveries import Target
 from aggregator.digest.errors import (
     AddressError, DeliveryFailure, SenderRefusedError, TransportError, UnconfirmedError,
 )
-from aggregator.digest.message import envelope_sender, load_signer
+from aggregator.digest.message import load_signer
+from aggregator.digest.pacing import Mailer, PacedConnection, Session, Throttle  # noqa: F401 (Session: re-exported)
 from aggregator.digest.senders import dead_local_senders, default_worker_id
 from aggregator.issues import load_issue
 from aggregator.settings import Settings
 from aggregator.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
-
-
-class Session(Protocol):
-    """One open way out (an SMTP connection, the outbox folder)."""
-
-    def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Return after the server accepted (250); raise DeliveryFailure or TransportError."""
-
-    def close(self) -> None: ...
-
-
-class Mailer(Protocol):
-    def open(self) -> Session: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +67,7 @@ class _Run:
     options: SendOptions
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
-    throttle: _Throttle
+    throttle: Throttle
     progress: Callable[[int], None] | None
     counts: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -93,23 +80,6 @@ class _Run:
             self.counts[key] += 1
         if key == "sent" and self.progress is not None:
             self.progress(1)
-
-
-class _Throttle:
-    """Spaces messages 1/rate seconds apart across all connections."""
-
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        self._interval, self._clock, self._sleep = 1.0 / rate, clock, sleep
-        self._next = clock()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
 
 
 def send_issue(engine: Engine, issue_id: int, transport: Mailer, settings: Settings, *,
@@ -140,7 +110,7 @@ def send_issue(engine: Engine, issue_id: int, transport: Mailer, settings: Setti
     copies = Copies(content, settings, taxonomy or load_taxonomy(settings.taxonomy_file),
                     signer=load_signer(settings.dkim))
     run = _Run(engine, issue_id, transport, settings, copies, options, now, sleep,
-               _Throttle(settings.smtp.rate_per_second, clock, sleep), progress)
+               Throttle(settings.smtp.rate_per_second, clock, sleep), progress)
     threads = [threading.Thread(target=_work, args=(run, f"{worker_id}/{n}"), name=f"send-{n}", daemon=True)
                for n in range(settings.smtp.connections)]
     for thread in threads:
@@ -166,7 +136,7 @@ def _work(run: _Run, owner: str) -> None:
 
     Its database connection is in autocommit: every statement it runs for a message is safe on its
     own (see deliveries.SendStatements), so a sent mark is committed the moment it is written."""
-    connection = _Connection(run)
+    connection = PacedConnection(run.mailer, run.settings, run.throttle)
     claimed: list[int] = []
     try:
         with run.engine.connect() as conn, store.sending_connection(conn):
@@ -191,7 +161,7 @@ def _work(run: _Run, owner: str) -> None:
         connection.close()
 
 
-def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: _Connection) -> None:
+def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: PacedConnection) -> None:
     statements = store.SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
@@ -215,7 +185,7 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
             run.count("sent")
 
 
-def _send_one(run: _Run, owner: str, target: Target, connection: _Connection,
+def _send_one(run: _Run, owner: str, target: Target, connection: PacedConnection,
               statements: store.SendStatements) -> str | None:
     """Send one message, retrying a 4xx; its Message-ID once the server said 250, for the caller to record
     at once. A refusal is recorded here, and so is parking.
@@ -289,31 +259,3 @@ def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce
     with run.engine.begin() as conn:
         store.mark_failed(conn, target, owner, error, bounce=bounce,
                           hard_bounce_after=run.settings.smtp.hard_bounce_after)
-
-
-class _Connection:
-    """A session reopened when it broke or after messages_per_connection messages, paced by the throttle."""
-
-    def __init__(self, run: _Run) -> None:
-        self._run = run
-        self._session: Session | None = None
-        self._used = 0
-        self._sender = envelope_sender(run.settings)
-
-    def send(self, recipient: str, data: bytes) -> None:
-        if self._session is not None and self._used >= self._run.settings.smtp.messages_per_connection:
-            self.close()
-        if self._session is None:
-            self._session = self._run.mailer.open()
-            self._used = 0
-        self._run.throttle.wait()
-        self._used += 1
-        self._session.send(self._sender, recipient, data)
-
-    def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            try:
-                session.close()
-            except (TransportError, OSError):
-                pass
