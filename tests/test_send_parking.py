@@ -28,7 +28,7 @@ class KillingSink(SinkHandler):
     """Kills the current sender process when it names `poison` as a recipient, or once its `kill_at`-th
     message is stored (its 250 never reaches the sender)."""
 
-    def __init__(self, poison: str | None = None, kill_at: int | None = None) -> None:
+    def __init__(self, poison: str | None = None, kill_at: tuple[int, ...] = ()) -> None:
         super().__init__(on_message=self._after_message)
         self.poison, self.kill_at, self.process = poison, kill_at, None
         self.kills = 0
@@ -44,7 +44,7 @@ class KillingSink(SinkHandler):
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
     def _after_message(self, received, count: int) -> None:
-        if count == self.kill_at:
+        if count in self.kill_at:
             self._kill()
 
 
@@ -143,7 +143,7 @@ def test_a_plain_resume_after_a_kill_takes_over_at_once_and_resends_with_the_sam
         engine, database_url, tmp_path):
     issue_id = seed_issue(engine)
     add_subscribers(engine, 30)
-    handler = KillingSink(kill_at=12)  # message 12 is stored but its 250 never reaches the sender
+    handler = KillingSink(kill_at=(12,))  # message 12 is stored but its 250 never reaches the sender
     with Sink(handler) as sink:
         killed = _run_cli(handler, sink, database_url, tmp_path, issue_id)  # the default worker id: host:pid
         assert killed.returncode == -signal.SIGKILL, killed.stderr.read().decode()
@@ -156,3 +156,33 @@ def test_a_plain_resume_after_a_kill_takes_over_at_once_and_resends_with_the_sam
     assert _issue_status(engine, issue_id) == "sent"
     rows = _rows(engine, issue_id)
     assert all(rows[to][1] == v[0] for to, v in ids.items())  # the recorded Message-ID is the one sent
+
+
+def test_three_kills_in_one_send_lose_nothing_and_duplicate_at_most_one_message_each(engine, database_url, tmp_path):
+    issue_id = seed_issue(engine)
+    add_subscribers(engine, 40)
+    handler = KillingSink(kill_at=(5, 17, 30))  # counts of stored messages, duplicates included
+    runs = []
+    with Sink(handler) as sink:
+        while not runs or runs[-1] != 0:
+            runs.append(_run_cli(handler, sink, database_url, tmp_path, issue_id).returncode)
+            assert len(runs) <= 4, runs
+    assert runs == [-signal.SIGKILL] * 3 + [0]
+    ids = _message_ids(handler)
+    assert set(ids) == {f"s{n}@example.org" for n in range(40)}  # 0 missing
+    duplicates = {to: v for to, v in ids.items() if len(v) > 1}
+    assert len(duplicates) <= 3 and all(len(v) == 2 and len(set(v)) == 1 for v in duplicates.values())
+    assert _issue_status(engine, issue_id) == "sent"
+
+
+def test_only_senders_of_this_host_whose_process_is_gone_lose_their_leases():
+    import socket
+
+    from aggregator.digest.senders import dead_local_senders
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid is free
+    host = socket.gethostname()
+    owners = {f"{host}:{os.getpid()}/0", f"{host}:{gone.pid}/0", f"{host}:{gone.pid}/1", f"elsewhere:{gone.pid}/0",
+              "w1/0", f"{host}:notapid/0"}
+    assert dead_local_senders(owners) == {f"{host}:{gone.pid}/"}
