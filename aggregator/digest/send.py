@@ -204,7 +204,8 @@ def _send_one(run: _Run, owner: str, target: Target, connection: PacedConnection
             if unconfirmed >= smtp.park_after:
                 _park(run, owner, target, unconfirmed, last_loss)
                 return None
-            statements.take(target.delivery_id, message_id)
+            if not statements.take(target.delivery_id, message_id):
+                return None  # no longer ours (a lease taken over): whoever holds it now sends it
             unconfirmed, counted = unconfirmed + 1, True
         try:
             if data is None:
