@@ -44,6 +44,13 @@ class SMTPSettings(BaseModel):
     messages_per_connection: int = Field(500, ge=1, description="reconnect after this many messages")
     retries: int = Field(3, ge=0, le=10, description="retries of a 4xx answer, with backoff")
     hard_bounce_after: int = Field(3, ge=1, description="5xx answers before an address is marked bounced")
+    park_after: int = Field(
+        3,
+        ge=1,
+        description="a message that went out this many times with no reply seen (the "
+        "sender died sending it, or the connection was lost after its "
+        "body) is parked, and the send goes on; Mailman parks after 3",
+    )
 
 
 class DKIMSettings(BaseModel):
@@ -87,6 +94,7 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(2, ge=1, le=64)
+    threads: int = Field(8, ge=1, le=256, description="threads per worker (gunicorn gthread workers)")
     second_editor_approval: bool = Field(False, description="an issue needs a second editor (or an admin) to approve")
     trusted_proxies: int = Field(
         0,
@@ -94,7 +102,14 @@ class WebSettings(BaseModel):
         le=5,
         description="reverse proxies in front whose X-Forwarded-* headers are trusted (1 behind nginx or Caddy)",
     )
-    login_rate_limit: str = "5 per minute"
+    login_rate_limit: str = Field("5 per minute", description="failed sign-ins per client address and account")
+    login_ip_rate_limit: str = Field("30 per minute", description="failed sign-ins per client address, any account")
+    rate_limit_storage: str | None = Field(
+        None,
+        description="where rate-limit counters live, shared by every "
+        "worker: the database by default, or a Flask-Limiter storage URI "
+        "such as redis://localhost:6379/0 (needs the redis package)",
+    )
     subscribe_rate_limit: str = "5 per hour"
 
 
@@ -175,9 +190,10 @@ class Settings(BaseSettings):
             import os
             import secrets
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
+            from aggregator.db.private import make_private_dir, open_private
+
+            make_private_dir(self.data_dir)
+            with os.fdopen(open_private(path), "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 

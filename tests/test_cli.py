@@ -72,10 +72,10 @@ def test_opml_round_trip(tmp_path: Path, monkeypatch):
     configs = load_sources(root / "sources.yaml").sources
     data = export_opml(configs)
     feeds = [c for c in configs if c.adapter == "feed"]
-    imported = import_opml(data, existing_ids=[])
+    imported = import_opml(data, existing_ids=[]).sources
     assert [i["url"] for i in imported] == [c.url for c in feeds]
     # ids never clash with existing ones
-    again = import_opml(data, existing_ids=[i["id"] for i in imported])
+    again = import_opml(data, existing_ids=[i["id"] for i in imported]).sources
     assert not {i["id"] for i in again} & {i["id"] for i in imported}
 
 
@@ -96,3 +96,33 @@ def test_import_opml_append_refuses_nothing_valid(tmp_path: Path, monkeypatch):
     loaded = load_sources(sources)
     assert [s.url for s in loaded.sources] == ["https://a.example/feed", "https://kind.example/feed"]
     assert loaded.sources[1].id == "kind-feed"
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is the non-public address 169.254.169.254"),
+        ("http://2852039166/feed", "2852039166 resolves to the non-public address 169.254.169.254"),
+        ("http://[::ffff:169.254.169.254]/feed", "non-public address ::ffff:169.254.169.254"),
+        ("http://127.0.0.1:8000/feed", "non-public address 127.0.0.1"),
+        ("http://10.0.0.5/feed", "non-public address 10.0.0.5"),
+        ("http://localhost/feed", "localhost resolves to the non-public address 127.0.0.1"),
+        ("file:///etc/passwd", "not an http(s) address"),
+    ],
+)
+def test_import_opml_refuses_non_public_addresses_with_the_reason(tmp_path: Path, monkeypatch, url, says):
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("version: 1\nsources:\n  - {id: a, name: A, url: 'https://a.example/feed', adapter: feed}\n")
+    opml = tmp_path / "list.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>'
+        '<outline text="Kind Feed" type="rss" xmlUrl="https://kind.example/feed"/>'
+        f'<outline text="Metadata" type="rss" xmlUrl="{url}"/></body></opml>'
+    )
+    monkeypatch.setenv("AGGREGATOR_SOURCES_FILE", str(sources))
+    result = runner.invoke(app, ["sources", "import-opml", str(opml), "--append"])
+    assert result.exit_code == 0, result.output
+    assert "refused" in result.output and says in " ".join(result.output.split())
+    from aggregator.config.sources import load_sources
+
+    assert [s.url for s in load_sources(sources).sources] == ["https://a.example/feed", "https://kind.example/feed"]

@@ -324,3 +324,18 @@ def test_feeds_build_writes_every_feed_atomically(engine, settings, tmp_path):
     assert again.written == 0 and again.unchanged == report.written + report.unchanged
     default = build_feeds(engine, settings, NOW)
     assert default.output_dir == settings.feeds_dir and (settings.feeds_dir / "all.json").is_file()
+
+
+def test_a_title_holding_markup_as_text_is_plain_text_in_every_feed(engine, settings):
+    store(
+        engine,
+        HUB,
+        [RawEntry(url="https://pslhub.example/x", title='<img src=x onerror="alert(1)">Kind words', published=NOW)],
+    )
+    with engine.begin() as conn:
+        rid = conn.execute(select(resources.c.id).where(resources.c.url == "https://pslhub.example/x")).scalar_one()
+        change_resource_status(conn, rid, "approved", user_id=None, now=NOW)
+    for fmt, data in render_all(engine, settings).items():
+        text = data.decode()
+        assert "onerror" not in text and "img src" not in text, fmt
+        assert [e.title for e in parse_back(data, fmt)] == ["Kind words"], fmt

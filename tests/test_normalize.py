@@ -96,3 +96,19 @@ def test_type_inference(entry, expected):
 def test_empty_title_falls_back_to_summary():
     entry = RawEntry(url="https://e.org/x", title="", summary_html="<p>Compassion circles for staff</p>")
     assert normalize_entry(entry, SOURCE).title == "Compassion circles for staff"
+
+
+@pytest.mark.parametrize(
+    "title, plain",
+    [
+        ("<img src=x onerror=alert(1)>Kindness at work", "Kindness at work"),
+        ("Kindness <script>alert(1)</script>at work", "Kindness at work"),
+        ("&lt;img src=x onerror=alert(1)&gt;Kindness", "Kindness"),  # escaped once more in the source
+        ("&amp;lt;img src=x onerror=alert(1)&amp;gt;Kindness", "Kindness"),
+        ("<b>Bold</b> &amp; <i>brave</i>", "Bold & brave"),
+        ("Care when 2 < 3 and 5 > 4", "Care when 2 < 3 and 5 > 4"),  # not a tag: kept as it is
+        ("Fish & chips", "Fish & chips"),
+    ],
+)
+def test_a_title_is_plain_text_with_tags_stripped(title, plain):
+    assert normalize_entry(RawEntry(url="https://e.org/t", title=title), SOURCE).title == plain

@@ -117,3 +117,25 @@ def test_repository_sources_file_is_valid():
     adapters = {s.adapter for s in loaded.sources}
     assert {"feed", "page", "govuk", "oai-pmh"} <= adapters
     assert all(s.url.startswith("https://") for s in loaded.sources)
+
+
+@pytest.mark.parametrize(
+    "nesting",
+    [
+        "[" * 20_000,  # flow style
+        "".join(f"{' ' * n}k{n}:\n" for n in range(3000)),  # block style, one more level per line
+    ],
+)
+@pytest.mark.parametrize("parse, filename", [("sources", "sources.yaml"), ("taxonomy", "taxonomy.yaml")])
+def test_deeply_nested_yaml_is_a_config_error_with_its_line(nesting, parse, filename):
+    from aggregator.config.taxonomy import parse_taxonomy
+
+    parser = parse_sources if parse == "sources" else parse_taxonomy
+    with pytest.raises(ConfigError) as caught:
+        parser(
+            f"defaults:\n  schedule: daily\nsources: {nesting}\n"
+            if "[" in nesting
+            else f"defaults:\n  schedule: daily\nsources:\n{nesting}",
+            filename,
+        )
+    assert "nested more than" in str(caught.value) and caught.value.line and caught.value.line >= 3

@@ -262,3 +262,19 @@ def test_every_page_renders(site):
     ):
         assert client.get(path).status_code == 200, path
     assert client.get("/editor/resources/99999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "after, says",
+    [
+        ("2026-11-01T10:00:00_5", "no time zone"),  # a naive timestamp
+        ("2026-11-01T10:00:00+00:00_99999999999999999999999", "out of range"),  # a huge id
+        ("2026-11-01T10:00:00+00:00_-3", "out of range"),
+        ("not a cursor", "is not"),
+    ],
+)
+def test_a_bad_page_position_is_a_400_that_says_why(site, after, says):
+    client = site[0]
+    reply = client.get("/editor/", query_string={"after": after})
+    assert reply.status_code == 400
+    assert says in reply.get_data(as_text=True)

@@ -286,3 +286,31 @@ def test_forwarded_client_address_is_trusted_only_behind_a_configured_proxy(tmp_
             "/healthz", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
         )
         assert seen == [expected]
+
+
+@pytest.mark.parametrize("storage, kind", [(None, "DatabaseStorage"), ("memory://", "MemoryStorage")])
+def test_rate_limit_counters_live_in_the_database_unless_a_storage_is_configured(
+    tmp_path, engine, database_url, storage, kind
+):
+    settings = web_settings(tmp_path, database_url)
+    settings = settings.model_copy(update={"web": settings.web.model_copy(update={"rate_limit_storage": storage})})
+    app = create_app(settings, engine, passwords=fast_passwords())
+    assert type(app.extensions["aggregator"].limiter.storage).__name__ == kind
+
+
+def test_database_rate_limit_counters_count_per_key_and_start_again_after_the_window(engine):
+    from sqlalchemy import update
+
+    from aggregator.db.schema import rate_limits
+    from aggregator.web.ratelimit import DatabaseStorage
+
+    storage = DatabaseStorage("aggregator-db://", engine=engine)
+    assert [storage.incr("a", 60) for _ in range(3)] == [1, 2, 3] and storage.incr("b", 60) == 1
+    assert storage.get("a") == 3 and storage.get_expiry("a") > 0
+    long_key = "x" * 400  # an attacker-chosen email address is part of the key
+    assert storage.incr(long_key, 60) == 1 and storage.get(long_key) == 1
+    with engine.begin() as conn:
+        conn.execute(update(rate_limits).values(expires_at=0))  # every window is over
+    assert storage.get("a") == 0 and storage.incr("a", 60) == 1
+    storage.clear("a")
+    assert storage.get("a") == 0 and storage.check()

@@ -110,6 +110,7 @@ def issue_send(
         )
     console.print(
         f"sent {report.sent}, skipped {report.skipped}, failed {report.failed}, bounced {report.bounced}, "
+        f"parked {report.parked}, "
         f"retries {report.retried}; {report.copies} distinct copies; pending {report.pending}"
     )
     for error in report.errors:

@@ -81,9 +81,17 @@ def sources_import_opml(
     from aggregator.config.opml import dump_sources, import_opml
     from aggregator.config.sources import load_sources, parse_sources
 
-    path = Settings().sources_file
+    settings = Settings()
+    path = settings.sources_file
     current = load_sources(path)
-    imported = import_opml(opml_file.read_bytes(), existing_ids=[s.id for s in current.sources])
+    result = import_opml(
+        opml_file.read_bytes(),
+        existing_ids=[s.id for s in current.sources],
+        allow_private=settings.allow_private_addresses,
+    )
+    for url, reason in result.refused:
+        err_console.print(f"[yellow]refused[/yellow] {url}: {reason}", highlight=False, soft_wrap=True)
+    imported = result.sources
     snippet = dump_sources(imported)
     if not append:
         typer.echo(snippet)

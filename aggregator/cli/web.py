@@ -35,11 +35,18 @@ def serve(
     settings = web_settings(demo)
     open_database(settings).dispose()  # upgrade the schema once, before the workers start
     settings.secret()  # make the signing secret once, so that every worker shares it
+    from aggregator.web.accesslog import ACCESS_LOG_FORMAT, RedactingLogger
+
     options = {
         "bind": f"{host or settings.web.host}:{port or settings.web.port}",
         "workers": workers or settings.web.workers,
         "timeout": 60,  # "fetch now" may take 20 s
+        # threads: a slow client (slow headers, no buffering proxy in front) holds one thread, not a worker
+        "worker_class": "gthread",
+        "threads": settings.web.threads,
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": RedactingLogger,
         "forwarded_allow_ips": "127.0.0.1",
     }
 

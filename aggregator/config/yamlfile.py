@@ -28,6 +28,7 @@ class LocatedError(ValueError):
 def parse_yaml_model(text: str, filename: str, model: type[Model], *, hint_for: Hinter, expected: str) -> Model:
     """Validate YAML `text` as `model`. `expected` says what the top of the file should look like."""
     try:
+        _check_depth(text, filename)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -44,6 +45,34 @@ def parse_yaml_model(text: str, filename: str, model: type[Model], *, hint_for: 
         return model.model_validate(data)
     except ValidationError as exc:
         raise config_error(exc, root, filename, hint_for) from None
+
+
+MAX_DEPTH = 64  # far more than any configuration file needs; PyYAML's composer recurses once per level
+_OPENS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSES = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_depth(text: str, filename: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH at its line, before the (recursive) composer meets it.
+    The scanner is iterative, so this costs one pass over the tokens and no stack."""
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPENS):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    path=filename,
+                    line=token.start_mark.line + 1,
+                    hint="this file needs a few levels at most; check for runaway brackets or indentation",
+                )
+        elif isinstance(token, _CLOSES):
+            depth -= 1
 
 
 def config_error(exc: ValidationError, root: yaml.Node, filename: str, hint_for: Hinter) -> ConfigError:

@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from aggregator.db.private import create_private_file, make_private_dir
+
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -18,8 +20,9 @@ def create_db_engine(url: str) -> Engine:
     """An Engine for `url`; SQLite files get WAL, a busy timeout and foreign keys, and their folder is made."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            make_private_dir(Path(parsed.database).parent)
+            create_private_file(Path(parsed.database))  # SQLite would make it 0644 (the umask's default)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

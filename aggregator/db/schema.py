@@ -310,13 +310,26 @@ deliveries = Table(
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
-    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed | skipped
+    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed | skipped | parked
     Column("lease_owner", String(64)),
     Column("lease_until", UTCDateTime),
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("message_id", String(255)),
     Column("sent_at", UTCDateTime),
     Column("last_error", Text),
+    # times its message went out with no reply seen: the sender died while sending it, or the connection
+    # was lost after its body; parked at settings.smtp.park_after
+    Column("unconfirmed", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("issue_id", "subscriber_id"),
     Index("ix_deliveries_issue_status", "issue_id", "status"),
+)
+
+# The web app's rate-limit counters, shared by every gunicorn worker (aggregator.web.ratelimit): one row per
+# limit and key, a fixed window that ends at expires_at (seconds since the epoch).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
 )

@@ -72,9 +72,15 @@ class Copies:
                 self._templates.popitem(last=False)
         return template
 
-    def message(self, target: Target, now: datetime) -> tuple[bytes, str]:
-        """(bytes, Message-ID) of `target`'s message: their copy with their address, links and a new id."""
-        message_id = make_msgid(idstring=f"{self._content.id}.{target.subscriber_id}", domain=self._domain)
+    def message_id(self, target: Target) -> str:
+        """The Message-ID of `target`'s message: the one kept from its first try, else a new one."""
+        return target.message_id or make_msgid(
+            idstring=f"{self._content.id}.{target.subscriber_id}", domain=self._domain
+        )
+
+    def message(self, target: Target, now: datetime, message_id: str | None = None) -> tuple[bytes, str]:
+        """(bytes, Message-ID) of `target`'s message: their copy with their address, links and Message-ID."""
+        message_id = message_id or self.message_id(target)
         links = personal_links(self._links, self._tokens, target.subscriber_id, target.token_version)
         data = self.template(target.audiences, target.themes).fill(
             PersonalParts(to=target.email, message_id=message_id, date=now, links=links)

@@ -34,6 +34,8 @@ class Target:
     audiences: tuple[str, ...]
     themes: tuple[str, ...]
     token_version: int
+    message_id: str | None = None  # kept from its first try: a re-send carries the same one
+    unconfirmed: int = 0  # tries with no reply seen so far (see deliveries.unconfirmed)
 
 
 def start_sending(conn: Connection, issue_id: int, now: datetime) -> str:
@@ -131,13 +133,20 @@ def renew_leases(conn: Connection, ids: list[int], owner: str, until: datetime) 
 # SQLAlchemy's execute path (compiled cache lookup, parameter and result processing) cost more than the
 # queries themselves, about a fifth of a message's budget.
 _CHECK_SQL = (
-    "SELECT d.subscriber_id, s.email, s.status, s.audiences, s.themes, s.token_version "
+    "SELECT d.subscriber_id, s.email, s.status, s.audiences, s.themes, s.token_version, d.message_id, "
+    "d.unconfirmed "
     "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
     "WHERE d.id = {p} AND d.status = 'pending' AND d.lease_owner = {p}"
 )
 _MARK_SENT_SQL = (
     "UPDATE deliveries SET status = 'sent', sent_at = {p}, message_id = {p}, lease_until = NULL, "
-    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+    "attempts = attempts + 1, unconfirmed = unconfirmed - 1 "
+    "WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+)
+# Written before a message goes out, so that a sender that dies sending it leaves the count behind.
+_TAKE_SQL = (
+    "UPDATE deliveries SET unconfirmed = unconfirmed + 1, message_id = {p} "
+    "WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
 )
 _MARK_SKIPPED_SQL = (
     "UPDATE deliveries SET status = 'skipped', last_error = {p}, lease_until = NULL, "
@@ -186,8 +195,8 @@ class SendStatements:
         self._cursor = conn.connection.cursor()
         self._dialect = conn.dialect
         placeholder = "?" if self._dialect.paramstyle == "qmark" else "%s"
-        self._check_sql, self._mark_sql, self._skip_sql = (
-            sql.format(p=placeholder) for sql in (_CHECK_SQL, _MARK_SENT_SQL, _MARK_SKIPPED_SQL)
+        self._check_sql, self._mark_sql, self._skip_sql, self._take_sql = (
+            sql.format(p=placeholder) for sql in (_CHECK_SQL, _MARK_SENT_SQL, _MARK_SKIPPED_SQL, _TAKE_SQL)
         )
         self._time = UTCDateTime().process_bind_param  # the stored form of a datetime (text on SQLite)
 
@@ -198,11 +207,26 @@ class SendStatements:
         row = self._cursor.fetchone()
         if row is None:
             return None
-        subscriber_id, email, status, audiences, themes, token_version = row
+        subscriber_id, email, status, audiences, themes, token_version, message_id, unconfirmed = row
         if status != "active":
             self._cursor.execute(self._skip_sql, (f"subscriber {status}", delivery_id, self._owner))
             return None
-        return Target(delivery_id, subscriber_id, email, _json_tuple(audiences), _json_tuple(themes), token_version)
+        return Target(
+            delivery_id,
+            subscriber_id,
+            email,
+            _json_tuple(audiences),
+            _json_tuple(themes),
+            token_version,
+            message_id,
+            unconfirmed,
+        )
+
+    def take(self, delivery_id: int, message_id: str) -> bool:
+        """Right before a message goes out: count it unconfirmed until its reply, and keep its Message-ID."""
+        with self._write_lock:
+            self._cursor.execute(self._take_sql, (message_id, delivery_id, self._owner))
+            return self._cursor.rowcount == 1
 
     def mark_sent(self, delivery_id: int, message_id: str, now: datetime) -> bool:
         """Record the server's 250 for a delivery this worker still holds."""
@@ -227,7 +251,7 @@ def mark_failed(
     conn: Connection, target: Target, owner: str, error: str, *, bounce: bool, hard_bounce_after: int
 ) -> None:
     """The message was refused for good; a refused address counts a bounce, and is marked bounced at the limit."""
-    _finish(conn, target.delivery_id, owner, status="failed", now=None, error=error[:500])
+    _finish(conn, target.delivery_id, owner, status="failed", now=None, error=error[:500], answered=True)
     if bounce:
         count = subscribers.c.bounce_count + 1
         conn.execute(
@@ -241,6 +265,52 @@ def mark_failed(
                 ),
             )
         )
+
+
+def settle(conn: Connection, delivery_id: int, owner: str) -> None:
+    """A try that ended with a reply (or before its body went out) leaves the delivery pending: not unconfirmed."""
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.lease_owner == owner,
+            deliveries.c.status == "pending",
+            deliveries.c.unconfirmed > 0,
+        )
+        .values(unconfirmed=deliveries.c.unconfirmed - 1)
+    )
+
+
+def park(conn: Connection, delivery_id: int, owner: str, reason: str) -> bool:
+    """Set a delivery aside for good (an operator can look at it); the send goes on without it."""
+    return (
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == delivery_id,
+                deliveries.c.lease_owner == owner,
+                deliveries.c.status == "pending",
+            )
+            .values(status="parked", last_error=reason[:500], lease_until=None)
+        ).rowcount
+        == 1
+    )
+
+
+def lease_owners(conn: Connection, issue_id: int, now: datetime) -> set[str]:
+    """Who holds an unexpired lease on this issue's pending rows."""
+    return set(
+        conn.execute(
+            select(deliveries.c.lease_owner)
+            .distinct()
+            .where(
+                deliveries.c.issue_id == issue_id,
+                deliveries.c.status == "pending",
+                deliveries.c.lease_owner.is_not(None),
+                deliveries.c.lease_until >= now,
+            )
+        ).scalars()
+    )
 
 
 def release(conn: Connection, ids: list[int], owner: str) -> None:
@@ -287,9 +357,12 @@ def _finish(
     *,
     status: str,
     now: datetime | None,
-    message_id: str | None = None,
     error: str | None = None,
+    answered: bool = False,
 ) -> bool:
+    values = (
+        {"unconfirmed": case((deliveries.c.unconfirmed > 0, deliveries.c.unconfirmed - 1), else_=0)} if answered else {}
+    )
     return (
         conn.execute(
             update(deliveries)
@@ -301,10 +374,10 @@ def _finish(
             .values(
                 status=status,
                 sent_at=now,
-                message_id=message_id,
                 last_error=error,
                 lease_until=None,
                 attempts=deliveries.c.attempts + 1,
+                **values,
             )
         ).rowcount
         == 1

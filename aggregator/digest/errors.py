@@ -26,6 +26,11 @@ class TransportError(MailError):
     )
 
 
+class UnconfirmedError(TransportError):
+    """The connection was lost after the message's body went out and before the server's reply: it may
+    have been delivered (RFC 5321 6.1 leaves the sender no way to know)."""
+
+
 class DeliveryFailure(MailError):
     """The server refused one message; `code` is its SMTP reply code."""
 

@@ -4,15 +4,12 @@ connections, records it after the server's 250, and marks the issue sent when no
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
@@ -20,25 +17,20 @@ from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.digest import deliveries as store
 from aggregator.digest.compose import Copies
 from aggregator.digest.deliveries import Target
-from aggregator.digest.errors import AddressError, DeliveryFailure, SenderRefusedError, TransportError
+from aggregator.digest.errors import (
+    AddressError,
+    DeliveryFailure,
+    SenderRefusedError,
+    TransportError,
+    UnconfirmedError,
+)
 from aggregator.digest.issue import load_issue
-from aggregator.digest.message import envelope_sender, load_signer
+from aggregator.digest.message import load_signer
+from aggregator.digest.pacing import Mailer, PacedConnection, Session, Throttle  # noqa: F401 (Session: re-exported)
+from aggregator.digest.senders import dead_local_senders, default_worker_id
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class Session(Protocol):
-    """One open way out (an SMTP connection, the outbox folder)."""
-
-    def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Return after the server accepted (250); raise DeliveryFailure or TransportError."""
-
-    def close(self) -> None: ...
-
-
-class Mailer(Protocol):
-    def open(self) -> Session: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +52,11 @@ class SendReport:
     finished: bool  # the issue is marked sent
     errors: tuple[str, ...] = ()
     copies: int = 0  # distinct copies rendered
+    parked: int = 0  # set aside after settings.smtp.park_after tries with no reply seen
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -82,7 +71,7 @@ class _Run:
     options: SendOptions
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
-    throttle: _Throttle
+    throttle: Throttle
     progress: Callable[[int], None] | None
     counts: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -95,23 +84,6 @@ class _Run:
             self.counts[key] += 1
         if key == "sent" and self.progress is not None:
             self.progress(1)
-
-
-class _Throttle:
-    """Spaces messages 1/rate seconds apart across all connections."""
-
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        self._interval, self._clock, self._sleep = 1.0 / rate, clock, sleep
-        self._next = clock()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
 
 
 def send_issue(
@@ -133,13 +105,21 @@ def send_issue(
 
     `now` is the clock for leases and Date headers. Run it again after a crash or kill: it sends only
     what is still pending; a worker restarted under the same `worker_id` takes back its own leases at
-    once, other leases are taken back when they expire.
+    once, and so are those of a sender on this host whose process is gone (a kill, a crash); other leases
+    are taken back when they expire.
     """
     worker_id = worker_id or default_worker_id()
     with engine.begin() as conn:
         status = store.start_sending(conn, issue_id, now())
         if status == "sending":
             store.release_leases(conn, issue_id, f"{worker_id}/")
+            for sender in dead_local_senders(store.lease_owners(conn, issue_id, now())):
+                logger.info(
+                    "taking over the leases of %s, which no longer runs",
+                    sender.rstrip("/"),
+                    extra={"issue_id": issue_id},
+                )
+                store.release_leases(conn, issue_id, sender)
         content = load_issue(conn, issue_id, now(), source_names)
     if status == "sent":
         return _report(engine, issue_id, Counter(), [], 0, finished=True)
@@ -155,7 +135,7 @@ def send_issue(
         options,
         now,
         sleep,
-        _Throttle(settings.smtp.rate_per_second, clock, sleep),
+        Throttle(settings.smtp.rate_per_second, clock, sleep),
         progress,
     )
     threads = [
@@ -187,6 +167,7 @@ def _report(
         finished=finished,
         errors=tuple(errors),
         copies=copies,
+        parked=counts["parked"],
     )
 
 
@@ -195,7 +176,7 @@ def _work(run: _Run, owner: str) -> None:
 
     Its database connection is in autocommit: every statement it runs for a message is safe on its
     own (see deliveries.SendStatements), so a sent mark is committed the moment it is written."""
-    connection = _Connection(run)
+    connection = PacedConnection(run.mailer, run.settings, run.throttle)
     claimed: list[int] = []
     try:
         with run.engine.connect() as conn, store.sending_connection(conn):
@@ -221,7 +202,7 @@ def _work(run: _Run, owner: str) -> None:
         connection.close()
 
 
-def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: _Connection) -> None:
+def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: PacedConnection) -> None:
     statements = store.SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
@@ -240,26 +221,44 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
         if target is None:
             run.count("skipped")
             continue
-        message_id = _send_one(run, owner, target, connection)
+        message_id = _send_one(run, owner, target, connection, statements)
         if message_id is not None:
             # committed by the statement itself, nothing on the wire before it: the duplicate window is this message
             statements.mark_sent(delivery_id, message_id, run.now())
             run.count("sent")
 
 
-def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) -> str | None:
+def _send_one(
+    run: _Run, owner: str, target: Target, connection: PacedConnection, statements: store.SendStatements
+) -> str | None:
     """Send one message, retrying a 4xx; its Message-ID once the server said 250, for the caller to record
-    at once. A refusal is recorded here."""
+    at once. A refusal is recorded here, and so is parking.
+
+    Before each try that could reach the recipient the delivery's `unconfirmed` count goes up (with the
+    Message-ID it keeps for every re-send); a reply, or a failure before the body went out, takes it
+    back. What stays counted is a try whose fate nobody saw: the sender died during it (a message that
+    crashes the sender), or the connection was lost after the body. At settings.smtp.park_after the
+    delivery is parked, so such a message reaches its recipient at most that many times, one Message-ID."""
     smtp = run.settings.smtp
-    try:
-        data, message_id = run.copies.message(target, run.now())
-    except AddressError as exc:
-        _record_failure(run, owner, target, str(exc), bounce=False)
-        run.count("failed")
-        return None
+    message_id = run.copies.message_id(target)
+    unconfirmed, counted, data = target.unconfirmed, False, None
+    last_loss = "the sender stopped while sending it"
     for attempt in range(smtp.retries + 1):
+        if not counted:
+            if unconfirmed >= smtp.park_after:
+                _park(run, owner, target, unconfirmed, last_loss)
+                return None
+            if not statements.take(target.delivery_id, message_id):
+                return None  # no longer ours (a lease taken over): whoever holds it now sends it
+            unconfirmed, counted = unconfirmed + 1, True
         try:
+            if data is None:
+                data, _ = run.copies.message(target, run.now(), message_id)
             connection.send(target.email, data)
+        except AddressError as exc:
+            _record_failure(run, owner, target, str(exc), bounce=False)
+            run.count("failed")
+            return None
         except DeliveryFailure as failure:
             if failure.is_temporary and attempt < smtp.retries:
                 run.count("retried")
@@ -268,15 +267,42 @@ def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) ->
             _record_failure(run, owner, target, str(failure), bounce=failure.recipient_refused)
             run.count("bounced" if failure.recipient_refused else "failed")
             return None
+        except UnconfirmedError as exc:
+            connection.close()
+            counted, last_loss = False, exc.message
+            if attempt >= smtp.retries:
+                raise
+            run.count("retried")
+            run.sleep(run.options.backoff * 2**attempt)
+            continue
         except TransportError:
             connection.close()
             if attempt >= smtp.retries:
+                with run.engine.begin() as conn:
+                    store.settle(conn, target.delivery_id, owner)
                 raise
             run.count("retried")
             run.sleep(run.options.backoff * 2**attempt)
             continue
         return message_id
     return None
+
+
+def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
+    reason = (
+        f"parked: its message went out {times} times with no reply seen (the sender died while sending "
+        f"it, or the connection was lost after its body, so it may have been delivered); last: {last}"
+    )
+    logger.error(
+        "delivery %s to subscriber %s %s",
+        target.delivery_id,
+        target.subscriber_id,
+        reason,
+        extra={"issue_id": run.issue_id},
+    )
+    with run.engine.begin() as conn:
+        store.park(conn, target.delivery_id, owner, reason)
+    run.count("parked")
 
 
 def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:
@@ -286,31 +312,3 @@ def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce
         store.mark_failed(
             conn, target, owner, error, bounce=bounce, hard_bounce_after=run.settings.smtp.hard_bounce_after
         )
-
-
-class _Connection:
-    """A session reopened when it broke or after messages_per_connection messages, paced by the throttle."""
-
-    def __init__(self, run: _Run) -> None:
-        self._run = run
-        self._session: Session | None = None
-        self._used = 0
-        self._sender = envelope_sender(run.settings)
-
-    def send(self, recipient: str, data: bytes) -> None:
-        if self._session is not None and self._used >= self._run.settings.smtp.messages_per_connection:
-            self.close()
-        if self._session is None:
-            self._session = self._run.mailer.open()
-            self._used = 0
-        self._run.throttle.wait()
-        self._used += 1
-        self._session.send(self._sender, recipient, data)
-
-    def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            try:
-                session.close()
-            except (TransportError, OSError):
-                pass

@@ -10,10 +10,39 @@ import time
 import uuid
 from pathlib import Path
 
-from aggregator.digest.errors import DeliveryFailure, SenderRefusedError, TransportError
+from aggregator.db.private import make_private_dir, open_private
+from aggregator.digest.errors import DeliveryFailure, SenderRefusedError, TransportError, UnconfirmedError
 from aggregator.settings import Settings, SMTPSettings
 
 logger = logging.getLogger(__name__)
+
+
+class _BodyTracking:
+    """Notes when a message's body has gone out in full: a connection lost after that leaves its fate unknown."""
+
+    body_sent = False
+    _data_replies: int | None = None
+
+    def data(self, msg):  # type: ignore[no-untyped-def]
+        self.body_sent, self._data_replies = False, 0
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self._data_replies = None
+
+    def getreply(self):  # type: ignore[no-untyped-def]
+        if self._data_replies is not None:  # smtplib's data(): the reply to DATA (354), then the one to the body
+            self._data_replies += 1
+            self.body_sent = self._data_replies == 2
+        return super().getreply()  # type: ignore[misc]
+
+
+class _Client(_BodyTracking, smtplib.SMTP):
+    pass
+
+
+class _TLSClient(_BodyTracking, smtplib.SMTP_SSL):
+    pass
 
 
 class SMTPSession:
@@ -24,6 +53,16 @@ class SMTPSession:
         self._client = client
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
+        try:
+            self._send(sender, recipient, data)
+        except TransportError as exc:
+            if getattr(self._client, "body_sent", False):
+                raise UnconfirmedError(
+                    f"{exc.message}, after the message's body went out (it may have been delivered)", hint=exc.hint
+                ) from None
+            raise
+
+    def _send(self, sender: str, recipient: str, data: bytes) -> None:
         try:
             self._client.sendmail(sender, [recipient], data)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -65,9 +104,9 @@ class SMTPTransport:
         context = ssl.create_default_context() if smtp.security != "none" else None  # 40 ms each: only when used
         try:
             if smtp.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+                client: smtplib.SMTP = _TLSClient(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
             else:
-                client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+                client = _Client(smtp.host, smtp.port, timeout=smtp.timeout)
                 if smtp.security == "starttls":
                     client.starttls(context=context)
             client.ehlo_or_helo_if_needed()
@@ -98,7 +137,7 @@ class OutboxSession:
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:12]}"
         partial = self._folder / f".{name}.tmp"
         try:
-            with open(partial, "wb") as handle:
+            with os.fdopen(open_private(partial), "wb") as handle:  # it holds the subscriber's own links
                 handle.write(data)
             os.replace(partial, self._folder / f"{name}.eml")
         except OSError as exc:
@@ -117,7 +156,7 @@ class OutboxTransport:
         self.folder = folder
 
     def open(self) -> OutboxSession:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.folder)
         return OutboxSession(self.folder)
 
 

@@ -54,7 +54,7 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
     if len(summary_html) > summary_max_chars * 4:
         # Too long to show as is: keep the bounded plain text, escaped, instead of cutting HTML mid-tag.
         summary_html = f"<p>{html.escape(summary)}</p>"
-    title = truncate_text(clean_text(entry.title) or truncate_text(summary, 120) or canonical, 500)
+    title = truncate_text(plain_title(entry.title) or truncate_text(summary, 120) or canonical, 500)
     guid = clean_text(entry.guid)
     url = entry.url.strip()
     resource_type = infer_entry_type(entry, source, summary=summary)
@@ -96,6 +96,26 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
         extra=extra,
         content_hash=content_hash,
     )
+
+
+def plain_title(value: str | None) -> str:
+    """A title as plain text. A source may put markup in a title as text ("<img src=x onerror=...>", or
+    escaped once more): its tags are dropped here, so that no feed, page or mail ever carries markup in a
+    title, whatever a reader does with it. Decoding can reveal tags escaped again, so it repeats until
+    nothing changes."""
+    text = clean_text(value)
+    for _ in range(_TITLE_PASSES):
+        if not _MAY_HOLD_TAG.search(text):
+            return text
+        stripped = html_to_text(text)
+        if stripped == text:
+            return text
+        text = stripped
+    return text.replace("<", "\u2039").replace(">", "\u203a")  # still nested deeper: no tag can survive
+
+
+_TITLE_PASSES = 4
+_MAY_HOLD_TAG = re.compile(r"<|&(?:lt|#|amp;)", re.IGNORECASE)  # a tag, or one escaped (decoding reveals it)
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

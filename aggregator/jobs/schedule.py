@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, String, cast, func, select, text
 
 from aggregator.config.sources import SourceConfig
+from aggregator.db.private import make_private_dir
 from aggregator.db.schema import audit_log, issue_items, issues, sources
 from aggregator.digest.issue import REMOVED, prepare_draft
 from aggregator.errors import AggregatorError
@@ -89,7 +90,7 @@ def scheduler_lock(engine: Engine, settings: Settings) -> Iterator[None]:
                 conn.execute(text(f"SELECT pg_advisory_unlock({key})"))
                 conn.commit()
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     path = settings.data_dir / LOCK_FILE
     with open(path, "a+") as handle:
         try:

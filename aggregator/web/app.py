@@ -109,12 +109,11 @@ def create_app(
         WTF_CSRF_SSL_STRICT=True,
         MAX_CONTENT_LENGTH=1024 * 1024,
         RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_STORAGE_URI="memory://",
         AGGREGATOR_SETTINGS=settings,
         AGGREGATOR_ENGINE=engine,  # what the public blueprints read
     )
     csrf = OriginCheckingCSRF(app, trusted_origins=(origin_of(settings.base_url),))
-    limiter = Limiter(get_remote_address, app=app, default_limits=[])
+    limiter = _limiter(app, settings, engine)
     context = WebContext(
         settings,
         engine,
@@ -137,6 +136,17 @@ def create_app(
         n = settings.web.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app
+
+
+def _limiter(app: Flask, settings: Settings, engine: Engine) -> Limiter:
+    """Rate limits whose counters every gunicorn worker shares: in the database, or where the settings say."""
+    from aggregator.web.ratelimit import SCHEME
+
+    if settings.web.rate_limit_storage:
+        return Limiter(get_remote_address, app=app, default_limits=[], storage_uri=settings.web.rate_limit_storage)
+    return Limiter(
+        get_remote_address, app=app, default_limits=[], storage_uri=f"{SCHEME}://", storage_options={"engine": engine}
+    )
 
 
 def _register_blueprints(app: Flask, context: WebContext) -> None:

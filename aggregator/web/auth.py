@@ -17,6 +17,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 
 from aggregator.people.users import SignInError, User, authenticate, find_user, record_sign_in
 from aggregator.review.lifecycle import record_audit
@@ -34,18 +35,28 @@ def init_auth(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Rate-limit sign-in attempts per address and per IP; only failed attempts count."""
+    """Rate-limit failed sign-ins per client address and account together (so that nobody can lock an
+    editor out by failing sign-ins to their account from elsewhere), and more loosely per client address."""
     context = app.extensions["aggregator"]
-    rate = context.settings.web.login_rate_limit
+    web = context.settings.web
 
     def failed(response) -> bool:
         return response.status_code not in (302, 303)
 
+    def address_and_account() -> str:
+        return f"{get_remote_address()}|{(request.form.get('email') or '').strip().lower() or '-'}"
+
     view = app.view_functions["auth.login"]
-    for key in (lambda: (request.form.get("email") or "").strip().lower() or "-", None):
-        view = context.limiter.limit(
-            rate, key_func=key, methods=["POST"], deduct_when=failed, scope="sign-in-email" if key else "sign-in-ip"
-        )(view)
+    view = context.limiter.limit(
+        web.login_rate_limit,
+        key_func=address_and_account,
+        methods=["POST"],
+        deduct_when=failed,
+        scope="sign-in-account",
+    )(view)
+    view = context.limiter.limit(web.login_ip_rate_limit, methods=["POST"], deduct_when=failed, scope="sign-in-ip")(
+        view
+    )
     app.view_functions["auth.login"] = view
 
 

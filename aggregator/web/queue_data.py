@@ -94,12 +94,27 @@ def encode_cursor(created_at: datetime, resource_id: int) -> str:
     return f"{created_at.isoformat()}_{resource_id}"
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+class CursorError(ValueError):
+    """A page cursor (`?after=`) that this app did not make: the message says what is wrong with it."""
+
+
+_MAX_ID = 2**63 - 1  # the widest integer column either database has
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """(created_at, id) from "<aware ISO timestamp>_<id>"; CursorError names what is wrong otherwise."""
     stamp, _, rid = cursor.rpartition("_")
     try:
-        return datetime.fromisoformat(stamp), int(rid)
+        created, resource_id = datetime.fromisoformat(stamp), int(rid)
     except ValueError:
-        return None
+        raise CursorError(
+            f"the page position {cursor[:80]!r} is not '<timestamp>_<id>'; open the queue from its first page"
+        ) from None
+    if created.tzinfo is None:
+        raise CursorError(f"the page position's timestamp {stamp[:40]!r} has no time zone (add +00:00)")
+    if not 0 < resource_id <= _MAX_ID:
+        raise CursorError(f"the page position's id {rid[:40]} is out of range")
+    return created, resource_id
 
 
 _CARD_COLUMNS = (

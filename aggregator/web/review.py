@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, g, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, render_template, request, url_for
 
 from aggregator.model import ResourceType
 from aggregator.web.app import deps
 from aggregator.web.forms import BulkForm, FormError, parse_form
-from aggregator.web.queue_data import OFF_TOPIC, STATUSES, QueueFilter, queue_page
+from aggregator.web.queue_data import OFF_TOPIC, STATUSES, CursorError, QueueFilter, queue_page
 from aggregator.web.resources import back, run_action
 from aggregator.web.security import require_login
 from aggregator.web.undo import set_status
@@ -43,8 +43,11 @@ def index():
     context = deps()
     flt = read_filter()
     cursor = request.args.get("after") or None
-    with context.engine.connect() as conn:
-        page = queue_page(conn, flt, cursor)
+    try:
+        with context.engine.connect() as conn:
+            page = queue_page(conn, flt, cursor)
+    except CursorError as exc:
+        abort(400, description=str(exc))
     here = request.full_path.rstrip("?")
     next_url = url_for("queue.index", **flt.as_query(), after=page.next_cursor) if page.next_cursor else None
     return render_template(
