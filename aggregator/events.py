@@ -34,10 +34,9 @@ class EventListing:
 
 
 def is_upcoming(start: datetime | None, end: datetime | None, now: datetime) -> bool:
-    """True while the event has not finished (an event without an end lasts DEFAULT_LENGTH)."""
-    if start is None:
-        return False
-    return (end or start + DEFAULT_LENGTH) > now
+    """True when the event starts after `now` (the send time): one already under way cannot be joined from a
+    monthly mail, so it is shown as past (its recording and slides), with no calendar link. `end` is unused."""
+    return start is not None and start > now
 
 
 def event_to_ics(event: EventListing, *, now: datetime, domain: str = "kindness-digest.invalid") -> bytes:
@@ -70,7 +69,8 @@ def event_to_ics(event: EventListing, *, now: datetime, domain: str = "kindness-
 
 # Labelled lines as event pages and posts write them ("Date: ...", "Time: ...", "Where: ...").
 _LABELS = r"(?:date|when|time|where|venue|location|place)"
-_FIELD = re.compile(rf"\b({_LABELS})\s*:\s*(.+?)(?=\s*\b{_LABELS}\s*:|\n|$)", re.IGNORECASE)
+# "Closing date:" and "Deadline:" are not when the event happens.
+_FIELD = re.compile(rf"\b(?<!closing )(?<!closing\xa0)({_LABELS})\s*:\s*(.+?)(?=\s*\b{_LABELS}\s*:|\n|$)", re.IGNORECASE)
 _REGISTER = re.compile(r"\b(?:register|registration|book (?:a |your )?(?:place|ticket)|sign[ -]?up|tickets?|rsvp)\b",
                        re.IGNORECASE)
 _REGISTER_HOSTS = ("eventbrite.", "ticketsource.", "zoom.us", "tickettailor.", "ti.to", "forms.office.com")

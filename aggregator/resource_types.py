@@ -132,6 +132,8 @@ def infer_type(title: str, summary: str, type_hint: str | ResourceType | None = 
     # A DOI match contains "10." whatever its prefix.
     if host == "doi.org" or ("10." in summary and _DOI.search(summary)) or ("10." in url and _DOI.search(url)):
         return T.RESEARCH
+    if _VACANCY.search(f"{title}\n{summary}"):
+        return T.NEWS
     title_words, summary_words = text_words(title), text_words(summary)
     if _is_event(title, title_words, f"{title}\n{summary}", title_words | summary_words):
         return T.EVENT
@@ -161,8 +163,19 @@ def _ruled_host(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
+_VACANCY = re.compile(r"^\s*(?:job|vacancy|vacancies|post|role)\s*:|\b(?:vacanc(?:y|ies)|we are recruiting"
+                      r"|(?:is|are) recruiting|closing date|job (?:pack|description)|apply by)\b")
+
+
+def is_vacancy(title: str, summary: str = "") -> bool:
+    """A job advert ("Job: ...", "Vacancy: ...", "is recruiting a ..."): news, never an event."""
+    return _VACANCY.search(f"{title}\n{summary}".lower()) is not None
+
+
 def is_event(title: str, summary: str) -> bool:
     """An invitation to something that happens at a time: a seminar, webinar or monthly conversation."""
+    if is_vacancy(title, summary):
+        return False
     text = f"{title}\n{summary}".lower()
     title = title.lower()
     return _is_event(title, text_words(title), text, text_words(text))
@@ -189,7 +202,7 @@ def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | No
     Precedence: the platform's type, an event date, the source's type hint, a DOI, then text cues."""
     if entry.type_hint is not None:
         return entry.type_hint
-    if entry.event is not None and entry.event.start is not None:
+    if entry.event is not None and entry.event.start is not None and not is_vacancy(entry.title):
         return T.EVENT
     if source.hints.type is not None:
         return source.hints.type
