@@ -109,3 +109,17 @@ def series_occurrence(value: str, after: datetime) -> tuple[datetime, datetime] 
     rule, at, length, zone = parsed
     start = next_occurrence(rule, at, zone, after)
     return (start, start + length) if start else None
+
+
+_NTH_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
+_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday",
+              "SA": "Saturday", "SU": "Sunday"}
+
+
+def series_phrase(value: str) -> str:
+    """A stored monthly series in words: "every third Thursday of the month"."""
+    parts = dict(p.split("=", 1) for p in value.split(";") if "=" in p)
+    match = re.fullmatch(r"([+-]?\d)([A-Z]{2})", parts.get("BYDAY", ""))
+    if match is None or int(match[1]) not in _NTH_NAMES or match[2] not in _DAY_NAMES:
+        return "monthly"
+    return f"every {_NTH_NAMES[int(match[1])]} {_DAY_NAMES[match[2]]} of the month"

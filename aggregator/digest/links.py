@@ -29,11 +29,21 @@ class Links:
     def event_ics(self, resource_id: int) -> str:
         return self._url(f"/events/{int(resource_id)}.ics")
 
+    def calendar_feed(self, kind: str = "all", label_id: str | None = None) -> str:
+        """The subscribable calendar of upcoming events (webcal://: calendar apps subscribe, not download)."""
+        path = "/feeds/events.ics" if kind == "all" else f"/feeds/{kind}/{quote(label_id or '', safe='')}.ics"
+        return webcal(self._url(path))
+
     def archive(self, month: str) -> str:
         return self._url(f"/archive/{quote(month, safe='')}")
 
     def home(self) -> str:
         return self._url("/")
+
+
+def webcal(url: str) -> str:
+    """`url` as a webcal:// link (the scheme calendar apps register to subscribe to a calendar over http(s))."""
+    return "webcal://" + url.split("://", 1)[1] if "://" in url else url
 
 
 @dataclass(frozen=True, slots=True)
