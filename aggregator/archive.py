@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select
 
 from aggregator.db.schema import issues
+from aggregator.feeds.calendar import event_ics, event_ids
 from aggregator.feeds.model import FORMATS, Feed, FeedEntry, tag_uri
 from aggregator.feeds.query import EMPTY_FEED_UPDATED, FeedContext, load_context, to_second
 from aggregator.feeds.render import render_feed
@@ -142,7 +143,8 @@ def _issue_entry(issue: ArchivedIssue, content: IssueContent, context: FeedConte
 def build_archive(engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None,
                   context: FeedContext | None = None) -> ArchiveReport:
     """Write the archive as static files into `output` (default settings.archive_dir): index.html,
-    <YYYY-MM>/index.html per sent issue, feed.rss, feed.atom, feed.json and the stylesheet; atomically, only when changed."""
+    <YYYY-MM>/index.html per sent issue, feed.rss, feed.atom, feed.json and the stylesheet, and each approved
+    event's .ics into events/ beside it (the digest's /events/<id>.ics links); atomically, only when changed."""
     context = context or load_context(settings)
     out = output or settings.archive_dir
     files: dict[Path, bytes] = {}
@@ -152,6 +154,12 @@ def build_archive(engine: Engine, settings: Settings, now: datetime, *, output: 
             content = load_archived_content(conn, issue, context)
             files[out / issue.month / "index.html"] = render_issue_page(issue, content, context).encode("utf-8")
         feed = archive_feed(conn, context)
+        # the digest's "Add to your calendar" links, for a site served from these files
+        events_out = (output.parent if output else settings.data_dir) / "events"
+        for resource_id in event_ids(conn):
+            body = event_ics(conn, resource_id, now, context)
+            if body is not None:
+                files[events_out / f"{resource_id}.ics"] = body
     files[out / "index.html"] = render_archive_index(archived, context).encode("utf-8")
     files[out / STYLESHEET.name] = STYLESHEET.read_bytes()
     for fmt, spec in FORMATS.items():

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -23,6 +23,7 @@ from aggregator.archive import (
     render_issue_page,
 )
 from aggregator.feeds.build import feed_listings, render_index, render_opml
+from aggregator.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.feeds.model import ALL, FORMATS, Feed, FeedKey
 from aggregator.feeds.query import FeedContext, load_context, load_feed, newest_decision
 from aggregator.feeds.render import feed_version, render_feed
@@ -31,6 +32,7 @@ from aggregator.settings import Settings
 bp = Blueprint("published", __name__)
 # Readers poll often; a short public max-age lets proxies absorb bursts while new resources show up soon.
 CACHE_CONTROL = "public, max-age=300"
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
 
 def _settings() -> Settings:
@@ -67,6 +69,40 @@ def combined_feed(fmt: str) -> Response:
 @bp.get("/feeds/<any(theme, audience):kind>/<label_id>.<any(rss, atom, json):fmt>")
 def label_feed(kind: str, label_id: str, fmt: str) -> Response:
     return _feed_response(FeedKey(kind, label_id), fmt)  # type: ignore[arg-type]
+
+
+@bp.get("/events/<int:resource_id>.ics")
+def event_calendar_entry(resource_id: int) -> Response:
+    """One approved event's calendar entry (the digest's "Add to your calendar" link)."""
+    with _engine().connect() as conn:
+        body = event_ics(conn, resource_id, _clock()(), _context())
+    if body is None:
+        abort(404)
+    return _page(body, CALENDAR_TYPE)
+
+
+@bp.get("/feeds/events.ics")
+def events_calendar() -> Response:
+    return _calendar_response(ALL)
+
+
+@bp.get("/feeds/<any(theme, audience):kind>/<label_id>.ics")
+def label_calendar(kind: str, label_id: str) -> Response:
+    return _calendar_response(FeedKey(kind, label_id))  # type: ignore[arg-type]
+
+
+def _calendar_response(key: FeedKey) -> Response:
+    context = _context()
+    if not context.has_feed(key):
+        abort(404)
+    with _engine().connect() as conn:
+        body = upcoming_calendar(conn, key, _clock()(), context)
+    return _page(body, CALENDAR_TYPE)
+
+
+def _clock() -> Callable[[], datetime]:
+    found = current_app.extensions.get("aggregator")
+    return found.clock if found is not None else (lambda: datetime.now(timezone.utc))
 
 
 @bp.get("/feeds/")
