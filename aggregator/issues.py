@@ -156,8 +156,8 @@ def load_issue(conn: Connection, issue_id: int, now: datetime,
     listed_on: dict[int, list[str]] = defaultdict(list)
     for e in conn.execute(select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids))
                           .order_by(entries.c.id)):
-        name = (source_names or {}).get(e.source_id, e.source_id)
-        if name not in listed_on[e.resource_id]:
+        name = (source_names or {}).get(e.source_id)  # never a source id: an unknown source is not named
+        if name and name not in listed_on[e.resource_id]:
             listed_on[e.resource_id].append(name)
     series = _recurrences(conn, ids)
     by_kind: dict[tuple[int, str], list[str]] = defaultdict(list)

@@ -105,3 +105,17 @@ def test_repository_sources_file_is_valid():
     adapters = {s.adapter for s in loaded.sources}
     assert {"feed", "page", "govuk", "oai-pmh"} <= adapters
     assert all(s.url.startswith("https://") for s in loaded.sources)
+
+
+@pytest.mark.parametrize(("name", "partner", "public"), [
+    ("Patient Safety Learning hub \u2014 Kindness in healthcare (RSS)", None, "Patient Safety Learning hub"),
+    ("GOV.UK \u2013 DHSC activity (Atom)", None, "GOV.UK"),
+    ("The King's Fund (RSS)", None, "The King's Fund"),
+    ("Point of Care Foundation", None, "Point of Care Foundation"),
+    ("LSE Research Online \u2014 public aspects of medicine", "London School of Economics", "London School of Economics"),
+])
+def test_public_name_is_the_partner_never_how_we_read_it(name, partner, public):
+    from aggregator.sources import SourceConfig
+
+    config = SourceConfig(id="x", name=name, url="https://x.example/feed", adapter="feed", partner=partner)
+    assert config.public_name == public

@@ -84,6 +84,19 @@ def test_reorder_move_section_remove_and_intro(site):
     assert "Hello readers." in html and EVENTS not in [s for _, s in order(engine, issue_id)]
 
 
+def test_intro_sent_with_crlf_keeps_its_paragraphs(site):
+    # issue 15: browsers submit textareas with CRLF; the form boundary makes them \n
+    clients, engine, ids = site
+    issue_id = prepare(clients["ed"])
+    page = f"/editor/issues/{issue_id}"
+    post(clients["ed"], f"{page}/intro", {"intro": "Hi friends!\r\n\r\nI am writing from the ward.\r\n"}, page=page)
+    with engine.connect() as conn:
+        assert conn.execute(select(issues.c.intro).where(issues.c.id == issue_id)).scalar_one() == \
+            "Hi friends!\n\nI am writing from the ward."
+    html = clients["ed"].get(f"{page}/preview.html").get_data(as_text=True)
+    assert '<p class="intro"' in html and "Hi friends!</p>" in html
+
+
 def test_preview_html_and_text_as_a_reader(site):
     clients, engine, ids = site
     issue_id = prepare(clients["ed"])

@@ -39,10 +39,10 @@ def _issue_id(conn: Connection, issue: int | None, month: str | None) -> int:
 
 def _source_names(settings: Settings) -> dict[str, str]:
     from aggregator.errors import ConfigError
-    from aggregator.sources import load_sources
+    from aggregator.sources import load_sources, public_names
 
     try:
-        return {s.id: s.name for s in load_sources(settings.sources_file).sources}
+        return public_names(load_sources(settings.sources_file).sources)
     except ConfigError:
         return {}
 

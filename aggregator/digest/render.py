@@ -28,6 +28,7 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
 SUMMARY_CHARS = 200  # about three lines in the mail, read on a phone between shifts: a taste, then "Read more"
 PAST_EVENTS = "past-events"  # events whose start has passed by send time: their recordings and slides
 TEXT_WIDTH = 72
+_PARAGRAPHS = re.compile(r"(?:\r?\n|\r)[ \t]*(?:\r?\n|\r)\s*")  # a blank line, whatever ends the lines
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -80,7 +81,7 @@ def render_digest(content: IssueContent, *, recipient: Recipient | None, setting
     context = {
         "subject": issue_subject(content.month, settings),
         "month_title": _month_title(content.month),
-        "intro": [_plain(p) for p in content.intro.split("\n\n") if _plain(p)],
+        "intro": [_plain(p) for p in _PARAGRAPHS.split(content.intro) if _plain(p)],
         "sections": sections,
         "featured": [i for i in (_item(item, links, zone) for item in content.items if item.featured) if i.url],
         "calendar_url": links.calendar_feed(),

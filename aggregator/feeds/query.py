@@ -64,14 +64,14 @@ class FeedContext:
 
 def load_context(settings: Settings, *, limit: int = DEFAULT_LIMIT) -> FeedContext:
     """The context from settings, taxonomy.yaml (label names) and sources.yaml (partner names)."""
-    from aggregator.sources import load_sources
+    from aggregator.sources import load_sources, public_names
     from aggregator.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(settings.taxonomy_file)
     names = {("theme", t.id): t.name for t in taxonomy.themes}
     names.update({("audience", a.id): a.name for a in taxonomy.audiences})
     try:
-        sources = {s.id: s.name for s in load_sources(settings.sources_file).sources}
+        sources = public_names(load_sources(settings.sources_file).sources)
     except ConfigError as exc:  # partner names are a nicety: show source ids rather than no feed
         logger.warning("sources.yaml not read, feeds show source ids: %s", exc)
         sources = {}
@@ -140,8 +140,8 @@ def _listed_on(conn: Connection, ids: Sequence[int], source_names: Mapping[str, 
     names: dict[int, list[str]] = defaultdict(list)
     for row in conn.execute(select(entries.c.resource_id, entries.c.source_id)
                             .where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)):
-        name = source_names.get(row.source_id, row.source_id)
-        if name not in names[row.resource_id]:
+        name = source_names.get(row.source_id)  # never a source id: an unknown source is not named
+        if name and name not in names[row.resource_id]:
             names[row.resource_id].append(name)
     return {rid: tuple(found[1:]) for rid, found in names.items()}
 

@@ -22,7 +22,7 @@ from aggregator.harvest import Fetcher
 from aggregator.pipeline import SourceOutcome, run_fetch
 from aggregator.queue.budget import BUDGET_SPENT, Budget, BudgetedMailer
 from aggregator.settings import Settings
-from aggregator.sources import SourceConfig, load_sources
+from aggregator.sources import SourceConfig, load_sources, public_names
 from aggregator.taxonomy import Taxonomy, load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class WorkerContext:
         from aggregator.db.engine import create_db_engine
 
         try:
-            names = {s.id: s.name for s in load_sources(settings.sources_file).sources}
+            names = public_names(load_sources(settings.sources_file).sources)
         except ConfigError:  # a worker can send without sources.yaml; messages then show source ids
             names = {}
         from aggregator.fetch import Fetcher as HTTPFetcher

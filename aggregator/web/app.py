@@ -21,7 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aggregator.sanitize import clean_html
 from aggregator.settings import Settings
-from aggregator.sources import SourceConfig
+from aggregator.sources import SourceConfig, public_names
 from aggregator.taxonomy import Taxonomy, load_taxonomy
 from aggregator.users import Passwords
 from aggregator.web.security import OriginCheckingCSRF, add_security_headers, origin_of
@@ -55,6 +55,10 @@ class WebContext:
 
     def source_names(self) -> dict[str, str]:
         return {s.id: s.name for s in self.sources}
+
+    def public_source_names(self) -> dict[str, str]:
+        """Partner names as subscribers see them (the digest, its previews and test copies)."""
+        return public_names(self.sources)
 
     def label_name(self, kind: str, label_id: str) -> str:
         if kind in ("audience", "theme"):

@@ -124,7 +124,7 @@ def show(issue_id: int):
     with context.engine.connect() as conn:
         if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
             abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.source_names())
+        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
         row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
         refusal = approval_refusal(conn, issue_id)
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
@@ -234,7 +234,7 @@ def _preview(issue_id: int):
     with context.engine.connect() as conn:
         if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
             abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.source_names())
+        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
     reader = _reader()
     return reader, render_preview(content, reader, settings=context.settings, taxonomy=context.taxonomy)
 
@@ -266,7 +266,7 @@ def send_test(issue_id: int):
     with context.engine.connect() as conn:
         if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
             abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.source_names())
+        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
     try:
         send_test_copy(content, form.email, settings=context.settings, taxonomy=context.taxonomy,
                        now=context.clock())
