@@ -17,6 +17,7 @@ from aggregator.errors import ConfigError
 from aggregator.feeds.model import ALL, Feed, FeedCategory, FeedEntry, FeedEvent, FeedKey, tag_uri
 from aggregator.sanitize import is_http_url
 from aggregator.settings import Settings
+from aggregator.textclean import outgoing_url
 
 logger = logging.getLogger(__name__)
 DEFAULT_LIMIT = 100
@@ -108,12 +109,14 @@ def newest_decision(conn: Connection) -> datetime | None:
 
 def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], listed: Sequence[str]) -> FeedEntry:
     url = row.url if is_http_url(row.url) else row.canonical_url if is_http_url(row.canonical_url) else None
+    url = outgoing_url(url) if url else None  # readers follow it: no partner's tracking parameters
     published = to_second(row.published_at or row.decided_at or row.created_at)
     updated = max(published, to_second(row.updated_at)) if row.updated_at else published
     event = None
     if row.event_start is not None:
         event = FeedEvent(to_second(row.event_start), to_second(row.event_end) if row.event_end else None,
-                          row.event_timezone, row.event_location, row.event_online, row.registration_url)
+                          row.event_timezone, row.event_location, row.event_online,
+                          outgoing_url(row.registration_url) if row.registration_url else None)
     return FeedEntry(guid=tag_uri(context.base_url, f"resource/{row.id}"), title=row.title, url=url,
                      published=published, updated=updated, summary=row.summary or "",
                      summary_html=row.summary_html or "", authors=tuple(row.authors or ()),
