@@ -14,7 +14,7 @@ from aggregator.db.schema import resources
 from aggregator.feeds.build import build_feeds
 from aggregator.lifecycle import change_resource_status
 from aggregator.model import Event, RawEntry
-from aggregator.web.published import bp
+from aggregator.web import calendars, published
 from tests.support.resources import NOW, source, store
 from tests.test_feeds import HUB, seed, settings  # noqa: F401 (a fixture)
 
@@ -26,7 +26,8 @@ def make_app(settings, engine, now=NOW) -> Flask:
     app = Flask(__name__)
     app.config.update(TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine,
                       AGGREGATOR_PUBLISHED_CACHE_SECONDS=0)
-    app.register_blueprint(bp)
+    app.register_blueprint(published.bp)
+    app.register_blueprint(calendars.bp)
     app.extensions["aggregator"] = type("Deps", (), {"clock": staticmethod(lambda: now)})()
     return app
 

@@ -123,6 +123,30 @@ def test_send_test_writes_to_the_outbox(site, tmp_path):
     assert "write it as name@example.org" in bad.get_data(as_text=True)
 
 
+def test_every_site_link_in_a_test_copy_answers_before_sending(site, tmp_path):
+    # issue 15: a test copy's archive, unsubscribe and preference links answered 404/400 until the send
+    import email
+    import email.policy
+    import re
+
+    clients, engine, _ = site
+    issue_id = prepare(clients["ed"])
+    post(clients["ed"], f"/editor/issues/{issue_id}/test", {"email": "me@example.org"},
+         page=f"/editor/issues/{issue_id}")
+    (path,) = (tmp_path / "outbox").rglob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    base = "http://127.0.0.1:8000"
+    text = message.get_body(("plain",)).get_content()
+    links = sorted(set(re.findall(re.escape(base) + r"/\S+", text)))
+    assert any("/archive/preview/" in u for u in links) and any("/preview/" in u for u in links)
+    anonymous = clients["ed"].application.test_client()
+    for url in links:
+        assert anonymous.get(url[len(base):]).status_code == 200, url
+    page = anonymous.get(next(u for u in links if "/archive/preview/" in u)[len(base):])
+    assert "Kindness toolkit" in page.get_data(as_text=True) and page.headers["X-Robots-Tag"] == "noindex"
+    assert anonymous.get("/archive/preview/forged-token").status_code == 404
+
+
 def approve(client, issue_id, when="2099-01-01T09:00"):
     return post(client, f"/editor/issues/{issue_id}/approve", {"send_at": when}, page=f"/editor/issues/{issue_id}")
 

@@ -37,6 +37,14 @@ class Links:
     def archive(self, month: str) -> str:
         return self._url(f"/archive/{quote(month, safe='')}")
 
+    def preview_issue(self, token: str) -> str:
+        """A test copy's "read in your browser": the issue's page before it is sent (signed, expires)."""
+        return self._url(f"/archive/preview/{quote(token, safe='')}")
+
+    def preview_notice(self, token: str, what: str) -> str:
+        """Where a test copy's unsubscribe or preferences link goes: a page saying what it does for a subscriber."""
+        return self._url(f"/preview/{quote(token, safe='')}/{quote(what, safe='')}")
+
     def home(self) -> str:
         return self._url("/")
 
@@ -58,6 +66,16 @@ def personal_links(links: Links, tokens: Tokens, subscriber_id: int, token_versi
     """Signed unsubscribe and preference links for one subscriber."""
     return PersonalLinks(unsubscribe=links.unsubscribe(tokens.make("unsubscribe", subscriber_id, token_version)),
                          preferences=links.preferences(tokens.make("preferences", subscriber_id, token_version)))
+
+
+def preview_links(links: Links, tokens: Tokens, issue_id: int) -> tuple[PersonalLinks, str]:
+    """A test copy's personal links and its "read in your browser" link: signed preview pages that work
+    before the issue is sent, for nobody's subscription."""
+    from aggregator.tokens import make_preview
+
+    token = make_preview(tokens, issue_id)
+    return (PersonalLinks(unsubscribe=links.preview_notice(token, "unsubscribe"),
+                          preferences=links.preview_notice(token, "preferences")), links.preview_issue(token))
 
 
 def unsubscribe_mailto(address: str) -> str:

@@ -64,12 +64,13 @@ def issue_subject(month: str, settings: Settings, *, prefix: str = "") -> str:
 
 
 def render_digest(content: IssueContent, *, recipient: Recipient | None, settings: Settings, taxonomy: Taxonomy,
-                  personal: PersonalLinks | None = None) -> RenderedMail:
+                  personal: PersonalLinks | None = None, archive_url: str | None = None) -> RenderedMail:
     """A subscriber's copy of `content`, filtered and ordered by their preferences (None: everything).
 
     `personal` gives the unsubscribe and preference links; without it the links are signed for
     `recipient` (reading settings.secret()), or are preview placeholders when there is no recipient.
     The sending engine passes placeholders here and puts each subscriber's links into the bytes.
+    `archive_url` replaces the archive link (a test copy's signed preview page).
     """
     links = Links(settings.base_url)
     if recipient is not None:
@@ -87,7 +88,7 @@ def render_digest(content: IssueContent, *, recipient: Recipient | None, setting
         "calendar_url": links.calendar_feed(),
         "count": len(content.items),
         "personal": personal,
-        "archive_url": links.archive(content.month),
+        "archive_url": archive_url or links.archive(content.month),
         "home_url": links.home(),
         "list_name": _display_name(settings.mail.from_address),
         "preferences_chosen": bool(recipient and (recipient.audiences or recipient.themes)),

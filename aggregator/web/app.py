@@ -123,11 +123,12 @@ def create_app(settings: Settings, engine: Engine | None = None, *, clock: Calla
 
 
 def _register_blueprints(app: Flask, context: WebContext) -> None:
-    from aggregator.web import accounts, audit, auth, composition, published, queue, resources, sources, \
-        subscriptions
+    from aggregator.web import accounts, audit, auth, calendars, composition, published, queue, resources, \
+        sources, subscriptions
 
     auth.init_auth(app)
-    for module in (auth, queue, resources, composition, sources, audit, accounts, subscriptions, published):
+    for module in (auth, queue, resources, composition, sources, audit, accounts, subscriptions, published,
+                   calendars):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)
         if hook is not None:

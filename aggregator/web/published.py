@@ -14,25 +14,28 @@ from typing import TypeVar
 from datetime import datetime, timezone
 from pathlib import Path
 
+from html import escape
+
 from flask import Blueprint, Response, abort, current_app, request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from werkzeug.http import is_resource_modified
 
 from aggregator.archive import (
-    STYLESHEET, archive_feed, find_sent_issue, is_month, list_sent_issues, load_archived_content, render_archive_index,
+    STYLESHEET, ArchivedIssue, archive_feed, find_sent_issue, is_month, list_sent_issues, load_archived_content, render_archive_index,
     render_issue_page,
 )
+from aggregator.db.schema import issues
 from aggregator.feeds.build import feed_listings, render_index, render_opml
-from aggregator.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.feeds.model import ALL, FORMATS, Feed, FeedKey
 from aggregator.feeds.query import FeedContext, load_context, load_feed, newest_decision
 from aggregator.feeds.render import feed_version, render_feed
+from aggregator.issues import load_issue
 from aggregator.settings import Settings
+from aggregator.tokens import TokenError, Tokens, read_preview
 
 bp = Blueprint("published", __name__)
 # Readers poll often; a short public max-age lets proxies absorb bursts while new resources show up soon.
 CACHE_CONTROL = "public, max-age=300"
-CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
 
 def _settings() -> Settings:
@@ -69,35 +72,6 @@ def combined_feed(fmt: str) -> Response:
 @bp.get("/feeds/<any(theme, audience):kind>/<label_id>.<any(rss, atom, json):fmt>")
 def label_feed(kind: str, label_id: str, fmt: str) -> Response:
     return _feed_response(FeedKey(kind, label_id), fmt)  # type: ignore[arg-type]
-
-
-@bp.get("/events/<int:resource_id>.ics")
-def event_calendar_entry(resource_id: int) -> Response:
-    """One approved event's calendar entry (the digest's "Add to your calendar" link)."""
-    with _engine().connect() as conn:
-        body = event_ics(conn, resource_id, _clock()(), _context())
-    if body is None:
-        abort(404)
-    return _page(body, CALENDAR_TYPE)
-
-
-@bp.get("/feeds/events.ics")
-def events_calendar() -> Response:
-    return _calendar_response(ALL)
-
-
-@bp.get("/feeds/<any(theme, audience):kind>/<label_id>.ics")
-def label_calendar(kind: str, label_id: str) -> Response:
-    return _calendar_response(FeedKey(kind, label_id))  # type: ignore[arg-type]
-
-
-def _calendar_response(key: FeedKey) -> Response:
-    context = _context()
-    if not context.has_feed(key):
-        abort(404)
-    with _engine().connect() as conn:
-        body = upcoming_calendar(conn, key, _clock()(), context)
-    return _page(body, CALENDAR_TYPE)
 
 
 def _clock() -> Callable[[], datetime]:
@@ -145,6 +119,47 @@ def archive_feed_route(fmt: str) -> Response:
         feed = archive_feed(conn, context)
     return _conditional(feed_version(feed, fmt), feed.updated, FORMATS[fmt].media_type,
                         lambda: render_feed(feed, fmt))
+
+
+@bp.get("/archive/preview/<token>")
+def archive_preview(token: str) -> Response:
+    """A test copy's "read in your browser": the issue's page before it is sent (signed link, not indexed)."""
+    issue_id = _preview_issue(token)
+    context = _context()
+    with _engine().connect() as conn:
+        row = conn.execute(select(issues.c.id, issues.c.month, issues.c.intro).where(issues.c.id == issue_id)
+                           ).one_or_none()
+        if row is None:
+            abort(404)
+        now = _clock()()
+        content = load_issue(conn, row.id, now, context.source_names)
+    page = render_issue_page(ArchivedIssue(row.id, row.month, now, row.intro or ""), content, context)
+    return _private(page.encode("utf-8"), "text/html; charset=utf-8")
+
+
+@bp.route("/preview/<token>/<any(unsubscribe, preferences):what>", methods=["GET", "POST"])
+def preview_notice(token: str, what: str) -> Response:
+    """Where a test copy's unsubscribe and preference links go: what they do in a subscriber's copy."""
+    _preview_issue(token)
+    does = {"unsubscribe": "unsubscribes them at once (one click, as RFC 8058 asks)",
+            "preferences": "opens the page where they choose audiences and themes, or pause"}[what]
+    body = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Test copy</title>"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head><body><main>"
+            f"<h1>This is a test copy</h1><p>In a subscriber's copy this link {escape(does)}. "
+            f"Nothing was changed.</p></main></body></html>")
+    return _private(body.encode("utf-8"), "text/html; charset=utf-8")
+
+
+def _preview_issue(token: str) -> int:
+    try:
+        return read_preview(Tokens(_settings().secret()), token)
+    except TokenError:
+        abort(404)
+
+
+def _private(body: bytes, content_type: str) -> Response:
+    return Response(body, headers={"Content-Type": content_type, "Cache-Control": "private, no-store",
+                                   "X-Robots-Tag": "noindex"})
 
 
 @bp.get("/archive/<month>")
@@ -263,3 +278,11 @@ def _page(body: bytes, content_type: str) -> Response:
     response = Response(body, headers={"Content-Type": content_type, "Cache-Control": CACHE_CONTROL})
     response.add_etag()
     return response.make_conditional(request)
+
+
+def init_app(app) -> None:
+    """A test copy's one-click unsubscribe POST (RFC 8058) carries no CSRF token: the signed link is the
+    authority, and the page changes nothing."""
+    found = app.extensions.get("aggregator")
+    if found is not None:
+        found.csrf.exempt(preview_notice)
