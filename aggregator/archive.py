@@ -20,6 +20,7 @@ from aggregator.feeds.static import TEMPLATES, page_environment, write_atomicall
 from aggregator.issues import EVENTS, OTHER, IssueContent, load_issue
 from aggregator.sanitize import is_http_url
 from aggregator.settings import Settings
+from aggregator.textclean import outgoing_url
 
 logger = logging.getLogger(__name__)
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -35,6 +36,7 @@ class ArchivedIssue:
     month: str  # YYYY-MM
     sent_at: datetime
     intro: str
+    feed_guid: str | None = None  # the id readers already have for it (kept by migration 0005)
 
     @property
     def month_name(self) -> str:
@@ -56,10 +58,11 @@ def is_month(value: str) -> bool:
 
 def list_sent_issues(conn: Connection, *, limit: int | None = None) -> tuple[ArchivedIssue, ...]:
     """Sent issues, newest month first."""
-    query = (select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro)
+    query = (select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro, issues.c.feed_guid)
              .where(issues.c.status == "sent").order_by(issues.c.month.desc()))
     rows = conn.execute(query.limit(limit) if limit else query).all()
-    return tuple(ArchivedIssue(r.id, r.month, r.sent_at or EMPTY_FEED_UPDATED, r.intro or "") for r in rows)
+    return tuple(ArchivedIssue(r.id, r.month, r.sent_at or EMPTY_FEED_UPDATED, r.intro or "", r.feed_guid)
+                 for r in rows)
 
 
 def find_sent_issue(conn: Connection, month: str) -> ArchivedIssue | None:
@@ -119,7 +122,7 @@ def archive_feed(conn: Connection, context: FeedContext) -> Feed:
     """The feed of sent issues: one entry per issue, listing its resources."""
     archived = list_sent_issues(conn, limit=FEED_LIMIT)
     entries = tuple(_issue_entry(issue, load_archived_content(conn, issue, context), context) for issue in archived)
-    return Feed(id=tag_uri(context.base_url, "archive"), title=f"{context.publisher}: past issues",
+    return Feed(id=tag_uri(context.tag_authority, "archive"), title=f"{context.publisher}: past issues",
                 description="Every monthly digest, as it was sent.", home_url=context.base_url + "/archive/",
                 url_stem=context.base_url + "/archive/feed", publisher=context.publisher,
                 updated=max((e.updated for e in entries), default=EMPTY_FEED_UPDATED), entries=entries)
@@ -131,11 +134,11 @@ def _issue_entry(issue: ArchivedIssue, content: IssueContent, context: FeedConte
         parts.append(f"<h3>{escape(section_title(name, context))}</h3><ul>")
         for item in items:
             title = escape(" ".join(item.title.split()))
-            parts.append(f'<li><a href="{escape(item.url)}">{title}</a></li>' if is_http_url(item.url)
+            parts.append(f'<li><a href="{escape(outgoing_url(item.url))}">{title}</a></li>' if is_http_url(item.url)
                          else f"<li>{title}</li>")
         parts.append("</ul>")
     sent = to_second(issue.sent_at)
-    return FeedEntry(guid=tag_uri(context.base_url, f"issue/{issue.month}"), title=issue_title(issue, context),
+    return FeedEntry(guid=issue.feed_guid or tag_uri(context.tag_authority, f"issue/{issue.month}"), title=issue_title(issue, context),
                      url=issue_url(issue, context), published=sent, updated=sent,
                      summary=" ".join(paragraphs(issue.intro)), summary_html="\n".join(parts))
 

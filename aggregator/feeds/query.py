@@ -14,7 +14,9 @@ from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import entries, labels, resources
 from aggregator.errors import ConfigError
-from aggregator.feeds.model import ALL, Feed, FeedCategory, FeedEntry, FeedEvent, FeedKey, tag_uri
+from aggregator.feeds.model import (
+    ALL, Feed, FeedCategory, FeedEntry, FeedEvent, FeedKey, list_authority, resource_guid, tag_uri,
+)
 from aggregator.sanitize import is_http_url
 from aggregator.settings import Settings
 from aggregator.textclean import outgoing_url
@@ -35,6 +37,7 @@ class FeedContext:
     label_names: Mapping[tuple[str, str], str] = field(default_factory=lambda: MappingProxyType({}))
     source_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     limit: int = DEFAULT_LIMIT
+    tag_authority: str = "kindness-digest.invalid"  # the list's own name (List-Id domain): feed and issue ids
 
     @property
     def feeds_url(self) -> str:
@@ -78,7 +81,7 @@ def load_context(settings: Settings, *, limit: int = DEFAULT_LIMIT) -> FeedConte
         sources = {}
     publisher = parseaddr(settings.mail.from_address)[0].strip() or DEFAULT_PUBLISHER
     return FeedContext(settings.base_url.rstrip("/"), publisher, MappingProxyType(names),
-                       MappingProxyType(sources), limit)
+                       MappingProxyType(sources), limit, list_authority(settings.mail.list_id))
 
 
 def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
@@ -96,7 +99,7 @@ def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
     listed = _listed_on(conn, ids, context.source_names)
     feed_entries = tuple(_entry(r, context, categories.get(r.id, ()), listed.get(r.id, ())) for r in rows)
     changed = [at for r in rows for at in (r.modified_at, r.decided_at) if at is not None]
-    return Feed(id=tag_uri(context.base_url, f"feeds/{key.stem}"), title=context.feed_title(key),
+    return Feed(id=tag_uri(context.tag_authority, f"feeds/{key.stem}"), title=context.feed_title(key),
                 description=context.feed_description(key), home_url=context.base_url + "/",
                 url_stem=context.feeds_url + key.stem, publisher=context.publisher,
                 updated=to_second(max(changed)) if changed else EMPTY_FEED_UPDATED, entries=feed_entries)
@@ -117,7 +120,7 @@ def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], list
         event = FeedEvent(to_second(row.event_start), to_second(row.event_end) if row.event_end else None,
                           row.event_timezone, row.event_location, row.event_online,
                           outgoing_url(row.registration_url) if row.registration_url else None)
-    return FeedEntry(guid=tag_uri(context.base_url, f"resource/{row.id}"), title=row.title, url=url,
+    return FeedEntry(guid=resource_guid(row.canonical_url, row.feed_guid), title=row.title, url=url,
                      published=published, updated=updated, summary=row.summary or "",
                      summary_html=row.summary_html or "", authors=tuple(row.authors or ()),
                      categories=categories, image_url=row.image_url, event=event, also_listed_on=tuple(listed))
