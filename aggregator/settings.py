@@ -64,13 +64,17 @@ class MailSettings(BaseModel):
     from_address: str = "Kindness in care digest <digest@kindness-in-care.example>"
     reply_to: str | None = "editors@kindness-in-care.example"
     list_id: str = "Kindness in care digest <digest.kindness-in-care.example>"
-    unsubscribe_mailto: str = "unsubscribe@kindness-in-care.example"
+    unsubscribe_mailto: str = Field("unsubscribe@kindness-in-care.example", description="base of each subscriber's "
+                                    "signed List-Unsubscribe address (unsubscribe+u<id>-<version>-<mac>@...)")
+    bounce_address: str | None = Field("bounces@kindness-in-care.example", description="base of each delivery's "
+                                       "VERP return path (bounces+b<issue>-<subscriber>-<mac>@...); empty: the "
+                                       "From address, and bounces name no subscriber")
     subject_pattern: str = Field("Kindness in care digest: {month_name} {year}",
                                  description="placeholders {month_name}, {month}, {year}")
     wording_version: str = Field("2026-11", description="version of the consent wording shown on the subscribe form")
     tracking_pixel: bool = False
 
-    @field_validator("from_address", "reply_to", "list_id", "unsubscribe_mailto", "subject_pattern")
+    @field_validator("from_address", "reply_to", "list_id", "unsubscribe_mailto", "bounce_address", "subject_pattern")
     @classmethod
     def _one_line_header(cls, value: str | None) -> str | None:
         if value is not None and ("\r" in value or "\n" in value):

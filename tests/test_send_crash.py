@@ -61,7 +61,8 @@ def test_sender_killed_mid_send_resumes_with_at_most_one_duplicate(engine, datab
                "AGGREGATOR_SMTP__PORT": str(sink.port), "AGGREGATOR_SMTP__SECURITY": "none",
                "AGGREGATOR_SMTP__CONNECTIONS": "1", "AGGREGATOR_SMTP__RATE_PER_SECOND": "100000"}
         process.append(subprocess.Popen([sys.executable, "-m", "aggregator", "issue", "send", "--issue",
-                                         str(issue_id), "--worker-id", "w1"], cwd=ROOT, env=env,
+                                         str(issue_id), "--worker-id", "w1", "--allow-insecure-links"],
+                                        cwd=ROOT, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         process[0].wait(timeout=120)
         assert killed.is_set() and process[0].returncode == -signal.SIGKILL, process[0].stderr.read().decode()

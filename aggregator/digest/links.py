@@ -60,6 +60,7 @@ class PersonalLinks:
 
     unsubscribe: str
     preferences: str
+    mailto: str | None = None  # their own List-Unsubscribe address (digest.addresses); None: the shared one
 
 
 def personal_links(links: Links, tokens: Tokens, subscriber_id: int, token_version: int) -> PersonalLinks:

@@ -224,7 +224,7 @@ def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) ->
         return None
     for attempt in range(smtp.retries + 1):
         try:
-            connection.send(target.email, data)
+            connection.send(target.email, data, _return_path(run, target))
         except DeliveryFailure as failure:
             if failure.is_temporary and attempt < smtp.retries:
                 run.count("retried")
@@ -244,6 +244,11 @@ def _send_one(run: _Run, owner: str, target: Target, connection: _Connection) ->
     return None
 
 
+def _return_path(run: _Run, target: Target) -> str | None:
+    """This delivery's VERP envelope sender: a bounce to it names the issue and the subscriber."""
+    return run.copies.return_path(target.subscriber_id)
+
+
 def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:
     # a transaction of its own (the worker's connection is in autocommit): the failure and the bounce count
     # are written together or not at all
@@ -261,7 +266,7 @@ class _Connection:
         self._used = 0
         self._sender = envelope_sender(run.settings)
 
-    def send(self, recipient: str, data: bytes) -> None:
+    def send(self, recipient: str, data: bytes, sender: str | None = None) -> None:
         if self._session is not None and self._used >= self._run.settings.smtp.messages_per_connection:
             self.close()
         if self._session is None:
@@ -269,7 +274,7 @@ class _Connection:
             self._used = 0
         self._run.throttle.wait()
         self._used += 1
-        self._session.send(self._sender, recipient, data)
+        self._session.send(sender or self._sender, recipient, data)
 
     def close(self) -> None:
         if self._session is not None:
