@@ -46,6 +46,21 @@ class SMTPSettings(BaseModel):
     hard_bounce_after: int = Field(3, ge=1, description="5xx answers before an address is marked bounced")
 
 
+class MailInSettings(BaseModel):
+    """The mailbox `aggregator mail-in` reads (AGGREGATOR_MAILIN__<NAME>): bounces, complaints, unsubscribe mail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None  # none: mail-in has nothing to read
+    port: int = Field(993, ge=1, le=65535)
+    security: str = Field("tls", pattern="^(starttls|tls|none)$", description="tls (implicit), starttls or none")
+    username: str | None = None
+    password: SecretStr | None = None
+    folder: str = "INBOX"
+    timeout: float = Field(30.0, gt=0)
+    interval_minutes: int = Field(15, ge=1, description="how often `aggregator schedule` reads the mailbox")
+
+
 class DKIMSettings(BaseModel):
     """Optional DKIM signing (AGGREGATOR_DKIM__<NAME>); signs the List-Unsubscribe headers too."""
 
@@ -133,6 +148,7 @@ class Settings(BaseSettings):
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     dkim: DKIMSettings = Field(default_factory=DKIMSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    mailin: MailInSettings = Field(default_factory=MailInSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
