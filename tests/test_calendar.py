@@ -15,7 +15,7 @@ from aggregator.feeds.build import build_feeds
 from aggregator.lifecycle import change_resource_status
 from aggregator.model import Event, RawEntry
 from aggregator.web import calendars, published
-from tests.support.resources import NOW, source, store
+from tests.support.resources import NOW, store
 from tests.test_feeds import HUB, seed, settings  # noqa: F401 (a fixture)
 
 UTC = timezone.utc
