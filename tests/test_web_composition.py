@@ -123,6 +123,23 @@ def test_send_test_writes_to_the_outbox(site, tmp_path):
     assert "write it as name@example.org" in bad.get_data(as_text=True)
 
 
+def test_the_approve_panel_says_how_many_people_it_will_mail(site):
+    from sqlalchemy import insert
+
+    from aggregator.db.schema import subscribers
+    from tests.support.resources import NOW
+
+    clients, engine, _ = site
+    with engine.begin() as conn:
+        conn.execute(insert(subscribers), [
+            {"email": f"r{n}@example.org", "status": "active", "audiences": [], "themes": ["kindness"] if n else [],
+             "created_at": NOW, "origin": "form"} for n in range(3)])
+    issue_id = prepare(clients["ed"])
+    html = clients["admin"].get(f"/editor/issues/{issue_id}").get_data(as_text=True)
+    assert "Approving mails <strong>3 subscribers</strong>" in html
+    assert "Kindness: 2" in html and "Everything: 1" in html
+
+
 def test_every_site_link_in_a_test_copy_answers_before_sending(site, tmp_path):
     # issue 15: a test copy's archive, unsubscribe and preference links answered 404/400 until the send
     import email

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import audit_log, issue_items, issues
+from aggregator.digest.plan import RecipientCount, count_recipients
 from aggregator.errors import AggregatorError
 from aggregator.issues import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
 from aggregator.lifecycle import change_issue_status, record_audit
@@ -127,11 +128,22 @@ def show(issue_id: int):
         content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
         row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
         refusal = approval_refusal(conn, issue_id)
+        recipients = count_recipients(conn) if row.status == "draft" else None
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
         hour=9, minute=0, second=0, microsecond=0)
     return render_template("web/issue.html", content=content, issue=row, sections=content.sections(),
                            section_name=section_name, section_choices=section_choices(), refusal=refusal,
-                           default_send=default_send.strftime("%Y-%m-%dT%H:%M"), errors={})
+                           default_send=default_send.strftime("%Y-%m-%dT%H:%M"), errors={}, recipients=recipients,
+                           preference_sets=_preference_sets(recipients, context))
+
+
+def _preference_sets(recipients: RecipientCount | None, context) -> list[tuple[str, int]]:
+    """Each preference set an approval will mail, in words, with how many chose it (the largest first)."""
+    if recipients is None:
+        return []
+    return [(", ".join([context.label_name("audience", a) for a in audiences]
+                       + [context.label_name("theme", t) for t in themes]) or "Everything", people)
+            for audiences, themes, people in recipients.by_preferences]
 
 
 def _change(issue_id: int, what: str, change, success: str, **detail):
