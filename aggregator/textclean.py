@@ -13,12 +13,15 @@ from w3lib.url import url_query_cleaner
 _EXTRA_TRACKERS = re.compile(r"^(?:_hs(?:enc|mi)|__hs\w+|hsctatracking|mkt_tok|_ke)$")
 
 # A summary's tail that only points at the page: "Read more: <title>", "Continue reading →", "[…]", "(more…)".
-_TAIL = re.compile(
-    r"(?:\s*(?:\[\s*(?:\u2026|\.\.\.|&hellip;)\s*\]|\((?:read\s+)?more\s*(?:\u2026|\.\.\.)?\)"
-    r"|(?:\u2026|\.\.\.)?\s*(?:read\s+more|continue\s+reading|read\s+the\s+full\s+(?:post|article|story)"
-    r"|keep\s+reading)\b[^.!?\n]{0,200}?)\s*)+$",
-    re.IGNORECASE)
+_MARKER = (r"\[\s*(?:\u2026|\.\.\.)\s*\]|\((?:read\s+)?more\s*(?:\u2026|\.\.\.)?\)"
+           r"|(?:(?:\u2026|\.\.\.)\s*)?(?:read\s+more|continue\s+reading|read\s+the\s+full\s+(?:post|article|story)"
+           r"|keep\s+reading)\b[^.!?\n\[(]{0,200}?")
+# Markers separated by whitespace, to the end; each space belongs to exactly one place (no backtracking blow-up).
+_TAIL = re.compile(rf"(?:\s*(?:{_MARKER}))+\s*$", re.IGNORECASE)
 _TRAILING_ELLIPSIS = re.compile(r"\s*(?:\u2026|\.\.\.)$")
+# A tail is at most a marker and a title: only the end of a summary is searched, so the work is bounded
+# however long (or hostile: thousands of spaces) the text is.
+TAIL_WINDOW = 400
 
 
 def is_tracking_parameter(name: str) -> bool:
@@ -41,7 +44,9 @@ def outgoing_url(url: str) -> str:
 def clean_summary(text: str) -> str:
     """A summary without the partner's "Read more"/"Continue reading"/"[…]" tail; a sentence cut short keeps
     one ellipsis so the reader knows there is more."""
-    cleaned = _TAIL.sub("", text).rstrip(" ,;:\u2013\u2014-")
-    if cleaned != text.rstrip() and cleaned and cleaned[-1] not in ".!?\u2026":
+    text = text.rstrip()
+    head, tail = text[:-TAIL_WINDOW], text[-TAIL_WINDOW:]
+    cleaned = (head + _TAIL.sub("", tail)).rstrip(" ,;:\u2013\u2014-")
+    if cleaned != text and cleaned and cleaned[-1] not in ".!?\u2026":
         cleaned = _TRAILING_ELLIPSIS.sub("", cleaned) + "\u2026"
     return cleaned

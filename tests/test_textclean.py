@@ -38,3 +38,21 @@ def test_outgoing_url(url, clean):
 def test_one_list_decides():
     assert is_tracking_parameter("utm_campaign") and is_tracking_parameter("FBCLID")
     assert not is_tracking_parameter("id") and not is_tracking_parameter("q")
+
+
+def test_hostile_summaries_are_cleaned_in_bounded_cpu_time():
+    """Thousands of markers or spaces once made the tail pattern backtrack for minutes; bounded now."""
+    import resource
+    import subprocess
+    import sys
+
+    script = ("from aggregator.textclean import clean_summary\n"
+              "for text in ['[\\u2026] ' * 5000 + 'end', ' ' * 20000 + 'x', 'Read more ' * 2000, "
+              "'(more\\u2026) ' * 3000 + 'z', 'x' + ' \\t' * 30000]:\n"
+              "    clean_summary(text)\n")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (10, 10))  # CPU seconds: killed by SIGXCPU past this
+
+    done = subprocess.run([sys.executable, "-c", script], preexec_fn=limit, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()
