@@ -30,13 +30,16 @@ _SERIES = re.compile(
 # Deadlines and closing dates are not when anything happens.
 _NOT_AN_OCCASION = re.compile(r"(?:closing date|deadline|apply by|applications? close|posted on|updated on)\W*$",
                               re.IGNORECASE)
+MAX_CANDIDATES = 20  # dated phrases parsed per text: an announcement gives its date early, a list page is no event
 _UK_TIME = {"uk time": None, "gmt": "GMT", "bst": "BST", "utc": "UTC"}
 
 
 def find_dated_occasion(text: str, *, default_tz: str = "Europe/London") -> tuple[datetime, datetime | None] | None:
     """(start, end) in UTC of the first dated occasion in `text` that is not a deadline, or None."""
     text = normalise_date_text(text)
-    for match in _DATED.finditer(text):
+    for tried, match in enumerate(_DATED.finditer(text)):
+        if tried >= MAX_CANDIDATES:
+            break
         if _NOT_AN_OCCASION.search(text[max(0, match.start() - 40):match.start()]):
             continue
         phrase = f"{match['day']} {match['month']} {match['year']}"
