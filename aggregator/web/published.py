@@ -16,7 +16,7 @@ from pathlib import Path
 
 from html import escape
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy import Engine, select
 from werkzeug.http import is_resource_modified
 
@@ -280,7 +280,7 @@ def _page(body: bytes, content_type: str) -> Response:
     return response.make_conditional(request)
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """A test copy's one-click unsubscribe POST (RFC 8058) carries no CSRF token: the signed link is the
     authority, and the page changes nothing."""
     found = app.extensions.get("aggregator")
