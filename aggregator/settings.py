@@ -53,6 +53,21 @@ class SMTPSettings(BaseModel):
     )
 
 
+class MailInSettings(BaseModel):
+    """The mailbox `aggregator mail-in` reads (AGGREGATOR_MAILIN__<NAME>): bounces, complaints, unsubscribe mail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None  # none: mail-in has nothing to read
+    port: int = Field(993, ge=1, le=65535)
+    security: str = Field("tls", pattern="^(starttls|tls|none)$", description="tls (implicit), starttls or none")
+    username: str | None = None
+    password: SecretStr | None = None
+    folder: str = "INBOX"
+    timeout: float = Field(30.0, gt=0)
+    interval_minutes: int = Field(15, ge=1, description="how often `aggregator schedule` reads the mailbox")
+
+
 class DKIMSettings(BaseModel):
     """Optional DKIM signing (AGGREGATOR_DKIM__<NAME>); signs the List-Unsubscribe headers too."""
 
@@ -71,14 +86,23 @@ class MailSettings(BaseModel):
     from_address: str = "Kindness in care digest <digest@kindness-in-care.example>"
     reply_to: str | None = "editors@kindness-in-care.example"
     list_id: str = "Kindness in care digest <digest.kindness-in-care.example>"
-    unsubscribe_mailto: str = "unsubscribe@kindness-in-care.example"
+    unsubscribe_mailto: str = Field(
+        "unsubscribe@kindness-in-care.example",
+        description="base of each subscriber's signed List-Unsubscribe address (unsubscribe+u<id>-<version>-<mac>@...)",
+    )
+    bounce_address: str | None = Field(
+        "bounces@kindness-in-care.example",
+        description="base of each delivery's "
+        "VERP return path (bounces+b<issue>-<subscriber>-<mac>@...); empty: the "
+        "From address, and bounces name no subscriber",
+    )
     subject_pattern: str = Field(
         "Kindness in care digest: {month_name} {year}", description="placeholders {month_name}, {month}, {year}"
     )
     wording_version: str = Field("2026-11", description="version of the consent wording shown on the subscribe form")
     tracking_pixel: bool = False
 
-    @field_validator("from_address", "reply_to", "list_id", "unsubscribe_mailto", "subject_pattern")
+    @field_validator("from_address", "reply_to", "list_id", "unsubscribe_mailto", "bounce_address", "subject_pattern")
     @classmethod
     def _one_line_header(cls, value: str | None) -> str | None:
         if value is not None and ("\r" in value or "\n" in value):
@@ -157,6 +181,7 @@ class Settings(BaseSettings):
     smtp: SMTPSettings = Field(default_factory=SMTPSettings)
     dkim: DKIMSettings = Field(default_factory=DKIMSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    mailin: MailInSettings = Field(default_factory=MailInSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 

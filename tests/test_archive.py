@@ -91,7 +91,7 @@ def test_the_archive_has_its_own_feed(engine, client, fmt, media_type):
     [entry] = parsed.entries
     assert entry.title == "Kindness in care digest: November 2026"
     assert entry.link == f"{BASE}/archive/2026-11"
-    assert entry.id == "tag:digest.example.org,2026:issue/2026-11"
+    assert entry.id == "tag:digest.kindness-in-care.example,2026:issue/2026-11"  # the List-Id, not the host
     assert entry.published_parsed[:5] == SENT_AT.timetuple()[:5]
     html = entry.content[0].value if entry.get("content") else entry.summary
     assert "Kindness toolkit" in html and "javascript:" not in html

@@ -16,6 +16,8 @@ from aggregator.digest.issue import EventInfo, IssueContent, IssueItem
 from aggregator.digest.links import PersonalLinks
 from aggregator.digest.quality import images_without_alt
 from aggregator.digest.render import Recipient, render_digest
+from aggregator.ingest.event_text import series_occurrence
+from aggregator.ingest.events import is_upcoming
 from aggregator.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "digest"
@@ -29,9 +31,24 @@ def _when(value: str | None) -> datetime | None:
 
 def load_case(name: str) -> tuple[IssueContent, Recipient | None, PersonalLinks]:
     data = json.loads((GOLDEN / name / "input.json").read_text(encoding="utf-8"))
+    now = datetime.fromisoformat(data["now"])  # the fixed send time: which events are still to come
     items = []
     for raw in data["issue"]["items"]:
         event = raw["event"]
+        info = None
+        if event:
+            start, end, rule = _when(event["start"]), _when(event["end"]), event.get("recurrence")
+            if rule:
+                start, end = series_occurrence(rule, now)
+            info = EventInfo(
+                start,
+                end,
+                event["location"],
+                event["online"],
+                event["registration_url"],
+                is_upcoming(start, end, now),
+                rule,
+            )
         items.append(
             IssueItem(
                 resource_id=raw["resource_id"],
@@ -43,16 +60,7 @@ def load_case(name: str) -> tuple[IssueContent, Recipient | None, PersonalLinks]
                 type=raw["type"],
                 published=_when(raw["published"]),
                 image_url=raw["image_url"],
-                event=EventInfo(
-                    _when(event["start"]),
-                    _when(event["end"]),
-                    event["location"],
-                    event["online"],
-                    event["registration_url"],
-                    event["upcoming"],
-                )
-                if event
-                else None,
+                event=info,
                 also_listed_on=tuple(raw["also_listed_on"]),
                 themes=tuple(raw["themes"]),
                 audiences=tuple(raw["audiences"]),

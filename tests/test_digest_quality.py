@@ -40,6 +40,38 @@ def test_dead_and_login_links_are_flagged(engine, tmp_path):
     assert not report.ok and report.links_checked == len(set(checker.asked)) == 3
 
 
+def test_links_not_checked_are_said_so_and_the_issue_does_not_pass(engine, tmp_path):
+    # issue 15: offline, `issue check` said the issue passes with every link unchecked
+    issue_id = seed_issue(engine)
+    checker = FakeChecker({"https://pslhub.example/a": "unchecked"})
+    with engine.connect() as conn:
+        report = check_issue(
+            conn, issue_id, checker, NOW, settings=settings_for(tmp_path), taxonomy=load_taxonomy(TAXONOMY_FILE)
+        )
+    (problem,) = report.unchecked
+    assert problem.detail == "https://pslhub.example/a: not checked (fake)"
+    assert not report.ok and not report.passes() and report.passes(accept_unchecked=True)
+
+
+def test_an_empty_issue_fails_the_gate_and_cannot_be_approved(engine, tmp_path):
+    import pytest
+
+    from aggregator.db.schema import issue_items
+    from aggregator.review.lifecycle import EmptyIssueError, change_issue_status
+
+    issue_id = seed_issue(engine)
+    with engine.begin() as conn:
+        conn.execute(update(issues).where(issues.c.id == issue_id).values(status="draft"))
+        conn.execute(update(issue_items).where(issue_items.c.issue_id == issue_id).values(section="removed"))
+    with engine.connect() as conn:
+        report = check_issue(
+            conn, issue_id, FakeChecker({}), NOW, settings=settings_for(tmp_path), taxonomy=load_taxonomy(TAXONOMY_FILE)
+        )
+    assert [p.kind for p in report.problems] == ["empty"] and not report.passes(accept_unchecked=True)
+    with engine.begin() as conn, pytest.raises(EmptyIssueError):
+        change_issue_status(conn, issue_id, "approved", user_id=None, now=NOW)
+
+
 def test_resources_sent_in_recent_issues_and_images_without_alt_are_flagged(engine, tmp_path):
     issue_id = seed_issue(engine)
     with engine.begin() as conn:  # pretend this issue went out in October and a new one repeats it
@@ -99,7 +131,9 @@ def test_fetcher_checker_against_a_local_server(http_server):  # noqa: F811
             path: checker.check(http_server.url(path)).verdict for path in ("/ok", "/gone", "/members", "/forbidden")
         }
         verdicts["refused"] = checker.check("http://127.0.0.1:9/nothing").verdict
+        unresolved = checker.check("http://no-such-host.invalid/page")  # offline looks like this too
     assert verdicts == {"/ok": "ok", "/gone": "dead", "/members": "login", "/forbidden": "login", "refused": "dead"}
+    assert unresolved.verdict == "unchecked" and "resolve" in unresolved.detail
 
 
 def test_confirmation_mail_has_the_link_and_no_list_headers(tmp_path):

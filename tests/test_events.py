@@ -60,10 +60,12 @@ def test_registration_link_must_be_http():
     assert event.registration_url is None
 
 
-def test_upcoming_until_it_ends():
+def test_upcoming_only_while_its_start_is_in_the_future():
+    # issue 15: an event under way at send time cannot be joined from the mail: it is past
     start = datetime(2026, 12, 9, 12, 30, tzinfo=UTC)
     assert is_upcoming(start, None, start - timedelta(days=1))
-    assert is_upcoming(start, None, start + timedelta(minutes=30))  # still on
+    assert not is_upcoming(start, None, start + timedelta(minutes=30))
+    assert not is_upcoming(start, start + timedelta(hours=3), start)
     assert not is_upcoming(start, None, start + timedelta(hours=2))
     assert not is_upcoming(start, start + timedelta(hours=3), start + timedelta(hours=4))
     assert not is_upcoming(None, None, start)

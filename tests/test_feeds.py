@@ -130,6 +130,8 @@ def seed(engine) -> dict[str, int]:
         for n, title in enumerate(("Kindness toolkit", "Leadership guide", "December conversation", "hostile")):
             change_resource_status(conn, ids[title], "approved", user_id=None, now=NOW + timedelta(minutes=n))
         change_resource_status(conn, ids["Rejected one"], "rejected", user_id=None, now=NOW)
+        GUIDS.clear()
+        GUIDS.update(conn.execute(select(resources.c.id, resources.c.canonical_url)).all())
     return ids
 
 
@@ -174,8 +176,12 @@ def render_all(engine, settings: Settings, key: FeedKey = ALL) -> dict[str, byte
     return {fmt: render_feed(feed, fmt) for fmt in FORMATS}
 
 
+GUIDS: dict[int, str] = {}  # filled by seed(): each resource's feed id
+
+
 def guid(resource_id: int) -> str:
-    return f"tag:digest.example.org,2026:resource/{resource_id}"
+    """A resource's feed id: its canonical URL (issue 15: the base URL and the database id do not enter it)."""
+    return GUIDS[resource_id]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -339,3 +345,29 @@ def test_a_title_holding_markup_as_text_is_plain_text_in_every_feed(engine, sett
         text = data.decode()
         assert "onerror" not in text and "img src" not in text, fmt
         assert [e.title for e in parse_back(data, fmt)] == ["Kind words"], fmt
+
+
+def test_feed_ids_survive_a_new_base_url_and_a_rebuilt_database(engine, settings, tmp_path, database_url):
+    """issue 15: ids came from the base URL's host and the database id, so moving the site (or rebuilding
+    the database) made every reader show every item again."""
+    seed(engine)
+    before = {e.id for e in parse_back(render_all(engine, settings)["atom"], "atom")}
+    moved = settings.model_copy(update={"base_url": "https://kindness.example.net"})
+    assert {e.id for e in parse_back(render_all(engine, moved)["atom"], "atom")} == before
+    with engine.connect() as conn:  # the resource's own key, so a rebuilt database (new ids) gives the same
+        canonical = set(
+            conn.execute(select(resources.c.canonical_url).where(resources.c.status == "approved")).scalars()
+        )
+    assert before == canonical and "https://pslhub.example/a" in before
+
+
+def test_a_stored_feed_id_is_kept(engine, settings):
+    ids = seed(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            update(resources)
+            .where(resources.c.id == ids["Leadership guide"])
+            .values(feed_guid="tag:digest.example.org,2026:resource/2")
+        )
+    found = {e.title: e.id for e in parse_back(render_all(engine, settings)["rss"], "rss")}
+    assert found["Leadership guide"] == "tag:digest.example.org,2026:resource/2"

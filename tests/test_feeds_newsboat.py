@@ -95,15 +95,15 @@ def test_newsboat_reads_every_approved_resource(served, engine, tmp_path, fmt):
     with engine.connect() as conn:
         approved = conn.execute(select(resources).where(resources.c.status == "approved")).all()
     assert len(approved) == len(APPROVED)
-    assert set(items) == {f"tag:127.0.0.1,2026:resource/{r.id}" for r in approved}
+    assert set(items) == {r.canonical_url for r in approved}
     for row in approved:
-        item = items[f"tag:127.0.0.1,2026:resource/{row.id}"]
+        item = items[row.canonical_url]
         assert item["url"] == row.url and item["feedurl"] == feed_url
         expected = (row.published_at or row.decided_at).replace(microsecond=0)
         assert datetime.fromtimestamp(item["pubDate"], UTC) == expected
         if row.title != HOSTILE_TITLE:
             assert item["title"] == row.title
-    hostile = items[f"tag:127.0.0.1,2026:resource/{ids['hostile']}"]
+    hostile = items[next(r.canonical_url for r in approved if r.id == ids["hostile"])]
     assert "<script" not in hostile["content"].lower() and "javascript:" not in hostile["content"].lower()
 
     unread = run_newsboat(folder, [feed_url], "print-unread")
@@ -119,7 +119,7 @@ def test_newsboat_reads_a_theme_feed_with_exactly_its_resources(served, engine, 
     with engine.connect() as conn:
         expected = set(
             conn.execute(
-                select(resources.c.id)
+                select(resources.c.canonical_url)
                 .join(labels, labels.c.resource_id == resources.c.id)
                 .where(resources.c.status == "approved", labels.c.kind == "theme", labels.c.label_id == "kindness")
             ).scalars()
@@ -127,4 +127,4 @@ def test_newsboat_reads_a_theme_feed_with_exactly_its_resources(served, engine, 
     folder = tmp_path / "newsboat-theme"
     result = run_newsboat(folder, [f"{base}/feeds/theme/kindness.atom"], "reload")
     assert result.returncode == 0, result.stderr
-    assert {row["guid"] for row in cached_items(folder)} == {f"tag:127.0.0.1,2026:resource/{i}" for i in expected}
+    assert {row["guid"] for row in cached_items(folder)} == expected

@@ -103,6 +103,10 @@ def test_also_listed_on_names_the_other_partners(engine):
         )
     toolkit = next(i for i in content.items if i.resource_id == ids["Kindness toolkit"])
     assert toolkit.also_listed_on == ("NHS England",)
+    with engine.begin() as conn:  # issue 15: a source with no public name is not named by its id
+        content = load_issue(conn, prepare_draft(conn, "2026-11", NOW), NOW, {"pslhub": "PSL hub"})
+    toolkit = next(i for i in content.items if i.resource_id == ids["Kindness toolkit"])
+    assert toolkit.also_listed_on == ()
 
 
 def test_compose_reorder_remove_and_intro(engine):

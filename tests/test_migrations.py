@@ -99,3 +99,40 @@ def test_new_sqlite_files_take_8k_pages_and_existing_ones_keep_theirs(tmp_path):
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
             assert conn.execute(text("SELECT count(*) FROM sources")).scalar_one() == 1
         engine.dispose()
+
+
+def test_0006_keeps_the_feed_ids_readers_already_have(engine, monkeypatch):
+    """Before 0006 a resource's feed id was tag:<base URL host>,2026:resource/<id>, computed and never stored:
+    the upgrade stores it for what was published, so moving the site changes no id readers hold."""
+    from datetime import datetime
+
+    command.downgrade(alembic_config(engine), "0005")
+    now = datetime(2026, 11, 1, tzinfo=UTC).isoformat(sep=" ")
+    with engine.begin() as conn:
+        for rid, status in ((1, "approved"), (2, "pending")):
+            conn.execute(
+                text(
+                    "INSERT INTO resources (id, canonical_url, url, title, summary, summary_html, type,"
+                    " authors, tags, status, created_at, modified_at, off_topic, featured) VALUES (:id,"
+                    " :url, :url, 'Kindness', '', '', 'news', '[]', '[]', :status, :now, :now, false, false)"
+                ),
+                {"id": rid, "url": f"https://s.example/{rid}", "status": status, "now": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO issues (id, month, status, intro, created_at, updated_at, sent_at) VALUES"
+                " (7, '2026-10', 'sent', '', :now, :now, :now)"
+            ),
+            {"now": now},
+        )
+    monkeypatch.setenv("AGGREGATOR_BASE_URL", "https://digest.example.org")
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, feed_guid FROM resources")).all()) == {
+            1: "tag:digest.example.org,2026:resource/1",
+            2: None,
+        }
+        assert (
+            conn.execute(text("SELECT feed_guid FROM issues")).scalar_one()
+            == "tag:digest.example.org,2026:issue/2026-10"
+        )

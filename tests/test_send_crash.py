@@ -71,7 +71,18 @@ def test_sender_killed_mid_send_resumes_with_at_most_one_duplicate(engine, datab
         }
         process.append(
             subprocess.Popen(
-                [sys.executable, "-m", "aggregator", "issue", "send", "--issue", str(issue_id), "--worker-id", "w1"],
+                [
+                    sys.executable,
+                    "-m",
+                    "aggregator",
+                    "issue",
+                    "send",
+                    "--issue",
+                    str(issue_id),
+                    "--worker-id",
+                    "w1",
+                    "--allow-insecure-links",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

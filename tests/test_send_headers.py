@@ -100,7 +100,9 @@ def test_send_test_is_marked_and_not_recorded(engine, tmp_path):
     )
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert message["Subject"] == "[TEST] Kindness in care digest: November 2026"
-    assert "/unsubscribe/preview" in message.get_body(("plain",)).get_content()
+    # issue 15: a test copy links to signed preview pages (they work before the issue is sent)
+    text = message.get_body(("plain",)).get_content()
+    assert "/preview/" in text and "/unsubscribe/" not in text and "/archive/preview/" in text
     with engine.connect() as conn:
         from sqlalchemy import func, select
 

@@ -7,9 +7,11 @@ import re
 from sqlalchemy import select
 
 from aggregator.db.schema import deliveries, issues, subscribers
+from aggregator.digest.addresses import MailToken, read_address
 from aggregator.digest.send import SendOptions, send_issue
 from aggregator.digest.transport import OutboxTransport, SMTPTransport
 from aggregator.people.tokens import Tokens
+from tests.support.resources import NOW
 from tests.test_send_helpers import SECRET, Sink, SinkHandler, add_subscribers, seed_issue, settings_for
 
 NO_WAIT = SendOptions(backoff=0.0)
@@ -38,7 +40,14 @@ def test_digests_arrive_as_valid_multipart_alternative_with_personal_links(engin
         assert message["List-Id"] and message["Date"] and message["Message-ID"].endswith("@kindness-in-care.example>")
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         header_links = re.findall(r"<([^>]+)>", message["List-Unsubscribe"])  # unfolded by the parser
-        assert header_links[1] == "mailto:unsubscribe@kindness-in-care.example?subject=unsubscribe"
+        # issue 15: the mailto and the return path name their subscriber (signed), so mail-in can act on them
+        mailto = header_links[1].removeprefix("mailto:").removesuffix("?subject=unsubscribe")
+        assert read_address(mailto, SECRET, ("unsubscribe@kindness-in-care.example",)) == MailToken(
+            "unsubscribe", subscriber_id=by_email[to], token_version=1
+        )
+        assert read_address(received.mail_from, SECRET, ("bounces@kindness-in-care.example",)) == MailToken(
+            "bounce", subscriber_id=by_email[to], issue_id=issue_id
+        )
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
         assert "Kindness in care digest" in text and "Unsubscribe:" in text
@@ -57,12 +66,21 @@ def test_preferences_shape_each_copy(engine, tmp_path):
     add_subscribers(engine, 4)  # s0 everything, s1 leaders, s2 kindness theme, s3 frontline + kindness
     with Sink() as sink:
         settings = settings_for(tmp_path, **sink.smtp_settings())
-        send_issue(engine, issue_id, SMTPTransport(settings.smtp), settings, options=NO_WAIT)
+        # sent at a fixed time before the event (issue 15: an event past at send time has no calendar link)
+        send_issue(
+            engine,
+            issue_id,
+            SMTPTransport(settings.smtp),
+            settings,
+            options=NO_WAIT,
+            now=lambda: NOW,
+            source_names={"pslhub": "PSL hub", "nhse": "NHS England"},
+        )
     texts = {m.rcpt_tos[0]: m.message.get_body(("plain",)).get_content() for m in sink.handler.messages}
     assert "Leadership guide" in texts["s0@example.org"] and "Kindness toolkit" in texts["s0@example.org"]
     assert "Leadership guide" in texts["s1@example.org"] and "Kindness toolkit" not in texts["s1@example.org"]
     assert "Kindness toolkit" in texts["s2@example.org"] and "Leadership guide" not in texts["s2@example.org"]
-    assert "Also listed on nhse" in texts["s0@example.org"]
+    assert "Also listed on NHS England" in texts["s0@example.org"]  # the partner's name, never its source id
     assert "/events/" in texts["s0@example.org"] and ".ics" in texts["s0@example.org"]
 
 

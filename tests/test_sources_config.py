@@ -139,3 +139,24 @@ def test_deeply_nested_yaml_is_a_config_error_with_its_line(nesting, parse, file
             filename,
         )
     assert "nested more than" in str(caught.value) and caught.value.line and caught.value.line >= 3
+
+
+@pytest.mark.parametrize(
+    ("name", "partner", "public"),
+    [
+        ("Patient Safety Learning hub \u2014 Kindness in healthcare (RSS)", None, "Patient Safety Learning hub"),
+        ("GOV.UK \u2013 DHSC activity (Atom)", None, "GOV.UK"),
+        ("The King's Fund (RSS)", None, "The King's Fund"),
+        ("Point of Care Foundation", None, "Point of Care Foundation"),
+        (
+            "LSE Research Online \u2014 public aspects of medicine",
+            "London School of Economics",
+            "London School of Economics",
+        ),
+    ],
+)
+def test_public_name_is_the_partner_never_how_we_read_it(name, partner, public):
+    from aggregator.config.sources import SourceConfig
+
+    config = SourceConfig(id="x", name=name, url="https://x.example/feed", adapter="feed", partner=partner)
+    assert config.public_name == public

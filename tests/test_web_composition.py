@@ -90,6 +90,21 @@ def test_reorder_move_section_remove_and_intro(site):
     assert "Hello readers." in html and EVENTS not in [s for _, s in order(engine, issue_id)]
 
 
+def test_intro_sent_with_crlf_keeps_its_paragraphs(site):
+    # issue 15: browsers submit textareas with CRLF; the form boundary makes them \n
+    clients, engine, ids = site
+    issue_id = prepare(clients["ed"])
+    page = f"/editor/issues/{issue_id}"
+    post(clients["ed"], f"{page}/intro", {"intro": "Hi friends!\r\n\r\nI am writing from the ward.\r\n"}, page=page)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(issues.c.intro).where(issues.c.id == issue_id)).scalar_one()
+            == "Hi friends!\n\nI am writing from the ward."
+        )
+    html = clients["ed"].get(f"{page}/preview.html").get_data(as_text=True)
+    assert '<p class="intro"' in html and "Hi friends!</p>" in html
+
+
 def test_preview_html_and_text_as_a_reader(site):
     clients, engine, ids = site
     issue_id = prepare(clients["ed"])
@@ -124,6 +139,59 @@ def test_send_test_writes_to_the_outbox(site, tmp_path):
         follow_redirects=True,
     )
     assert "write it as name@example.org" in bad.get_data(as_text=True)
+
+
+def test_the_approve_panel_says_how_many_people_it_will_mail(site):
+    from sqlalchemy import insert
+
+    from aggregator.db.schema import subscribers
+    from tests.support.resources import NOW
+
+    clients, engine, _ = site
+    with engine.begin() as conn:
+        conn.execute(
+            insert(subscribers),
+            [
+                {
+                    "email": f"r{n}@example.org",
+                    "status": "active",
+                    "audiences": [],
+                    "themes": ["kindness"] if n else [],
+                    "created_at": NOW,
+                    "origin": "form",
+                }
+                for n in range(3)
+            ],
+        )
+    issue_id = prepare(clients["ed"])
+    html = clients["admin"].get(f"/editor/issues/{issue_id}").get_data(as_text=True)
+    assert "Approving mails <strong>3 subscribers</strong>" in html
+    assert "Kindness: 2" in html and "Everything: 1" in html
+
+
+def test_every_site_link_in_a_test_copy_answers_before_sending(site, tmp_path):
+    # issue 15: a test copy's archive, unsubscribe and preference links answered 404/400 until the send
+    import email
+    import email.policy
+    import re
+
+    clients, engine, _ = site
+    issue_id = prepare(clients["ed"])
+    post(
+        clients["ed"], f"/editor/issues/{issue_id}/test", {"email": "me@example.org"}, page=f"/editor/issues/{issue_id}"
+    )
+    (path,) = (tmp_path / "outbox").rglob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    base = "http://127.0.0.1:8000"
+    text = message.get_body(("plain",)).get_content()
+    links = sorted(set(re.findall(re.escape(base) + r"/\S+", text)))
+    assert any("/archive/preview/" in u for u in links) and any("/preview/" in u for u in links)
+    anonymous = clients["ed"].application.test_client()
+    for url in links:
+        assert anonymous.get(url[len(base) :]).status_code == 200, url
+    page = anonymous.get(next(u for u in links if "/archive/preview/" in u)[len(base) :])
+    assert "Kindness toolkit" in page.get_data(as_text=True) and page.headers["X-Robots-Tag"] == "noindex"
+    assert anonymous.get("/archive/preview/forged-token").status_code == 404
 
 
 def approve(client, issue_id, when="2099-01-01T09:00"):

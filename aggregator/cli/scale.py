@@ -79,13 +79,18 @@ def enqueue_send(
     issue: int = typer.Option(..., "--issue", help="The approved (or sending) issue's id."),
     batch: int | None = typer.Option(None, "--batch", min=1, help="Messages per job; default AGGREGATOR_SEND_BATCH."),
     in_process: bool = IN_PROCESS,
+    allow_insecure_links: bool = typer.Option(
+        False, "--allow-insecure-links", help="Send through SMTP even though AGGREGATOR_BASE_URL is not https://."
+    ),
 ) -> None:
     """Start sending an issue and enqueue ceil(pending / batch) send jobs (run again to resume: idempotent)."""
+    from aggregator.cli.delivery import require_https_links
     from aggregator.ingest.run import utcnow
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.dispatch import plan_send
 
     settings = Settings()
+    require_https_links(settings, allow_insecure=allow_insecure_links)
     plan = plan_send(open_database(settings), issue, batch or QueueSettings().send_batch, utcnow())
     with _OpenDispatcher(settings, in_process) as dispatcher:
         dispatcher.send(plan)

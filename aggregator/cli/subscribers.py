@@ -140,3 +140,24 @@ def read_csv_rows(path: Path) -> list[dict[str, str | None]]:
         ) from None
     except csv.Error as exc:
         raise ConfigError(f"not a readable CSV file: {exc}", path=str(path)) from None
+
+
+@app.command("mail-in")
+def mail_in() -> None:
+    """Read the bounce and unsubscribe mailbox (AGGREGATOR_MAILIN__*): unsubscribe requests, DSN bounces and
+    ARF complaints are applied to the subscribers they name and recorded in the consent ledger."""
+    from aggregator.digest.mailbox import ImapMailbox, process_mailbox
+
+    settings = Settings()
+    engine = open_database(settings)
+    with ImapMailbox(settings.mailin) as mailbox:
+        report = process_mailbox(engine, mailbox, settings, lambda: datetime.now(UTC))
+    table = Table("message", "kind", "subscribers", "changed", title=f"{len(report.outcomes)} messages read")
+    for outcome in report.outcomes:
+        table.add_row(
+            outcome.message_id,
+            outcome.kind,
+            ", ".join(map(str, outcome.subscriber_ids)) or outcome.note,
+            "yes" if outcome.changed else "no",
+        )
+    console.print(table)

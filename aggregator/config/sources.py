@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -112,6 +112,15 @@ class GovukOptions(_Strict):
         return value
 
 
+_DASH = re.compile(" [\u2013\u2014] ")  # "Partner — what we read of it"
+_FORMAT_NOTE = re.compile(r"\s*\((?:rss|atom|json(?: feed)?|feed|oai-pmh|api)\)\s*$", re.IGNORECASE)
+
+
+def public_names(sources: Iterable[SourceConfig]) -> dict[str, str]:
+    """Each source's public partner name by source id."""
+    return {s.id: s.public_name for s in sources}
+
+
 class WordpressOptions(_Strict):
     """The WordPress REST API route (`/wp-json/wp/v2/posts` or `/pages`): which category to read."""
 
@@ -145,6 +154,18 @@ class SourceConfig(_Strict):
         description="read each feed entry's full content (event details, fuller "
         "summaries); slower, so only for sources that need it",
     )
+    partner: str | None = Field(
+        None,
+        description="the partner's public name, as subscribers see it; default: "
+        "`name` up to its ' — ', without '(RSS)' and the like",
+    )
+
+    @property
+    def public_name(self) -> str:
+        """What subscribers see: the partner, never a source id or how we read it ("... (RSS)")."""
+        if self.partner:
+            return self.partner
+        return _FORMAT_NOTE.sub("", _DASH.split(self.name)[0]).strip() or self.name
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: check_http_url(v)))
 

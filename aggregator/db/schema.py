@@ -140,6 +140,9 @@ resources = Table(
     Column("rejection_reason", Text),
     Column("decided_by", Integer, ForeignKey("users.id")),
     Column("decided_at", UTCDateTime),
+    Column(
+        "feed_guid", Text, comment="the feed id readers already have (kept from before 0006); else the canonical URL"
+    ),
     Index("ix_resources_status_created", "status", "created_at"),
     Index("ix_resources_canonical_url", "canonical_url"),
     Index("ix_resources_doi", "doi"),
@@ -252,6 +255,7 @@ issues = Table(
     Column("approved_by", Integer, ForeignKey("users.id")),
     Column("send_at", UTCDateTime, comment="when the approved issue may go out"),
     Column("sent_at", UTCDateTime),
+    Column("feed_guid", Text, comment="the archive feed id readers already have (kept from before 0006)"),
 )
 
 # The resources of an issue, in the editors' order, grouped into sections (a theme id, or "events").

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime
 from email.utils import make_msgid
 
 from aggregator.config.taxonomy import Taxonomy
+from aggregator.digest.addresses import bounce_address, unsubscribe_address
 from aggregator.digest.deliveries import Target
 from aggregator.digest.issue import IssueContent
 from aggregator.digest.links import Links, personal_links
@@ -43,7 +45,8 @@ class Copies:
         self._signer, self._limit = signer, limit
         self._nonce = new_nonce()
         self._links = Links(settings.base_url)
-        self._tokens = Tokens(settings.secret())
+        self._secret = settings.secret()
+        self._tokens = Tokens(self._secret)
         self._domain = sender_domain(settings)
         self._templates: OrderedDict[CopyKey, MessageTemplate] = OrderedDict()
         self._lock = threading.Lock()
@@ -82,9 +85,20 @@ class Copies:
         """(bytes, Message-ID) of `target`'s message: their copy with their address, links and Message-ID."""
         message_id = message_id or self.message_id(target)
         links = personal_links(self._links, self._tokens, target.subscriber_id, target.token_version)
+        links = replace(
+            links,
+            mailto=unsubscribe_address(
+                self._settings.mail.unsubscribe_mailto, self._secret, target.subscriber_id, target.token_version
+            ),
+        )
         data = self.template(target.audiences, target.themes).fill(
             PersonalParts(to=target.email, message_id=message_id, date=now, links=links)
         )
         if self._signer is not None:
             data = self._signer.sign(data)
         return data, message_id
+
+    def return_path(self, subscriber_id: int) -> str | None:
+        """The VERP envelope sender of this issue's delivery to `subscriber_id` (None: the From address)."""
+        base = self._settings.mail.bounce_address
+        return bounce_address(base, self._secret, self._content.id, subscriber_id) if base else None

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from aggregator.db.schema import entries, issue_items, issues, labels, resources
+from aggregator.ingest.event_text import series_occurrence
 from aggregator.ingest.events import is_upcoming
 
 EVENTS = "events"  # the section of upcoming events
@@ -24,7 +25,8 @@ class EventInfo:
     location: str | None
     online: bool | None
     registration_url: str | None
-    upcoming: bool
+    upcoming: bool  # starts after the time the issue is loaded for (its send time)
+    recurrence: str | None = None  # a monthly series' rule (aggregator.ingest.event_text); start is its next occurrence
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +98,11 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
     next_position = (
         conn.execute(select(func.max(issue_items.c.position)).where(issue_items.c.issue_id == issue_id)).scalar() or 0
     ) + 1
+    series = _recurrences(conn, [c.id for c in candidates])
     rows = []
     for offset, row in enumerate(candidates):
-        is_event = row.event_start is not None and is_upcoming(row.event_start, row.event_end, now)
+        start, end = _next_time(row.event_start, row.event_end, series.get(row.id), now)
+        is_event = start is not None and is_upcoming(start, end, now)
         rows.append(
             {
                 "issue_id": issue_id,
@@ -111,6 +115,39 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
         conn.execute(insert(issue_items), rows)
         conn.execute(update(issues).where(issues.c.id == issue_id).values(updated_at=now))
     return issue_id
+
+
+def _recurrences(conn: Connection, resource_ids: Sequence[int]) -> dict[int, str]:
+    """The series rule one of each resource's entries carries (extra["recurrence"]), by resource id."""
+    found: dict[int, str] = {}
+    for row in conn.execute(
+        select(entries.c.resource_id, entries.c.extra)
+        .where(entries.c.resource_id.in_(resource_ids))
+        .order_by(entries.c.id)
+    ):
+        rule = (row.extra or {}).get("recurrence")
+        if isinstance(rule, str) and rule:
+            found.setdefault(row.resource_id, rule)
+    return found
+
+
+def _next_time(
+    start: datetime | None, end: datetime | None, rule: str | None, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """A series' next occurrence after `now` (else the stored start and end)."""
+    if rule and (occurrence := series_occurrence(rule, now)):
+        return occurrence
+    return start, end
+
+
+def _event_info(row, rule: str | None, now: datetime) -> EventInfo | None:
+    if row.event_start is None:
+        return None
+    start, end = _next_time(row.event_start, row.event_end, rule, now)
+    assert start is not None
+    return EventInfo(
+        start, end, row.event_location, row.event_online, row.registration_url, is_upcoming(start, end, now), rule
+    )
 
 
 def _top_themes(conn: Connection, resource_ids: Sequence[int]) -> dict[int, str]:
@@ -142,9 +179,10 @@ def load_issue(
     for e in conn.execute(
         select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)
     ):
-        name = (source_names or {}).get(e.source_id, e.source_id)
-        if name not in listed_on[e.resource_id]:
+        name = (source_names or {}).get(e.source_id)  # never a source id: an unknown source is not named
+        if name and name not in listed_on[e.resource_id]:
             listed_on[e.resource_id].append(name)
+    series = _recurrences(conn, ids)
     by_kind: dict[tuple[int, str], list[str]] = defaultdict(list)
     for lab in conn.execute(
         select(labels.c.resource_id, labels.c.kind, labels.c.label_id)
@@ -163,16 +201,7 @@ def load_issue(
             type=r.type,
             published=r.published_at,
             image_url=r.image_url,
-            event=EventInfo(
-                r.event_start,
-                r.event_end,
-                r.event_location,
-                r.event_online,
-                r.registration_url,
-                is_upcoming(r.event_start, r.event_end, now),
-            )
-            if r.event_start
-            else None,
+            event=_event_info(r, series.get(r.id), now),
             also_listed_on=tuple(listed_on[r.id][1:]),
             themes=tuple(by_kind[(r.id, "theme")]),
             audiences=tuple(by_kind[(r.id, "audience")]),

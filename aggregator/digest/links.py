@@ -29,11 +29,29 @@ class Links:
     def event_ics(self, resource_id: int) -> str:
         return self._url(f"/events/{int(resource_id)}.ics")
 
+    def calendar_feed(self, kind: str = "all", label_id: str | None = None) -> str:
+        """The subscribable calendar of upcoming events (webcal://: calendar apps subscribe, not download)."""
+        path = "/feeds/events.ics" if kind == "all" else f"/feeds/{kind}/{quote(label_id or '', safe='')}.ics"
+        return webcal(self._url(path))
+
     def archive(self, month: str) -> str:
         return self._url(f"/archive/{quote(month, safe='')}")
 
+    def preview_issue(self, token: str) -> str:
+        """A test copy's "read in your browser": the issue's page before it is sent (signed, expires)."""
+        return self._url(f"/archive/preview/{quote(token, safe='')}")
+
+    def preview_notice(self, token: str, what: str) -> str:
+        """Where a test copy's unsubscribe or preferences link goes: a page saying what it does for a subscriber."""
+        return self._url(f"/preview/{quote(token, safe='')}/{quote(what, safe='')}")
+
     def home(self) -> str:
         return self._url("/")
+
+
+def webcal(url: str) -> str:
+    """`url` as a webcal:// link (the scheme calendar apps register to subscribe to a calendar over http(s))."""
+    return "webcal://" + url.split("://", 1)[1] if "://" in url else url
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +60,7 @@ class PersonalLinks:
 
     unsubscribe: str
     preferences: str
+    mailto: str | None = None  # their own List-Unsubscribe address (digest.addresses); None: the shared one
 
 
 def personal_links(links: Links, tokens: Tokens, subscriber_id: int, token_version: int) -> PersonalLinks:
@@ -49,6 +68,21 @@ def personal_links(links: Links, tokens: Tokens, subscriber_id: int, token_versi
     return PersonalLinks(
         unsubscribe=links.unsubscribe(tokens.make("unsubscribe", subscriber_id, token_version)),
         preferences=links.preferences(tokens.make("preferences", subscriber_id, token_version)),
+    )
+
+
+def preview_links(links: Links, tokens: Tokens, issue_id: int) -> tuple[PersonalLinks, str]:
+    """A test copy's personal links and its "read in your browser" link: signed preview pages that work
+    before the issue is sent, for nobody's subscription."""
+    from aggregator.people.tokens import make_preview
+
+    token = make_preview(tokens, issue_id)
+    return (
+        PersonalLinks(
+            unsubscribe=links.preview_notice(token, "unsubscribe"),
+            preferences=links.preview_notice(token, "preferences"),
+        ),
+        links.preview_issue(token),
     )
 
 

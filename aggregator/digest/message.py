@@ -46,6 +46,7 @@ class Slot(Enum):
     MESSAGE_ID = "message_id"
     DATE = "date"
     UNSUBSCRIBE_HEADER = "unsubscribe_header"
+    UNSUBSCRIBE_MAILTO = "unsubscribe_mailto"
     UNSUBSCRIBE_TEXT = "unsubscribe_text"
     PREFERENCES_TEXT = "preferences_text"
     UNSUBSCRIBE_HTML = "unsubscribe_html"
@@ -111,7 +112,7 @@ def build_template(
             b"List-Unsubscribe: <",
             Slot.UNSUBSCRIBE_HEADER,
             b">,\r\n <",
-            unsubscribe_mailto(settings.mail.unsubscribe_mailto).encode("ascii"),
+            Slot.UNSUBSCRIBE_MAILTO,
             b">\r\n",
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
         ]
@@ -241,6 +242,8 @@ def _slot_values(personal: PersonalParts, mailto: str | None) -> dict[Slot, byte
     links = personal.links
     if links is not None:
         values[Slot.UNSUBSCRIBE_HEADER] = _one_line(links.unsubscribe).encode("ascii")
+        own = unsubscribe_mailto(links.mailto) if links.mailto else mailto
+        values[Slot.UNSUBSCRIBE_MAILTO] = _one_line(own or "").encode("ascii")
         values[Slot.UNSUBSCRIBE_TEXT] = _qp_value(links.unsubscribe)
         values[Slot.PREFERENCES_TEXT] = _qp_value(links.preferences)
         values[Slot.UNSUBSCRIBE_HTML] = _qp_value(str(escape(links.unsubscribe)))

@@ -51,7 +51,7 @@ class PacedConnection:
         self._used = 0
         self._sender = envelope_sender(settings)
 
-    def send(self, recipient: str, data: bytes) -> None:
+    def send(self, recipient: str, data: bytes, sender: str | None = None) -> None:
         if self._session is not None and self._used >= self._settings.smtp.messages_per_connection:
             self.close()
         if self._session is None:
@@ -59,7 +59,7 @@ class PacedConnection:
             self._used = 0
         self._throttle.wait()
         self._used += 1
-        self._session.send(self._sender, recipient, data)
+        self._session.send(sender or self._sender, recipient, data)
 
     def close(self) -> None:
         if self._session is not None:

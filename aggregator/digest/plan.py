@@ -49,6 +49,23 @@ def iter_active(conn: Connection, page: int = PAGE) -> Iterator[Recipient]:
         after = rows[-1].id
 
 
+@dataclass(frozen=True, slots=True)
+class RecipientCount:
+    """Who an approval will mail: the active subscribers, and how many chose each set of preferences."""
+
+    total: int
+    by_preferences: tuple[tuple[tuple[str, ...], tuple[str, ...], int], ...]  # audiences, themes, people; most first
+
+
+def count_recipients(conn: Connection) -> RecipientCount:
+    """The active subscribers by their (audiences, themes) choice (none chosen: everything)."""
+    people: Counter = Counter()
+    for recipient in iter_active(conn):
+        people[(tuple(sorted(set(recipient.audiences))), tuple(sorted(set(recipient.themes))))] += 1
+    ordered = sorted(people.items(), key=lambda kv: (-kv[1], kv[0]))
+    return RecipientCount(sum(people.values()), tuple((a, t, n) for (a, t), n in ordered))
+
+
 def plan_send(
     conn: Connection,
     issue_id: int,
@@ -58,13 +75,11 @@ def plan_send(
     source_names: Mapping[str, str] | None = None,
 ) -> SendPlan:
     content = load_issue(conn, issue_id, now, source_names)
-    people: Counter = Counter()
-    for recipient in iter_active(conn):
-        people[(tuple(sorted(set(recipient.audiences))), tuple(sorted(set(recipient.themes))))] += 1
+    counted = count_recipients(conn)
     copies = []
-    for (audiences, themes), count in people.most_common():
+    for audiences, themes, count in counted.by_preferences:
         rendered = render_digest(
             content, recipient=Recipient(0, "", audiences, themes), settings=settings, taxonomy=taxonomy
         )
         copies.append((audiences, themes, count, rendered.html.count('class="item-title"')))
-    return SendPlan(issue_id, content.month, sum(people.values()), tuple(copies))
+    return SendPlan(issue_id, content.month, counted.total, tuple(copies))

@@ -17,7 +17,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.issue import EVENTS, OTHER, IssueContent, IssueItem, personalise
 from aggregator.digest.links import Links, PersonalLinks
+from aggregator.ingest.event_text import series_phrase
 from aggregator.settings import Settings
+from aggregator.text.clean import clean_summary, outgoing_url
 from aggregator.text.sanitize import clean_text, is_http_url, truncate_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
@@ -35,8 +37,10 @@ MONTH_NAMES = (
     "November",
     "December",
 )
-SUMMARY_CHARS = 320  # read on a phone between shifts: a taste, then the link
+SUMMARY_CHARS = 200  # about three lines in the mail, read on a phone between shifts: a taste, then "Read more"
+PAST_EVENTS = "past-events"  # events whose start has passed by send time: their recordings and slides
 TEXT_WIDTH = 72
+_PARAGRAPHS = re.compile(r"(?:\r?\n|\r)[ \t]*(?:\r?\n|\r)\s*")  # a blank line, whatever ends the lines
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -77,12 +81,14 @@ def render_digest(
     settings: Settings,
     taxonomy: Taxonomy,
     personal: PersonalLinks | None = None,
+    archive_url: str | None = None,
 ) -> RenderedMail:
     """A subscriber's copy of `content`, filtered and ordered by their preferences (None: everything).
 
     `personal` gives the unsubscribe and preference links; without it the links are signed for
     `recipient` (reading settings.secret()), or are preview placeholders when there is no recipient.
     The sending engine passes placeholders here and puts each subscriber's links into the bytes.
+    `archive_url` replaces the archive link (a test copy's signed preview page).
     """
     links = Links(settings.base_url)
     if recipient is not None:
@@ -90,14 +96,17 @@ def render_digest(
     if personal is None:
         personal = _default_links(links, recipient, settings)
     zone = ZoneInfo(settings.schedule.timezone)
+    sections = [_section(name, items, taxonomy, links, zone) for name, items in _arranged(content)]
     context = {
         "subject": issue_subject(content.month, settings),
         "month_title": _month_title(content.month),
-        "intro": [_plain(p) for p in content.intro.split("\n\n") if _plain(p)],
-        "sections": [_section(name, items, taxonomy, links, zone) for name, items in content.sections()],
+        "intro": [_plain(p) for p in _PARAGRAPHS.split(content.intro) if _plain(p)],
+        "sections": sections,
+        "featured": [i for i in (_item(item, links, zone) for item in content.items if item.featured) if i.url],
+        "calendar_url": links.calendar_feed(),
         "count": len(content.items),
         "personal": personal,
-        "archive_url": links.archive(content.month),
+        "archive_url": archive_url or links.archive(content.month),
         "home_url": links.home(),
         "list_name": _display_name(settings.mail.from_address),
         "preferences_chosen": bool(recipient and (recipient.audiences or recipient.themes)),
@@ -138,6 +147,8 @@ class _ItemView:
     event_where: str | None
     ics_url: str | None
     registration_url: str | None
+    cut: bool  # the summary was shortened: "Read more" follows it
+    past_event: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,33 +158,55 @@ class _SectionView:
     items: tuple[_ItemView, ...]
 
 
+def _arranged(content: IssueContent) -> list[tuple[str, tuple[IssueItem, ...]]]:
+    """The issue's sections; events no longer upcoming at send time leave "Upcoming events" for a last section
+    of past events (their recordings and slides)."""
+    arranged, past = [], []
+    for name, items in content.sections():
+        if name == EVENTS:
+            past += [i for i in items if i.event is None or not i.event.upcoming]
+            items = tuple(i for i in items if i.event is not None and i.event.upcoming)
+        if items:
+            arranged.append((name, items))
+    return arranged + ([(PAST_EVENTS, tuple(past))] if past else [])
+
+
 def _section(name: str, items: Sequence[IssueItem], taxonomy: Taxonomy, links: Links, zone: ZoneInfo) -> _SectionView:
     names = {label.id: label.name for label in taxonomy.themes}
-    title = {EVENTS: "Upcoming events", OTHER: "More resources"}.get(name) or names.get(
-        name, name.replace("-", " ").capitalize()
-    )
+    title = {EVENTS: "Upcoming events", OTHER: "More resources", PAST_EVENTS: "Past events: recordings and slides"}.get(
+        name
+    ) or names.get(name, name.replace("-", " ").capitalize())
     return _SectionView(id=name, name=title, items=tuple(_item(i, links, zone) for i in items))
 
 
 def _item(item: IssueItem, links: Links, zone: ZoneInfo) -> _ItemView:
-    meta = [item.type.replace("-", " ").capitalize()] if item.type and not item.event else []
-    if item.published and not item.event:
-        meta.append(_date(item.published, zone))
     event = item.event
+    upcoming = event is not None and event.upcoming
+    meta = [item.type.replace("-", " ").capitalize()] if item.type and not event else []
+    if item.published and not event:
+        meta.append(_date(item.published, zone))
+    if event is not None and not upcoming:
+        meta.append(f"Past event, {_date(event.start, zone)}: recording and slides on the event page")
     where = None
-    if event is not None:
+    if upcoming:
         where = ", ".join(p for p in (_plain(event.location), "online" if event.online else "") if p) or None
+    summary = clean_summary(_plain(item.summary))
+    short = truncate_text(summary, SUMMARY_CHARS)
     return _ItemView(
         title=_plain(item.title) or "(untitled)",
-        url=item.url if is_http_url(item.url) else None,
-        summary=truncate_text(_plain(item.summary), SUMMARY_CHARS),
+        url=outgoing_url(item.url) if is_http_url(item.url) else None,
+        summary=short,
         meta=" · ".join(meta),
         also_listed_on=", ".join(_plain(n) for n in item.also_listed_on),
         image_url=item.image_url if is_http_url(item.image_url) else None,
-        event_when=_when(event.start, event.end, zone) if event else None,
+        event_when=_when(event.start, event.end, zone, event.recurrence) if upcoming else None,
         event_where=where,
-        ics_url=links.event_ics(item.resource_id) if event else None,
-        registration_url=event.registration_url if event and is_http_url(event.registration_url) else None,
+        ics_url=links.event_ics(item.resource_id) if upcoming else None,
+        registration_url=(
+            outgoing_url(event.registration_url) if upcoming and is_http_url(event.registration_url) else None
+        ),
+        cut=short != summary,
+        past_event=event is not None and not upcoming,
     )
 
 
@@ -187,7 +220,7 @@ def _date(value: datetime, zone: ZoneInfo) -> str:
     return f"{local.day} {MONTH_NAMES[local.month - 1]} {local.year}"
 
 
-def _when(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
+def _when(start: datetime, end: datetime | None, zone: ZoneInfo, recurrence: str | None = None) -> str:
     local = start.astimezone(zone)
     text = f"{local:%a} {_date(start, zone)}, {local:%H:%M}"
     if end is not None:
@@ -197,7 +230,8 @@ def _when(start: datetime, end: datetime | None, zone: ZoneInfo) -> str:
             if local_end.date() == local.date()
             else f" to {local_end:%a} {_date(end, zone)}, {local_end:%H:%M}"
         )
-    return f"{text} ({local.tzname()})"
+    text = f"{text} ({local.tzname()})"
+    return f"{text}, then {series_phrase(recurrence)}" if recurrence else text
 
 
 def _month_title(month: str) -> str:

@@ -254,7 +254,7 @@ def _send_one(
         try:
             if data is None:
                 data, _ = run.copies.message(target, run.now(), message_id)
-            connection.send(target.email, data)
+            connection.send(target.email, data, _return_path(run, target))
         except AddressError as exc:
             _record_failure(run, owner, target, str(exc), bounce=False)
             run.count("failed")
@@ -303,6 +303,11 @@ def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
     with run.engine.begin() as conn:
         store.park(conn, target.delivery_id, owner, reason)
     run.count("parked")
+
+
+def _return_path(run: _Run, target: Target) -> str | None:
+    """This delivery's VERP envelope sender: a bounce to it names the issue and the subscriber."""
+    return run.copies.return_path(target.subscriber_id)
 
 
 def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:

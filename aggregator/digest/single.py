@@ -6,10 +6,11 @@ from datetime import datetime
 
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.issue import IssueContent
-from aggregator.digest.links import Links, PersonalLinks
+from aggregator.digest.links import Links, preview_links
 from aggregator.digest.message import build_message, envelope_sender, new_nonce, slot_links
 from aggregator.digest.render import render_confirmation, render_digest
 from aggregator.digest.send import Mailer
+from aggregator.people.tokens import Tokens
 from aggregator.settings import Settings
 
 TEST_PREFIX = "[TEST] "
@@ -19,11 +20,18 @@ def send_test(
     content: IssueContent, address: str, transport: Mailer, settings: Settings, *, taxonomy: Taxonomy, now: datetime
 ) -> bytes:
     """Send the whole issue (no preferences) to `address` with a "[TEST]" subject; not recorded as a delivery.
-    Its unsubscribe and preference links are preview links that do nothing. Returns the bytes sent."""
+    Its links open signed preview pages that work before the issue is sent (the issue's page; a note saying
+    what the unsubscribe and preference links do for a subscriber). Returns the bytes sent."""
     nonce = new_nonce()
-    links = Links(settings.base_url)
-    rendered = render_digest(content, recipient=None, settings=settings, taxonomy=taxonomy, personal=slot_links(nonce))
-    preview = PersonalLinks(unsubscribe=links.unsubscribe("preview"), preferences=links.preferences("preview"))
+    preview, archive_url = preview_links(Links(settings.base_url), Tokens(settings.secret()), content.id)
+    rendered = render_digest(
+        content,
+        recipient=None,
+        settings=settings,
+        taxonomy=taxonomy,
+        personal=slot_links(nonce),
+        archive_url=archive_url,
+    )
     data = build_message(
         rendered, settings, to=address, date=now, links=preview, nonce=nonce, subject_prefix=TEST_PREFIX
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import lxml.html
 
+from aggregator.ingest.event_text import parse_series
 from aggregator.model import Event
 from aggregator.text.dates import parse_event_time
 from aggregator.text.sanitize import clean_text, is_http_url
@@ -31,27 +34,56 @@ class EventListing:
     online: bool | None = None
     registration_url: str | None = None
     summary: str = ""
+    recurrence: str | None = None  # a monthly series (aggregator.ingest.event_text); start is its next occurrence
+    stamp: datetime | None = None  # when its details last changed (DTSTAMP); None: now
 
 
 def is_upcoming(start: datetime | None, end: datetime | None, now: datetime) -> bool:
-    """True while the event has not finished (an event without an end lasts DEFAULT_LENGTH)."""
-    if start is None:
-        return False
-    return (end or start + DEFAULT_LENGTH) > now
+    """True when the event starts after `now` (the send time): one already under way cannot be joined from a
+    monthly mail, so it is shown as past (its recording and slides), with no calendar link. `end` is unused."""
+    return start is not None and start > now
 
 
 def event_to_ics(event: EventListing, *, now: datetime, domain: str = "kindness-digest.invalid") -> bytes:
     """One VEVENT in a VCALENDAR (RFC 5545), in the event's own time zone when it is known."""
+    return calendar_to_ics([event], now=now, domain=domain)
+
+
+def calendar_to_ics(
+    events: Sequence[EventListing], *, now: datetime, name: str | None = None, domain: str = "kindness-digest.invalid"
+) -> bytes:
+    """A VCALENDAR of `events` (a subscribable feed when `name` is given: calendar apps show it by that name)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
+    if name:
+        calendar.add("name", clean_text(name))
+        calendar.add("x-wr-calname", clean_text(name))
+        calendar.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", "PT12H")
+    for event in events:
+        calendar.add_component(_vevent(event, now, domain))
+    calendar.add_missing_timezones()  # a series is written in its own zone: its VTIMEZONE goes with it
+    return calendar.to_ical()
+
+
+def _vevent(event: EventListing, now: datetime, domain: str) -> icalendar.Event:
     vevent = icalendar.Event()
     vevent.add("uid", f"resource-{event.resource_id}@{domain}")
-    vevent.add("dtstamp", now)
-    # UTC times ("Z"): every calendar shows them in its own zone, with no VTIMEZONE to go stale
-    vevent.add("dtstart", event.start.astimezone(UTC))
-    vevent.add("dtend", (event.end or event.start + DEFAULT_LENGTH).astimezone(UTC))
+    vevent.add("dtstamp", (event.stamp or now).astimezone(UTC))
+    end = event.end or event.start + DEFAULT_LENGTH
+    series = parse_series(event.recurrence) if event.recurrence else None
+    if series is not None:
+        # a series repeats at a wall-clock time: written in its zone so that summer time does not move it
+        zone = ZoneInfo(series[3])
+        vevent.add("dtstart", event.start.astimezone(zone))
+        vevent.add("dtend", end.astimezone(zone))
+        vevent.add("rrule", icalendar.vRecur.from_ical(series[0]))
+    else:
+        # UTC times ("Z"): every calendar shows them in its own zone, with no VTIMEZONE to go stale
+        vevent.add("dtstart", event.start.astimezone(UTC))
+        vevent.add("dtend", end.astimezone(UTC))
     # fetched text: single-line, control characters removed; icalendar escapes the rest
     vevent.add("summary", clean_text(event.title))
     description = clean_text(event.summary)
@@ -64,13 +96,15 @@ def event_to_ics(event: EventListing, *, now: datetime, domain: str = "kindness-
     location = clean_text(event.location) or ("Online" if event.online else "")
     if location:
         vevent.add("location", location)
-    calendar.add_component(vevent)
-    return calendar.to_ical()
+    return vevent
 
 
 # Labelled lines as event pages and posts write them ("Date: ...", "Time: ...", "Where: ...").
 _LABELS = r"(?:date|when|time|where|venue|location|place)"
-_FIELD = re.compile(rf"\b({_LABELS})\s*:\s*(.+?)(?=\s*\b{_LABELS}\s*:|\n|$)", re.IGNORECASE)
+# "Closing date:" and "Deadline:" are not when the event happens.
+_FIELD = re.compile(
+    rf"\b(?<!closing )(?<!closing\xa0)({_LABELS})\s*:\s*(.+?)(?=\s*\b{_LABELS}\s*:|\n|$)", re.IGNORECASE
+)
 _REGISTER = re.compile(
     r"\b(?:register|registration|book (?:a |your )?(?:place|ticket)|sign[ -]?up|tickets?|rsvp)\b", re.IGNORECASE
 )

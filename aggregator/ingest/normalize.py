@@ -14,6 +14,7 @@ from w3lib.url import canonicalize_url
 from aggregator.config.sources import SourceConfig
 from aggregator.ingest.resource_types import infer_entry_type
 from aggregator.model import EMPTY, Event, RawEntry, Resource
+from aggregator.text.clean import clean_summary
 from aggregator.text.sanitize import clean_text, html_to_text, truncate_text
 
 _DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
@@ -49,7 +50,7 @@ def normalize_doi(value: str | None) -> str | None:
 def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars: int = 1200) -> Resource:
     """One RawEntry of `source` as a Resource ready to store (pure)."""
     canonical = canonicalize(entry.url)
-    summary = truncate_text(html_to_text(entry.summary_html or entry.content_html), summary_max_chars)
+    summary = truncate_text(clean_summary(html_to_text(entry.summary_html or entry.content_html)), summary_max_chars)
     summary_html = entry.summary_html or ""
     if len(summary_html) > summary_max_chars * 4:
         # Too long to show as is: keep the bounded plain text, escaped, instead of cutting HTML mid-tag.

@@ -126,6 +126,8 @@ def infer_type(
     # A DOI match contains "10." whatever its prefix.
     if host == "doi.org" or ("10." in summary and _DOI.search(summary)) or ("10." in url and _DOI.search(url)):
         return T.RESEARCH
+    if _VACANCY.search(f"{title}\n{summary}"):
+        return T.NEWS
     if _is_event(title, f"{title}\n{summary}"):
         return T.EVENT
     if _NEWS_TITLE.search(title):
@@ -145,8 +147,21 @@ def _host(url: str) -> str:
         return ""
 
 
+_VACANCY = re.compile(
+    r"^\s*(?:job|vacancy|vacancies|post|role)\s*:|\b(?:vacanc(?:y|ies)|we are recruiting"
+    r"|(?:is|are) recruiting|closing date|job (?:pack|description)|apply by)\b"
+)
+
+
+def is_vacancy(title: str, summary: str = "") -> bool:
+    """A job advert ("Job: ...", "Vacancy: ...", "is recruiting a ..."): news, never an event."""
+    return _VACANCY.search(f"{title}\n{summary}".lower()) is not None
+
+
 def is_event(title: str, summary: str) -> bool:
     """An invitation to something that happens at a time: a seminar, webinar or monthly conversation."""
+    if is_vacancy(title, summary):
+        return False
     return _is_event(title.lower(), f"{title}\n{summary}".lower())
 
 
@@ -170,7 +185,7 @@ def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | No
     Precedence: the platform's type, an event date, the source's type hint, a DOI, then text cues."""
     if entry.type_hint is not None:
         return entry.type_hint
-    if entry.event is not None and entry.event.start is not None:
+    if entry.event is not None and entry.event.start is not None and not is_vacancy(entry.title):
         return T.EVENT
     if source.hints.type is not None:
         return source.hints.type

@@ -307,4 +307,26 @@ def make_scheduler(
         name="prepare the month's draft",
         next_run_time=now,
     )
+    if settings.mailin.host:
+        scheduler.add_job(
+            read_mailbox,
+            IntervalTrigger(minutes=settings.mailin.interval_minutes),
+            args=[engine, settings, clock],
+            id="mail-in",
+            name="read the bounce and unsubscribe mailbox",
+            next_run_time=now,
+        )
     return scheduler
+
+
+def read_mailbox(engine: Engine, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+    """The scheduled `aggregator mail-in`: a mailbox that cannot be reached is logged and tried next time."""
+    from aggregator.digest.mailbox import ImapMailbox, process_mailbox
+
+    try:
+        with ImapMailbox(settings.mailin) as mailbox:
+            report = process_mailbox(engine, mailbox, settings, clock)
+    except AggregatorError as exc:
+        logger.warning("mailbox not read: %s", exc)
+        return
+    logger.info("mailbox read", extra={"count": len(report.outcomes)})

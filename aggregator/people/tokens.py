@@ -9,7 +9,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from aggregator.errors import AggregatorError
 
 # How long each kind of link works. Unsubscribe and preference links sit in old digests: a year.
-MAX_AGE = {"confirm": 7 * 24 * 3600, "preferences": 366 * 24 * 3600, "unsubscribe": 366 * 24 * 3600}
+MAX_AGE = {
+    "confirm": 7 * 24 * 3600,
+    "preferences": 366 * 24 * 3600,
+    "unsubscribe": 366 * 24 * 3600,
+    "preview": 60 * 24 * 3600,
+}  # a test copy's links: they name an issue, not a subscriber
 
 
 class TokenError(AggregatorError):
@@ -50,3 +55,13 @@ class Tokens:
         ):
             raise TokenError("this link is not valid")
         return TokenData(subscriber_id=value[0], token_version=value[1])
+
+
+def make_preview(tokens: Tokens, issue_id: int) -> str:
+    """A test copy's token: it opens the issue's preview pages (before it is sent), and nothing else."""
+    return tokens.make("preview", issue_id, 0)
+
+
+def read_preview(tokens: Tokens, token: str) -> int:
+    """The issue a preview token names; raises TokenError for anything else."""
+    return tokens.read("preview", token).subscriber_id

@@ -13,11 +13,13 @@ from sqlalchemy import Connection, Engine, select
 
 from aggregator.db.schema import issues
 from aggregator.digest.issue import EVENTS, OTHER, IssueContent, load_issue
+from aggregator.publish.feeds.calendar import event_ics, event_ids
 from aggregator.publish.feeds.model import FORMATS, Feed, FeedEntry, tag_uri
 from aggregator.publish.feeds.query import EMPTY_FEED_UPDATED, FeedContext, load_context, to_second
 from aggregator.publish.feeds.render import render_feed
 from aggregator.publish.feeds.static import TEMPLATES, page_environment, write_atomically
 from aggregator.settings import Settings
+from aggregator.text.clean import outgoing_url
 from aggregator.text.sanitize import is_http_url
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class ArchivedIssue:
     month: str  # YYYY-MM
     sent_at: datetime
     intro: str
+    feed_guid: str | None = None  # the id readers already have for it (kept by migration 0006)
 
     @property
     def month_name(self) -> str:
@@ -56,12 +59,14 @@ def is_month(value: str) -> bool:
 def list_sent_issues(conn: Connection, *, limit: int | None = None) -> tuple[ArchivedIssue, ...]:
     """Sent issues, newest month first."""
     query = (
-        select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro)
+        select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro, issues.c.feed_guid)
         .where(issues.c.status == "sent")
         .order_by(issues.c.month.desc())
     )
     rows = conn.execute(query.limit(limit) if limit else query).all()
-    return tuple(ArchivedIssue(r.id, r.month, r.sent_at or EMPTY_FEED_UPDATED, r.intro or "") for r in rows)
+    return tuple(
+        ArchivedIssue(r.id, r.month, r.sent_at or EMPTY_FEED_UPDATED, r.intro or "", r.feed_guid) for r in rows
+    )
 
 
 def find_sent_issue(conn: Connection, month: str) -> ArchivedIssue | None:
@@ -144,7 +149,7 @@ def archive_feed(conn: Connection, context: FeedContext) -> Feed:
     archived = list_sent_issues(conn, limit=FEED_LIMIT)
     entries = tuple(_issue_entry(issue, load_archived_content(conn, issue, context), context) for issue in archived)
     return Feed(
-        id=tag_uri(context.base_url, "archive"),
+        id=tag_uri(context.tag_authority, "archive"),
         title=f"{context.publisher}: past issues",
         description="Every monthly digest, as it was sent.",
         home_url=context.base_url + "/archive/",
@@ -162,12 +167,14 @@ def _issue_entry(issue: ArchivedIssue, content: IssueContent, context: FeedConte
         for item in items:
             title = escape(" ".join(item.title.split()))
             parts.append(
-                f'<li><a href="{escape(item.url)}">{title}</a></li>' if is_http_url(item.url) else f"<li>{title}</li>"
+                f'<li><a href="{escape(outgoing_url(item.url))}">{title}</a></li>'
+                if is_http_url(item.url)
+                else f"<li>{title}</li>"
             )
         parts.append("</ul>")
     sent = to_second(issue.sent_at)
     return FeedEntry(
-        guid=tag_uri(context.base_url, f"issue/{issue.month}"),
+        guid=issue.feed_guid or tag_uri(context.tag_authority, f"issue/{issue.month}"),
         title=issue_title(issue, context),
         url=issue_url(issue, context),
         published=sent,
@@ -181,7 +188,8 @@ def build_archive(
     engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None, context: FeedContext | None = None
 ) -> ArchiveReport:
     """Write the archive as static files into `output` (default settings.archive_dir): index.html,
-    <YYYY-MM>/index.html per sent issue, feed.rss, feed.atom, feed.json and the stylesheet; atomically, only when changed."""
+    <YYYY-MM>/index.html per sent issue, feed.rss, feed.atom, feed.json and the stylesheet, and each approved
+    event's .ics into events/ beside it (the digest's /events/<id>.ics links); atomically, only when changed."""
     context = context or load_context(settings)
     out = output or settings.archive_dir
     files: dict[Path, bytes] = {}
@@ -191,6 +199,12 @@ def build_archive(
             content = load_archived_content(conn, issue, context)
             files[out / issue.month / "index.html"] = render_issue_page(issue, content, context).encode("utf-8")
         feed = archive_feed(conn, context)
+        # the digest's "Add to your calendar" links, for a site served from these files
+        events_out = (output.parent if output else settings.data_dir) / "events"
+        for resource_id in event_ids(conn):
+            body = event_ics(conn, resource_id, now, context)
+            if body is not None:
+                files[events_out / f"{resource_id}.ics"] = body
     files[out / "index.html"] = render_archive_index(archived, context).encode("utf-8")
     files[out / STYLESHEET.name] = STYLESHEET.read_bytes()
     for fmt, spec in FORMATS.items():

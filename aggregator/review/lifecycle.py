@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from aggregator.db.schema import audit_log, issues, resources
+from aggregator.db.schema import audit_log, issue_items, issues, resources
 from aggregator.errors import AggregatorError
 
 RESOURCE_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -28,6 +28,27 @@ class TransitionError(AggregatorError):
     """A status change that the lifecycle does not allow (or that someone else made first)."""
 
     hint = "reload the page: the item may have been changed by someone else"
+
+
+class EmptyIssueError(TransitionError):
+    """Approving an issue with nothing in it would mail every subscriber an empty digest."""
+
+    hint = "approve some resources and prepare the draft again (or add them to this issue) before approving it"
+
+
+def issue_has_items(conn: Connection, issue_id: int) -> bool:
+    """True when the issue carries at least one resource (removed ones do not count)."""
+    return (
+        conn.execute(
+            select(issue_items.c.resource_id)
+            .where(
+                issue_items.c.issue_id == issue_id,
+                issue_items.c.section != "removed",  # aggregator.digest.issue.REMOVED
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def check_transition(table: dict[str, frozenset[str]], old: str, new: str, what: str) -> None:
@@ -97,6 +118,8 @@ def change_issue_status(conn: Connection, issue_id: int, new: str, *, user_id: i
     if old is None:
         raise TransitionError(f"no issue {issue_id}")
     check_transition(ISSUE_TRANSITIONS, old, new, f"issue {issue_id}")
+    if new == "approved" and not issue_has_items(conn, issue_id):
+        raise EmptyIssueError(f"issue {issue_id} has no resources and cannot be approved")
     values: dict[str, Any] = {"status": new, "updated_at": now}
     if new == "approved":
         values.update(approved_at=now, approved_by=user_id)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from aggregator.config.sources import SourceConfig
+from aggregator.config.sources import SourceConfig, public_names
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.people.users import Passwords
 from aggregator.settings import Settings
@@ -55,6 +55,10 @@ class WebContext:
 
     def source_names(self) -> dict[str, str]:
         return {s.id: s.name for s in self.sources}
+
+    def public_source_names(self) -> dict[str, str]:
+        """Partner names as subscribers see them (the digest, its previews and test copies)."""
+        return public_names(self.sources)
 
     def label_name(self, kind: str, label_id: str) -> str:
         if kind in ("audience", "theme"):
@@ -150,10 +154,21 @@ def _limiter(app: Flask, settings: Settings, engine: Engine) -> Limiter:
 
 
 def _register_blueprints(app: Flask, context: WebContext) -> None:
-    from aggregator.web import accounts, audit, auth, composition, published, resources, review, sources, subscriptions
+    from aggregator.web import (
+        accounts,
+        audit,
+        auth,
+        calendars,
+        composition,
+        published,
+        resources,
+        review,
+        sources,
+        subscriptions,
+    )
 
     auth.init_auth(app)
-    for module in (auth, review, resources, composition, sources, audit, accounts, subscriptions, published):
+    for module in (auth, review, resources, composition, sources, audit, accounts, subscriptions, published, calendars):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)
         if hook is not None:

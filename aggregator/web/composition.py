@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import audit_log, issue_items, issues
 from aggregator.digest.issue import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
+from aggregator.digest.plan import RecipientCount, count_recipients
 from aggregator.errors import AggregatorError
 from aggregator.review.lifecycle import change_issue_status, record_audit
 from aggregator.web.app import deps
@@ -160,9 +161,10 @@ def show(issue_id: int):
     with context.engine.connect() as conn:
         if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
             abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.source_names())
+        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
         row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
         refusal = approval_refusal(conn, issue_id)
+        recipients = count_recipients(conn) if row.status == "draft" else None
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
@@ -176,7 +178,26 @@ def show(issue_id: int):
         refusal=refusal,
         default_send=default_send.strftime("%Y-%m-%dT%H:%M"),
         errors={},
+        recipients=recipients,
+        preference_sets=_preference_sets(recipients, context),
     )
+
+
+def _preference_sets(recipients: RecipientCount | None, context) -> list[tuple[str, int]]:
+    """Each preference set an approval will mail, in words, with how many chose it (the largest first)."""
+    if recipients is None:
+        return []
+    return [
+        (
+            ", ".join(
+                [context.label_name("audience", a) for a in audiences]
+                + [context.label_name("theme", t) for t in themes]
+            )
+            or "Everything",
+            people,
+        )
+        for audiences, themes, people in recipients.by_preferences
+    ]
 
 
 def _change(issue_id: int, what: str, change, success: str, **detail):
@@ -300,7 +321,7 @@ def _preview(issue_id: int):
     with context.engine.connect() as conn:
         if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
             abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.source_names())
+        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
     reader = _reader()
     return reader, render_preview(content, reader, settings=context.settings, taxonomy=context.taxonomy)
 
@@ -339,7 +360,7 @@ def send_test(issue_id: int):
     with context.engine.connect() as conn:
         if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
             abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.source_names())
+        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
     try:
         send_test_copy(content, form.email, settings=context.settings, taxonomy=context.taxonomy, now=context.clock())
     except (AggregatorError, OSError) as exc:

@@ -29,7 +29,14 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _unix_lines(value: Any) -> Any:
+    """Browsers submit textarea lines ended by CRLF (HTML's form encoding); everything after this boundary
+    sees \n only, so a blank line between paragraphs is always "\n\n"."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip() if isinstance(value, str) else value
+
+
 Text = Annotated[str, BeforeValidator(_strip)]
+MultilineText = Annotated[str, BeforeValidator(_unix_lines)]
 
 
 class _Form(BaseModel):
@@ -53,7 +60,7 @@ class BulkForm(_Form):
 
 class EditForm(_Form):
     title: Text = Field(min_length=1, max_length=TITLE_MAX, title="Title")
-    summary: Text = Field("", max_length=SUMMARY_MAX, title="Summary")
+    summary: MultilineText = Field("", max_length=SUMMARY_MAX, title="Summary")
     audience: list[str] = Field(default_factory=list, title="Audiences")
     theme: list[str] = Field(default_factory=list, title="Themes")
 
@@ -63,7 +70,7 @@ class PrepareForm(_Form):
 
 
 class IntroForm(_Form):
-    intro: str = Field("", max_length=INTRO_MAX, title="Introduction")
+    intro: MultilineText = Field("", max_length=INTRO_MAX, title="Introduction")
 
 
 class MoveForm(_Form):

@@ -11,8 +11,9 @@ from sqlalchemy import Connection, select
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.db.schema import subscribers
 from aggregator.digest.issue import IssueContent
-from aggregator.digest.links import Links, PersonalLinks
+from aggregator.digest.links import Links, preview_links
 from aggregator.digest.render import Recipient, RenderedMail, render_digest
+from aggregator.people.tokens import Tokens
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,11 @@ def find_reader(conn: Connection, email: str) -> Reader | None:
 def render_preview(content: IssueContent, reader: Reader, *, settings: Settings, taxonomy: Taxonomy) -> RenderedMail:
     """Subject, HTML and text of `reader`'s copy. Its unsubscribe and preference links are the harmless
     preview links a test send uses, never a real subscriber's signed ones."""
-    links = Links(settings.base_url)
-    preview_links = PersonalLinks(unsubscribe=links.unsubscribe("preview"), preferences=links.preferences("preview"))
+    personal, archive_url = preview_links(Links(settings.base_url), Tokens(settings.secret()), content.id)
     recipient = Recipient(reader.subscriber_id or 0, reader.email or "preview@invalid", reader.audiences, reader.themes)
-    return render_digest(content, recipient=recipient, settings=settings, taxonomy=taxonomy, personal=preview_links)
+    return render_digest(
+        content, recipient=recipient, settings=settings, taxonomy=taxonomy, personal=personal, archive_url=archive_url
+    )
 
 
 def send_test_copy(

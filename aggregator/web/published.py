@@ -10,16 +10,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import TypeVar
 
-from flask import Blueprint, Response, abort, current_app, request
-from sqlalchemy import Engine
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from sqlalchemy import Engine, select
 from werkzeug.http import is_resource_modified
 
+from aggregator.db.schema import issues
+from aggregator.digest.issue import load_issue
+from aggregator.people.tokens import TokenError, Tokens, read_preview
 from aggregator.publish.archive import (
     STYLESHEET,
+    ArchivedIssue,
     archive_feed,
     find_sent_issue,
     is_month,
@@ -75,6 +80,11 @@ def label_feed(kind: str, label_id: str, fmt: str) -> Response:
     return _feed_response(FeedKey(kind, label_id), fmt)  # type: ignore[arg-type]
 
 
+def _clock() -> Callable[[], datetime]:
+    found = current_app.extensions.get("aggregator")
+    return found.clock if found is not None else (lambda: datetime.now(UTC))
+
+
 @bp.get("/feeds/")
 def feeds_index() -> Response:
     context = _context()
@@ -114,6 +124,53 @@ def archive_feed_route(fmt: str) -> Response:
     with _engine().connect() as conn:
         feed = archive_feed(conn, context)
     return _conditional(feed_version(feed, fmt), feed.updated, FORMATS[fmt].media_type, lambda: render_feed(feed, fmt))
+
+
+@bp.get("/archive/preview/<token>")
+def archive_preview(token: str) -> Response:
+    """A test copy's "read in your browser": the issue's page before it is sent (signed link, not indexed)."""
+    issue_id = _preview_issue(token)
+    context = _context()
+    with _engine().connect() as conn:
+        row = conn.execute(
+            select(issues.c.id, issues.c.month, issues.c.intro).where(issues.c.id == issue_id)
+        ).one_or_none()
+        if row is None:
+            abort(404)
+        now = _clock()()
+        content = load_issue(conn, row.id, now, context.source_names)
+    page = render_issue_page(ArchivedIssue(row.id, row.month, now, row.intro or ""), content, context)
+    return _private(page.encode("utf-8"), "text/html; charset=utf-8")
+
+
+@bp.route("/preview/<token>/<any(unsubscribe, preferences):what>", methods=["GET", "POST"])
+def preview_notice(token: str, what: str) -> Response:
+    """Where a test copy's unsubscribe and preference links go: what they do in a subscriber's copy."""
+    _preview_issue(token)
+    does = {
+        "unsubscribe": "unsubscribes them at once (one click, as RFC 8058 asks)",
+        "preferences": "opens the page where they choose audiences and themes, or pause",
+    }[what]
+    body = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Test copy</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main>'
+        f"<h1>This is a test copy</h1><p>In a subscriber's copy this link {escape(does)}. "
+        f"Nothing was changed.</p></main></body></html>"
+    )
+    return _private(body.encode("utf-8"), "text/html; charset=utf-8")
+
+
+def _preview_issue(token: str) -> int:
+    try:
+        return read_preview(Tokens(_settings().secret()), token)
+    except TokenError:
+        abort(404)
+
+
+def _private(body: bytes, content_type: str) -> Response:
+    return Response(
+        body, headers={"Content-Type": content_type, "Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
+    )
 
 
 @bp.get("/archive/<month>")
@@ -233,3 +290,11 @@ def _page(body: bytes, content_type: str) -> Response:
     response = Response(body, headers={"Content-Type": content_type, "Cache-Control": CACHE_CONTROL})
     response.add_etag()
     return response.make_conditional(request)
+
+
+def init_app(app: Flask) -> None:
+    """A test copy's one-click unsubscribe POST (RFC 8058) carries no CSRF token: the signed link is the
+    authority, and the page changes nothing."""
+    found = app.extensions.get("aggregator")
+    if found is not None:
+        found.csrf.exempt(preview_notice)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
-from aggregator.config.sources import SourceConfig, load_sources
+from aggregator.config.sources import SourceConfig, load_sources, public_names
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.db.schema import issues
 from aggregator.digest.send import Mailer, SendReport, send_issue
@@ -44,7 +44,7 @@ class WorkerContext:
         from aggregator.db.engine import create_db_engine
 
         try:
-            names = {s.id: s.name for s in load_sources(settings.sources_file).sources}
+            names = public_names(load_sources(settings.sources_file).sources)
         except ConfigError:  # a worker can send without sources.yaml; messages then show source ids
             names = {}
         from aggregator.ingest.fetch import Fetcher as HTTPFetcher

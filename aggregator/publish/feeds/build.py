@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 from sqlalchemy import Engine
 
+from aggregator.digest.links import webcal
+from aggregator.publish.feeds.calendar import calendar_stem, upcoming_calendar
 from aggregator.publish.feeds.model import FORMATS, Feed, FeedKey
 from aggregator.publish.feeds.query import FeedContext, load_context, load_feed
 from aggregator.publish.feeds.render import plain, render_feed
@@ -28,6 +30,7 @@ class FeedListing:
     label: str
     urls: tuple[tuple[str, str, str], ...]  # (format name, URL, media type)
     entries: int
+    calendar_url: str = ""  # webcal:// address of its upcoming events
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +46,17 @@ class BuildReport:
 def build_feeds(
     engine: Engine, settings: Settings, now: datetime, *, output: Path | None = None, context: FeedContext | None = None
 ) -> BuildReport:
-    """Write every feed in every format, index.html and index.opml into `output` (default settings.feeds_dir).
+    """Write every feed in every format, its calendar of upcoming events (.ics), index.html and index.opml
+    into `output` (default settings.feeds_dir).
 
     Files are replaced atomically and only when their bytes change."""
     context = context or load_context(settings)
     out = output or settings.feeds_dir
+    files: dict[Path, bytes] = {}
     with engine.connect() as conn:
         feeds = [(key, load_feed(conn, key, context)) for key in context.keys()]
-    files: dict[Path, bytes] = {}
+        for key in context.keys():
+            files[out / f"{calendar_stem(key)}.ics"] = upcoming_calendar(conn, key, now, context)
     for key, feed in feeds:
         for fmt, spec in FORMATS.items():
             files[out / f"{key.stem}.{spec.extension}"] = render_feed(feed, fmt)
@@ -68,7 +74,8 @@ def feed_listings(feeds: list[tuple[FeedKey, Feed]], context: FeedContext) -> li
     for key, feed in feeds:
         label = "All resources" if key.kind == "all" else context.label_names[(key.kind, key.label_id or "")]
         urls = tuple((name, feed.self_url(name), spec.media_type) for name, spec in FORMATS.items())
-        listings.append(FeedListing(key.kind, feed.title, label, urls, len(feed.entries)))
+        calendar = webcal(f"{context.feeds_url}{calendar_stem(key)}.ics")
+        listings.append(FeedListing(key.kind, feed.title, label, urls, len(feed.entries), calendar))
     return listings
 
 

@@ -102,10 +102,24 @@ class Feed:
         return f"{self.url_stem}.{FORMATS[fmt].extension}"
 
 
-def tag_uri(base_url: str, specific: str) -> str:
-    """A stable RFC 4151 tag: URI under the site's host name, e.g. tag:digest.example.org,2026:resource/42."""
-    host = (urlsplit(base_url).hostname or "kindness-digest.invalid").lower()
-    return f"tag:{host},{TAG_YEAR}:{specific}"
+def tag_uri(authority: str, specific: str) -> str:
+    """A stable RFC 4151 tag: URI, e.g. tag:digest.kindness-in-care.example,2026:issue/2026-11.
+
+    The authority is the list's own name (its List-Id domain), not the host it is served from: moving
+    the site to another address must not make every reader show every item again."""
+    return f"tag:{authority.lower()},{TAG_YEAR}:{specific}"
+
+
+def list_authority(list_id: str) -> str:
+    """The domain of an RFC 2919 List-Id ("Name <digest.example.org>" -> "digest.example.org")."""
+    inside = list_id.rsplit("<", 1)[-1].rstrip("> ").strip()
+    return inside or (urlsplit(list_id).hostname or "kindness-digest.invalid")
+
+
+def resource_guid(canonical_url: str, stored: str | None = None) -> str:
+    """A resource's feed id: the one readers already have (stored), else its own canonical URL, which no
+    base URL or rebuilt database changes."""
+    return stored or canonical_url
 
 
 def xml_safe(text: str) -> str:

@@ -14,8 +14,19 @@ from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import entries, labels, resources
 from aggregator.errors import ConfigError
-from aggregator.publish.feeds.model import ALL, Feed, FeedCategory, FeedEntry, FeedEvent, FeedKey, tag_uri
+from aggregator.publish.feeds.model import (
+    ALL,
+    Feed,
+    FeedCategory,
+    FeedEntry,
+    FeedEvent,
+    FeedKey,
+    list_authority,
+    resource_guid,
+    tag_uri,
+)
 from aggregator.settings import Settings
+from aggregator.text.clean import outgoing_url
 from aggregator.text.sanitize import is_http_url
 
 logger = logging.getLogger(__name__)
@@ -34,6 +45,7 @@ class FeedContext:
     label_names: Mapping[tuple[str, str], str] = field(default_factory=lambda: MappingProxyType({}))
     source_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     limit: int = DEFAULT_LIMIT
+    tag_authority: str = "kindness-digest.invalid"  # the list's own name (List-Id domain): feed and issue ids
 
     @property
     def feeds_url(self) -> str:
@@ -64,20 +76,25 @@ class FeedContext:
 
 def load_context(settings: Settings, *, limit: int = DEFAULT_LIMIT) -> FeedContext:
     """The context from settings, taxonomy.yaml (label names) and sources.yaml (partner names)."""
-    from aggregator.config.sources import load_sources
+    from aggregator.config.sources import load_sources, public_names
     from aggregator.config.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(settings.taxonomy_file)
     names = {("theme", t.id): t.name for t in taxonomy.themes}
     names.update({("audience", a.id): a.name for a in taxonomy.audiences})
     try:
-        sources = {s.id: s.name for s in load_sources(settings.sources_file).sources}
+        sources = public_names(load_sources(settings.sources_file).sources)
     except ConfigError as exc:  # partner names are a nicety: show source ids rather than no feed
         logger.warning("sources.yaml not read, feeds show source ids: %s", exc)
         sources = {}
     publisher = parseaddr(settings.mail.from_address)[0].strip() or DEFAULT_PUBLISHER
     return FeedContext(
-        settings.base_url.rstrip("/"), publisher, MappingProxyType(names), MappingProxyType(sources), limit
+        settings.base_url.rstrip("/"),
+        publisher,
+        MappingProxyType(names),
+        MappingProxyType(sources),
+        limit,
+        list_authority(settings.mail.list_id),
     )
 
 
@@ -100,7 +117,7 @@ def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
     feed_entries = tuple(_entry(r, context, categories.get(r.id, ()), listed.get(r.id, ())) for r in rows)
     changed = [at for r in rows for at in (r.modified_at, r.decided_at) if at is not None]
     return Feed(
-        id=tag_uri(context.base_url, f"feeds/{key.stem}"),
+        id=tag_uri(context.tag_authority, f"feeds/{key.stem}"),
         title=context.feed_title(key),
         description=context.feed_description(key),
         home_url=context.base_url + "/",
@@ -118,6 +135,7 @@ def newest_decision(conn: Connection) -> datetime | None:
 
 def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], listed: Sequence[str]) -> FeedEntry:
     url = row.url if is_http_url(row.url) else row.canonical_url if is_http_url(row.canonical_url) else None
+    url = outgoing_url(url) if url else None  # readers follow it: no partner's tracking parameters
     published = to_second(row.published_at or row.decided_at or row.created_at)
     updated = max(published, to_second(row.updated_at)) if row.updated_at else published
     event = None
@@ -128,10 +146,10 @@ def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], list
             row.event_timezone,
             row.event_location,
             row.event_online,
-            row.registration_url,
+            outgoing_url(row.registration_url) if row.registration_url else None,
         )
     return FeedEntry(
-        guid=tag_uri(context.base_url, f"resource/{row.id}"),
+        guid=resource_guid(row.canonical_url, row.feed_guid),
         title=row.title,
         url=url,
         published=published,
@@ -166,8 +184,8 @@ def _listed_on(conn: Connection, ids: Sequence[int], source_names: Mapping[str, 
     for row in conn.execute(
         select(entries.c.resource_id, entries.c.source_id).where(entries.c.resource_id.in_(ids)).order_by(entries.c.id)
     ):
-        name = source_names.get(row.source_id, row.source_id)
-        if name not in names[row.resource_id]:
+        name = source_names.get(row.source_id)  # never a source id: an unknown source is not named
+        if name and name not in names[row.resource_id]:
             names[row.resource_id].append(name)
     return {rid: tuple(found[1:]) for rid, found in names.items()}
 

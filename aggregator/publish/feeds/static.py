@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from aggregator.publish.feeds.render import event_when, plain, safe_url
+from aggregator.text.clean import clean_summary, outgoing_url
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -44,7 +45,8 @@ def page_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["http_url"] = lambda url: url if safe_url(url) else None
+    env.filters["http_url"] = lambda url: outgoing_url(url) if safe_url(url) else None  # and no tracking
+    env.filters["summary"] = clean_summary  # without the partner's "Read more" tail
     env.filters["plain"] = plain  # fetched text: one line, no control characters (escaping is autoescape's)
     env.globals["event_when"] = event_when
     return env
