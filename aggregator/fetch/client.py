@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +25,10 @@ from aggregator.errors import (
     TooManyRedirectsError,
 )
 from aggregator.fetch.body import ACCEPT_ENCODING, read_body
-from aggregator.fetch.netguard import guarded_transport
+from aggregator.fetch.failures import fetch_error_from
+from aggregator.fetch.netguard import Budget, GuardedBackend, guarded_transport
 from aggregator.fetch.politeness import HostGate, host_key
-from aggregator.fetch.robots import RobotsCache, RobotsReply
+from aggregator.fetch.robots import RobotsCache, RobotsReply, RobotsStore
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
 MAX_CRAWL_DELAY = 60.0
 """A robots.txt Crawl-delay above this is capped, so one site cannot hold a worker thread for hours."""
+CONNECTIONS_PER_THREAD = 4
+"""Keep-alive connections each thread's client keeps: its current host and the few before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +88,28 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 class Fetcher:
-    """Fetches URLs politely and safely; thread-safe, meant to be shared by a pool of worker threads."""
+    """Fetches URLs politely and safely; thread-safe, meant to be shared by a pool of worker threads.
+
+    Each thread gets its own client and connection pool (httpcore scans a whole pool on every
+    request, under one lock), unless a `transport` is given, which all threads then share.
+    `backend` replaces the guarded network backend of the per-thread pools (tests, benchmarks).
+    """
 
     def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None,
+                 backend: GuardedBackend | None = None, robots_store: RobotsStore | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        self._settings = settings
         self._limits = settings.fetch
         self._clock = clock
         self._gate = HostGate(clock=clock, sleep=sleep)
-        self._client = httpx.Client(
-            transport=transport if transport is not None else guarded_transport(settings),
-            follow_redirects=False,
-            trust_env=False,  # an environment proxy would connect on our behalf, past the address guard
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-            timeout=httpx.Timeout(self._limits.read_timeout, connect=self._limits.connect_timeout),
-        )
-        self._robots = RobotsCache(self._fetch_robots, settings.user_agent) if self._limits.robots_txt else None
+        self._backend = backend
+        self._shared = self._new_client(transport) if transport is not None else None
+        self._local = threading.local()
+        self._clients: dict[threading.Thread, httpx.Client] = {}
+        self._clients_guard = threading.Lock()
+        self._robots = (RobotsCache(self._fetch_robots, settings.user_agent, store=robots_store)
+                        if self._limits.robots_txt else None)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -109,7 +119,37 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        if self._shared is not None:
+            self._shared.close()
+        with self._clients_guard:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def _new_client(self, transport: httpx.BaseTransport) -> httpx.Client:
+        return httpx.Client(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,  # an environment proxy would connect on our behalf, past the address guard
+            headers={"User-Agent": self._settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=httpx.Timeout(self._limits.read_timeout, connect=self._limits.connect_timeout),
+        )
+
+    def _client(self) -> httpx.Client:
+        """This thread's client (made on first use); clients of threads that have ended are closed."""
+        if self._shared is not None:
+            return self._shared
+        client = getattr(self._local, "client", None)
+        if client is None or client.is_closed:
+            transport = guarded_transport(self._settings, backend=self._backend, connections=CONNECTIONS_PER_THREAD)
+            client = self._local.client = self._new_client(transport)
+            with self._clients_guard:
+                ended = [thread for thread in self._clients if not thread.is_alive()]
+                stale = [self._clients.pop(thread) for thread in ended]
+                self._clients[threading.current_thread()] = client
+            for old in stale:
+                old.close()
+        return client
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
               accept: str | None = None) -> Fetched:
@@ -138,7 +178,7 @@ class Fetcher:
 
     def _fetch_robots(self, robots_url: str) -> RobotsReply:
         final, _ = self._follow(robots_url, {}, check_robots=False)
-        return RobotsReply(status=final.status, body=final.body)
+        return RobotsReply(status=final.status, body=final.body, headers=final.headers)
 
     def _follow(self, url: str, headers: dict[str, str], *, check_robots: bool) -> tuple[_Exchange, str | None]:
         """Walk the redirect chain from `url`; return the last hop and the permanent new URL, if any."""
@@ -196,10 +236,13 @@ class Fetcher:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise DeadlineExceededError("the total deadline passed during redirects", url=str(url))
-            timeout = httpx.Timeout(min(self._limits.read_timeout, remaining),
-                                    connect=min(self._limits.connect_timeout, remaining))
+            # Each operation keeps its own timeout, and all of them together the deadline (see Budget).
+            read = Budget(self._limits.read_timeout, deadline=deadline, clock=self._clock)
+            connect = Budget(self._limits.connect_timeout, deadline=deadline, clock=self._clock)
+            timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
             try:
-                with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
+                client = self._client()
+                with client.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response:
                     body = b""
                     if 200 <= response.status_code < 300:
                         body = read_body(response, cap=self._limits.max_body_bytes,
@@ -210,10 +253,12 @@ class Fetcher:
                 raise
             except httpx.TimeoutException as exc:
                 if self._clock() >= deadline:
-                    raise DeadlineExceededError("the total deadline passed", url=str(url)) from exc
-                raise FetchError(f"timed out: {type(exc).__name__}", url=str(url)) from exc
+                    raise DeadlineExceededError(
+                        f"the total deadline of {self._limits.total_deadline:g} s passed ({type(exc).__name__})",
+                        url=str(url)) from exc
+                raise fetch_error_from(exc, str(url)) from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"{type(exc).__name__}: {exc}", url=str(url)) from exc
+                raise fetch_error_from(exc, str(url)) from exc
 
 
 def parse_http_url(url: str) -> httpx.URL:

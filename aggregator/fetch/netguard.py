@@ -1,10 +1,15 @@
-"""The SSRF guard: a network backend that resolves each host once, refuses non-public addresses and connects to the address it checked."""
+"""The SSRF guard: a network backend that resolves each host once, refuses non-public addresses and connects to the address it checked.
+
+Its streams also honour a request's total deadline (see `Budget`), which httpx's per-operation
+timeouts cannot express: a server dribbling its headers a byte at a time resets a read timeout forever.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -82,6 +87,52 @@ def connect_socket(family: int, sockaddr: tuple[Any, ...], timeout: float | None
     return sock
 
 
+class Budget(float):
+    """A per-operation timeout (its float value) that also never runs past `deadline` on `clock`.
+
+    Passed as each of a request's timeouts (httpx hands them unchanged to the network stream), so
+    that one request's connect, TLS handshake, header reads and body reads share one total deadline.
+    """
+
+    deadline: float
+    clock: Callable[[], float]
+
+    def __new__(cls, limit: float, *, deadline: float, clock: Callable[[], float]) -> Budget:
+        budget = super().__new__(cls, limit)
+        budget.deadline = deadline
+        budget.clock = clock
+        return budget
+
+    def left(self) -> float:
+        """Seconds the next operation may take: its own limit, or less (<= 0 once the deadline passed)."""
+        return min(float(self), self.deadline - self.clock())
+
+
+def _timeout(value: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    """The socket timeout for the next operation; `error` once a Budget's deadline has passed."""
+    if not isinstance(value, Budget):
+        return value
+    left = value.left()
+    if left <= 0:
+        raise error("the total deadline passed")
+    return left
+
+
+class DeadlineStream(SyncStream):
+    """httpcore's socket stream, with every read, write and TLS handshake bounded by the request's Budget."""
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return super().read(max_bytes, _timeout(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        super().write(buffer, _timeout(timeout, httpcore.WriteTimeout))
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        stream = super().start_tls(ssl_context, server_hostname, _timeout(timeout, httpcore.ConnectTimeout))
+        return DeadlineStream(stream.get_extra_info("socket"))
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """An httpcore backend whose `connect_tcp` refuses non-public addresses and pins DNS.
 
@@ -121,7 +172,7 @@ class GuardedBackend(httpcore.SyncBackend):
         last_error: OSError | None = None
         for family, sockaddr in self.resolve_host(host, port):
             try:
-                sock = self._connect(family, sockaddr, timeout, local_address)
+                sock = self._connect(family, sockaddr, _timeout(timeout, httpcore.ConnectTimeout), local_address)
             except socket.timeout as exc:
                 raise httpcore.ConnectTimeout(str(exc)) from exc
             except OSError as exc:
@@ -130,14 +181,20 @@ class GuardedBackend(httpcore.SyncBackend):
             for option in socket_options or ():
                 sock.setsockopt(*option)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return SyncStream(sock)
-        raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {last_error}")
+            return DeadlineStream(sock)
+        raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {last_error}") from last_error
 
 
-def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = None) -> httpx.BaseTransport:
-    """An httpx transport whose connections all go through a GuardedBackend configured from `settings`."""
+def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = None,
+                      connections: int | None = None) -> httpx.BaseTransport:
+    """An httpx transport whose connections all go through a GuardedBackend configured from `settings`.
+
+    `connections` bounds the pool (idle ones kept alive included); by default one per worker and as
+    many spare. httpcore scans every pooled connection, more than once, on each request, so a pool
+    far larger than the requests in flight costs time on every request.
+    """
     backend = backend or GuardedBackend(allow_private=settings.allow_private_addresses)
-    slots = max(100, 4 * settings.fetch.max_workers)
+    slots = connections or 2 * settings.fetch.max_workers
     ssl_context = httpx.create_ssl_context()
     transport = httpx.HTTPTransport(verify=ssl_context)
     # httpx has no public hook for the network backend; the pool it builds is swapped for an
