@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+# Everything the fetch threads use is imported here, before any of them starts: importing a module for
+# the first time in several threads at once can end in "_DeadlockError: deadlock detected by _ModuleLock".
 import html
 import logging
+import xml.sax.expatreader  # noqa: F401 - feedparser's strict parser; xml.sax imports it on first use
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from aggregator.adapters.discover import discover_feeds
+from aggregator.adapters.feed import parse_feed
+from aggregator.adapters.govuk import content_api_url, parse_content_item
+from aggregator.adapters.metadata import enrich_entry, extract_metadata
+from aggregator.adapters.oaipmh import harvest_records
+from aggregator.adapters.page import parse_page
 from aggregator.errors import FetchError, ParseError
 from aggregator.model import RawEntry
 from aggregator.sources import SourceConfig
@@ -73,9 +82,6 @@ def harvest_source(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.adapters.discover import discover_feeds
-    from aggregator.adapters.feed import parse_feed
-
     fetched = fetcher.fetch(request.url, etag=request.etag, last_modified=request.last_modified, accept=FEED_ACCEPT)
     if fetched.not_modified:
         return _unchanged(fetched)
@@ -96,8 +102,6 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_page(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.adapters.page import parse_page
-
     selectors = request.source.selectors
     assert selectors is not None  # guaranteed by SourceConfig validation
     fetched = fetcher.fetch(request.url, etag=request.etag, last_modified=request.last_modified, accept=HTML_ACCEPT)
@@ -110,8 +114,6 @@ def _harvest_page(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_metadata(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.adapters.metadata import extract_metadata
-
     fetched = fetcher.fetch(request.url, etag=request.etag, last_modified=request.last_modified, accept=HTML_ACCEPT)
     if fetched.not_modified:
         return _unchanged(fetched)
@@ -128,8 +130,6 @@ def _harvest_metadata(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_govuk(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.adapters.govuk import content_api_url, parse_content_item
-
     govuk = request.source.govuk
     paths = govuk.paths if govuk and govuk.paths else ()
     if not paths:
@@ -144,8 +144,6 @@ def _harvest_govuk(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_oai(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.adapters.oaipmh import harvest_records
-
     oai = request.source.oai
     from_date = datetime.fromisoformat(request.cursor) if request.cursor else None
     entries, response_date = harvest_records(
@@ -161,8 +159,6 @@ def _harvest_oai(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 def enrich_from_pages(entries: list[RawEntry], fetcher: Fetcher) -> list[RawEntry]:
     """Fill missing fields of each entry from its own page's metadata; a failing page keeps the entry."""
-    from aggregator.adapters.metadata import enrich_entry, extract_metadata
-
     enriched = []
     for index, entry in enumerate(entries):
         if index >= MAX_DETAIL_PAGES:
