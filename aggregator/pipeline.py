@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from aggregator.db.pauses import load_pause_reasons
+from aggregator.db.pauses import SITE_PAUSE, is_site_pause, load_pause_reasons
 from aggregator.db.store import FetchRecord, SourceState, StoreResult, load_source_state, record_fetch, \
     store_resources, sync_sources
 from aggregator.errors import AggregatorError, GoneError, HTTPStatusError, NetworkError, ParseError, \
@@ -67,14 +67,15 @@ class _Harvested:
 def run_fetch(settings: Settings, configs: Sequence[SourceConfig], engine: Engine, fetcher: Fetcher, *,
               clock: Callable[[], datetime] = utcnow,
               on_done: Callable[[SourceOutcome], None] | None = None,
-              jitter: Callable[[], float] = random.random) -> list[SourceOutcome]:
+              jitter: Callable[[], float] = random.random, retry_now: bool = False) -> list[SourceOutcome]:
     """Fetch every enabled source in `configs`; one host's sources in turn, hosts in parallel.
 
     Each worker thread fetches, parses and stores its sources, one transaction per source, so a
     failing source is recorded and the others go on. A single storing thread would be starved of
     the GIL by the parsing workers (every SQLite call gives it up, and getting it back waits behind
     them), which made the whole pass as slow as one worker. `on_done` is called from the workers,
-    one call at a time.
+    one call at a time. `retry_now` (someone asked for these sources by name) fetches sources that are
+    backing off after failures; a site's own request to wait is still honoured.
     """
     enabled = [c for c in configs if c.enabled]
     with engine.begin() as conn:
@@ -85,7 +86,7 @@ def run_fetch(settings: Settings, configs: Sequence[SourceConfig], engine: Engin
     outcomes: list[SourceOutcome] = []
     due: list[SourceConfig] = []
     for config in enabled:
-        reason = _skip_reason(states[config.id], clock(), pause_reasons.get(config.id))
+        reason = _skip_reason(states[config.id], clock(), pause_reasons.get(config.id), retry_now=retry_now)
         if reason:
             outcome = SourceOutcome(config.id, "skipped", error=reason)
             outcomes.append(outcome)
@@ -149,10 +150,11 @@ def failure_kind(exc: BaseException) -> str:
     return "internal error"
 
 
-def _skip_reason(state: SourceState, now: datetime, pause_reason: str | None = None) -> str | None:
+def _skip_reason(state: SourceState, now: datetime, pause_reason: str | None = None, *,
+                 retry_now: bool = False) -> str | None:
     if state.disabled_reason:
         return f"disabled: {state.disabled_reason}"
-    if state.paused_until and state.paused_until > now:
+    if state.paused_until and state.paused_until > now and not (retry_now and not is_site_pause(pause_reason)):
         why = pause_reason or "at the site's request"
         return f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC: {why}"
     return None
@@ -254,7 +256,7 @@ def _store_failure(engine: Engine, harvested: _Harvested, state: SourceState, cl
         pause = (timedelta(seconds=exc.retry_after) if exc.retry_after
                  else max(DEFAULT_PAUSE, backoff_delay(failures, jitter())))
         changes["paused_until"] = now + min(pause, MAX_PAUSE)
-        changes["pause_reason"] = f"the site asked us to wait (HTTP {exc.status})"
+        changes["pause_reason"] = f"{SITE_PAUSE} (HTTP {exc.status})"
     else:  # every other failure kind waits longer after each failure in a row; a success resets it
         changes["paused_until"] = now + backoff_delay(failures, jitter())
         changes["pause_reason"] = (f"backing off after {failures} failure{'s' if failures > 1 else ''} in a row "

@@ -47,6 +47,7 @@ def archive_build(output: Optional[Path] = typer.Option(None, "--output", "-o",
 def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is due now, then exit (for cron).")) -> None:
     """Fetch each source at its own interval and prepare the month's draft on the draft day, notifying
     editors; one scheduler per database (a second one is refused)."""
+    from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.fetch import Fetcher
     from aggregator.schedule import TransportNotifier, run_due, run_scheduler, scheduler_lock
     from aggregator.sources import load_sources
@@ -55,7 +56,7 @@ def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is du
     configs = list(load_sources(settings.sources_file).sources)
     engine = open_database(settings)
     notifier = TransportNotifier(settings)
-    with scheduler_lock(engine, settings), Fetcher(settings) as fetcher:
+    with scheduler_lock(engine, settings), Fetcher(settings, robots_store=DatabaseRobotsStore(engine)) as fetcher:
         if not once:
             err_console.print(f"scheduler running: {sum(1 for c in configs if c.enabled)} sources, draft on day "
                               f"{settings.schedule.draft_day} at {settings.schedule.draft_hour}:00 "

@@ -20,13 +20,20 @@ UNREACHABLE = "network unreachable"
 _UNREACHABLE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
 
 
+def tag_network_cause(exc: BaseException) -> None:
+    """Name the cause on `exc` itself: httpcore re-raises its errors `from None`, which drops the chain."""
+    if getattr(exc, "network_cause", None) is None:
+        cause = exc.__cause__ or exc.__context__
+        exc.network_cause = cause_of(cause) if cause is not None else None  # type: ignore[attr-defined]
+
+
 def network_cause(exc: BaseException) -> str | None:
     """The network cause of `exc` or of an exception it was raised from; None when it is not a network failure."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        cause = _cause_of(current)
+        cause = getattr(current, "network_cause", None) or cause_of(current)
         if cause:
             return cause
         current = current.__cause__ or current.__context__
@@ -35,7 +42,8 @@ def network_cause(exc: BaseException) -> str | None:
     return None
 
 
-def _cause_of(exc: BaseException) -> str | None:
+def cause_of(exc: BaseException) -> str | None:
+    """The network cause one exception stands for (socket.gaierror: DNS failure...), else None."""
     if isinstance(exc, socket.gaierror):
         return DNS_FAILURE
     if isinstance(exc, ConnectionRefusedError):

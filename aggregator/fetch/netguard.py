@@ -18,6 +18,7 @@ import httpx
 from httpcore._backends.sync import SyncStream  # the stream class SyncBackend itself returns
 
 from aggregator.errors import BlockedAddressError
+from aggregator.fetch.failures import DNS_FAILURE, tag_network_cause
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -122,14 +123,26 @@ class DeadlineStream(SyncStream):
     """httpcore's socket stream, with every read, write and TLS handshake bounded by the request's Budget."""
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return super().read(max_bytes, _timeout(timeout, httpcore.ReadTimeout))
+        try:
+            return super().read(max_bytes, _timeout(timeout, httpcore.ReadTimeout))
+        except httpcore.NetworkError as exc:
+            tag_network_cause(exc)
+            raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        super().write(buffer, _timeout(timeout, httpcore.WriteTimeout))
+        try:
+            super().write(buffer, _timeout(timeout, httpcore.WriteTimeout))
+        except httpcore.NetworkError as exc:
+            tag_network_cause(exc)
+            raise
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
-        stream = super().start_tls(ssl_context, server_hostname, _timeout(timeout, httpcore.ConnectTimeout))
+        try:
+            stream = super().start_tls(ssl_context, server_hostname, _timeout(timeout, httpcore.ConnectTimeout))
+        except httpcore.NetworkError as exc:
+            tag_network_cause(exc)
+            raise
         return DeadlineStream(stream.get_extra_info("socket"))
 
 
@@ -154,10 +167,10 @@ class GuardedBackend(httpcore.SyncBackend):
         try:
             infos = resolve(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise _tagged(httpcore.ConnectError(f"cannot resolve {host}: {exc}"), DNS_FAILURE) from exc
         targets = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
         if not targets:
-            raise httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address")
+            raise _tagged(httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address"), DNS_FAILURE)
         if not self._allow_private:
             for _, sockaddr in targets:
                 if not is_public_address(str(sockaddr[0])):
@@ -182,7 +195,15 @@ class GuardedBackend(httpcore.SyncBackend):
                 sock.setsockopt(*option)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return DeadlineStream(sock)
-        raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {last_error}") from last_error
+        error = httpcore.ConnectError(f"cannot connect to {host}:{port}: {last_error}")
+        error.__cause__ = last_error
+        tag_network_cause(error)
+        raise error
+
+
+def _tagged(exc: httpcore.NetworkError, cause: str) -> httpcore.NetworkError:
+    exc.network_cause = cause  # type: ignore[attr-defined]
+    return exc
 
 
 def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = None,

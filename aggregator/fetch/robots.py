@@ -110,9 +110,11 @@ def freshness_of(headers: Mapping[str, str] | None, now: datetime) -> timedelta:
     if control.max_age is not None:
         lifetime = timedelta(seconds=max(0, control.max_age))
     else:
-        expires = parse_date(headers.get("expires"))
-        if expires is None:
+        if "expires" not in headers:
             return MAX_FRESHNESS
+        expires = parse_date(headers.get("expires"))
+        if expires is None:  # RFC 9111 5.3: an invalid Expires ("0") means already expired
+            return timedelta(0)
         lifetime = expires - (parse_date(headers.get("date")) or now)
     return max(timedelta(0), min(lifetime, MAX_FRESHNESS))
 

@@ -47,9 +47,11 @@ class WorkerContext:
             names = {s.id: s.name for s in load_sources(settings.sources_file).sources}
         except ConfigError:  # a worker can send without sources.yaml; messages then show source ids
             names = {}
+        from aggregator.db.robots_store import DatabaseRobotsStore
         from aggregator.fetch import Fetcher as HTTPFetcher
 
-        return cls(settings, create_db_engine(settings.resolved_database_url), HTTPFetcher(settings),
+        engine = create_db_engine(settings.resolved_database_url)
+        return cls(settings, engine, HTTPFetcher(settings, robots_store=DatabaseRobotsStore(engine)),
                    load_taxonomy(settings.taxonomy_file), names)
 
     def close(self) -> None:

@@ -35,10 +35,12 @@ EXPLANATIONS: tuple[tuple[str, str], ...] = (
     (r"HTTP (429|503)|retry after", "The partner's site asked us to slow down. We will try again later, "
                                     "as it asked."),
     (r"HTTP 5\d\d", "The partner's site had a problem of its own. This usually clears up by itself."),
-    (r"robots\.txt", "The partner's site asks robots not to read this page. Ask them to allow it."),
-    (r"timed out|deadline", "The partner's site took too long to answer. It will be tried again next time."),
-    (r"cannot resolve|no IPv4|cannot connect|ConnectError", "We could not reach the site: the address may be "
-                                                             "wrong, or the site is down."),
+    (r"could not be reached|DNS failure|connection refused|TLS error|network unreachable|connection reset|"
+     r"connection failed|cannot resolve|no IPv4|cannot connect|ConnectError",
+     "We could not reach the site (the technical details say how): the address may be wrong, the site may "
+     "be down, or this machine may be offline. It will be tried again later."),
+    (r"robots\.txt disallows", "The partner's site asks robots not to read this page. Ask them to allow it."),
+    (r"timed out|deadline|timeout", "The partner's site took too long to answer. It will be tried again later."),
     (r"non-public address|scheme", "The address points somewhere we are not allowed to fetch from."),
     (r"redirect", "The site keeps sending us to other addresses. Open it in a browser and use the final one."),
     (r"over the cap", "The page or feed is far bigger than expected, so it was not read."),
@@ -119,6 +121,7 @@ def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
 @admin_required
 def fetch_now(source_id: str):
     """Fetch one source now, in this request, with a short deadline; then label what is new."""
+    from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.fetch import Fetcher
     from aggregator.labelling import classify_resources
     from aggregator.monthly import build_classifier, source_hints
@@ -134,9 +137,9 @@ def fetch_now(source_id: str):
         "connect_timeout": min(context.settings.fetch.connect_timeout, 5.0),
         "read_timeout": min(context.settings.fetch.read_timeout, 10.0)})
     settings = context.settings.model_copy(update={"fetch": limits})
-    factory = context.fetcher_factory or (lambda s: Fetcher(s))
+    factory = context.fetcher_factory or (lambda s: Fetcher(s, robots_store=DatabaseRobotsStore(context.engine)))
     with factory(settings) as fetcher:
-        (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock)
+        (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock, retry_now=True)
     if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
         classify_resources(context.engine, build_classifier(settings), source_hints(context.sources), context.clock())
     with context.engine.begin() as conn:
