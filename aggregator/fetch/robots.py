@@ -191,7 +191,7 @@ class RobotsCache:
             host = httpx.URL(robots_url).host
             failure = functools.partial(
                 NetworkError, f"{host} could not be reached ({exc.cause}) when fetching its robots.txt: "
-                f"{exc.message}", url=robots_url, cause=exc.cause)
+                f"{exc.message.removeprefix(exc.cause + ': ')}", url=robots_url, cause=exc.cause)
             logger.warning("robots.txt unreachable: %s", failure(), extra={"url": robots_url})
             return _Known(now + FAILURE_FRESHNESS, failure=failure)
         except FetchError as exc:
