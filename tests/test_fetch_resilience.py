@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -158,3 +159,44 @@ def test_a_slow_robots_txt_holds_up_only_its_own_host(http_server: LocalServer) 
             assert slow.requests_to("/feed.xml") == []  # the slow host's robots.txt is still on its way
             slow_thread.join(10)
         assert len(slow.requests_to("/feed.xml")) == 1
+
+
+def test_each_host_keeps_its_own_connection_alive(http_server: LocalServer) -> None:
+    """Requests alternating between two hosts reuse one connection per host (a pool per origin)."""
+    connects: list[tuple] = []
+
+    def connect(family: int, sockaddr: tuple, timeout: float | None, local_address: str | None) -> socket.socket:
+        connects.append(sockaddr)
+        return socket.create_connection(sockaddr[:2], timeout)
+
+    with LocalServer() as other:
+        for server in (http_server, other):
+            server.add("/feed.xml", body=b"feed")
+        backend = GuardedBackend(allow_private=True, connect=connect)
+        with Fetcher(settings_with(), backend=backend) as fetcher:
+            for _ in range(3):
+                for server in (http_server, other):
+                    assert fetcher.fetch(server.url("/feed.xml")).body == b"feed"
+    assert len(connects) == 2
+
+
+def test_idle_origin_pools_are_closed_as_new_hosts_come() -> None:
+    from aggregator.fetch.pools import OriginPools
+
+    class Transport(httpx.MockTransport):
+        closed = 0
+
+        def close(self) -> None:
+            Transport.closed += 1
+
+    now = [0.0]
+    pools = OriginPools(lambda: Transport(lambda request: httpx.Response(200)), idle_expiry=30.0, sweep_above=2,
+                        clock=lambda: now[0])
+    with httpx.Client(transport=pools) as client:
+        for host in ("a", "b"):
+            client.get(f"http://{host}.example/")
+        now[0] = 60.0
+        client.get("http://a.example/")  # a is used again; b has been idle for a minute
+        client.get("http://c.example/")  # a third pool: the idle one (b) is closed
+        assert Transport.closed == 1
+    assert Transport.closed == 3  # closing the client closes the rest

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +36,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_STATUSES = frozenset({301, 308})
 MAX_CRAWL_DELAY = 60.0
 """A robots.txt Crawl-delay above this is capped, so one site cannot hold a worker thread for hours."""
-CONNECTIONS_PER_THREAD = 4
-"""Keep-alive connections each thread's client keeps: its current host and the few before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +87,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 class Fetcher:
     """Fetches URLs politely and safely; thread-safe, meant to be shared by a pool of worker threads.
 
-    Each thread gets its own client and connection pool (httpcore scans a whole pool on every
-    request, under one lock), unless a `transport` is given, which all threads then share.
-    `backend` replaces the guarded network backend of the per-thread pools (tests, benchmarks).
+    `transport` replaces the guarded transport (tests); `backend` replaces only its network backend
+    (a resolver for tests and benchmarks), keeping the guarded transport's per-origin pools.
     """
 
     def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None,
@@ -103,11 +99,8 @@ class Fetcher:
         self._limits = settings.fetch
         self._clock = clock
         self._gate = HostGate(clock=clock, sleep=sleep)
-        self._backend = backend
-        self._shared = self._new_client(transport) if transport is not None else None
-        self._local = threading.local()
-        self._clients: dict[threading.Thread, httpx.Client] = {}
-        self._clients_guard = threading.Lock()
+        self._client = self._new_client(
+            transport if transport is not None else guarded_transport(settings, backend=backend))
         self._robots = (RobotsCache(self._fetch_robots, settings.user_agent, store=robots_store)
                         if self._limits.robots_txt else None)
 
@@ -119,12 +112,7 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        if self._shared is not None:
-            self._shared.close()
-        with self._clients_guard:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
+        self._client.close()
 
     def _new_client(self, transport: httpx.BaseTransport) -> httpx.Client:
         return httpx.Client(
@@ -134,22 +122,6 @@ class Fetcher:
             headers={"User-Agent": self._settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(self._limits.read_timeout, connect=self._limits.connect_timeout),
         )
-
-    def _client(self) -> httpx.Client:
-        """This thread's client (made on first use); clients of threads that have ended are closed."""
-        if self._shared is not None:
-            return self._shared
-        client = getattr(self._local, "client", None)
-        if client is None or client.is_closed:
-            transport = guarded_transport(self._settings, backend=self._backend, connections=CONNECTIONS_PER_THREAD)
-            client = self._local.client = self._new_client(transport)
-            with self._clients_guard:
-                ended = [thread for thread in self._clients if not thread.is_alive()]
-                stale = [self._clients.pop(thread) for thread in ended]
-                self._clients[threading.current_thread()] = client
-            for old in stale:
-                old.close()
-        return client
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
               accept: str | None = None) -> Fetched:
@@ -241,8 +213,7 @@ class Fetcher:
             connect = Budget(self._limits.connect_timeout, deadline=deadline, clock=self._clock)
             timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
             try:
-                client = self._client()
-                with client.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response:
+                with self._client.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response:
                     body = b""
                     if 200 <= response.status_code < 300:
                         body = read_body(response, cap=self._limits.max_body_bytes,

@@ -19,9 +19,12 @@ from httpcore._backends.sync import SyncStream  # the stream class SyncBackend i
 
 from aggregator.errors import BlockedAddressError
 from aggregator.fetch.failures import DNS_FAILURE, tag_network_cause
+from aggregator.fetch.pools import OriginPools
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
+CONNECTIONS_PER_ORIGIN = 2
+"""Keep-alive connections per origin: the politeness gate sends one request at a time to a host."""
 
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 """Same signature and result as `socket.getaddrinfo`."""
@@ -206,17 +209,16 @@ def _tagged(exc: httpcore.NetworkError, cause: str) -> httpcore.NetworkError:
     return exc
 
 
-def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = None,
-                      connections: int | None = None) -> httpx.BaseTransport:
-    """An httpx transport whose connections all go through a GuardedBackend configured from `settings`.
-
-    `connections` bounds the pool (idle ones kept alive included); by default one per worker and as
-    many spare. httpcore scans every pooled connection, more than once, on each request, so a pool
-    far larger than the requests in flight costs time on every request.
-    """
+def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = None) -> httpx.BaseTransport:
+    """An httpx transport whose connections all go through a GuardedBackend configured from `settings`,
+    with a small pool of its own per origin (see OriginPools)."""
     backend = backend or GuardedBackend(allow_private=settings.allow_private_addresses)
-    slots = connections or 2 * settings.fetch.max_workers
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = httpx.create_ssl_context()  # made once: loading the CA bundle takes milliseconds
+    return OriginPools(lambda: _pool_transport(ssl_context, backend, CONNECTIONS_PER_ORIGIN),
+                       sweep_above=4 * settings.fetch.max_workers)
+
+
+def _pool_transport(ssl_context: ssl.SSLContext, backend: GuardedBackend, slots: int) -> httpx.HTTPTransport:
     transport = httpx.HTTPTransport(verify=ssl_context)
     # httpx has no public hook for the network backend; the pool it builds is swapped for an
     # identical one that uses ours (same defaults as httpx.HTTPTransport without a proxy).
