@@ -92,14 +92,16 @@ def test_retry_now_cuts_a_backoff_short_but_not_the_sites_own_pause(engine):
 
 
 def test_a_pass_over_one_hosts_sources_is_one_request_at_a_time_with_the_delay(engine, http_server: LocalServer):
-    """Eight workers, twelve sources on one host: never two requests at once, each start >= delay after the
-    previous end (the politeness of the pass is unchanged by storing in the workers)."""
+    """Eight workers, twelve sources on one host: each request starts at least the per-host delay after the
+    previous one started, which also means never two at once, since every answer takes 20 ms plus the delay
+    (the politeness of the pass is unchanged by storing in the workers). Starts, not the server's recorded
+    ends, are compared: a busy machine can record an end late, but the gate adds 20 ms of margin here."""
     configs = []
     for n in range(12):
         http_server.add(f"/feed{n}.xml", body=rss([(f"Care {n}", f"https://p.example/{n}")]), delay=0.02)
         configs.append(SourceConfig(id=f"s{n}", name=f"S{n}", url=http_server.url(f"/feed{n}.xml"), adapter="feed"))
     settings = Settings(_env_file=None, allow_private_addresses=True,
-                        fetch=FetchLimits(per_host_delay=0.05, max_workers=8, robots_txt=False))
+                        fetch=FetchLimits(per_host_delay=0.1, max_workers=8, robots_txt=False))
     with Fetcher(settings) as fetcher, ThreadPoolExecutor(2) as other:
         # the same Fetcher fetching the host from elsewhere too (a "fetch now" while the pass runs)
         extra = other.submit(lambda: [fetcher.fetch(http_server.url("/feed0.xml")) for _ in range(3)])
@@ -109,7 +111,7 @@ def test_a_pass_over_one_hosts_sources_is_one_request_at_a_time_with_the_delay(e
     served = sorted(http_server.requests, key=lambda r: r.started)
     assert len(served) == 15
     for before, after in zip(served, served[1:]):
-        assert after.started >= before.ended + 0.05 - 0.005
+        assert after.started - before.started >= 0.1
 
 
 def test_run_ends_with_one_offline_line_when_nothing_could_be_reached(tmp_path):

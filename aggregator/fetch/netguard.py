@@ -23,8 +23,6 @@ from aggregator.fetch.pools import OriginPools
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
-CONNECTIONS_PER_ORIGIN = 2
-"""Keep-alive connections per origin: the politeness gate sends one request at a time to a host."""
 
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 """Same signature and result as `socket.getaddrinfo`."""
@@ -214,8 +212,10 @@ def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = No
     with a small pool of its own per origin (see OriginPools)."""
     backend = backend or GuardedBackend(allow_private=settings.allow_private_addresses)
     ssl_context = httpx.create_ssl_context()  # made once: loading the CA bundle takes milliseconds
-    return OriginPools(lambda: _pool_transport(ssl_context, backend, CONNECTIONS_PER_ORIGIN),
-                       sweep_above=4 * settings.fetch.max_workers)
+    # The politeness gate lets one request at a time through to a host, so a pool normally holds one
+    # connection; the bound only matters when many names lead to one origin (the demo's fixture server).
+    slots = 2 * settings.fetch.max_workers
+    return OriginPools(lambda: _pool_transport(ssl_context, backend, slots), sweep_above=4 * settings.fetch.max_workers)
 
 
 def _pool_transport(ssl_context: ssl.SSLContext, backend: GuardedBackend, slots: int) -> httpx.HTTPTransport:
