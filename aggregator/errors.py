@@ -65,13 +65,26 @@ class RobotsDisallowedError(FetchError):
 class BodyTooLargeError(FetchError):
     """The (decompressed) response body went over the configured cap."""
 
-    hint = "raise AGGREGATOR_MAX_BODY_BYTES if this source is legitimately that large"
+    hint = "raise AGGREGATOR_FETCH__MAX_BODY_BYTES if this source is legitimately that large"
 
 
-class DeadlineExceededError(FetchError):
-    """The whole request took longer than the total deadline."""
+class NetworkError(FetchError):
+    """The host could not be reached; `cause` names how (DNS failure, connection refused, TLS error, timeout...)."""
+
+    hint = "the site, or this machine's network, could not be reached; the source is tried again later"
+
+    def __init__(self, message: str, *, url: str = "", cause: str, hint: str | None = None) -> None:
+        super().__init__(message, url=url, hint=hint)
+        self.cause = cause
+
+
+class DeadlineExceededError(NetworkError):
+    """The whole request (connect, headers and body) took longer than the total deadline."""
 
     hint = "the site is very slow or stalled; it will be tried again at the next run"
+
+    def __init__(self, message: str, *, url: str = "", hint: str | None = None) -> None:
+        super().__init__(message, url=url, cause="timeout", hint=hint)
 
 
 class TooManyRedirectsError(FetchError):

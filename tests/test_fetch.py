@@ -38,7 +38,7 @@ from aggregator.ingest.fetch import (
     parse_retry_after,
 )
 from aggregator.ingest.fetch.politeness import HostGate
-from aggregator.ingest.fetch.robots import RobotsReply, policy_from_reply
+from aggregator.ingest.fetch.robots import StoredRobots, policy_from_stored
 from aggregator.settings import FetchLimits, Settings
 from tests.support.httpserver import LocalServer, Reply, http_server  # noqa: F401 - fixture
 
@@ -509,14 +509,18 @@ def test_robots_rules_are_honoured(http_server: LocalServer, make_fetcher, robot
     ],
 )
 def test_robots_status_semantics(http_server: LocalServer, make_fetcher, status, allowed) -> None:
+    """A robots.txt answering 5xx or 429 means crawling nothing for now (RFC 9309 2.3.1.4), reported as the
+    site's server failing: only a fetched robots.txt that forbids the path says "disallows"."""
     http_server.add("/robots.txt", status=status, body=b"User-agent: *\nDisallow: /\n")
     http_server.add("/feed.xml", body=b"feed")
     fetcher = make_fetcher(make_settings(robots_txt=True))
     if allowed:
         assert fetcher.fetch(http_server.url("/feed.xml")).body == b"feed"
     else:
-        with pytest.raises(RobotsDisallowedError):
+        with pytest.raises(HTTPStatusError) as raised:
             fetcher.fetch(http_server.url("/feed.xml"))
+        assert not isinstance(raised.value, RobotsDisallowedError)
+        assert f"robots.txt answered HTTP {status}" in str(raised.value) and "disallow" not in str(raised.value)
         assert http_server.requests_to("/feed.xml") == []
 
 
@@ -535,9 +539,12 @@ def test_robots_can_be_switched_off(http_server: LocalServer, make_fetcher) -> N
     assert http_server.requests_to("/robots.txt") == []
 
 
-def test_robots_unreachable_means_disallow() -> None:
-    assert not policy_from_reply(RobotsReply(status=502, body=b"")).is_allowed("http://x/a", "bot")
-    assert policy_from_reply(RobotsReply(status=200, body=b"")).is_allowed("http://x/a", "bot")
+def test_robots_policy_from_a_stored_file() -> None:
+    now = datetime.now(UTC)
+    forbids = StoredRobots("http://x:80", 200, "User-agent: *\nDisallow: /a\n", now, now)
+    assert not policy_from_stored(forbids).is_allowed("http://x/a", "bot")
+    assert policy_from_stored(forbids).is_allowed("http://x/b", "bot")
+    assert policy_from_stored(StoredRobots("http://x:80", 404, "", now, now)).is_allowed("http://x/a", "bot")
 
 
 class FakeTime:

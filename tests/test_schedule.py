@@ -229,3 +229,52 @@ def test_a_second_scheduler_is_refused_while_the_lock_is_held(engine, sched_sett
         assert "another scheduler is running" in result.stderr
     with scheduler_lock(engine, sched_settings):  # released: the next one may start
         pass
+
+
+def test_stopping_the_scheduler_lets_the_fetch_in_flight_finish(tmp_path, database_url, http_server):
+    """Ctrl-C while a fetch is waiting for its answer: the fetch ends and is stored as a success, not recorded
+    as failed because the stop closed its connection underneath it."""
+    import signal
+    import time
+
+    from aggregator.db.engine import create_db_engine
+    from aggregator.db.schema import fetch_runs
+
+    http_server.add("/slow.xml", body=rss("slow"), headers={"Content-Type": "application/rss+xml"}, delay=1.5)
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text(
+        f"version: 1\nsources:\n  - {{id: slow, name: Slow, url: '{http_server.url('/slow.xml')}', adapter: feed}}\n"
+    )
+    env = {
+        **os.environ,
+        "AGGREGATOR_DATA_DIR": str(tmp_path / "var"),
+        "AGGREGATOR_DATABASE_URL": database_url,
+        "AGGREGATOR_SOURCES_FILE": str(sources_file),
+        "AGGREGATOR_ALLOW_PRIVATE_ADDRESSES": "true",
+        "AGGREGATOR_FETCH__ROBOTS_TXT": "false",
+        "AGGREGATOR_TAXONOMY_FILE": str(ROOT / "taxonomy.yaml"),
+    }
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "schedule"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not http_server.requests_to("/slow.xml"):
+            assert time.monotonic() < deadline and scheduler.poll() is None, scheduler.communicate()[1][-2000:]
+            time.sleep(0.05)
+        scheduler.send_signal(signal.SIGINT)
+        scheduler.communicate(timeout=60)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            runs = conn.execute(select(fetch_runs.c.outcome, fetch_runs.c.error)).all()
+    finally:
+        engine.dispose()
+    assert [run.outcome for run in runs] == ["new-data"], runs

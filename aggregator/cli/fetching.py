@@ -11,6 +11,11 @@ from rich.table import Table
 from aggregator.cli import app, console, err_console, open_database
 from aggregator.settings import Settings
 
+OFFLINE_LINE = (
+    "No source could be reached over the network: this machine seems to be offline. "
+    "`make demo` runs the same pipeline on the partner-site fixtures, with no network needed."
+)
+
 
 @app.command()
 def run() -> None:
@@ -54,6 +59,7 @@ def demo_data_settings(settings: Settings) -> Settings:
 def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bool, transport=None) -> None:
     """Fetch (and with `monthly`, de-duplicate and label), then print what happened."""
     from aggregator.config.sources import load_sources
+    from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.ingest.fetch import Fetcher
     from aggregator.ingest.run import run_fetch
     from aggregator.jobs.monthly import run_monthly
@@ -61,7 +67,8 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
     sources_file = load_sources(settings.sources_file)
     configs = [sources_file.get(s) for s in only] if only else list(sources_file.sources)
     engine = open_database(settings)
-    with Fetcher(settings, transport=transport) as fetcher, _progress() as progress:
+    robots_store = DatabaseRobotsStore(engine)
+    with Fetcher(settings, transport=transport, robots_store=robots_store) as fetcher, _progress() as progress:
         task = progress.add_task("fetching", total=sum(1 for c in configs if c.enabled))
 
         def advance(outcome) -> None:
@@ -71,7 +78,7 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
             report = run_monthly(settings, configs, engine, fetcher, on_done=advance)
             outcomes = report.outcomes
         else:
-            outcomes = run_fetch(settings, configs, engine, fetcher, on_done=advance)
+            outcomes = run_fetch(settings, configs, engine, fetcher, on_done=advance, retry_now=bool(only))
     console.print(_summary_table(outcomes))
     if monthly:
         console.print(
@@ -92,6 +99,8 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
             err_console.print(f"[red]✗ {outcome.source_id}[/red]: {outcome.error}", highlight=False)
     attempted = [o for o in outcomes if o.outcome != "skipped"]
     if attempted and all(o.outcome == "failed" for o in attempted):
+        if all(o.network_error for o in attempted):
+            err_console.print(OFFLINE_LINE, highlight=False)
         raise typer.Exit(1)
 
 

@@ -56,6 +56,7 @@ def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is du
     """Fetch each source at its own interval and prepare the month's draft on the draft day, notifying
     editors; one scheduler per database (a second one is refused)."""
     from aggregator.config.sources import load_sources
+    from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.ingest.fetch import Fetcher
     from aggregator.jobs.schedule import TransportNotifier, run_due, run_scheduler, scheduler_lock
 
@@ -63,7 +64,7 @@ def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is du
     configs = list(load_sources(settings.sources_file).sources)
     engine = open_database(settings)
     notifier = TransportNotifier(settings)
-    with scheduler_lock(engine, settings), Fetcher(settings) as fetcher:
+    with scheduler_lock(engine, settings), Fetcher(settings, robots_store=DatabaseRobotsStore(engine)) as fetcher:
         if not once:
             err_console.print(
                 f"scheduler running: {sum(1 for c in configs if c.enabled)} sources, draft on day "

@@ -41,7 +41,7 @@ def sources_status() -> None:
     configs = load_sources(settings.sources_file).sources
     rows = source_health(open_database(settings), configs)
     table = Table(title="Sources")
-    for column in ("source", "adapter", "state", "last fetch", "HTTP", "failures", "entries", "problem"):
+    for column in ("source", "adapter", "state", "last fetch", "HTTP", "failures", "entries", "problem", "next try"):
         table.add_column(column)
     for row in rows:
         state = "[red]ALARM[/red]" if row.alarm else row.state
@@ -54,6 +54,7 @@ def sources_status() -> None:
             str(row.failures),
             str(row.last_count if row.last_count is not None else ""),
             row.problem,
+            row.next_try,
         )
     console.print(table)
 

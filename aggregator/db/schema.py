@@ -87,6 +87,18 @@ sources = Table(
     Column("drift_alarm", Boolean, nullable=False, default=False),
     Column("disabled_reason", Text),
     Column("paused_until", UTCDateTime),
+    Column("pause_reason", Text, comment="why paused_until is set: the site's Retry-After, or backoff after failures"),
+)
+
+# Each origin's robots.txt as last fetched, reused until expires_at (its caching headers, a day at most).
+robots_txt = Table(
+    "robots_txt",
+    metadata,
+    Column("origin", String(300), primary_key=True, comment="scheme://host:port"),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 # One row per source per run: the health history shown on the sources page.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+# Everything the fetch threads use is imported here, before any of them starts: importing a module for
+# the first time in several threads at once can end in "_DeadlockError: deadlock detected by _ModuleLock".
 import html
 import logging
+import xml.sax.expatreader  # noqa: F401 - feedparser's strict parser; xml.sax imports it on first use
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -11,6 +14,12 @@ from typing import Protocol
 
 from aggregator.config.sources import SourceConfig
 from aggregator.errors import FetchError, ParseError
+from aggregator.ingest.adapters.discover import discover_feeds
+from aggregator.ingest.adapters.feed import parse_feed
+from aggregator.ingest.adapters.govuk import content_api_url, parse_content_item
+from aggregator.ingest.adapters.metadata import enrich_entry, extract_metadata
+from aggregator.ingest.adapters.oaipmh import harvest_records
+from aggregator.ingest.adapters.page import parse_page
 from aggregator.model import RawEntry
 
 logger = logging.getLogger(__name__)
@@ -81,9 +90,6 @@ def harvest_source(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.ingest.adapters.discover import discover_feeds
-    from aggregator.ingest.adapters.feed import parse_feed
-
     fetched = fetcher.fetch(request.url, etag=request.etag, last_modified=request.last_modified, accept=FEED_ACCEPT)
     if fetched.not_modified:
         return _unchanged(fetched)
@@ -114,8 +120,6 @@ def _harvest_feed(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_page(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.ingest.adapters.page import parse_page
-
     selectors = request.source.selectors
     assert selectors is not None  # guaranteed by SourceConfig validation
     fetched = fetcher.fetch(request.url, etag=request.etag, last_modified=request.last_modified, accept=HTML_ACCEPT)
@@ -128,8 +132,6 @@ def _harvest_page(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_metadata(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.ingest.adapters.metadata import extract_metadata
-
     fetched = fetcher.fetch(request.url, etag=request.etag, last_modified=request.last_modified, accept=HTML_ACCEPT)
     if fetched.not_modified:
         return _unchanged(fetched)
@@ -154,8 +156,6 @@ def _harvest_metadata(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_govuk(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.ingest.adapters.govuk import content_api_url, parse_content_item
-
     govuk = request.source.govuk
     paths = govuk.paths if govuk and govuk.paths else ()
     if not paths:
@@ -170,8 +170,6 @@ def _harvest_govuk(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 
 def _harvest_oai(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
-    from aggregator.ingest.adapters.oaipmh import harvest_records
-
     oai = request.source.oai
     from_date = datetime.fromisoformat(request.cursor) if request.cursor else None
     entries, response_date = harvest_records(
@@ -206,8 +204,6 @@ def _harvest_wordpress(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
 
 def enrich_from_pages(entries: list[RawEntry], fetcher: Fetcher) -> list[RawEntry]:
     """Fill missing fields of each entry from its own page's metadata; a failing page keeps the entry."""
-    from aggregator.ingest.adapters.metadata import enrich_entry, extract_metadata
-
     enriched = []
     for index, entry in enumerate(entries):
         if index >= MAX_DETAIL_PAGES:

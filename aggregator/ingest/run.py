@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import queue
+import random
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from aggregator.config.sources import SourceConfig
+from aggregator.db.pauses import SITE_PAUSE, is_site_pause, load_pause_reasons
 from aggregator.db.store import (
     FetchRecord,
     SourceState,
@@ -25,7 +27,16 @@ from aggregator.db.store import (
     store_resources,
     sync_sources,
 )
-from aggregator.errors import AggregatorError, GoneError, RateLimitedError
+from aggregator.errors import (
+    AggregatorError,
+    GoneError,
+    HTTPStatusError,
+    NetworkError,
+    ParseError,
+    RateLimitedError,
+    RobotsDisallowedError,
+    TooManyRedirectsError,
+)
 from aggregator.ingest.event_text import find_dated_occasion, find_series
 from aggregator.ingest.events import find_event
 from aggregator.ingest.harvest import Fetcher, Harvest, HarvestRequest, harvest_source
@@ -40,6 +51,9 @@ DEFAULT_PAUSE = timedelta(hours=1)
 LOCKED_RETRY_PAUSES = (0.5, 1.0, 2.0)  # seconds before each new attempt when the database is busy
 MAX_PAUSE = timedelta(days=7)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+BACKOFF_FIRST = timedelta(minutes=15)
+"""The wait after a source's first failure in a row; it doubles with each further failure."""
+BACKOFF_MAX = timedelta(days=1)
 
 
 def utcnow() -> datetime:
@@ -57,6 +71,7 @@ class SourceOutcome:
     http_status: int | None = None
     error: str | None = None
     internal_error: bool = False  # an unexpected exception: a bug to report, not a source problem
+    network_error: bool = False  # the host could not be reached (DNS, refused, TLS, timeout...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +91,28 @@ def run_fetch(
     *,
     clock: Callable[[], datetime] = utcnow,
     on_done: Callable[[SourceOutcome], None] | None = None,
+    jitter: Callable[[], float] = random.random,
+    retry_now: bool = False,
 ) -> list[SourceOutcome]:
     """Fetch every enabled source in `configs`; one host's sources in turn, hosts in parallel.
 
-    Parsing happens in the worker threads; storing happens here, one transaction per source, so a
-    failing source is recorded and the others go on.
+    Each worker thread fetches, parses and stores its sources, one transaction per source, so a
+    failing source is recorded and the others go on. A single storing thread would be starved of
+    the GIL by the parsing workers (every SQLite call gives it up, and getting it back waits behind
+    them), which made the whole pass as slow as one worker. `on_done` is called from the workers,
+    one call at a time. `retry_now` (someone asked for these sources by name) fetches sources that are
+    backing off after failures; a site's own request to wait is still honoured.
     """
     enabled = [c for c in configs if c.enabled]
     with engine.begin() as conn:
         sync_sources(conn, enabled)
         states = {c.id: load_source_state(conn, c.id) for c in enabled}
+        paused = [c.id for c in enabled if states[c.id].paused_until is not None]
+        pause_reasons = load_pause_reasons(conn, paused) if paused else {}
     outcomes: list[SourceOutcome] = []
     due: list[SourceConfig] = []
     for config in enabled:
-        reason = _skip_reason(states[config.id], clock())
+        reason = _skip_reason(states[config.id], clock(), pause_reasons.get(config.id), retry_now=retry_now)
         if reason:
             outcome = SourceOutcome(config.id, "skipped", error=reason)
             outcomes.append(outcome)
@@ -98,26 +121,24 @@ def run_fetch(
         else:
             due.append(config)
 
-    results: queue.Queue[_Harvested] = queue.Queue()
     groups: dict[str, list[SourceConfig]] = defaultdict(list)
     for config in due:
         groups[urlsplit(states[config.id].url).netloc.lower()].append(config)
+    done = threading.Lock()
 
     def work(group: list[SourceConfig]) -> None:
         for config in group:
-            results.put(_harvest_one(config, states[config.id], fetcher, settings, clock))
+            harvested = _harvest_one(config, states[config.id], fetcher, settings, clock)
+            outcome = _store_one(engine, harvested, states[config.id], clock, jitter)
+            with done:
+                outcomes.append(outcome)
+                if on_done:
+                    on_done(outcome)
 
     with ThreadPoolExecutor(
         max_workers=max(1, min(settings.fetch.max_workers, len(groups) or 1)), thread_name_prefix="fetch"
     ) as pool:
-        futures = [pool.submit(work, group) for group in groups.values()]
-        for _ in range(len(due)):
-            harvested = results.get()
-            outcome = _store_one(engine, harvested, states[harvested.source.id], clock)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
-        for future in futures:
+        for future in [pool.submit(work, group) for group in groups.values()]:
             future.result()
     return outcomes
 
@@ -149,11 +170,40 @@ def with_event(entry: RawEntry, *, default_tz: str = "Europe/London") -> RawEntr
     return entry
 
 
-def _skip_reason(state: SourceState, now: datetime) -> str | None:
+def backoff_delay(failures: int, jitter: float) -> timedelta:
+    """The wait after `failures` failures in a row: doubling from BACKOFF_FIRST up to BACKOFF_MAX, half of it
+    fixed and half scaled by `jitter` in [0, 1), so that sources failing together do not return together."""
+    full = min(BACKOFF_FIRST * 2 ** min(failures - 1, 16), BACKOFF_MAX)
+    return full / 2 + full / 2 * jitter
+
+
+def failure_kind(exc: BaseException) -> str:
+    """A few words naming what kind of failure `exc` is, for the source's pause reason."""
+    if isinstance(exc, NetworkError):
+        return exc.cause
+    if isinstance(exc, HTTPStatusError):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, RobotsDisallowedError):
+        return "disallowed by robots.txt"
+    if isinstance(exc, TooManyRedirectsError):
+        return "too many redirects"
+    if isinstance(exc, _DriftError):
+        return "layout drift"
+    if isinstance(exc, ParseError):
+        return "unreadable response"
+    if isinstance(exc, AggregatorError):
+        return type(exc).__name__.removesuffix("Error").lower() + " error"
+    return "internal error"
+
+
+def _skip_reason(
+    state: SourceState, now: datetime, pause_reason: str | None = None, *, retry_now: bool = False
+) -> str | None:
     if state.disabled_reason:
         return f"disabled: {state.disabled_reason}"
-    if state.paused_until and state.paused_until > now:
-        return f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC at the site's request"
+    if state.paused_until and state.paused_until > now and not (retry_now and not is_site_pause(pause_reason)):
+        why = pause_reason or "at the site's request"
+        return f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC: {why}"
     return None
 
 
@@ -178,7 +228,11 @@ def _harvest_one(
 
 
 def _store_one(
-    engine: Engine, harvested: _Harvested, state: SourceState, clock: Callable[[], datetime]
+    engine: Engine,
+    harvested: _Harvested,
+    state: SourceState,
+    clock: Callable[[], datetime],
+    jitter: Callable[[], float],
 ) -> SourceOutcome:
     config, harvest = harvested.source, harvested.harvest
     if harvested.error is None and harvest is not None:
@@ -191,7 +245,7 @@ def _store_one(
                 harvested = _Harvested(config, harvested.started_at, harvest, error=exc)
         else:
             harvested = _Harvested(config, harvested.started_at, harvest, error=_DriftError(state.best_count))
-    return _store_failure(engine, harvested, clock)
+    return _store_failure(engine, harvested, state, clock, jitter)
 
 
 def _store_with_retry(
@@ -229,7 +283,7 @@ def _store_success(engine: Engine, harvested: _Harvested, harvest: Harvest, cloc
         state = load_source_state(conn, config.id)
         result = store_resources(conn, config.id, harvested.resources, clock())
         outcome = "not-modified" if harvest.not_modified else "new-data"
-        changes: dict = {"drift_alarm": False}
+        changes: dict = {"drift_alarm": False, "paused_until": None, "pause_reason": None}
         if not harvest.not_modified:
             changes.update(
                 etag=harvest.etag,
@@ -258,18 +312,31 @@ def _store_success(engine: Engine, harvested: _Harvested, harvest: Harvest, cloc
     return SourceOutcome(config.id, outcome, result, len(harvested.resources), harvest.http_status)
 
 
-def _store_failure(engine: Engine, harvested: _Harvested, clock) -> SourceOutcome:
+def _store_failure(
+    engine: Engine, harvested: _Harvested, state: SourceState, clock, jitter: Callable[[], float]
+) -> SourceOutcome:
     config, exc = harvested.source, harvested.error
     assert exc is not None
     now = clock()
     changes: dict = {}
     status = getattr(exc, "status", None)
+    failures = state.consecutive_failures + 1
     if isinstance(exc, GoneError):
         changes["disabled_reason"] = f"the address answered 410 Gone on {now:%Y-%m-%d}: {exc.hint}"
     elif isinstance(exc, RateLimitedError):
-        pause = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_PAUSE
+        pause = (
+            timedelta(seconds=exc.retry_after)
+            if exc.retry_after
+            else max(DEFAULT_PAUSE, backoff_delay(failures, jitter()))
+        )
         changes["paused_until"] = now + min(pause, MAX_PAUSE)
-    elif isinstance(exc, _DriftError):
+        changes["pause_reason"] = f"{SITE_PAUSE} (HTTP {exc.status})"
+    else:  # every other failure kind waits longer after each failure in a row; a success resets it
+        changes["paused_until"] = now + backoff_delay(failures, jitter())
+        changes["pause_reason"] = (
+            f"backing off after {failures} failure{'s' if failures > 1 else ''} in a row (last: {failure_kind(exc)})"
+        )
+    if isinstance(exc, _DriftError):
         changes["drift_alarm"] = True
         changes["last_count"] = 0
     internal = not isinstance(exc, AggregatorError)
@@ -279,4 +346,11 @@ def _store_failure(engine: Engine, harvested: _Harvested, clock) -> SourceOutcom
         record_fetch(
             conn, FetchRecord(config.id, harvested.started_at, now, "failed", status, error=message), **changes
         )
-    return SourceOutcome(config.id, "failed", http_status=status, error=message, internal_error=internal)
+    return SourceOutcome(
+        config.id,
+        "failed",
+        http_status=status,
+        error=message,
+        internal_error=internal,
+        network_error=isinstance(exc, NetworkError),
+    )

@@ -245,13 +245,15 @@ def run_scheduler(
     *,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
-    """Run until interrupted (hold `scheduler_lock` around it)."""
+    """Run until interrupted (hold `scheduler_lock` around it). A stop lets the fetches in flight finish (each
+    is bounded by the total deadline) before returning, since the caller then closes the fetcher under them."""
     scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock)
     logger.info("scheduler started", extra={"count": len(scheduler.get_jobs()) - 1})
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+        logger.info("scheduler stopping: letting the jobs in flight finish")
+        scheduler.shutdown(wait=True)
 
 
 def make_scheduler(

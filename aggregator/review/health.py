@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
 from aggregator.config.sources import SourceConfig
+from aggregator.db.pauses import SITE_PAUSE, is_site_pause
 from aggregator.db.schema import entries, labels, resources, sources
 
 FAILURES_FOR_ALARM = 3
@@ -24,10 +26,12 @@ class SourceHealth:
     failures: int
     last_count: int | None
     problem: str  # readable by a non-developer; "" when all is well
+    next_try: str = ""  # "2026-12-05 14:10 UTC: backing off after 2 failures in a row (last: DNS failure)"
 
 
-def source_health(engine: Engine, configs: Sequence[SourceConfig]) -> list[SourceHealth]:
+def source_health(engine: Engine, configs: Sequence[SourceConfig], now: datetime | None = None) -> list[SourceHealth]:
     """One row per configured source, from its stored state."""
+    now = now or datetime.now(UTC)
     with engine.connect() as conn:
         stored = {row.id: row for row in conn.execute(select(sources))}
     rows = []
@@ -55,7 +59,7 @@ def source_health(engine: Engine, configs: Sequence[SourceConfig]) -> list[Sourc
             state = "off"
         elif row.disabled_reason:
             state, problem = "disabled", row.disabled_reason
-        elif row.paused_until is not None and row.consecutive_failures:
+        elif row.paused_until is not None and row.consecutive_failures and is_site_pause(row.pause_reason):
             state = "paused"
         elif row.consecutive_failures:
             state = "failing"
@@ -63,6 +67,9 @@ def source_health(engine: Engine, configs: Sequence[SourceConfig]) -> list[Sourc
             state = "ok"
         alarm = bool(row.drift_alarm) or row.consecutive_failures >= FAILURES_FOR_ALARM or state == "disabled"
         last = f"{row.last_fetch_at:%Y-%m-%d %H:%M}" if row.last_fetch_at else ""
+        next_try = ""
+        if row.paused_until is not None and row.paused_until > now and state in ("paused", "failing"):
+            next_try = f"{row.paused_until:%Y-%m-%d %H:%M} UTC: {row.pause_reason or SITE_PAUSE}"
         rows.append(
             SourceHealth(
                 config.id,
@@ -74,6 +81,7 @@ def source_health(engine: Engine, configs: Sequence[SourceConfig]) -> list[Sourc
                 row.consecutive_failures,
                 row.last_count,
                 problem,
+                next_try,
             )
         )
     return rows

@@ -40,12 +40,14 @@ EXPLANATIONS: tuple[tuple[str, str], ...] = (
     (r"HTTP 40[13]", "The partner's site refused to let us in (it may need a login or block robots)."),
     (r"HTTP (429|503)|retry after", "The partner's site asked us to slow down. We will try again later, as it asked."),
     (r"HTTP 5\d\d", "The partner's site had a problem of its own. This usually clears up by itself."),
-    (r"robots\.txt", "The partner's site asks robots not to read this page. Ask them to allow it."),
-    (r"timed out|deadline", "The partner's site took too long to answer. It will be tried again next time."),
     (
-        r"cannot resolve|no IPv4|cannot connect|ConnectError",
-        "We could not reach the site: the address may be wrong, or the site is down.",
+        r"could not be reached|DNS failure|connection refused|TLS error|network unreachable|connection reset|"
+        r"connection failed|cannot resolve|no IPv4|cannot connect|ConnectError",
+        "We could not reach the site (the technical details say how): the address may be wrong, the site may "
+        "be down, or this machine may be offline. It will be tried again later.",
     ),
+    (r"robots\.txt disallows", "The partner's site asks robots not to read this page. Ask them to allow it."),
+    (r"timed out|deadline|timeout", "The partner's site took too long to answer. It will be tried again later."),
     (r"non-public address|scheme", "The address points somewhere we are not allowed to fetch from."),
     (r"redirect", "The site keeps sending us to other addresses. Open it in a browser and use the final one."),
     (r"over the cap", "The page or feed is far bigger than expected, so it was not read."),
@@ -153,7 +155,7 @@ def fetch_now(source_id: str):
         return redirect(url_for("sources.index"), 303)
     settings = _quick_settings()
     with _route_fetcher() as fetcher:
-        (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock)
+        (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock, retry_now=True)
     if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
         classify_resources(context.engine, build_classifier(settings), source_hints(context.sources), context.clock())
     with context.engine.begin() as conn:
@@ -196,9 +198,11 @@ def _quick_settings():
 
 def _route_fetcher():
     """A fetcher with the short limits (the injected factory in tests, else a real Fetcher)."""
+    from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.ingest.fetch import Fetcher
 
-    return (deps().fetcher_factory or (lambda s: Fetcher(s)))(_quick_settings())
+    factory = deps().fetcher_factory or (lambda s: Fetcher(s, robots_store=DatabaseRobotsStore(deps().engine)))
+    return factory(_quick_settings())
 
 
 @bp.post("/<source_id>/doctor")

@@ -24,9 +24,10 @@ from aggregator.errors import (
     TooManyRedirectsError,
 )
 from aggregator.ingest.fetch.body import ACCEPT_ENCODING, read_body
-from aggregator.ingest.fetch.netguard import guarded_transport
+from aggregator.ingest.fetch.failures import fetch_error_from
+from aggregator.ingest.fetch.netguard import Budget, GuardedBackend, guarded_transport
 from aggregator.ingest.fetch.politeness import HostGate, host_key
-from aggregator.ingest.fetch.robots import RobotsCache, RobotsReply
+from aggregator.ingest.fetch.robots import RobotsCache, RobotsReply, RobotsStore
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -84,27 +85,34 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 class Fetcher:
-    """Fetches URLs politely and safely; thread-safe, meant to be shared by a pool of worker threads."""
+    """Fetches URLs politely and safely; thread-safe, meant to be shared by a pool of worker threads.
+
+    `transport` replaces the guarded transport (tests); `backend` replaces only its network backend
+    (a resolver for tests and benchmarks), keeping the guarded transport's per-origin pools.
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
         transport: httpx.BaseTransport | None = None,
+        backend: GuardedBackend | None = None,
+        robots_store: RobotsStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._settings = settings
         self._limits = settings.fetch
         self._clock = clock
         self._gate = HostGate(clock=clock, sleep=sleep)
-        self._client = httpx.Client(
-            transport=transport if transport is not None else guarded_transport(settings),
-            follow_redirects=False,
-            trust_env=False,  # an environment proxy would connect on our behalf, past the address guard
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-            timeout=httpx.Timeout(self._limits.read_timeout, connect=self._limits.connect_timeout),
+        self._client = self._new_client(
+            transport if transport is not None else guarded_transport(settings, backend=backend)
         )
-        self._robots = RobotsCache(self._fetch_robots, settings.user_agent) if self._limits.robots_txt else None
+        self._robots = (
+            RobotsCache(self._fetch_robots, settings.user_agent, store=robots_store)
+            if self._limits.robots_txt
+            else None
+        )
 
     def __enter__(self) -> Fetcher:
         return self
@@ -116,6 +124,15 @@ class Fetcher:
 
     def close(self) -> None:
         self._client.close()
+
+    def _new_client(self, transport: httpx.BaseTransport) -> httpx.Client:
+        return httpx.Client(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,  # an environment proxy would connect on our behalf, past the address guard
+            headers={"User-Agent": self._settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=httpx.Timeout(self._limits.read_timeout, connect=self._limits.connect_timeout),
+        )
 
     def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
@@ -145,7 +162,7 @@ class Fetcher:
 
     def _fetch_robots(self, robots_url: str) -> RobotsReply:
         final, _ = self._follow(robots_url, {}, check_robots=False)
-        return RobotsReply(status=final.status, body=final.body)
+        return RobotsReply(status=final.status, body=final.body, headers=final.headers)
 
     def _follow(self, url: str, headers: dict[str, str], *, check_robots: bool) -> tuple[_Exchange, str | None]:
         """Walk the redirect chain from `url`; return the last hop and the permanent new URL, if any."""
@@ -202,11 +219,12 @@ class Fetcher:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise DeadlineExceededError("the total deadline passed during redirects", url=str(url))
-            timeout = httpx.Timeout(
-                min(self._limits.read_timeout, remaining), connect=min(self._limits.connect_timeout, remaining)
-            )
+            # Each operation keeps its own timeout, and all of them together the deadline (see Budget).
+            read = Budget(self._limits.read_timeout, deadline=deadline, clock=self._clock)
+            connect = Budget(self._limits.connect_timeout, deadline=deadline, clock=self._clock)
+            timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
             try:
-                with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
+                with self._client.stream("GET", url, headers=headers, extensions={"timeout": timeouts}) as response:
                     body = b""
                     if 200 <= response.status_code < 300:
                         body = read_body(
@@ -218,10 +236,13 @@ class Fetcher:
                 raise
             except httpx.TimeoutException as exc:
                 if self._clock() >= deadline:
-                    raise DeadlineExceededError("the total deadline passed", url=str(url)) from exc
-                raise FetchError(f"timed out: {type(exc).__name__}", url=str(url)) from exc
+                    raise DeadlineExceededError(
+                        f"the total deadline of {self._limits.total_deadline:g} s passed ({type(exc).__name__})",
+                        url=str(url),
+                    ) from exc
+                raise fetch_error_from(exc, str(url)) from exc
             except httpx.HTTPError as exc:
-                raise FetchError(f"{type(exc).__name__}: {exc}", url=str(url)) from exc
+                raise fetch_error_from(exc, str(url)) from exc
 
 
 def parse_http_url(url: str) -> httpx.URL:

@@ -1,10 +1,15 @@
-"""The SSRF guard: a network backend that resolves each host once, refuses non-public addresses and connects to the address it checked."""
+"""The SSRF guard: a network backend that resolves each host once, refuses non-public addresses and connects to the address it checked.
+
+Its streams also honour a request's total deadline (see `Budget`), which httpx's per-operation
+timeouts cannot express: a server dribbling its headers a byte at a time resets a read timeout forever.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -13,6 +18,8 @@ import httpx
 from httpcore._backends.sync import SyncStream  # the stream class SyncBackend itself returns
 
 from aggregator.errors import BlockedAddressError
+from aggregator.ingest.fetch.failures import DNS_FAILURE, tag_network_cause
+from aggregator.ingest.fetch.pools import OriginPools
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -83,6 +90,65 @@ def connect_socket(
     return sock
 
 
+class Budget(float):
+    """A per-operation timeout (its float value) that also never runs past `deadline` on `clock`.
+
+    Passed as each of a request's timeouts (httpx hands them unchanged to the network stream), so
+    that one request's connect, TLS handshake, header reads and body reads share one total deadline.
+    """
+
+    deadline: float
+    clock: Callable[[], float]
+
+    def __new__(cls, limit: float, *, deadline: float, clock: Callable[[], float]) -> Budget:
+        budget = super().__new__(cls, limit)
+        budget.deadline = deadline
+        budget.clock = clock
+        return budget
+
+    def left(self) -> float:
+        """Seconds the next operation may take: its own limit, or less (<= 0 once the deadline passed)."""
+        return min(float(self), self.deadline - self.clock())
+
+
+def _timeout(value: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    """The socket timeout for the next operation; `error` once a Budget's deadline has passed."""
+    if not isinstance(value, Budget):
+        return value
+    left = value.left()
+    if left <= 0:
+        raise error("the total deadline passed")
+    return left
+
+
+class DeadlineStream(SyncStream):
+    """httpcore's socket stream, with every read, write and TLS handshake bounded by the request's Budget."""
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return super().read(max_bytes, _timeout(timeout, httpcore.ReadTimeout))
+        except httpcore.NetworkError as exc:
+            tag_network_cause(exc)
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        try:
+            super().write(buffer, _timeout(timeout, httpcore.WriteTimeout))
+        except httpcore.NetworkError as exc:
+            tag_network_cause(exc)
+            raise
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        try:
+            stream = super().start_tls(ssl_context, server_hostname, _timeout(timeout, httpcore.ConnectTimeout))
+        except httpcore.NetworkError as exc:
+            tag_network_cause(exc)
+            raise
+        return DeadlineStream(stream.get_extra_info("socket"))
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """An httpcore backend whose `connect_tcp` refuses non-public addresses and pins DNS.
 
@@ -105,10 +171,10 @@ class GuardedBackend(httpcore.SyncBackend):
         try:
             infos = resolve(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
         except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            raise _tagged(httpcore.ConnectError(f"cannot resolve {host}: {exc}"), DNS_FAILURE) from exc
         targets = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
         if not targets:
-            raise httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address")
+            raise _tagged(httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address"), DNS_FAILURE)
         if not self._allow_private:
             for _, sockaddr in targets:
                 if not is_public_address(str(sockaddr[0])):
@@ -132,7 +198,7 @@ class GuardedBackend(httpcore.SyncBackend):
         last_error: OSError | None = None
         for family, sockaddr in self.resolve_host(host, port):
             try:
-                sock = self._connect(family, sockaddr, timeout, local_address)
+                sock = self._connect(family, sockaddr, _timeout(timeout, httpcore.ConnectTimeout), local_address)
             except TimeoutError as exc:
                 raise httpcore.ConnectTimeout(str(exc)) from exc
             except OSError as exc:
@@ -141,15 +207,30 @@ class GuardedBackend(httpcore.SyncBackend):
             for option in socket_options or ():
                 sock.setsockopt(*option)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return SyncStream(sock)
-        raise httpcore.ConnectError(f"cannot connect to {host}:{port}: {last_error}")
+            return DeadlineStream(sock)
+        error = httpcore.ConnectError(f"cannot connect to {host}:{port}: {last_error}")
+        error.__cause__ = last_error
+        tag_network_cause(error)
+        raise error
+
+
+def _tagged(exc: httpcore.NetworkError, cause: str) -> httpcore.NetworkError:
+    exc.network_cause = cause  # type: ignore[attr-defined]
+    return exc
 
 
 def guarded_transport(settings: Settings, *, backend: GuardedBackend | None = None) -> httpx.BaseTransport:
-    """An httpx transport whose connections all go through a GuardedBackend configured from `settings`."""
+    """An httpx transport whose connections all go through a GuardedBackend configured from `settings`,
+    with a small pool of its own per origin (see OriginPools)."""
     backend = backend or GuardedBackend(allow_private=settings.allow_private_addresses)
-    slots = max(100, 4 * settings.fetch.max_workers)
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = httpx.create_ssl_context()  # made once: loading the CA bundle takes milliseconds
+    # The politeness gate lets one request at a time through to a host, so a pool normally holds one
+    # connection; the bound only matters when many names lead to one origin (the demo's fixture server).
+    slots = 2 * settings.fetch.max_workers
+    return OriginPools(lambda: _pool_transport(ssl_context, backend, slots), sweep_above=4 * settings.fetch.max_workers)
+
+
+def _pool_transport(ssl_context: ssl.SSLContext, backend: GuardedBackend, slots: int) -> httpx.HTTPTransport:
     transport = httpx.HTTPTransport(verify=ssl_context)
     # httpx has no public hook for the network backend; the pool it builds is swapped for an
     # identical one that uses ours (same defaults as httpx.HTTPTransport without a proxy).

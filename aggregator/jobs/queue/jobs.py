@@ -47,12 +47,14 @@ class WorkerContext:
             names = public_names(load_sources(settings.sources_file).sources)
         except ConfigError:  # a worker can send without sources.yaml; messages then show source ids
             names = {}
+        from aggregator.db.robots_store import DatabaseRobotsStore
         from aggregator.ingest.fetch import Fetcher as HTTPFetcher
 
+        engine = create_db_engine(settings.resolved_database_url)
         return cls(
             settings,
-            create_db_engine(settings.resolved_database_url),
-            HTTPFetcher(settings),
+            engine,
+            HTTPFetcher(settings, robots_store=DatabaseRobotsStore(engine)),
             load_taxonomy(settings.taxonomy_file),
             names,
         )
