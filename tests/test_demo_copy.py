@@ -102,15 +102,20 @@ def test_every_site_link_in_a_sent_copy_answers_200(sent):
 
 def test_events_are_right_for_the_send_time(sent):
     _, _, message = sent
-    text = message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     upcoming = text.split("UPCOMING EVENTS", 1)[1].split("\n\n\n", 1)[0]
-    assert "Trauma-informed compassion in maternity care" in upcoming and "Wed 16 December 2026, 16:00" in upcoming
-    assert "Psychological safety in teams" in upcoming and "Thu 14 January 2027, 13:00" in upcoming
-    assert "Conversation for kindness, Wednesday 9 December" in upcoming
+    # tests/sites: YQSR's next seminar and the December conversation for kindness, both after the send time
+    assert "trauma-informed compassion in maternity care" in upcoming
+    assert "When: Wed 16 December 2026, 12:30" in upcoming
+    assert "Conversation for kindness, Thursday 17 December 2026" in upcoming
+    assert "When: Thu 17 December 2026, 18:00" in upcoming
     assert "Finance" not in upcoming  # job adverts are news, never events
     html = message.get_body(("html",)).get_content()
-    assert html.count(f'href="{BASE}/events/') == 3  # a calendar link per upcoming event, none for past ones
-    assert "Past event" in html and "Compassion circles: evaluating a peer-support intervention" in html
+    assert html.count(f'href="{BASE}/events/') == upcoming.count("Add to your calendar")  # none for past ones
+    assert upcoming.count("Add to your calendar") >= 2
+    # a past seminar is shown as its recording and slides, with no calendar or registration link
+    past = html.split("Past event, 21 October 2026", 1)[1].split("</table>", 1)[0]
+    assert "recording and slides" in past.split("Abstract", 1)[0] and "/events/" not in past
 
 
 def test_no_tracking_parameters_source_ids_or_feed_names_reach_the_reader(sent):

@@ -72,7 +72,17 @@ def _run_cli(
         "AGGREGATOR_SMTP__RATE_PER_SECOND": "100000",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", "issue", "send", "--issue", str(issue_id), *extra],
+        [
+            sys.executable,
+            "-m",
+            "aggregator",
+            "issue",
+            "send",
+            "--issue",
+            str(issue_id),
+            "--allow-insecure-links",
+            *extra,
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -65,7 +65,18 @@ def in_process_copies(tmp_path: Path) -> dict[str, int]:
 def enqueue_send(env: dict[str, str], issue_id: int, subscribers: int = SUBSCRIBERS) -> None:
     """Through the command an operator runs."""
     done = subprocess.run(
-        [sys.executable, "-m", "aggregator", "enqueue", "send", "--issue", str(issue_id), "--batch", str(BATCH)],
+        [
+            sys.executable,
+            "-m",
+            "aggregator",
+            "enqueue",
+            "send",
+            "--issue",
+            str(issue_id),
+            "--batch",
+            str(BATCH),
+            "--allow-insecure-links",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
