@@ -8,10 +8,12 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import Connection, func, select
 
-from aggregator.db.schema import audit_log, issue_items, issues
+from aggregator.db.schema import issue_items, issues
 from aggregator.digest.issue import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
 from aggregator.digest.plan import RecipientCount, count_recipients
 from aggregator.errors import AggregatorError
+from aggregator.model import IssueStatus
+from aggregator.review.approval import IssueNotFound, approval_refusal, require_draft
 from aggregator.review.lifecycle import change_issue_status, record_audit
 from aggregator.web.app import deps
 from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
@@ -51,35 +53,21 @@ def _audit_edit(conn: Connection, issue_id: int, what: str, **detail) -> None:
 
 
 def _draft_or_refuse(conn: Connection, issue_id: int) -> None:
-    status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one_or_none()
-    if status is None:
+    try:
+        require_draft(conn, issue_id)
+    except IssueNotFound:
         abort(404)
-    if status != "draft":
-        raise AggregatorError("this issue is no longer a draft: put it back to draft to change it")
 
 
-def last_editor(conn: Connection, issue_id: int) -> int | None:
-    return conn.execute(
-        select(audit_log.c.user_id)
-        .where(
-            audit_log.c.subject_type == "issue",
-            audit_log.c.subject_id == str(issue_id),
-            audit_log.c.action.in_(("issue-edit", "issue-prepare")),
-        )
-        .order_by(audit_log.c.id.desc())
-        .limit(1)
-    ).scalar()
-
-
-def approval_refusal(conn: Connection, issue_id: int) -> str | None:
+def _approval_refusal(conn: Connection, issue_id: int) -> str | None:
     """Why the signed-in user may not approve this issue for sending, or None when they may."""
-    if g.user.is_admin:
-        return None
-    if not deps().settings.web.second_editor_approval:
-        return "Only an admin can approve an issue for sending."
-    if last_editor(conn, issue_id) == g.user.id:
-        return "You made the last change to this issue, so another editor or an admin must approve it."
-    return None
+    return approval_refusal(
+        conn,
+        issue_id,
+        user_id=g.user.id,
+        is_admin=g.user.is_admin,
+        second_editor_approval=deps().settings.web.second_editor_approval,
+    )
 
 
 @bp.get("/")
@@ -136,7 +124,7 @@ def _prepare(month: str):
             - before
         )
         status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
-        if status == "draft":
+        if status == IssueStatus.DRAFT:
             record_audit(
                 conn,
                 user_id=g.user.id,
@@ -146,7 +134,7 @@ def _prepare(month: str):
                 now=now,
                 detail={"month": month, "added": added},
             )
-    if status != "draft":
+    if status != IssueStatus.DRAFT:
         flash(f"The {month} issue is {status}; nothing was added. Put it back to draft to change it.", "info")
     else:
         flash(
@@ -163,8 +151,8 @@ def show(issue_id: int):
             abort(404)
         content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
         row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
-        refusal = approval_refusal(conn, issue_id)
-        recipients = count_recipients(conn) if row.status == "draft" else None
+        refusal = _approval_refusal(conn, issue_id)
+        recipients = count_recipients(conn) if row.status == IssueStatus.DRAFT else None
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
@@ -393,10 +381,10 @@ def approve(issue_id: int):
         return redirect(url_for("issues.show", issue_id=issue_id), 303)
     try:
         with context.engine.begin() as conn:
-            refusal = approval_refusal(conn, issue_id)
+            refusal = _approval_refusal(conn, issue_id)
             if refusal:
                 abort(403, description=refusal)
-            change_issue_status(conn, issue_id, "approved", user_id=g.user.id, now=context.clock())
+            change_issue_status(conn, issue_id, IssueStatus.APPROVED, user_id=g.user.id, now=context.clock())
             conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=local))
     except AggregatorError as exc:
         flash(f"The issue was not approved: {exc.message}.", "error")
@@ -411,7 +399,7 @@ def reopen(issue_id: int):
     context = deps()
     try:
         with context.engine.begin() as conn:
-            change_issue_status(conn, issue_id, "draft", user_id=g.user.id, now=context.clock())
+            change_issue_status(conn, issue_id, IssueStatus.DRAFT, user_id=g.user.id, now=context.clock())
             conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=None))
     except AggregatorError as exc:
         flash(f"Nothing was changed: {exc.message}.", "error")
