@@ -239,3 +239,8 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
         )
         for r in rows
     )
+
+
+def resource_title(conn: Connection, resource_id: int) -> str | None:
+    """The resource's title, or None when there is no such resource."""
+    return conn.execute(select(resources.c.title).where(resources.c.id == resource_id)).scalar_one_or_none()

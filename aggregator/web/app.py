@@ -144,7 +144,7 @@ def create_app(
 
 def _limiter(app: Flask, settings: Settings, engine: Engine) -> Limiter:
     """Rate limits whose counters every gunicorn worker shares: in the database, or where the settings say."""
-    from aggregator.web.ratelimit import SCHEME
+    from aggregator.db.ratelimit import SCHEME
 
     if settings.web.rate_limit_storage:
         return Limiter(get_remote_address, app=app, default_limits=[], storage_uri=settings.web.rate_limit_storage)

@@ -18,13 +18,13 @@ from aggregator.digest.composition import (
 )
 from aggregator.digest.issue import EVENTS, OTHER, load_issue, move_item, remove_item, set_intro
 from aggregator.digest.plan import RecipientCount, count_recipients
+from aggregator.digest.preview import Reader, find_reader, render_preview, send_test_copy
 from aggregator.errors import AggregatorError
 from aggregator.model import IssueStatus
 from aggregator.review.approval import IssueNotFound, approval_refusal, require_draft
 from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
 from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
-from aggregator.web.preview import Reader, find_reader, render_preview, send_test_copy
 from aggregator.web.security import PREVIEW_CSP, require_login
 
 logger = logging.getLogger(__name__)
