@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from aggregator.db.schema import issue_items, issues
+from aggregator.db.schema import deliveries, issue_items, issues, subscribers
+from aggregator.digest.errors import SendStateError
 from aggregator.digest.issue import REMOVED, prepare_draft
-from aggregator.model import IssueStatus
+from aggregator.model import DeliveryStatus, IssueStatus
 from aggregator.review.lifecycle import change_issue_status, record_audit
 
 
@@ -92,7 +93,7 @@ def target_position(
     return order.index(mates[target]) + 1
 
 
-def approve_issue(conn: Connection, issue_id: int, *, user_id: int, now: datetime, send_at: datetime) -> None:
+def approve_issue(conn: Connection, issue_id: int, *, user_id: int | None, now: datetime, send_at: datetime) -> None:
     """Approve the issue for sending at `send_at` (the lifecycle refuses an empty or non-draft issue)."""
     change_issue_status(conn, issue_id, IssueStatus.APPROVED, user_id=user_id, now=now)
     conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=send_at))
@@ -102,3 +103,30 @@ def reopen_issue(conn: Connection, issue_id: int, *, user_id: int, now: datetime
     """Put an approved issue back to draft; it will not be sent until approved again."""
     change_issue_status(conn, issue_id, IssueStatus.DRAFT, user_id=user_id, now=now)
     conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=None))
+
+
+def choose_issue(conn: Connection, issue_id: int | None = None, month: str | None = None) -> int:
+    """The id of the issue asked for by id, else by month (YYYY-MM), else the newest; SendStateError if none."""
+    query = select(issues.c.id)
+    if issue_id is not None:
+        query = query.where(issues.c.id == issue_id)
+    elif month is not None:
+        query = query.where(issues.c.month == month)
+    else:
+        query = query.order_by(issues.c.month.desc()).limit(1)
+    found = conn.execute(query).scalar_one_or_none()
+    if found is None:
+        raise SendStateError("no such issue", hint="prepare the month's draft with `make run`, or check --month")
+    return found
+
+
+def messages_to_send(conn: Connection, issue_id: int, status: str) -> int:
+    """How many messages a send of this issue will make: its pending deliveries once sending, else the active
+    subscribers."""
+    if status == IssueStatus.SENDING:
+        query = select(func.count()).where(
+            deliveries.c.issue_id == issue_id, deliveries.c.status == DeliveryStatus.PENDING
+        )
+    else:
+        query = select(func.count()).where(subscribers.c.status == "active")
+    return conn.execute(query).scalar_one()
