@@ -24,6 +24,34 @@ class ResourceType(str, enum.Enum):
     NEWS = "news"
 
 
+class ResourceStatus(enum.StrEnum):
+    """Where a resource is in review: pending -> approved | rejected (merged ones live on in another)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+class IssueStatus(enum.StrEnum):
+    """Where a month's issue is: draft -> approved -> sending -> sent."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one subscriber's copy of an issue is: pending -> sent | failed | skipped | parked."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PARKED = "parked"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """When and where an event (seminar, monthly conversation) takes place."""

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from aggregator.db.schema import audit_log, label_corrections, labels, merges, resources
 from aggregator.model import RawEntry
+from aggregator.review.queue import QueueFilter, queue_page
 from aggregator.web import create_app
-from aggregator.web.queue_data import QueueFilter, queue_page
 from tests.e2e.support import add_account, fast_passwords, post, seed_resources, sign_in, web_settings
 from tests.support.resources import NOW, source, store
 

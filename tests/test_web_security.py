@@ -301,8 +301,8 @@ def test_rate_limit_counters_live_in_the_database_unless_a_storage_is_configured
 def test_database_rate_limit_counters_count_per_key_and_start_again_after_the_window(engine):
     from sqlalchemy import update
 
+    from aggregator.db.ratelimit import DatabaseStorage
     from aggregator.db.schema import rate_limits
-    from aggregator.web.ratelimit import DatabaseStorage
 
     storage = DatabaseStorage("aggregator-db://", engine=engine)
     assert [storage.incr("a", 60) for _ in range(3)] == [1, 2, 3] and storage.incr("b", 60) == 1

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from aggregator.cli import app, console, open_database
 from aggregator.digest.errors import SendStateError
@@ -21,19 +21,9 @@ MONTH_OPTION = typer.Option(None, "--month", help="The issue's month, YYYY-MM (d
 
 
 def _issue_id(conn: Connection, issue: int | None, month: str | None) -> int:
-    from aggregator.db.schema import issues
+    from aggregator.digest.composition import choose_issue
 
-    query = select(issues.c.id)
-    if issue is not None:
-        query = query.where(issues.c.id == issue)
-    elif month is not None:
-        query = query.where(issues.c.month == month)
-    else:
-        query = query.order_by(issues.c.month.desc()).limit(1)
-    found = conn.execute(query).scalar_one_or_none()
-    if found is None:
-        raise SendStateError("no such issue", hint="prepare the month's draft with `make run`, or check --month")
-    return found
+    return choose_issue(conn, issue, month)
 
 
 def _source_names(settings: Settings) -> dict[str, str]:
@@ -68,7 +58,7 @@ def issue_send(
 ) -> None:
     """Send an approved issue to every active subscriber once (or resume a stopped send)."""
     from aggregator.config.taxonomy import load_taxonomy
-    from aggregator.db.schema import deliveries, issues, subscribers
+    from aggregator.digest.composition import find_issue, messages_to_send
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
     from aggregator.digest.transport import make_transport
@@ -80,13 +70,8 @@ def issue_send(
     taxonomy, names = load_taxonomy(settings.taxonomy_file), _source_names(settings)
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
-        row = conn.execute(select(issues.c.month, issues.c.status).where(issues.c.id == issue_id)).one()
-        if row.status == "sending":
-            total = conn.execute(
-                select(func.count()).where(deliveries.c.issue_id == issue_id, deliveries.c.status == "pending")
-            ).scalar_one()
-        else:
-            total = conn.execute(select(func.count()).where(subscribers.c.status == "active")).scalar_one()
+        row = find_issue(conn, issue_id)
+        total = messages_to_send(conn, issue_id, row.status)
         if dry_run:
             plan = plan_send(conn, issue_id, settings, taxonomy, _now(), names)
     if dry_run:
@@ -192,9 +177,9 @@ def issue_preview(
 ) -> None:
     """Print an issue as a subscriber (or, by default, everyone) would get it."""
     from aggregator.config.taxonomy import load_taxonomy
-    from aggregator.db.schema import subscribers
     from aggregator.digest.issue import load_issue
-    from aggregator.digest.render import Recipient, render_digest
+    from aggregator.digest.preview import find_recipient
+    from aggregator.digest.render import render_digest
 
     settings = Settings()
     engine = open_database(settings)
@@ -202,12 +187,9 @@ def issue_preview(
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
         recipient = None
         if subscriber:
-            row = conn.execute(select(subscribers).where(subscribers.c.email == subscriber)).one_or_none()
-            if row is None:
+            recipient = find_recipient(conn, subscriber)
+            if recipient is None:
                 raise SendStateError(f"no subscriber {subscriber}", hint="check the address")
-            recipient = Recipient(
-                row.id, row.email, tuple(row.audiences or ()), tuple(row.themes or ()), row.token_version
-            )
     rendered = render_digest(
         content, recipient=recipient, settings=settings, taxonomy=load_taxonomy(settings.taxonomy_file)
     )
@@ -265,15 +247,15 @@ def issue_approve(
     """Approve an issue for sending, after showing how many subscribers it will mail and what they chose."""
     from zoneinfo import ZoneInfo
 
-    from aggregator.db.schema import issues
+    from aggregator.digest.composition import approve_issue, find_issue
     from aggregator.digest.plan import count_recipients
-    from aggregator.review.lifecycle import EmptyIssueError, change_issue_status, issue_has_items
+    from aggregator.review.lifecycle import EmptyIssueError, issue_has_items
 
     settings = Settings()
     engine = open_database(settings)
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
-        row = conn.execute(select(issues.c.month).where(issues.c.id == issue_id)).one()
+        row = find_issue(conn, issue_id)
         if not issue_has_items(conn, issue_id):
             raise EmptyIssueError(f"issue {row.month} has no resources and cannot be approved")
         counted = count_recipients(conn)
@@ -287,6 +269,5 @@ def issue_approve(
     zone = ZoneInfo(settings.schedule.timezone)
     when = send_at.replace(tzinfo=send_at.tzinfo or zone) if send_at else _now()
     with engine.begin() as conn:
-        change_issue_status(conn, issue_id, "approved", user_id=None, now=_now())
-        conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=when))
+        approve_issue(conn, issue_id, user_id=None, now=_now(), send_at=when)
     console.print(f"issue {row.month} approved for sending on {when.astimezone(zone):%d %b %Y at %H:%M}")

@@ -72,7 +72,7 @@ def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bo
         task = progress.add_task("fetching", total=sum(1 for c in configs if c.enabled))
 
         def advance(outcome) -> None:
-            progress.update(task, advance=1, description=outcome.source_id)
+            progress.advance(task)
 
         if monthly:
             report = run_monthly(settings, configs, engine, fetcher, on_done=advance)

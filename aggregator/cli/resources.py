@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from aggregator.cli import app, console, open_database
 from aggregator.settings import Settings
@@ -52,35 +51,34 @@ def resources_list(
 @resources_app.command("show")
 def resources_show(resource_id: int = typer.Argument(..., help="The resource's id (see `resources list`).")) -> None:
     """One resource: its fields, labels with reasons, every source listing it, and its merges."""
-    from aggregator.db.schema import entries, labels, merges, resources
+    from aggregator.review.health import resource_detail
 
-    engine = open_database(Settings())
-    with engine.connect() as conn:
-        row = conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
-        if row is None:
-            raise typer.BadParameter(f"no resource {resource_id}")
-        console.print(f"[bold]{row.title}[/bold]  ({row.type}, {row.status}{', off-topic' if row.off_topic else ''})")
-        console.print(f"{row.url}\n{row.summary}", highlight=False)
-        if row.proposed_title:
-            console.print(f"[yellow]a source proposes the title:[/yellow] {row.proposed_title}", highlight=False)
-        if row.event_start:
-            console.print(
-                f"event: {row.event_start:%Y-%m-%d %H:%M} UTC {row.event_location or ''} {row.registration_url or ''}",
-                highlight=False,
-            )
-        for label in conn.execute(select(labels).where(labels.c.resource_id == resource_id)):
-            why = "; ".join(r["detail"] for r in label.reasons)
-            console.print(
-                f"  {label.kind}: {label.label_id} {label.confidence:.2f} [{label.origin}] {why}", highlight=False
-            )
-        for entry in conn.execute(select(entries).where(entries.c.resource_id == resource_id)):
-            console.print(f"  listed by {entry.source_id}: {entry.title} <{entry.url}>", highlight=False)
-        for merge in conn.execute(select(merges).where(merges.c.kept_id == resource_id, merges.c.split_at.is_(None))):
-            console.print(
-                f"  merge {merge.id}: resource {merge.absorbed_id} ({merge.reason}); "
-                f"undo with `aggregator resources split {merge.id}`",
-                highlight=False,
-            )
+    detail = resource_detail(open_database(Settings()), resource_id)
+    if detail is None:
+        raise typer.BadParameter(f"no resource {resource_id}")
+    row = detail.row
+    console.print(f"[bold]{row.title}[/bold]  ({row.type}, {row.status}{', off-topic' if row.off_topic else ''})")
+    console.print(f"{row.url}\n{row.summary}", highlight=False)
+    if row.proposed_title:
+        console.print(f"[yellow]a source proposes the title:[/yellow] {row.proposed_title}", highlight=False)
+    if row.event_start:
+        console.print(
+            f"event: {row.event_start:%Y-%m-%d %H:%M} UTC {row.event_location or ''} {row.registration_url or ''}",
+            highlight=False,
+        )
+    for label in detail.labels:
+        why = "; ".join(r["detail"] for r in label.reasons)
+        console.print(
+            f"  {label.kind}: {label.label_id} {label.confidence:.2f} [{label.origin}] {why}", highlight=False
+        )
+    for entry in detail.entries:
+        console.print(f"  listed by {entry.source_id}: {entry.title} <{entry.url}>", highlight=False)
+    for merge in detail.merges:
+        console.print(
+            f"  merge {merge.id}: resource {merge.absorbed_id} ({merge.reason}); "
+            f"undo with `aggregator resources split {merge.id}`",
+            highlight=False,
+        )
 
 
 @resources_app.command("split")
@@ -104,13 +102,11 @@ def resources_ics(
     output: Path | None = typer.Argument(None, help="File to write; default stdout."),
 ) -> None:
     """The calendar entry (.ics) of an event resource."""
-    from aggregator.db.schema import resources
     from aggregator.ingest.events import EventListing, event_to_ics
     from aggregator.ingest.run import utcnow
+    from aggregator.review.health import find_resource
 
-    engine = open_database(Settings())
-    with engine.connect() as conn:
-        row = conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
+    row = find_resource(open_database(Settings()), resource_id)
     if row is None or row.event_start is None:
         raise typer.BadParameter(f"resource {resource_id} is not an event with a date")
     data = event_to_ics(

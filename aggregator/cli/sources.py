@@ -97,10 +97,11 @@ def sources_import_opml(
     if not append:
         typer.echo(snippet)
         return
-    text = path.read_text(encoding="utf-8")
-    new_text = text.rstrip("\n") + "\n" + snippet
+    with path.open(encoding="utf-8") as current:
+        new_text = current.read().rstrip("\n") + "\n" + snippet
     parse_sources(new_text, str(path))  # refuse to write a file that would not load
-    path.write_text(new_text, encoding="utf-8")
+    with path.open("w", encoding="utf-8") as out:
+        out.write(new_text)
     console.print(f"[green]✓[/green] added {len(imported)} sources to {path}")
 
 

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aggregator.config.yamlfile import LocatedError, parse_yaml_model, unknown_key_hint
 from aggregator.errors import ConfigError
+from aggregator.ingest.adapters.registry import ADAPTER_NAMES
 from aggregator.model import ResourceType
 
-AdapterName = Literal["feed", "page", "govuk", "oai-pmh", "metadata", "wordpress"]
+AdapterName = Literal[ADAPTER_NAMES]  # type: ignore[valid-type]  # the registry is the one list
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

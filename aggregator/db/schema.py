@@ -340,7 +340,7 @@ deliveries = Table(
     Index("ix_deliveries_issue_status", "issue_id", "status"),
 )
 
-# The web app's rate-limit counters, shared by every gunicorn worker (aggregator.web.ratelimit): one row per
+# The web app's rate-limit counters, shared by every gunicorn worker (aggregator.db.ratelimit): one row per
 # limit and key, a fixed window that ends at expires_at (seconds since the epoch).
 rate_limits = Table(
     "rate_limits",

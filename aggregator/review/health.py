@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 
 from aggregator.config.sources import SourceConfig
 from aggregator.db.pauses import SITE_PAUSE, is_site_pause
-from aggregator.db.schema import entries, labels, resources, sources
+from aggregator.db.schema import entries, labels, merges, resources, sources
 
 FAILURES_FOR_ALARM = 3
 
@@ -155,3 +156,33 @@ def list_resources(
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDetail:
+    """One stored resource with its labels, the entries that list it and its live merges."""
+
+    row: Any
+    labels: list[Any]
+    entries: list[Any]
+    merges: list[Any]
+
+
+def find_resource(engine: Engine, resource_id: int) -> Any | None:
+    """The resource's stored row, or None when there is no such resource."""
+    with engine.connect() as conn:
+        return conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
+
+
+def resource_detail(engine: Engine, resource_id: int) -> ResourceDetail | None:
+    """Everything stored about one resource, or None when there is no such resource."""
+    with engine.connect() as conn:
+        row = conn.execute(select(resources).where(resources.c.id == resource_id)).one_or_none()
+        if row is None:
+            return None
+        return ResourceDetail(
+            row,
+            list(conn.execute(select(labels).where(labels.c.resource_id == resource_id))),
+            list(conn.execute(select(entries).where(entries.c.resource_id == resource_id))),
+            list(conn.execute(select(merges).where(merges.c.kept_id == resource_id, merges.c.split_at.is_(None)))),
+        )

@@ -9,18 +9,21 @@ from sqlalchemy import Connection, insert, select, update
 
 from aggregator.db.schema import audit_log, issue_items, issues, resources
 from aggregator.errors import AggregatorError
+from aggregator.model import IssueStatus, ResourceStatus
 
 RESOURCE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"approved", "rejected"}),
-    "approved": frozenset({"rejected", "pending"}),  # an editor may change their mind until it is sent
-    "rejected": frozenset({"approved", "pending"}),
-    "merged": frozenset(),  # only a split brings a merged resource back (aggregator.dedupe.merge)
+    ResourceStatus.PENDING: frozenset({ResourceStatus.APPROVED, ResourceStatus.REJECTED}),
+    # an editor may change their mind until it is sent
+    ResourceStatus.APPROVED: frozenset({ResourceStatus.REJECTED, ResourceStatus.PENDING}),
+    ResourceStatus.REJECTED: frozenset({ResourceStatus.APPROVED, ResourceStatus.PENDING}),
+    ResourceStatus.MERGED: frozenset(),  # only a split brings a merged resource back (aggregator.dedupe.merge)
 }
 ISSUE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "draft": frozenset({"approved"}),
-    "approved": frozenset({"draft", "sending"}),  # back to draft to change it; sending when its time comes
-    "sending": frozenset({"sent"}),
-    "sent": frozenset(),
+    IssueStatus.DRAFT: frozenset({IssueStatus.APPROVED}),
+    # back to draft to change it; sending when its time comes
+    IssueStatus.APPROVED: frozenset({IssueStatus.DRAFT, IssueStatus.SENDING}),
+    IssueStatus.SENDING: frozenset({IssueStatus.SENT}),
+    IssueStatus.SENT: frozenset(),
 }
 
 
@@ -92,7 +95,7 @@ def change_resource_status(
         "decided_by": user_id,
         "decided_at": now,
         "modified_at": now,
-        "rejection_reason": reason if new == "rejected" else None,
+        "rejection_reason": reason if new == ResourceStatus.REJECTED else None,
     }
     changed = conn.execute(
         update(resources).where(resources.c.id == resource_id, resources.c.status == old).values(**values)
@@ -102,7 +105,7 @@ def change_resource_status(
     record_audit(
         conn,
         user_id=user_id,
-        action={"approved": "approve", "rejected": "reject"}.get(new, "reopen"),
+        action={ResourceStatus.APPROVED: "approve", ResourceStatus.REJECTED: "reject"}.get(new, "reopen"),
         subject_type="resource",
         subject_id=resource_id,
         now=now,
@@ -118,14 +121,14 @@ def change_issue_status(conn: Connection, issue_id: int, new: str, *, user_id: i
     if old is None:
         raise TransitionError(f"no issue {issue_id}")
     check_transition(ISSUE_TRANSITIONS, old, new, f"issue {issue_id}")
-    if new == "approved" and not issue_has_items(conn, issue_id):
+    if new == IssueStatus.APPROVED and not issue_has_items(conn, issue_id):
         raise EmptyIssueError(f"issue {issue_id} has no resources and cannot be approved")
     values: dict[str, Any] = {"status": new, "updated_at": now}
-    if new == "approved":
+    if new == IssueStatus.APPROVED:
         values.update(approved_at=now, approved_by=user_id)
-    elif new == "draft":
+    elif new == IssueStatus.DRAFT:
         values.update(approved_at=None, approved_by=None)
-    elif new == "sent":
+    elif new == IssueStatus.SENT:
         values["sent_at"] = now
     changed = conn.execute(
         update(issues).where(issues.c.id == issue_id, issues.c.status == old).values(**values)

@@ -36,7 +36,7 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class WebContext:
+class WebDeps:
     """What the views need, passed in at creation (reach it with `deps()`)."""
 
     settings: Settings
@@ -72,7 +72,7 @@ class WebContext:
         return ZoneInfo(self.settings.schedule.timezone)
 
 
-def deps() -> WebContext:
+def deps() -> WebDeps:
     return current_app.extensions["aggregator"]
 
 
@@ -102,7 +102,7 @@ def create_app(
         "aggregator.web", template_folder=str(TEMPLATES), static_folder=str(Path(__file__).resolve().parent / "static")
     )
     secure = settings.base_url.lower().startswith("https://")
-    app.config.update(
+    app.config.from_mapping(
         SECRET_KEY=settings.secret(),
         SESSION_COOKIE_NAME="__Host-aggregator" if secure else "aggregator_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -118,7 +118,7 @@ def create_app(
     )
     csrf = OriginCheckingCSRF(app, trusted_origins=(origin_of(settings.base_url),))
     limiter = _limiter(app, settings, engine)
-    context = WebContext(
+    context = WebDeps(
         settings,
         engine,
         load_taxonomy(settings.taxonomy_file),
@@ -144,7 +144,7 @@ def create_app(
 
 def _limiter(app: Flask, settings: Settings, engine: Engine) -> Limiter:
     """Rate limits whose counters every gunicorn worker shares: in the database, or where the settings say."""
-    from aggregator.web.ratelimit import SCHEME
+    from aggregator.db.ratelimit import SCHEME
 
     if settings.web.rate_limit_storage:
         return Limiter(get_remote_address, app=app, default_limits=[], storage_uri=settings.web.rate_limit_storage)
@@ -153,7 +153,7 @@ def _limiter(app: Flask, settings: Settings, engine: Engine) -> Limiter:
     )
 
 
-def _register_blueprints(app: Flask, context: WebContext) -> None:
+def _register_blueprints(app: Flask, context: WebDeps) -> None:
     from aggregator.web import (
         accounts,
         audit,
@@ -196,7 +196,7 @@ def _register_blueprints(app: Flask, context: WebContext) -> None:
             return redirect(url_for(public or "queue.index"))
 
 
-def _register_template_helpers(app: Flask, context: WebContext) -> None:
+def _register_template_helpers(app: Flask, context: WebDeps) -> None:
     zone = context.local_zone
 
     def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
@@ -205,7 +205,7 @@ def _register_template_helpers(app: Flask, context: WebContext) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["clean_html"] = lambda html: Markup(clean_html(html))
     app.jinja_env.filters["percent"] = lambda value: f"{round((value or 0) * 100)}%"
-    app.jinja_env.globals.update(
+    app.jinja_env.globals |= dict(
         label_name=context.label_name,
         source_name=context.source_name,
         taxonomy=context.taxonomy,

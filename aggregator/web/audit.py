@@ -2,95 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from flask import Blueprint, render_template, request, url_for
-from sqlalchemy import select
 
-from aggregator.db.schema import audit_log, merges, resources, users
+from aggregator.review.audit import ACTIONS, AuditRow, audit_page, merge_page
 from aggregator.web.app import deps
 from aggregator.web.security import require_login
 
+__all__ = ["ACTIONS", "AuditRow", "bp"]
+
 bp = Blueprint("audit", __name__, url_prefix="/editor/audit")
 bp.before_request(require_login)
-PAGE = 50
-
-# The words editors see for each recorded action.
-ACTIONS = {
-    "approve": "approved",
-    "reject": "rejected",
-    "reopen": "moved back to the queue",
-    "edit": "edited",
-    "feature": "featured",
-    "unfeature": "stopped featuring",
-    "split": "split a merge",
-    "undo": "undid",
-    "issue-prepare": "prepared the draft",
-    "issue-edit": "changed the issue",
-    "issue-approved": "approved for sending",
-    "issue-draft": "put back to draft",
-    "issue-sending": "started sending",
-    "issue-sent": "finished sending",
-    "issue-test": "sent a test of",
-    "source-disable": "turned off",
-    "source-enable": "turned on",
-    "source-fetch": "fetched",
-    "source-add": "added the source",
-    "sign-in": "signed in",
-    "sign-out": "signed out",
-    "user-add": "added the account",
-    "user-change": "changed the account",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    id: int
-    at: datetime
-    who: str
-    action: str
-    words: str
-    subject_type: str
-    subject_id: str
-    subject_title: str
-    detail: dict
 
 
 @bp.get("/")
 def index():
-    context = deps()
     action = request.args.get("action", "")
     before = request.args.get("before", type=int)
-    query = (
-        select(audit_log, users.c.name, users.c.email)
-        .outerjoin(users, users.c.id == audit_log.c.user_id)
-        .order_by(audit_log.c.id.desc())
-        .limit(PAGE + 1)
-    )
-    if action in ACTIONS:
-        query = query.where(audit_log.c.action == action)
-    if before:
-        query = query.where(audit_log.c.id < before)
-    with context.engine.connect() as conn:
-        rows = conn.execute(query).all()
-        ids = {int(r.subject_id) for r in rows[:PAGE] if r.subject_type == "resource" and r.subject_id.isdigit()}
-        titles = dict(conn.execute(select(resources.c.id, resources.c.title).where(resources.c.id.in_(ids))).all())
-    entries = [
-        AuditRow(
-            r.id,
-            r.at,
-            (r.name or r.email) if r.user_id else "the pipeline",
-            r.action,
-            ACTIONS.get(r.action, r.action),
-            r.subject_type,
-            r.subject_id,
-            titles.get(int(r.subject_id), "") if r.subject_id.isdigit() else "",
-            r.detail or {},
-        )
-        for r in rows[:PAGE]
-    ]
-    more = url_for("audit.index", action=action or None, before=entries[-1].id) if len(rows) > PAGE else None
+    with deps().engine.connect() as conn:
+        entries, has_more = audit_page(conn, action=action, before=before)
+    more = url_for("audit.index", action=action or None, before=entries[-1].id) if has_more else None
     return render_template(
         "web/audit.html",
         entries=entries,
@@ -103,32 +33,10 @@ def index():
 
 @bp.get("/merges")
 def merge_list():
-    context = deps()
     before = request.args.get("before", type=int)
-    kept, absorbed = resources.alias("kept"), resources.alias("absorbed")
-    query = (
-        select(
-            merges.c.id,
-            merges.c.kept_id,
-            merges.c.absorbed_id,
-            merges.c.reason,
-            merges.c.score,
-            merges.c.created_at,
-            merges.c.split_at,
-            merges.c.split_by,
-            kept.c.title.label("kept_title"),
-            absorbed.c.title.label("absorbed_title"),
-        )
-        .join(kept, kept.c.id == merges.c.kept_id)
-        .join(absorbed, absorbed.c.id == merges.c.absorbed_id)
-        .order_by(merges.c.id.desc())
-        .limit(PAGE + 1)
-    )
-    if before:
-        query = query.where(merges.c.id < before)
-    with context.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    more = url_for("audit.merge_list", before=rows[PAGE - 1].id) if len(rows) > PAGE else None
+    with deps().engine.connect() as conn:
+        rows, has_more = merge_page(conn, before=before)
+    more = url_for("audit.merge_list", before=rows[-1].id) if has_more else None
     return render_template(
-        "web/merges.html", merges=rows[:PAGE], more=more, first=url_for("audit.merge_list") if before else None
+        "web/merges.html", merges=rows, more=more, first=url_for("audit.merge_list") if before else None
     )

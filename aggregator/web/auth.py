@@ -99,12 +99,10 @@ def start_session(user: User) -> None:
         user = find_user(conn, user.id) or user
     session.clear()
     session.permanent = True
-    session.update(
-        uid=user.id,
-        since=user.last_login_at.isoformat() if user.last_login_at else "",
-        pw=fingerprint(user),
-        nonce=secrets.token_urlsafe(16),
-    )
+    session["uid"] = user.id
+    session["since"] = user.last_login_at.isoformat() if user.last_login_at else ""
+    session["pw"] = fingerprint(user)
+    session["nonce"] = secrets.token_urlsafe(16)
     g.user = user
 
 

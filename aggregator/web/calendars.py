@@ -6,7 +6,8 @@ from flask import Blueprint, Response, abort
 
 from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.publish.feeds.model import ALL, FeedKey
-from aggregator.web.published import _clock, _context, _engine, _page
+from aggregator.web.published import _clock, _engine, _page
+from aggregator.web.published import _context as _feed_state
 
 bp = Blueprint("calendars", __name__)
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -16,7 +17,7 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 def event_calendar_entry(resource_id: int) -> Response:
     """One approved event's calendar entry (the digest's "Add to your calendar" link)."""
     with _engine().connect() as conn:
-        body = event_ics(conn, resource_id, _clock()(), _context())
+        body = event_ics(conn, resource_id, _clock()(), _feed_state())
     if body is None:
         abort(404)
     return _page(body, CALENDAR_TYPE)
@@ -33,7 +34,7 @@ def label_calendar(kind: str, label_id: str) -> Response:
 
 
 def _calendar_response(key: FeedKey) -> Response:
-    context = _context()
+    context = _feed_state()
     if not context.has_feed(key):
         abort(404)
     with _engine().connect() as conn:

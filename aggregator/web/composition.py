@@ -6,16 +6,25 @@ import logging
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from aggregator.db.schema import audit_log, issue_items, issues
-from aggregator.digest.issue import EVENTS, OTHER, REMOVED, load_issue, move_item, prepare_draft, remove_item, set_intro
+from aggregator.digest.composition import (
+    approve_issue,
+    find_issue,
+    list_issues,
+    prepare_issue,
+    reopen_issue,
+    target_position,
+)
+from aggregator.digest.issue import EVENTS, OTHER, load_issue, move_item, remove_item, set_intro
 from aggregator.digest.plan import RecipientCount, count_recipients
+from aggregator.digest.preview import Reader, find_reader, render_preview, send_test_copy
 from aggregator.errors import AggregatorError
-from aggregator.review.lifecycle import change_issue_status, record_audit
+from aggregator.model import IssueStatus
+from aggregator.review.approval import IssueNotFound, approval_refusal, require_draft
+from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
 from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
-from aggregator.web.preview import Reader, find_reader, render_preview, send_test_copy
 from aggregator.web.security import PREVIEW_CSP, require_login
 
 logger = logging.getLogger(__name__)
@@ -51,53 +60,28 @@ def _audit_edit(conn: Connection, issue_id: int, what: str, **detail) -> None:
 
 
 def _draft_or_refuse(conn: Connection, issue_id: int) -> None:
-    status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one_or_none()
-    if status is None:
+    try:
+        require_draft(conn, issue_id)
+    except IssueNotFound:
         abort(404)
-    if status != "draft":
-        raise AggregatorError("this issue is no longer a draft: put it back to draft to change it")
 
 
-def last_editor(conn: Connection, issue_id: int) -> int | None:
-    return conn.execute(
-        select(audit_log.c.user_id)
-        .where(
-            audit_log.c.subject_type == "issue",
-            audit_log.c.subject_id == str(issue_id),
-            audit_log.c.action.in_(("issue-edit", "issue-prepare")),
-        )
-        .order_by(audit_log.c.id.desc())
-        .limit(1)
-    ).scalar()
-
-
-def approval_refusal(conn: Connection, issue_id: int) -> str | None:
+def _approval_refusal(conn: Connection, issue_id: int) -> str | None:
     """Why the signed-in user may not approve this issue for sending, or None when they may."""
-    if g.user.is_admin:
-        return None
-    if not deps().settings.web.second_editor_approval:
-        return "Only an admin can approve an issue for sending."
-    if last_editor(conn, issue_id) == g.user.id:
-        return "You made the last change to this issue, so another editor or an admin must approve it."
-    return None
+    return approval_refusal(
+        conn,
+        issue_id,
+        user_id=g.user.id,
+        is_admin=g.user.is_admin,
+        second_editor_approval=deps().settings.web.second_editor_approval,
+    )
 
 
 @bp.get("/")
 def index():
     context = deps()
-    counts = (
-        select(issue_items.c.issue_id, func.count().label("n"))
-        .where(issue_items.c.section != REMOVED)
-        .group_by(issue_items.c.issue_id)
-        .subquery()
-    )
     with context.engine.connect() as conn:
-        rows = conn.execute(
-            select(issues, func.coalesce(counts.c.n, 0).label("count"))
-            .outerjoin(counts, counts.c.issue_id == issues.c.id)
-            .order_by(issues.c.month.desc())
-            .limit(60)
-        ).all()
+        rows = list_issues(conn)
     month = context.clock().astimezone(context.local_zone).strftime("%Y-%m")
     return render_template("web/issues.html", issues=rows, month=month, errors={})
 
@@ -115,38 +99,18 @@ def prepare():
 @bp.post("/<int:issue_id>/refresh")
 def refresh(issue_id: int):
     with deps().engine.connect() as conn:
-        month = conn.execute(select(issues.c.month).where(issues.c.id == issue_id)).scalar_one_or_none()
-    if month is None:
+        row = find_issue(conn, issue_id)
+    if row is None:
         abort(404)
-    return _prepare(month)
+    return _prepare(row.month)
 
 
 def _prepare(month: str):
     context = deps()
-    now = context.clock()
     with context.engine.begin() as conn:
-        before = conn.execute(
-            select(func.count()).select_from(issue_items).join(issues).where(issues.c.month == month)
-        ).scalar_one()
-        issue_id = prepare_draft(conn, month, now)
-        added = (
-            conn.execute(
-                select(func.count()).select_from(issue_items).where(issue_items.c.issue_id == issue_id)
-            ).scalar_one()
-            - before
-        )
-        status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
-        if status == "draft":
-            record_audit(
-                conn,
-                user_id=g.user.id,
-                action="issue-prepare",
-                subject_type="issue",
-                subject_id=issue_id,
-                now=now,
-                detail={"month": month, "added": added},
-            )
-    if status != "draft":
+        prepared = prepare_issue(conn, month, user_id=g.user.id, now=context.clock())
+    issue_id, added, status = prepared.issue_id, prepared.added, prepared.status
+    if status != IssueStatus.DRAFT:
         flash(f"The {month} issue is {status}; nothing was added. Put it back to draft to change it.", "info")
     else:
         flash(
@@ -159,12 +123,12 @@ def _prepare(month: str):
 def show(issue_id: int):
     context = deps()
     with context.engine.connect() as conn:
-        if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
+        row = find_issue(conn, issue_id)
+        if row is None:
             abort(404)
         content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
-        row = conn.execute(select(issues).where(issues.c.id == issue_id)).one()
-        refusal = approval_refusal(conn, issue_id)
-        recipients = count_recipients(conn) if row.status == "draft" else None
+        refusal = _approval_refusal(conn, issue_id)
+        recipients = count_recipients(conn) if row.status == IssueStatus.DRAFT else None
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
@@ -234,7 +198,7 @@ def move(issue_id: int, resource_id: int):
 
     def change(conn: Connection) -> None:
         if direction in ("up", "down") or form.position is not None:
-            position = _target_position(conn, issue_id, resource_id, direction, form.position)
+            position = target_position(conn, issue_id, resource_id, direction, form.position)
             if position is not None:
                 move_item(conn, issue_id, resource_id, position=position)
         if form.section:
@@ -250,29 +214,6 @@ def move(issue_id: int, resource_id: int):
         position=form.position,
         section=form.section,
     )
-
-
-def _target_position(
-    conn: Connection, issue_id: int, resource_id: int, direction: str | None, wanted: int | None
-) -> int | None:
-    """The whole-issue position (what move_item takes) that puts the item one up, one down, or at
-    `wanted` (1-based) within its own section."""
-    rows = conn.execute(
-        select(issue_items.c.resource_id, issue_items.c.section)
-        .where(issue_items.c.issue_id == issue_id)
-        .order_by(issue_items.c.position)
-    ).all()
-    order = [r.resource_id for r in rows]
-    section = dict((r.resource_id, r.section) for r in rows).get(resource_id)
-    if section is None:
-        raise KeyError(resource_id)
-    mates = [r.resource_id for r in rows if r.section == section]
-    here = mates.index(resource_id)
-    target = here - 1 if direction == "up" else here + 1 if direction == "down" else (wanted or 1) - 1
-    target = max(0, min(target, len(mates) - 1))
-    if target == here:
-        return None
-    return order.index(mates[target]) + 1
 
 
 @bp.post("/<int:issue_id>/items/<int:resource_id>/remove")
@@ -319,7 +260,7 @@ def _reader() -> Reader:
 def _preview(issue_id: int):
     context = deps()
     with context.engine.connect() as conn:
-        if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
+        if find_issue(conn, issue_id) is None:
             abort(404)
         content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
     reader = _reader()
@@ -358,7 +299,7 @@ def send_test(issue_id: int):
         flash(f"No test was sent: {exc.message}", "error")
         return redirect(url_for("issues.show", issue_id=issue_id), 303)
     with context.engine.connect() as conn:
-        if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
+        if find_issue(conn, issue_id) is None:
             abort(404)
         content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
     try:
@@ -393,11 +334,10 @@ def approve(issue_id: int):
         return redirect(url_for("issues.show", issue_id=issue_id), 303)
     try:
         with context.engine.begin() as conn:
-            refusal = approval_refusal(conn, issue_id)
+            refusal = _approval_refusal(conn, issue_id)
             if refusal:
                 abort(403, description=refusal)
-            change_issue_status(conn, issue_id, "approved", user_id=g.user.id, now=context.clock())
-            conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=local))
+            approve_issue(conn, issue_id, user_id=g.user.id, now=context.clock(), send_at=local)
     except AggregatorError as exc:
         flash(f"The issue was not approved: {exc.message}.", "error")
         return redirect(url_for("issues.show", issue_id=issue_id), 303)
@@ -411,8 +351,7 @@ def reopen(issue_id: int):
     context = deps()
     try:
         with context.engine.begin() as conn:
-            change_issue_status(conn, issue_id, "draft", user_id=g.user.id, now=context.clock())
-            conn.execute(issues.update().where(issues.c.id == issue_id).values(send_at=None))
+            reopen_issue(conn, issue_id, user_id=g.user.id, now=context.clock())
     except AggregatorError as exc:
         flash(f"Nothing was changed: {exc.message}.", "error")
     else:

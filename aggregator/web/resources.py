@@ -11,11 +11,11 @@ from sqlalchemy import Connection
 from aggregator.dedupe.merge import split_merge
 from aggregator.errors import AggregatorError
 from aggregator.model import ResourceType
+from aggregator.review.edits import ResourceEdit, Step, edit_resource, set_featured, set_status, undo
+from aggregator.review.queue import load_card, resource_title
 from aggregator.web.app import deps
 from aggregator.web.forms import EditForm, FormError, RejectForm, parse_form
-from aggregator.web.queue_data import load_card
 from aggregator.web.security import require_login, safe_next
-from aggregator.web.undo import ResourceEdit, Step, edit_resource, set_featured, set_status, undo
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("resources", __name__, url_prefix="/editor")
@@ -234,12 +234,8 @@ def undo_last():
 
 
 def _title(resource_id: int) -> str:
-    from sqlalchemy import select
-
-    from aggregator.db.schema import resources
-
     with deps().engine.connect() as conn:
-        title = conn.execute(select(resources.c.title).where(resources.c.id == resource_id)).scalar_one_or_none()
+        title = resource_title(conn, resource_id)
     if title is None:
         abort(404)
     return title

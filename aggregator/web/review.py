@@ -7,12 +7,12 @@ import logging
 from flask import Blueprint, abort, flash, g, render_template, request, url_for
 
 from aggregator.model import ResourceType
+from aggregator.review.edits import set_status
+from aggregator.review.queue import OFF_TOPIC, STATUSES, CursorError, QueueFilter, queue_page
 from aggregator.web.app import deps
 from aggregator.web.forms import BulkForm, FormError, parse_form
-from aggregator.web.queue_data import OFF_TOPIC, STATUSES, CursorError, QueueFilter, queue_page
 from aggregator.web.resources import back, run_action
 from aggregator.web.security import require_login
-from aggregator.web.undo import set_status
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("queue", __name__, url_prefix="/editor")

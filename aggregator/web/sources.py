@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select, update
 
-from aggregator.db.schema import sources as sources_table
-from aggregator.db.store import sync_sources
+from aggregator.ingest.switch import disabled_reasons, set_source_disabled
 from aggregator.review.health import SourceHealth, source_health
 from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
@@ -81,9 +79,7 @@ def index():
     context = deps()
     rows = []
     with context.engine.connect() as conn:
-        disabled = {
-            r.id: r.disabled_reason for r in conn.execute(select(sources_table.c.id, sources_table.c.disabled_reason))
-        }
+        disabled = disabled_reasons(conn)
     for health in source_health(context.engine, context.sources):
         config = next(s for s in context.sources if s.id == health.source_id)
         rows.append(
@@ -127,16 +123,7 @@ def _set_disabled(source_id: str, reason: str | None, now: datetime) -> str:
     """Turn a source off (with `reason`) or on again (None), audited; return its name."""
     config = _config(source_id)
     with deps().engine.begin() as conn:
-        sync_sources(conn, [config])
-        conn.execute(update(sources_table).where(sources_table.c.id == source_id).values(disabled_reason=reason))
-        record_audit(
-            conn,
-            user_id=g.user.id,
-            action="source-disable" if reason else "source-enable",
-            subject_type="source",
-            subject_id=source_id,
-            now=now,
-        )
+        set_source_disabled(conn, config, reason, user_id=g.user.id, now=now)
     return config.name
 
 

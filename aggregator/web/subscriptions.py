@@ -231,7 +231,8 @@ def unsubscribe_post(token: str) -> Response:
 @bp.get("/public/style.css")
 def stylesheet() -> Response:
     response = make_response(render_template(PAGES + "style.css"))
-    response.headers.update({"Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=86400"})
+    response.headers["Content-Type"] = "text/css; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
 

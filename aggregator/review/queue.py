@@ -9,16 +9,17 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, exists, func, select, tuple_
 
 from aggregator.db.schema import entries, labels, merges, resources
+from aggregator.model import ResourceStatus
 
 PAGE_SIZE = 25
 COUNT_CAP = 1000  # counting 90k index entries costs ~18 ms a page; beyond this the page says "1,000+"
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = tuple(s.value for s in (ResourceStatus.PENDING, ResourceStatus.APPROVED, ResourceStatus.REJECTED))
 OFF_TOPIC = ("hide", "include", "only")
 
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
-    status: str = "pending"
+    status: str = ResourceStatus.PENDING.value
     source: str = ""
     theme: str = ""
     audience: str = ""
@@ -238,3 +239,8 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
         )
         for r in rows
     )
+
+
+def resource_title(conn: Connection, resource_id: int) -> str | None:
+    """The resource's title, or None when there is no such resource."""
+    return conn.execute(select(resources.c.title).where(resources.c.id == resource_id)).scalar_one_or_none()

@@ -51,6 +51,14 @@ def find_reader(conn: Connection, email: str) -> Reader | None:
     return Reader(tuple(row.audiences or ()), tuple(row.themes or ()), row.email, row.id)
 
 
+def find_recipient(conn: Connection, email: str) -> Recipient | None:
+    """The subscriber with this address as a recipient of their own copy, or None."""
+    row = conn.execute(select(subscribers).where(subscribers.c.email == email)).one_or_none()
+    if row is None:
+        return None
+    return Recipient(row.id, row.email, tuple(row.audiences or ()), tuple(row.themes or ()), row.token_version)
+
+
 def render_preview(content: IssueContent, reader: Reader, *, settings: Settings, taxonomy: Taxonomy) -> RenderedMail:
     """Subject, HTML and text of `reader`'s copy. Its unsubscribe and preference links are the harmless
     preview links a test send uses, never a real subscriber's signed ones."""
