@@ -298,3 +298,12 @@ def test_small_blocks_make_every_pair_of_their_blocks(blocks: list[tuple[set[int
         if k != h and max(k, h) >= start
     }
     assert made == expected
+
+
+def test_same_title_of_a_different_type_is_not_a_duplicate() -> None:
+    # Issue 14 item 6: "Civility Saves Lives" the campaign page and the event of that name are two resources.
+    guide = DedupeRecord(id=1, title="Patient Safety Incident Response Framework", kind="guide")
+    event = DedupeRecord(id=2, title="Patient Safety Incident Response Framework", kind="event")
+    copy = DedupeRecord(id=3, title="Patient Safety Incident Response Framework", kind="guide")
+    pairs = {frozenset((m.a, m.b)) for m in find_duplicates([guide, event, copy])}
+    assert pairs == {frozenset((1, 3))}

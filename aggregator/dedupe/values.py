@@ -20,6 +20,7 @@ class DedupeRecord:
     authors: tuple[str, ...] = ()
     source_id: str | None = None
     container: str | None = None  # journal or series a publication appeared in; never the partner site
+    kind: str | None = None  # resource type (guide, report, event, ...): two known, different types never match
 
 
 @dataclass(frozen=True, slots=True)
