@@ -126,6 +126,7 @@ def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfi
             doi=normalize_doi(p.url),
             source_id=p.site,
             kind=getattr(p, "type", None),
+            text=getattr(p, "text", ""),
         )
         for p in pages
     ]
