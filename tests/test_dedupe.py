@@ -298,3 +298,29 @@ def test_small_blocks_make_every_pair_of_their_blocks(blocks: list[tuple[set[int
         if k != h and max(k, h) >= start
     }
     assert made == expected
+
+
+def test_same_title_of_a_different_type_is_not_a_duplicate() -> None:
+    # Issue 14 item 6: "Civility Saves Lives" the campaign page and the event of that name are two resources.
+    guide = DedupeRecord(id=1, title="Patient Safety Incident Response Framework", kind="guide")
+    event = DedupeRecord(id=2, title="Patient Safety Incident Response Framework", kind="event")
+    copy = DedupeRecord(id=3, title="Patient Safety Incident Response Framework", kind="guide")
+    pairs = {frozenset((m.a, m.b)) for m in find_duplicates([guide, event, copy])}
+    assert pairs == {frozenset((1, 3))}
+
+
+def test_near_texts_with_titles_sharing_words_are_duplicates() -> None:
+    # Issue 14 item 6: the same report on two sites under different titles is found by its text.
+    body = (
+        "The review of maternity services at the Shrewsbury and Telford Hospital NHS Trust found failures "
+        "in governance, in the escalation of concerns and in listening to families over two decades. "
+    ) * 3
+    report = DedupeRecord(id=1, title="Final report of the Ockenden review", text=body, kind="report")
+    copy = DedupeRecord(
+        id=2, title="Ockenden: independent review of maternity services, final report", text=body, kind="report"
+    )
+    other = DedupeRecord(
+        id=3, title="Ockenden: independent review of maternity services, final report", text=body, kind="event"
+    )
+    pairs = {frozenset((m.a, m.b)) for m in find_duplicates([report, copy, other])}
+    assert pairs == {frozenset((1, 2))}

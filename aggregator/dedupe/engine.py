@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from aggregator.dedupe.content import content_matches
 from aggregator.dedupe.index import DedupeIndex
 from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 
 
 def find_duplicates(records: Sequence[DedupeRecord], *, config: DedupeConfig = DedupeConfig()) -> list[Match]:
     """Return the pairs of `records` judged to be the same resource (enough pairs to link every group)."""
-    return DedupeIndex(config).match_batch(records)
+    matches = DedupeIndex(config).match_batch(records)
+    found = {frozenset((m.a, m.b)) for m in matches}
+    return matches + [m for m in content_matches(records, config) if frozenset((m.a, m.b)) not in found]
 
 
 def match_new(index: DedupeIndex, new_records: Sequence[DedupeRecord]) -> list[Match]:

@@ -95,6 +95,7 @@ class PageLike(Protocol):
     url: str
     site: str
     title: str
+    type: str
     dup_group: str | None
     name_group: str | None
 
@@ -119,7 +120,13 @@ def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfi
     as in `merging.dedupe_resources`, two pages of one site are never merged."""
     records = [
         DedupeRecord(
-            id=p.url, title=p.title, canonical_url=canonicalize(p.url), doi=normalize_doi(p.url), source_id=p.site
+            id=p.url,
+            title=p.title,
+            canonical_url=canonicalize(p.url),
+            doi=normalize_doi(p.url),
+            source_id=p.site,
+            kind=getattr(p, "type", None),
+            text=getattr(p, "text", ""),
         )
         for p in pages
     ]

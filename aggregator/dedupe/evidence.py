@@ -21,7 +21,9 @@ def judge_pair(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
 
 def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
     """Return a Match when the titles are near-duplicates and dates and authors do not contradict it."""
-    if not a.text or not b.text or has_number_conflict(a, b) or has_container_conflict(a, b, config):
+    if not a.text or not b.text or has_kind_conflict(a, b) or has_number_conflict(a, b):
+        return None
+    if has_container_conflict(a, b, config):
         return None
     set_score = fuzz.token_set_ratio(a.text, b.text, score_cutoff=config.title_threshold)
     if not set_score:
@@ -44,6 +46,11 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
     if coverage < config.min_coverage and not (near or authors):
         return None
     return Match(a.record.id, b.record.id, round(set_score / 100, 3), describe_evidence(set_score, gap, authors))
+
+
+def has_kind_conflict(a: Prepared, b: Prepared) -> bool:
+    """Return True when both records have a type and the types differ: a guide and an event of one name."""
+    return bool(a.record.kind and b.record.kind and a.record.kind != b.record.kind)
 
 
 def has_number_conflict(a: Prepared, b: Prepared) -> bool:

@@ -68,6 +68,7 @@ def _records(conn: Connection) -> tuple[list[DedupeRecord], dict[int, set[str]]]
             published=row.published_at.date() if row.published_at else None,
             authors=tuple(row.authors or ()),
             source_id=min(sources_of[row.id], default=None),
+            kind=row.type,
         )
         for row in conn.execute(
             select(
@@ -77,6 +78,7 @@ def _records(conn: Connection) -> tuple[list[DedupeRecord], dict[int, set[str]]]
                 resources.c.doi,
                 resources.c.published_at,
                 resources.c.authors,
+                resources.c.type,
             ).where(resources.c.status != "merged")
         )
     ]

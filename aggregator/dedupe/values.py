@@ -20,6 +20,8 @@ class DedupeRecord:
     authors: tuple[str, ...] = ()
     source_id: str | None = None
     container: str | None = None  # journal or series a publication appeared in; never the partner site
+    text: str = ""  # summary or body, for matching by content
+    kind: str | None = None  # resource type (guide, report, event, ...): two known, different types never match
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,9 @@ class DedupeConfig:
     close_date_days: int = 31  # dated within this many days counts as supporting evidence
     prefilter_share: float = 0.8  # longest common subsequence / shorter sorted title, to reach judging
     prefilter_long_share: float = 0.4  # ... and / longer sorted title: a 3-word title is inside many long ones
+    content_similarity: float = 0.8  # TF-IDF cosine of two texts for a match by content
+    content_title_share: float = 50.0  # token-set similarity the titles of a match by content still need
+    min_content_chars: int = 200  # shorter texts say too little to match on
     block_tokens: int = 3  # each record is blocked on its this-many rarest title tokens
     max_block_size: int = 400  # larger blocks hold common words only and are not compared
 

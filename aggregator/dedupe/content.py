@@ -1,0 +1,48 @@
+"""Duplicates by content: records whose body texts are near (TF-IDF cosine) and whose titles, types and dates agree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from aggregator.dedupe.normalize import fold_text
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match
+
+ROWS_PER_CHUNK = 2000  # rows of the similarity product made at once: bounds its memory
+
+
+def content_matches(records: Sequence[DedupeRecord], config: DedupeConfig = DedupeConfig()) -> list[Match]:
+    """Return pairs whose texts have a cosine of at least `config.content_similarity`, with titles sharing
+    words, the same type when both are known and dates no further apart than titles allow."""
+    with_text = [r for r in records if len(r.text) >= config.min_content_chars]
+    if len(with_text) < 2:
+        return []
+    # Imported here: records without text (bibliographic sets, most feeds) never load scikit-learn.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32).fit_transform(
+        r.text for r in with_text
+    )
+    matches = []
+    for begin in range(0, len(with_text), ROWS_PER_CHUNK):
+        block = (vectors[begin : begin + ROWS_PER_CHUNK] @ vectors.T).tocoo()
+        keep = (block.data >= config.content_similarity) & (block.row + begin < block.col)
+        for i, j, score in zip((block.row[keep] + begin).tolist(), block.col[keep].tolist(), block.data[keep].tolist()):
+            match = judge_content(with_text[i], with_text[j], score, config)
+            if match is not None:
+                matches.append(match)
+    return matches
+
+
+def judge_content(a: DedupeRecord, b: DedupeRecord, score: float, config: DedupeConfig) -> Match | None:
+    """Return a Match for two records of near texts unless their titles, types or dates say otherwise."""
+    if a.kind and b.kind and a.kind != b.kind:
+        return None
+    if a.published and b.published and abs((a.published - b.published).days) > config.max_date_gap_days:
+        return None
+    title = fuzz.token_set_ratio(fold_text(a.title), fold_text(b.title))
+    if title < config.content_title_share:
+        return None
+    return Match(a.id, b.id, round(score, 3), f"text {score:.2f} + title {title / 100:.2f}")
