@@ -94,3 +94,12 @@ def test_intro_preview_and_the_mail_parts(site):
     assert 'href="https://guide.example/kind"' in html
     assert "Welcome to this month." in text and "the kindness guide (https://guide.example/kind)" in text
     assert "**" not in text and "- one thing" in text
+
+
+def test_the_archive_shows_the_intro_as_readers_saw_it():
+    from aggregator.publish.archive import intro_blocks, paragraphs
+
+    blocks = intro_blocks(INTRO)
+    assert str(blocks[0]) == "<p>Welcome to <strong>this</strong> month.</p>"
+    assert all("<script" not in str(b) for b in blocks)
+    assert paragraphs(INTRO)[1] == "Read the kindness guide (https://guide.example/kind) first."  # the feed's summary

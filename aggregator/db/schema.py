@@ -269,7 +269,7 @@ issues = Table(
     Column("id", Integer, primary_key=True),
     Column("month", String(7), nullable=False, unique=True),  # YYYY-MM
     Column("status", String(16), nullable=False, default="draft"),
-    Column("intro", Text, nullable=False, default=""),  # written by editors (plain text, paragraphs)
+    Column("intro", Text, nullable=False, default=""),  # written by editors (Markdown: aggregator.text.markdown)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("approved_at", UTCDateTime),

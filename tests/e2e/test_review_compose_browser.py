@@ -46,6 +46,7 @@ def current_id(page) -> int:
 def test_review_in_the_compact_list_by_keyboard(served, browser):  # noqa: F811
     base, engine = served
     context, page = signed_in(browser, base)
+    check_axe(page, "the queue's cards")
     page.get_by_role("link", name="Compact list").click()
     page.wait_for_url("**view=list**")
     rows = page.locator("li.row")
