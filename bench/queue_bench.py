@@ -1,8 +1,10 @@
 """Review-queue benchmark: the queue page over 100k stored resources, served on 127.0.0.1, p95 of 200 GETs.
 
 Target (issue 4): the queue page renders in < 150 ms at p95 over 200 requests on loopback with 100k
-resources stored (each with two labels and one entry). A trivial route (/healthz) is timed in the same
-run as a baseline for the machine and the HTTP stack. Exits 1 when the target is missed.
+resources stored (each with two labels and one entry). Issue 16 adds: the compact list, the least-sure-first
+order, and the approve round trip as the queue's script makes it (POST answered in JSON), each p95 < 150 ms.
+A trivial route (/healthz) is timed in the same run as a baseline for the machine and the HTTP stack.
+Exits 1 when a target is missed.
 
     .venv/bin/python bench/queue_bench.py [--resources 100000] [--requests 200]
 """
@@ -10,6 +12,7 @@ run as a baseline for the machine and the HTTP stack. Exits 1 when the target is
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import statistics
 import sys
@@ -82,6 +85,7 @@ def populate(engine, count: int) -> None:
                     "created_at": created,
                     "modified_at": created,
                     "off_topic": i % 23 == 0,
+                    "certainty": round((i * 37 % 100) / 100, 2),
                     "featured": False,
                 }
             )
@@ -142,6 +146,22 @@ def timed(client: httpx.Client, path: str, n: int) -> list[float]:
     return times
 
 
+def timed_approvals(client: httpx.Client, ids: list[int], csrf: str) -> list[float]:
+    """The approve round trip as the queue's script makes it: a form POST answered in JSON, no reload."""
+    times = []
+    for rid in ids:
+        started = time.perf_counter()
+        reply = client.post(
+            f"/editor/resources/{rid}/approve",
+            data={"csrf_token": csrf, "next": "/editor/"},
+            headers={"X-Requested-With": "fetch"},
+        )
+        times.append((time.perf_counter() - started) * 1000)
+        if reply.status_code != 200 or reply.json()["messages"][0]["category"] != "success":
+            raise SystemExit(f"approve {rid} answered {reply.status_code}: {reply.text[:200]}")
+    return times
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[94]
 
@@ -151,6 +171,7 @@ def main() -> int:
     parser.add_argument("--resources", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         engine = create_db_engine(url)
@@ -190,6 +211,12 @@ def main() -> int:
                 queue = timed(client, "/editor/", args.requests)
                 deep = timed(client, cursor, 50)
                 filtered = timed(client, "/editor/?theme=kindness&audience=leaders", 50)
+                compact = timed(client, "/editor/?view=list", args.requests)
+                unsure = timed(client, "/editor/?view=list&sort=unsure", args.requests)
+                page = client.get("/editor/?view=list&sort=unsure").text
+                csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+                pending = [i for i in range(args.resources, 0, -1) if i % 10][: args.requests]
+                approvals = timed_approvals(client, pending, csrf)
         finally:
             server.shutdown()
             engine.dispose()
@@ -201,10 +228,19 @@ def main() -> int:
     print(f"baseline    (/healthz):                 p50 {statistics.median(baseline):6.1f} ms  p95 {b95:6.1f} ms")
     print(f"ratio queue/baseline p95: {q95 / b95:.1f}x")
     print(f"(info) page 2 by cursor p95 {p95(deep):.1f} ms; theme+audience filter p95 {p95(filtered):.1f} ms")
-    if q95 >= TARGET_MS:
-        print(f"FAILED: p95 {q95:.1f} ms >= target {TARGET_MS:.0f} ms")
+    measured = {
+        "queue page (cards)": queue,
+        "compact list": compact,
+        "compact list, least sure first": unsure,
+        "approve round trip (JSON)": approvals,
+    }
+    for name, values in list(measured.items())[1:]:
+        print(f"{name:32} p50 {statistics.median(values):6.1f} ms  p95 {p95(values):6.1f} ms  over {len(values)}")
+    missed = [name for name, values in measured.items() if p95(values) >= TARGET_MS]
+    if missed:
+        print(f"FAILED: p95 >= target {TARGET_MS:.0f} ms for {', '.join(missed)}")
         return 1
-    print(f"ok: p95 {q95:.1f} ms < target {TARGET_MS:.0f} ms")
+    print(f"ok: every p95 < target {TARGET_MS:.0f} ms")
     return 0
 
 

@@ -136,3 +136,38 @@ def test_0006_keeps_the_feed_ids_readers_already_have(engine, monkeypatch):
             conn.execute(text("SELECT feed_guid FROM issues")).scalar_one()
             == "tag:digest.example.org,2026:issue/2026-10"
         )
+
+
+def test_0011_fills_in_how_sure_each_resources_labels_are(engine):
+    """The least-sure-first queue works on a database labelled before 0011: certainty is backfilled."""
+    from datetime import datetime
+
+    command.downgrade(alembic_config(engine), "0007")
+    now = datetime(2026, 11, 1, tzinfo=UTC).isoformat(sep=" ")
+    with engine.begin() as conn:
+        for rid in (1, 2, 3):
+            conn.execute(
+                text(
+                    "INSERT INTO resources (id, canonical_url, url, title, summary, summary_html, type, authors,"
+                    " tags, status, created_at, modified_at, off_topic) VALUES (:id, :url, :url, 'K', '', '',"
+                    " 'news', '[]', '[]', 'pending', :now, :now, false)"
+                ),
+                {"id": rid, "url": f"https://s.example/{rid}", "now": now},
+            )
+        for rid, kind, label, confidence in (
+            (1, "theme", "kindness", 0.9),
+            (1, "theme", "teamwork", 0.4),
+            (1, "audience", "leaders", 0.7),
+            (2, "theme", "kindness", 0.8),  # no audience label: not sure at all
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO labels (resource_id, kind, label_id, confidence, reasons, origin)"
+                    " VALUES (:rid, :kind, :label, :confidence, '[]', 'classifier')"
+                ),
+                {"rid": rid, "kind": kind, "label": label, "confidence": confidence},
+            )
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT id, certainty FROM resources ORDER BY id")).all())
+    assert found == {1: 0.7, 2: 0.0, 3: 0.0}

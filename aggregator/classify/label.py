@@ -114,6 +114,38 @@ def write_classification(conn: Connection, resource_id: int, result: Classificat
     conn.execute(
         update(resources).where(resources.c.id == resource_id).values(off_topic=result.off_topic, classified_at=now)
     )
+    refresh_certainty(conn, resource_id)
+
+
+def refresh_certainty(conn: Connection, resource_id: int) -> float:
+    """Store how sure the resource's labels are: the lower of its best theme's and best audience's
+    confidence (an editor's label is 1.0; a kind with no label, 0). The queue's "least sure first" reads it."""
+    best = {"theme": 0.0, "audience": 0.0}
+    for row in conn.execute(
+        select(labels.c.kind, labels.c.confidence).where(
+            labels.c.resource_id == resource_id, labels.c.kind.in_(tuple(best))
+        )
+    ):
+        best[row.kind] = max(best[row.kind], row.confidence)
+    certainty = round(min(best.values()), 4)
+    conn.execute(update(resources).where(resources.c.id == resource_id).values(certainty=certainty))
+    return certainty
+
+
+def label_resources(
+    conn: Connection, resource_ids: Sequence[int], classifier: Classifier, hints: Mapping[str, Hints], now: datetime
+) -> None:
+    """Classify these resources now (a resource split off a merge, whose entries changed), in `conn`'s transaction."""
+    rows = conn.execute(
+        select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type, resources.c.url)
+        .where(resources.c.id.in_(list(resource_ids)))
+        .order_by(resources.c.id)
+    ).all()
+    if not rows:
+        return
+    inputs = _inputs(conn, rows, hints)
+    for row, result in zip(rows, classifier.classify_many([inputs[row.id] for row in rows]), strict=True):
+        write_classification(conn, row.id, result, now)
 
 
 def correct_label(
@@ -144,6 +176,7 @@ def correct_label(
             created_at=now,
         )
     )
+    refresh_certainty(conn, resource_id)
 
 
 def corrected_examples(engine: Engine, hints: Mapping[str, Hints], *, weight: float = 2.0) -> list[TrainingExample]:

@@ -146,6 +146,14 @@ resources = Table(
     Column("modified_at", UTCDateTime, nullable=False),
     Column("off_topic", Boolean, nullable=False, default=False, server_default=false()),
     Column("classified_at", UTCDateTime),
+    Column(
+        "certainty",
+        Float,
+        nullable=False,
+        default=0.0,
+        server_default="0",
+        comment="how sure the labels are: the lower of the best theme's and best audience's confidence (0: none)",
+    ),
     Column("merged_into_id", Integer, ForeignKey("resources.id"), comment="set while merged into another resource"),
     Column("proposed_title", Text, comment="a new source's title for a resource editors already decided on"),
     Column("featured", Boolean, nullable=False, default=False, server_default=false()),
@@ -156,6 +164,7 @@ resources = Table(
         "feed_guid", Text, comment="the feed id readers already have (kept from before 0006); else the canonical URL"
     ),
     Index("ix_resources_status_created", "status", "created_at"),
+    Index("ix_resources_status_certainty", "status", "certainty", "id"),
     Index("ix_resources_canonical_url", "canonical_url"),
     Index("ix_resources_doi", "doi"),
 )
@@ -260,7 +269,7 @@ issues = Table(
     Column("id", Integer, primary_key=True),
     Column("month", String(7), nullable=False, unique=True),  # YYYY-MM
     Column("status", String(16), nullable=False, default="draft"),
-    Column("intro", Text, nullable=False, default=""),  # written by editors (plain text, paragraphs)
+    Column("intro", Text, nullable=False, default=""),  # written by editors (Markdown: aggregator.text.markdown)
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("approved_at", UTCDateTime),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
 from aggregator.db.schema import deliveries, issue_items, issues, subscribers
 from aggregator.digest.errors import SendStateError
-from aggregator.digest.issue import REMOVED, prepare_draft
+from aggregator.digest.issue import EVENTS, REMOVED, prepare_draft
+from aggregator.errors import AggregatorError
 from aggregator.model import DeliveryStatus, IssueStatus
 from aggregator.review.lifecycle import change_issue_status, record_audit
 
@@ -130,3 +132,65 @@ def messages_to_send(conn: Connection, issue_id: int, status: str) -> int:
     else:
         query = select(func.count()).where(subscribers.c.status == "active")
     return conn.execute(query).scalar_one()
+
+
+class LayoutError(AggregatorError):
+    """An order for the issue's items that does not match what is in it (someone changed it meanwhile)."""
+
+    hint = "reload the page to see the issue as it is now, then try again"
+
+
+def _items(conn: Connection, issue_id: int) -> list[Any]:
+    return conn.execute(
+        select(issue_items.c.resource_id, issue_items.c.section)
+        .where(issue_items.c.issue_id == issue_id)
+        .order_by(issue_items.c.position)
+    ).all()
+
+
+def issue_layout(conn: Connection, issue_id: int) -> list[tuple[str, list[int]]]:
+    """The issue's sections in the order readers see them (the events last), each with its items in order."""
+    grouped: dict[str, list[int]] = {}
+    for row in _items(conn, issue_id):
+        if row.section != REMOVED:
+            grouped.setdefault(row.section, []).append(row.resource_id)
+    return sorted(grouped.items(), key=lambda pair: pair[0] == EVENTS)  # dicts keep first-seen order
+
+
+def reorder_issue(
+    conn: Connection, issue_id: int, layout: Sequence[tuple[str, Sequence[int]]], *, sections: Collection[str]
+) -> None:
+    """Put the issue's items in `layout`'s order: sections in the order given, each with its items in order
+    (an item may change section). Every item in the issue must appear once; LayoutError otherwise."""
+    rows = _items(conn, issue_id)
+    present = sorted(r.resource_id for r in rows if r.section != REMOVED)
+    wanted = [rid for _, ids in layout for rid in ids]
+    if sorted(wanted) != present:
+        raise LayoutError(f"the order sent does not list the {len(present)} resources in issue {issue_id} once each")
+    unknown = sorted({section for section, _ in layout} - set(sections))
+    if unknown:
+        raise LayoutError(f"unknown section {', '.join(unknown)}")
+    placed = [(section, rid) for section, ids in layout for rid in ids]
+    placed += [(REMOVED, r.resource_id) for r in rows if r.section == REMOVED]  # hidden; kept after the rest
+    for position, (section, rid) in enumerate(placed, start=1):
+        conn.execute(
+            update(issue_items)
+            .where(issue_items.c.issue_id == issue_id, issue_items.c.resource_id == rid)
+            .values(position=position, section=section)
+        )
+
+
+def move_section(conn: Connection, issue_id: int, section: str, direction: str) -> bool:
+    """Move a section one place up or down among the others (the events stay last); False when it cannot go
+    further; LayoutError when the issue has no such section."""
+    layout = issue_layout(conn, issue_id)
+    names = [name for name, _ in layout]
+    if section not in names or section == EVENTS:
+        raise LayoutError(f"issue {issue_id} has no movable section {section!r}")
+    here = names.index(section)
+    there = here - 1 if direction == "up" else here + 1
+    if not 0 <= there < len(names) or names[there] == EVENTS:
+        return False
+    layout[here], layout[there] = layout[there], layout[here]
+    reorder_issue(conn, issue_id, layout, sections=names)
+    return True

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.issue import EVENTS, OTHER, IssueContent, IssueItem, personalise
@@ -20,6 +21,7 @@ from aggregator.digest.links import Links, PersonalLinks
 from aggregator.ingest.event_text import series_phrase
 from aggregator.settings import Settings
 from aggregator.text.clean import clean_summary, outgoing_url
+from aggregator.text.markdown import markdown_blocks, markdown_to_paragraphs
 from aggregator.text.sanitize import clean_text, is_http_url, truncate_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
@@ -40,7 +42,6 @@ MONTH_NAMES = (
 SUMMARY_CHARS = 200  # about three lines in the mail, read on a phone between shifts: a taste, then "Read more"
 PAST_EVENTS = "past-events"  # events whose start has passed by send time: their recordings and slides
 TEXT_WIDTH = 72
-_PARAGRAPHS = re.compile(r"(?:\r?\n|\r)[ \t]*(?:\r?\n|\r)\s*")  # a blank line, whatever ends the lines
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -100,7 +101,8 @@ def render_digest(
     context = {
         "subject": issue_subject(content.month, settings),
         "month_title": _month_title(content.month),
-        "intro": [_plain(p) for p in _PARAGRAPHS.split(content.intro) if _plain(p)],
+        "intro": [_plain(p) for p in markdown_to_paragraphs(content.intro) if _plain(p)],
+        "intro_html": [Markup(_intro_class(block)) for block in markdown_blocks(content.intro)],
         "sections": sections,
         "featured": [i for i in (_item(item, links, zone) for item in content.items if item.featured) if i.url],
         "calendar_url": links.calendar_feed(),
@@ -115,6 +117,11 @@ def render_digest(
     html = env.get_template("digest.html.j2").render(context)
     text = env.get_template("digest.txt.j2").render(context)
     return RenderedMail(subject=context["subject"], html=_inline(html), text=_crlf_free(text))
+
+
+def _intro_class(block: str) -> str:
+    """A cleaned intro block with the class the mail's stylesheet (inlined) gives intro paragraphs."""
+    return block.replace("<p>", '<p class="intro">')
 
 
 def render_confirmation(*, confirm_url: str, settings: Settings) -> RenderedMail:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from html import escape
 from pathlib import Path
 
+from markupsafe import Markup
 from sqlalchemy import Connection, Engine, select
 
 from aggregator.db.schema import issues
@@ -20,6 +21,7 @@ from aggregator.publish.feeds.render import render_feed
 from aggregator.publish.feeds.static import TEMPLATES, page_environment, write_atomically
 from aggregator.settings import Settings
 from aggregator.text.clean import outgoing_url
+from aggregator.text.markdown import markdown_blocks, markdown_to_paragraphs
 from aggregator.text.sanitize import is_http_url
 
 logger = logging.getLogger(__name__)
@@ -97,8 +99,13 @@ def issue_title(issue: ArchivedIssue, context: FeedContext) -> str:
 
 
 def paragraphs(text: str) -> list[str]:
-    """Editors' plain-text intro split into paragraphs at blank lines."""
-    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+    """Editors' Markdown intro as plain-text paragraphs (a link as "text (URL)")."""
+    return [" ".join(p.split()) for p in markdown_to_paragraphs(text or "") if p.strip()]
+
+
+def intro_blocks(text: str) -> list[Markup]:
+    """Editors' Markdown intro as cleaned HTML blocks (the same nh3 allow-list as everything fetched)."""
+    return [Markup(block) for block in markdown_blocks(text or "")]
 
 
 def _page_globals(context: FeedContext) -> dict:
@@ -119,7 +126,7 @@ def render_issue_page(issue: ArchivedIssue, content: IssueContent, context: Feed
             **_page_globals(context),
             title=issue_title(issue, context),
             issue=issue,
-            intro=paragraphs(issue.intro),
+            intro=intro_blocks(issue.intro),
             sections=sections,
             feed_url=context.base_url + "/archive/feed",
         )
@@ -161,7 +168,7 @@ def archive_feed(conn: Connection, context: FeedContext) -> Feed:
 
 
 def _issue_entry(issue: ArchivedIssue, content: IssueContent, context: FeedContext) -> FeedEntry:
-    parts = [f"<p>{escape(p)}</p>" for p in paragraphs(issue.intro)]
+    parts = [str(block) for block in intro_blocks(issue.intro)]
     for name, items in content.sections():
         parts.append(f"<h3>{escape(section_title(name, context))}</h3><ul>")
         for item in items:

@@ -6,15 +6,25 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, exists, func, select, tuple_
+from sqlalchemy import Connection, bindparam, exists, func, or_, select, tuple_
 
 from aggregator.db.schema import entries, labels, merges, resources
 from aggregator.model import ResourceStatus
+from aggregator.review.cursor import (
+    CursorError,
+    decode_certainty_cursor,
+    decode_cursor,
+    encode_certainty_cursor,
+    encode_cursor,
+)
+
+__all__ = ["CursorError", "QueueFilter", "QueuePage", "ResourceCard", "load_card", "queue_page", "resource_title"]
 
 PAGE_SIZE = 25
 COUNT_CAP = 1000  # counting 90k index entries costs ~18 ms a page; beyond this the page says "1,000+"
 STATUSES = tuple(s.value for s in (ResourceStatus.PENDING, ResourceStatus.APPROVED, ResourceStatus.REJECTED))
 OFF_TOPIC = ("hide", "include", "only")
+SORTS = ("newest", "unsure")  # newest first | least sure labels first (the corrections that teach most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +35,7 @@ class QueueFilter:
     audience: str = ""
     type: str = ""
     off_topic: str = "hide"  # hide | include | only
+    sort: str = "newest"  # newest | unsure
 
     def as_query(self) -> dict[str, str]:
         defaults = QueueFilter()
@@ -36,6 +47,7 @@ class EntryView:
     source_id: str
     title: str
     url: str
+    id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,17 @@ class MergeView:
     absorbed_title: str
     reason: str
     score: float
+    source_ids: tuple[str, ...] = ()  # the sources whose entries a split would take away with it
+
+
+@dataclass(frozen=True, slots=True)
+class SplitView:
+    """A resource this one was split from (or that was split off it): the two are linked both ways."""
+
+    other_id: int
+    other_title: str
+    split_at: datetime
+    split_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +101,8 @@ class ResourceCard:
     entries: tuple[EntryView, ...]
     labels: tuple[LabelView, ...]
     merges: tuple[MergeView, ...]
+    certainty: float = 0.0
+    splits: tuple[SplitView, ...] = ()
 
     def labels_of(self, kind: str) -> tuple[LabelView, ...]:
         return tuple(label for label in self.labels if label.kind == kind)
@@ -86,36 +111,11 @@ class ResourceCard:
 @dataclass(frozen=True, slots=True)
 class QueuePage:
     cards: tuple[ResourceCard, ...]
-    next_cursor: str | None  # "<created_at iso>_<id>" of the last card when there is more
-    total: int  # resources with this status (other filters ignored), counted up to COUNT_CAP
+    next_cursor: (
+        str | None
+    )  # the last card's position ("<created_at iso>_<id>" or "c<certainty>_<id>") when there is more
+    total: int  # resources matching every filter, counted up to COUNT_CAP
     total_capped: bool  # there are more than `total`
-
-
-def encode_cursor(created_at: datetime, resource_id: int) -> str:
-    return f"{created_at.isoformat()}_{resource_id}"
-
-
-class CursorError(ValueError):
-    """A page cursor (`?after=`) that this app did not make: the message says what is wrong with it."""
-
-
-_MAX_ID = 2**63 - 1  # the widest integer column either database has
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """(created_at, id) from "<aware ISO timestamp>_<id>"; CursorError names what is wrong otherwise."""
-    stamp, _, rid = cursor.rpartition("_")
-    try:
-        created, resource_id = datetime.fromisoformat(stamp), int(rid)
-    except ValueError:
-        raise CursorError(
-            f"the page position {cursor[:80]!r} is not '<timestamp>_<id>'; open the queue from its first page"
-        ) from None
-    if created.tzinfo is None:
-        raise CursorError(f"the page position's timestamp {stamp[:40]!r} has no time zone (add +00:00)")
-    if not 0 < resource_id <= _MAX_ID:
-        raise CursorError(f"the page position's id {rid[:40]} is out of range")
-    return created, resource_id
 
 
 _CARD_COLUMNS = (
@@ -134,14 +134,45 @@ _CARD_COLUMNS = (
     resources.c.rejection_reason,
     resources.c.event_start,
     resources.c.event_location,
+    resources.c.certainty,
 )
 
 
 def queue_page(conn: Connection, flt: QueueFilter, cursor: str | None = None, *, size: int = PAGE_SIZE) -> QueuePage:
-    """One page, newest first by (created_at, id): keyset pagination on ix_resources_status_created, so
-    page 400 costs what page 1 costs. Label and source filters are EXISTS probes on primary-key and
-    resource_id indexes, checked row by row as the index is walked."""
-    query = select(*_CARD_COLUMNS).where(resources.c.status == flt.status)
+    """One page, newest first by (created_at, id) or least sure first by (certainty, id): keyset pagination
+    on ix_resources_status_created / ix_resources_status_certainty, so page 400 costs what page 1 costs.
+    Label and source filters are EXISTS probes on primary-key and resource_id indexes, checked row by row
+    as the index is walked. The count applies the same filters, stopping at COUNT_CAP."""
+    query = _filtered(select(*_CARD_COLUMNS), flt)
+    unsure = flt.sort == "unsure"
+    if cursor:
+        key, rid = decode_certainty_cursor(cursor) if unsure else decode_cursor(cursor)
+        column = resources.c.certainty if unsure else resources.c.created_at
+        after = tuple_(
+            bindparam("after_key", key, type_=column.type), bindparam("after_id", rid, type_=resources.c.id.type)
+        )
+        query = query.where(
+            tuple_(column, resources.c.id) > after if unsure else tuple_(column, resources.c.id) < after
+        )
+    order = (
+        (resources.c.certainty, resources.c.id) if unsure else (resources.c.created_at.desc(), resources.c.id.desc())
+    )
+    rows = conn.execute(query.order_by(*order).limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    capped = _filtered(select(resources.c.id), flt).limit(COUNT_CAP + 1).subquery()
+    total = conn.execute(select(func.count()).select_from(capped)).scalar_one()
+    last = rows[-1] if rows else None
+    next_cursor = None
+    if more and last:
+        next_cursor = (
+            encode_certainty_cursor(last.certainty, last.id) if unsure else encode_cursor(last.created_at, last.id)
+        )
+    return QueuePage(_cards(conn, rows), next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
+
+
+def _filtered(query, flt: QueueFilter):
+    query = query.where(resources.c.status == flt.status)
     if flt.off_topic == "hide":
         query = query.where(resources.c.off_topic.is_(False))
     elif flt.off_topic == "only":
@@ -157,28 +188,7 @@ def queue_page(conn: Connection, flt: QueueFilter, cursor: str | None = None, *,
                     labels.c.resource_id == resources.c.id, labels.c.kind == kind, labels.c.label_id == label_id
                 )
             )
-    position = decode_cursor(cursor) if cursor else None
-    if position:
-        query = query.where(
-            tuple_(resources.c.created_at, resources.c.id)
-            < tuple_(
-                bindparam("after_created", position[0], type_=resources.c.created_at.type),
-                bindparam("after_id", position[1], type_=resources.c.id.type),
-            )
-        )
-    rows = conn.execute(query.order_by(resources.c.created_at.desc(), resources.c.id.desc()).limit(size + 1)).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    capped = select(resources.c.id).where(resources.c.status == flt.status).limit(COUNT_CAP + 1).subquery()
-    total = conn.execute(select(func.count()).select_from(capped)).scalar_one()
-    cards = _cards(conn, rows)
-    last = rows[-1] if rows else None
-    return QueuePage(
-        cards,
-        encode_cursor(last.created_at, last.id) if more and last else None,
-        min(total, COUNT_CAP),
-        total > COUNT_CAP,
-    )
+    return query
 
 
 def load_card(conn: Connection, resource_id: int) -> ResourceCard | None:
@@ -192,11 +202,12 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
         return ()
     entries_of: dict[int, list[EntryView]] = defaultdict(list)
     for e in conn.execute(
-        select(entries.c.resource_id, entries.c.source_id, entries.c.title, entries.c.url)
+        select(entries.c.id, entries.c.resource_id, entries.c.source_id, entries.c.title, entries.c.url)
         .where(entries.c.resource_id.in_(ids))
         .order_by(entries.c.id)
     ):
-        entries_of[e.resource_id].append(EntryView(e.source_id, e.title, e.url))
+        entries_of[e.resource_id].append(EntryView(e.source_id, e.title, e.url, e.id))
+    source_of = {e.id: e.source_id for listed in entries_of.values() for e in listed}
     labels_of: dict[int, list[LabelView]] = defaultdict(list)
     for lab in conn.execute(
         select(labels)
@@ -210,12 +221,22 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
     absorbed = resources.alias("absorbed")
     merges_of: dict[int, list[MergeView]] = defaultdict(list)
     for m in conn.execute(
-        select(merges.c.id, merges.c.kept_id, merges.c.absorbed_id, merges.c.reason, merges.c.score, absorbed.c.title)
+        select(
+            merges.c.id,
+            merges.c.kept_id,
+            merges.c.absorbed_id,
+            merges.c.reason,
+            merges.c.score,
+            merges.c.entry_ids,
+            absorbed.c.title,
+        )
         .join(absorbed, absorbed.c.id == merges.c.absorbed_id)
         .where(merges.c.kept_id.in_(ids), merges.c.split_at.is_(None))
         .order_by(merges.c.id)
     ):
-        merges_of[m.kept_id].append(MergeView(m.id, m.absorbed_id, m.title, m.reason, m.score))
+        taken = tuple(dict.fromkeys(source_of[i] for i in (m.entry_ids or ()) if i in source_of))
+        merges_of[m.kept_id].append(MergeView(m.id, m.absorbed_id, m.title, m.reason, m.score, taken))
+    splits_of = _splits(conn, ids)
     return tuple(
         ResourceCard(
             id=r.id,
@@ -236,9 +257,31 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
             entries=tuple(entries_of[r.id]),
             labels=tuple(labels_of[r.id]),
             merges=tuple(merges_of[r.id]),
+            certainty=r.certainty,
+            splits=tuple(splits_of[r.id]),
         )
         for r in rows
     )
+
+
+def _splits(conn: Connection, ids: list[int]) -> dict[int, list[SplitView]]:
+    """Both ends of every split merge touching these resources, each pointing at the other."""
+    kept, absorbed = resources.alias("kept"), resources.alias("absorbed")
+    found: dict[int, list[SplitView]] = defaultdict(list)
+    wanted = set(ids)
+    for s in conn.execute(
+        select(merges.c.kept_id, merges.c.absorbed_id, merges.c.split_at, merges.c.split_by)
+        .add_columns(kept.c.title.label("kept_title"), absorbed.c.title.label("absorbed_title"))
+        .join(kept, kept.c.id == merges.c.kept_id)
+        .join(absorbed, absorbed.c.id == merges.c.absorbed_id)
+        .where(merges.c.split_at.is_not(None), or_(merges.c.kept_id.in_(ids), merges.c.absorbed_id.in_(ids)))
+        .order_by(merges.c.id)
+    ):
+        if s.kept_id in wanted:
+            found[s.kept_id].append(SplitView(s.absorbed_id, s.absorbed_title, s.split_at, s.split_by))
+        if s.absorbed_id in wanted:
+            found[s.absorbed_id].append(SplitView(s.kept_id, s.kept_title, s.split_at, s.split_by))
+    return found
 
 
 def resource_title(conn: Connection, resource_id: int) -> str | None:

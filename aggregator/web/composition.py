@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import Connection
 
 from aggregator.digest.composition import (
@@ -14,18 +15,18 @@ from aggregator.digest.composition import (
     list_issues,
     prepare_issue,
     reopen_issue,
-    target_position,
 )
-from aggregator.digest.issue import EVENTS, OTHER, load_issue, move_item, remove_item, set_intro
+from aggregator.digest.issue import EVENTS, OTHER, load_issue
 from aggregator.digest.plan import RecipientCount, count_recipients
-from aggregator.digest.preview import Reader, find_reader, render_preview, send_test_copy
 from aggregator.errors import AggregatorError
 from aggregator.model import IssueStatus
 from aggregator.review.approval import IssueNotFound, approval_refusal, require_draft
 from aggregator.review.lifecycle import record_audit
+from aggregator.review.splits import split_pairs_in_issue
+from aggregator.text.markdown import markdown_to_html
 from aggregator.web.app import deps
-from aggregator.web.forms import EmailForm, FormError, IntroForm, MoveForm, PrepareForm, SendAtForm, parse_form
-from aggregator.web.security import PREVIEW_CSP, require_login
+from aggregator.web.forms import FormError, PrepareForm, SendAtForm, parse_form
+from aggregator.web.security import require_login
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("issues", __name__, url_prefix="/editor/issues")
@@ -129,6 +130,7 @@ def show(issue_id: int):
         content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
         refusal = _approval_refusal(conn, issue_id)
         recipients = count_recipients(conn) if row.status == IssueStatus.DRAFT else None
+        split_pairs = split_pairs_in_issue(conn, issue_id)
     default_send = (context.clock().astimezone(context.local_zone) + timedelta(days=1)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
@@ -143,6 +145,9 @@ def show(issue_id: int):
         default_send=default_send.strftime("%Y-%m-%dT%H:%M"),
         errors={},
         recipients=recipients,
+        split_pairs=split_pairs,
+        intro_html=Markup(markdown_to_html(content.intro)),
+        EVENTS=EVENTS,
         preference_sets=_preference_sets(recipients, context),
     )
 
@@ -184,143 +189,6 @@ def _anchor() -> str:
     return anchor if anchor.startswith("#") and anchor[1:].replace("-", "").isalnum() else ""
 
 
-@bp.post("/<int:issue_id>/items/<int:resource_id>/move")
-def move(issue_id: int, resource_id: int):
-    try:
-        form = parse_form(MoveForm, request.form)
-    except FormError as exc:
-        flash(f"Nothing was moved: {exc.message}", "error")
-        return redirect(url_for("issues.show", issue_id=issue_id), 303)
-    direction = request.form.get("direction")
-    if form.section and form.section not in dict(section_choices()):
-        flash("Nothing was moved: choose a section from the list.", "error")
-        return redirect(url_for("issues.show", issue_id=issue_id), 303)
-
-    def change(conn: Connection) -> None:
-        if direction in ("up", "down") or form.position is not None:
-            position = target_position(conn, issue_id, resource_id, direction, form.position)
-            if position is not None:
-                move_item(conn, issue_id, resource_id, position=position)
-        if form.section:
-            move_item(conn, issue_id, resource_id, section=form.section)
-
-    return _change(
-        issue_id,
-        "move",
-        change,
-        "Moved.",
-        resource=resource_id,
-        direction=direction,
-        position=form.position,
-        section=form.section,
-    )
-
-
-@bp.post("/<int:issue_id>/items/<int:resource_id>/remove")
-def remove(issue_id: int, resource_id: int):
-    return _change(
-        issue_id,
-        "remove",
-        lambda conn: remove_item(conn, issue_id, resource_id),
-        "Removed from this issue; it stays approved and can go into a later issue.",
-        resource=resource_id,
-    )
-
-
-@bp.post("/<int:issue_id>/intro")
-def intro(issue_id: int):
-    try:
-        form = parse_form(IntroForm, request.form)
-    except FormError as exc:
-        flash(f"The introduction was not saved: {exc.message}", "error")
-        return redirect(url_for("issues.show", issue_id=issue_id), 303)
-    return _change(
-        issue_id,
-        "intro",
-        lambda conn: set_intro(conn, issue_id, form.intro.strip(), deps().clock()),
-        "Introduction saved.",
-    )
-
-
-def _reader() -> Reader:
-    context = deps()
-    email = (request.args.get("subscriber") or "").strip()
-    if email:
-        with context.engine.connect() as conn:
-            found = find_reader(conn, email)
-        if found is None:
-            flash(f"No subscriber with the address {email}; showing the choices ticked below instead.", "error")
-        else:
-            return found
-    audiences = tuple(a for a in request.args.getlist("audience") if a in context.taxonomy.ids("audience"))
-    themes = tuple(t for t in request.args.getlist("theme") if t in context.taxonomy.ids("theme"))
-    return Reader(audiences, themes)
-
-
-def _preview(issue_id: int):
-    context = deps()
-    with context.engine.connect() as conn:
-        if find_issue(conn, issue_id) is None:
-            abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
-    reader = _reader()
-    return reader, render_preview(content, reader, settings=context.settings, taxonomy=context.taxonomy)
-
-
-@bp.get("/<int:issue_id>/preview")
-def preview(issue_id: int):
-    reader, rendered = _preview(issue_id)
-    frame = url_for("issues.preview_html", issue_id=issue_id, **request.args.to_dict(flat=False))
-    return render_template(
-        "web/preview.html",
-        issue_id=issue_id,
-        reader=reader,
-        preview=rendered,
-        who=reader.description(deps().taxonomy),
-        frame_url=frame,
-        args=request.args,
-    )
-
-
-@bp.get("/<int:issue_id>/preview.html")
-def preview_html(issue_id: int):
-    _, rendered = _preview(issue_id)
-    response = Response(rendered.html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP
-    return response
-
-
-@bp.post("/<int:issue_id>/test")
-def send_test(issue_id: int):
-    context = deps()
-    try:
-        form = parse_form(EmailForm, request.form)
-    except FormError as exc:
-        flash(f"No test was sent: {exc.message}", "error")
-        return redirect(url_for("issues.show", issue_id=issue_id), 303)
-    with context.engine.connect() as conn:
-        if find_issue(conn, issue_id) is None:
-            abort(404)
-        content = load_issue(conn, issue_id, context.clock(), context.public_source_names())
-    try:
-        send_test_copy(content, form.email, settings=context.settings, taxonomy=context.taxonomy, now=context.clock())
-    except (AggregatorError, OSError) as exc:
-        flash(f"The test was not sent: {exc}", "error")
-    else:
-        with context.engine.begin() as conn:
-            record_audit(
-                conn,
-                user_id=g.user.id,
-                action="issue-test",
-                subject_type="issue",
-                subject_id=issue_id,
-                now=context.clock(),
-                detail={"to": form.email},
-            )
-        flash(f"A test copy was sent to {form.email}.", "success")
-    return redirect(url_for("issues.show", issue_id=issue_id), 303)
-
-
 @bp.post("/<int:issue_id>/approve")
 def approve(issue_id: int):
     context = deps()
@@ -357,3 +225,7 @@ def reopen(issue_id: int):
     else:
         flash("The issue is a draft again and will not be sent until it is approved.", "success")
     return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+
+# The composition's edits and its previews register their views on `bp` too (imported last: they import it).
+from aggregator.web import issue_editing, issue_preview  # noqa: E402, F401

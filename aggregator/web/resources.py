@@ -5,14 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    get_flashed_messages,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from markupsafe import Markup, escape
 from sqlalchemy import Connection
 
-from aggregator.dedupe.merge import split_merge
 from aggregator.errors import AggregatorError
 from aggregator.model import ResourceType
 from aggregator.review.edits import ResourceEdit, Step, edit_resource, set_featured, set_status, undo
 from aggregator.review.queue import load_card, resource_title
+from aggregator.review.splits import split_resources
 from aggregator.web.app import deps
 from aggregator.web.forms import EditForm, FormError, RejectForm, parse_form
 from aggregator.web.security import require_login, safe_next
@@ -23,7 +36,15 @@ bp.before_request(require_login)
 
 
 def back(default: str | None = None):
-    """303 to the page the form came from (its `next` field, a path on this site), else `default`."""
+    """303 to the page the form came from (its `next` field, a path on this site), else `default`; to the
+    queue's script (X-Requested-With: fetch), what happened as JSON instead, so it can say so on the row."""
+    if request.headers.get("X-Requested-With") == "fetch":
+        messages = [
+            {"category": category, "html": str(escape(message))}
+            for category, message in get_flashed_messages(with_categories=True)
+        ]
+        record = session.get("undo")
+        return jsonify(messages=messages, undo=record["label"] if record else None)
     return redirect(safe_next(request.form.get("next"), default or url_for("queue.index")), 303)
 
 
@@ -181,30 +202,38 @@ def proposed_title(resource_id: int):
 
 @bp.post("/merges/<int:merge_id>/split")
 def split(merge_id: int):
+    from aggregator.jobs.monthly import build_classifier, source_hints
+
     context = deps()
     try:
         with context.engine.begin() as conn:
-            restored = split_merge(conn, merge_id, editor=g.user.email, now=context.clock())
-            from aggregator.review.lifecycle import record_audit
-
-            record_audit(
+            done = split_resources(
                 conn,
+                merge_id,
                 user_id=g.user.id,
-                action="split",
-                subject_type="resource",
-                subject_id=restored,
+                editor=g.user.email,
                 now=context.clock(),
-                detail={"merge": merge_id},
+                classifier=build_classifier(context.settings),
+                hints=source_hints(context.sources),
             )
     except AggregatorError as exc:
         flash(f"Nothing was changed: {exc.message}.", "error")
         return back()
     session.pop("undo", None)  # a split is not undone from here; the two will not be merged again
+    link = url_for("resources.show", resource_id=done.restored_id)
     flash(
-        f"Split: resource {restored} is separate again and back in the queue. "
-        "They will not be merged again automatically.",
+        Markup(
+            'Split: <a href="{}">“{}”</a> is a resource of its own again, labelled and back in the queue. '
+            "They will not be merged again automatically."
+        ).format(link, short(done.restored_title)),
         "success",
     )
+    if done.kept_in_issue:
+        flash(
+            f"“{short(done.kept_title)}” is in the {done.kept_in_issue} issue: approve the split-off one only if "
+            "readers should see both.",
+            "info",
+        )
     return back()
 
 

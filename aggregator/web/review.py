@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, g, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, render_template, request, session, url_for
 
 from aggregator.model import ResourceType
 from aggregator.review.edits import set_status
-from aggregator.review.queue import OFF_TOPIC, STATUSES, CursorError, QueueFilter, queue_page
+from aggregator.review.queue import OFF_TOPIC, SORTS, STATUSES, CursorError, QueueFilter, queue_page
 from aggregator.web.app import deps
 from aggregator.web.forms import BulkForm, FormError, parse_form
 from aggregator.web.resources import back, run_action
@@ -17,6 +17,7 @@ from aggregator.web.security import require_login
 logger = logging.getLogger(__name__)
 bp = Blueprint("queue", __name__, url_prefix="/editor")
 bp.before_request(require_login)
+VIEWS = ("cards", "list")  # a card per resource | one line per resource (the compact list)
 
 
 def read_filter() -> QueueFilter:
@@ -35,13 +36,24 @@ def read_filter() -> QueueFilter:
         audience=pick("audience", set(context.taxonomy.ids("audience"))),
         type=pick("type", {t.value for t in ResourceType}),
         off_topic=pick("off_topic", OFF_TOPIC, "hide"),
+        sort=pick("sort", SORTS, "newest"),
     )
+
+
+def read_view() -> str:
+    """Cards or the compact list: the query string's choice, else the one this editor last chose."""
+    wanted = request.args.get("view")
+    if wanted in VIEWS:
+        session["queue_view"] = wanted
+        return wanted
+    return session.get("queue_view") if session.get("queue_view") in VIEWS else "cards"
 
 
 @bp.get("/")
 def index():
     context = deps()
     flt = read_filter()
+    view = read_view()
     cursor = request.args.get("after") or None
     try:
         with context.engine.connect() as conn:
@@ -52,6 +64,8 @@ def index():
     next_url = url_for("queue.index", **flt.as_query(), after=page.next_cursor) if page.next_cursor else None
     return render_template(
         "web/queue.html",
+        view=view,
+        view_urls={v: url_for("queue.index", **flt.as_query(), view=v) for v in VIEWS},
         page=page,
         flt=flt,
         here=here,
