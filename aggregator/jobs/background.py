@@ -25,6 +25,8 @@ PAUSED = "an editor paused this send; the rest waits for a resume"
 class SendPaused(TransportError):
     """Not a failure: the engine stops the connection and gives its leased deliveries back at once."""
 
+    hint = "resume it on the issue's sending page"
+
 
 class PauseWatch:
     """Whether the issue's send is paused, read from the database at most every `interval` seconds."""

@@ -46,11 +46,12 @@ def bar_chart(labels: tuple[str, ...], values: tuple[int, ...], *, width: int = 
     plot_w, plot_h = width - left - 8, height - bottom - top_pad
     top = nice_top(max(values, default=0))
     slot = plot_w / max(len(values), 1)
+    bar_w = min(slot * 0.7, 48.0)  # one issue is a bar, not a wall
     bars = tuple(
         Bar(
-            x=round(left + i * slot + slot * 0.15, 1),
+            x=round(left + i * slot + (slot - bar_w) / 2, 1),
             y=round(top_pad + plot_h - plot_h * value / top, 1),
-            width=round(slot * 0.7, 1),
+            width=round(bar_w, 1),
             height=round(plot_h * value / top, 1),
             label=label,
             value=value,
