@@ -179,3 +179,24 @@ def test_numbers_page_shows_each_issue_and_the_months(tmp_path, engine, database
         assert f'data-figure="{figure}">{value}<' in row, figure
     assert html.count("<svg") >= 3 and "https://" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert "Subscribers at the end of each month" in html and "New resources per source" in html
+
+
+def test_a_paused_send_is_left_alone_by_the_pipeline_and_the_cli(tmp_path, engine, database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from aggregator.cli import app as cli
+    from aggregator.digest.sending import pause_send, start_send_now
+    from aggregator.jobs.monthly import send_due_issues
+
+    clients, issue_id = approved_issue(tmp_path, engine, database_url)
+    settings = clients["admin"].application.extensions["aggregator"].settings
+    with engine.begin() as conn:
+        assert start_send_now(conn, issue_id, user_id=1, now=NOW)
+        assert pause_send(conn, issue_id, user_id=1, now=NOW)
+    assert send_due_issues(engine, settings, [], clock=lambda: NOW + timedelta(days=1)) == []
+    for name, value in (("DATA_DIR", tmp_path), ("DATABASE_URL", database_url), ("SECRET_KEY", "k" * 40)):
+        monkeypatch.setenv(f"AGGREGATOR_{name}", str(value))
+    refused = CliRunner().invoke(cli, ["issue", "send", "--issue", str(issue_id)])
+    assert refused.exit_code != 0 and "paused" in str(refused.exception)  # the CLI's main() prints it with its hint
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(deliveries.c.status == "sent")).scalar_one() == 0
