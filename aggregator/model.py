@@ -43,11 +43,12 @@ class IssueStatus(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """Where one subscriber's copy of an issue is: pending -> sent | failed | skipped | parked."""
+    """Where one subscriber's copy of an issue is: pending -> sent | failed | bounced | skipped | parked."""
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    BOUNCED = "bounced"  # the server refused the address (5xx to RCPT)
     SKIPPED = "skipped"
     PARKED = "parked"
 

@@ -120,6 +120,9 @@ class WebSettings(BaseModel):
     workers: int = Field(2, ge=1, le=64)
     threads: int = Field(8, ge=1, le=256, description="threads per worker (gunicorn gthread workers)")
     second_editor_approval: bool = Field(False, description="an issue needs a second editor (or an admin) to approve")
+    allow_insecure_links: bool = Field(
+        False, description="let the web app send through SMTP while AGGREGATOR_BASE_URL is not https:// (a test server)"
+    )
     trusted_proxies: int = Field(
         0,
         ge=0,

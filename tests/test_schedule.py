@@ -137,7 +137,8 @@ def test_the_scheduler_plans_each_source_from_the_stored_last_fetch(engine, sche
             engine, sched_settings, configs, fetcher, None, clock=Clock(T0 + timedelta(minutes=10))
         )
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"fetch:hourly", "fetch:daily", "fetch:halfhourly", "draft"}  # not the disabled one
+    assert set(jobs) == {"fetch:hourly", "fetch:daily", "fetch:halfhourly", "draft", "send"}  # not the disabled one
+    assert jobs["send"].next_run_time == T0 + timedelta(minutes=10)  # an issue due while it was down goes now
     assert jobs["fetch:hourly"].next_run_time == T0 + timedelta(hours=1)
     assert jobs["fetch:daily"].next_run_time == T0 + timedelta(minutes=10)  # never fetched: now
     assert jobs["draft"].next_run_time == T0 + timedelta(minutes=10)  # checked at start, to catch up

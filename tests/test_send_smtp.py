@@ -99,7 +99,7 @@ def test_temporary_failure_is_retried_and_permanent_one_bounces_without_stopping
         bounced = conn.execute(
             select(subscribers.c.status, subscribers.c.bounce_count).where(subscribers.c.email == "s3@example.org")
         ).one()
-        failed = conn.execute(select(deliveries.c.last_error).where(deliveries.c.status == "failed")).scalar_one()
+        failed = conn.execute(select(deliveries.c.last_error).where(deliveries.c.status == "bounced")).scalar_one()
     assert tuple(bounced) == ("bounced", 1) and failed.startswith("550")
 
 

@@ -71,6 +71,10 @@ def issue_send(
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)
+        if row.paused_at is not None and not dry_run:
+            raise SendStateError(
+                f"an editor paused the send of {row.month}", hint="resume it on its sending page in the web app"
+            )
         total = messages_to_send(conn, issue_id, row.status)
         if dry_run:
             plan = plan_send(conn, issue_id, settings, taxonomy, _now(), names)

@@ -276,6 +276,7 @@ issues = Table(
     Column("approved_by", Integer, ForeignKey("users.id")),
     Column("send_at", UTCDateTime, comment="when the approved issue may go out"),
     Column("sent_at", UTCDateTime),
+    Column("paused_at", UTCDateTime, comment="set while an editor has paused the send: senders stop and none starts"),
     Column("feed_guid", Text, comment="the archive feed id readers already have (kept from before 0006)"),
 )
 
@@ -335,7 +336,9 @@ deliveries = Table(
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
-    Column("status", String(16), nullable=False, default="pending"),  # pending | sent | failed | skipped | parked
+    Column(
+        "status", String(16), nullable=False, default="pending"
+    ),  # pending | sent | failed | bounced | skipped | parked
     Column("lease_owner", String(64)),
     Column("lease_until", UTCDateTime),
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),

@@ -251,7 +251,8 @@ def mark_failed(
     conn: Connection, target: Target, owner: str, error: str, *, bounce: bool, hard_bounce_after: int
 ) -> None:
     """The message was refused for good; a refused address counts a bounce, and is marked bounced at the limit."""
-    _finish(conn, target.delivery_id, owner, status="failed", now=None, error=error[:500], answered=True)
+    status = "bounced" if bounce else "failed"
+    _finish(conn, target.delivery_id, owner, status=status, now=None, error=error[:500], answered=True)
     if bounce:
         count = subscribers.c.bounce_count + 1
         conn.execute(

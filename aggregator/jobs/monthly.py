@@ -94,7 +94,7 @@ def send_due_issues(
     engine: Engine, settings: Settings, configs: Sequence[SourceConfig], clock: Callable[[], datetime] = utcnow
 ) -> list:
     """Send every issue editors approved whose send time has come (no time set: now), and resume any
-    send that stopped part-way."""
+    send that stopped part-way, unless an editor paused it."""
     from aggregator.digest.send import send_issue
     from aggregator.digest.transport import make_transport
 
@@ -106,7 +106,8 @@ def send_due_issues(
                 or_(
                     issues.c.status == "sending",
                     (issues.c.status == "approved") & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
-                )
+                ),
+                issues.c.paused_at.is_(None),  # an editor paused it in the web app: it waits for a resume
             )
             .order_by(issues.c.month)
         ).all()

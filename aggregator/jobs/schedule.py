@@ -34,7 +34,7 @@ from aggregator.digest.issue import REMOVED, prepare_draft
 from aggregator.errors import AggregatorError
 from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
-from aggregator.jobs.monthly import settle_resources
+from aggregator.jobs.monthly import send_due_issues, settle_resources
 from aggregator.review.lifecycle import record_audit
 from aggregator.settings import Settings
 
@@ -266,8 +266,8 @@ def make_scheduler(
     clock: Callable[[], datetime] = utcnow,
 ) -> BlockingScheduler:
     """A BlockingScheduler (not started) with one job per enabled source, first run when the stored last
-    fetch + interval says, and one job for the draft day, also run at start so that a scheduler that
-    was down at the draft hour catches up. Jobs live in memory: the database is the state."""
+    fetch + interval says, one job for the draft day, also run at start so that a scheduler that
+    was down at the draft hour catches up, and one that sends approved issues when their time comes. Jobs live in memory: the database is the state."""
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
@@ -307,6 +307,15 @@ def make_scheduler(
         CronTrigger(day=schedule.draft_day, hour=schedule.draft_hour, timezone=schedule.timezone),
         id="draft",
         name="prepare the month's draft",
+        next_run_time=now,
+    )
+    # an issue approved for a later time goes out within a minute of it (a paused one waits for its resume)
+    scheduler.add_job(
+        send_due_issues,
+        IntervalTrigger(minutes=1),
+        args=[engine, settings, configs, clock],
+        id="send",
+        name="send the issues that are due",
         next_run_time=now,
     )
     if settings.mailin.host:

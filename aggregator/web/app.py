@@ -160,15 +160,18 @@ def _register_blueprints(app: Flask, context: WebDeps) -> None:
         auth,
         calendars,
         composition,
+        dashboard,
         published,
         resources,
         review,
+        sending,
         sources,
         subscriptions,
     )
 
     auth.init_auth(app)
-    for module in (auth, review, resources, composition, sources, audit, accounts, subscriptions, published, calendars):
+    editors = (auth, review, resources, composition, sending, dashboard, sources, audit, accounts)
+    for module in (*editors, subscriptions, published, calendars):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)
         if hook is not None:

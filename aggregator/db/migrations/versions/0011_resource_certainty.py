@@ -5,7 +5,7 @@ The lower of the best theme label's and the best audience label's confidence (an
 the status so the "least sure first" queue is a keyset walk like the newest-first one.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-05 15:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

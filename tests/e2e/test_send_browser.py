@@ -1,0 +1,182 @@
+"""Sending from the web app in a real browser (Debian's chromium through Playwright) to a real SMTP server
+(aiosmtpd on 127.0.0.1), over the monthly pass of the fixture sites: approve (the recipient count shown), send
+now, watch the progress (pause, resume) reach "sent" without reloading, then the issue's figures on the numbers
+page. axe-core finds no violations on the progress and numbers pages; screenshots in tests/artifacts/."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+from werkzeug.serving import make_server
+
+from aggregator.cli.fetching import pass_over_sources
+from aggregator.db.engine import create_db_engine
+from aggregator.db.schema import resources, subscribers
+from aggregator.ingest.fetch import guarded_transport
+from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.review.lifecycle import change_resource_status
+from aggregator.web import create_app
+from tests.e2e.support import PASSWORD, add_account, fast_passwords, web_settings
+from tests.e2e.test_editor_journeys import ARGS, CHROMIUM, shot
+from tests.support.db import fresh_database
+from tests.test_send_helpers import Sink
+
+PEOPLE = 30
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Sink]:
+    with Sink() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, sink) -> Iterator[tuple[str, object]]:
+    """The app over a monthly pass of the fixture sites, mailing through the SMTP sink at 5 messages a second (6 s for 30: time to pause)."""
+    tmp = tmp_path_factory.mktemp("web-send")
+    with fresh_database(tmp) as url:
+        settings = demo_settings(web_settings(tmp, url, allow_insecure_links=True), sites_root())
+        settings = settings.model_copy(
+            update={
+                "fetch": settings.fetch.model_copy(update={"per_host_delay": 0}),
+                "smtp": settings.smtp.model_copy(
+                    update={**sink.smtp_settings(), "rate_per_second": 5.0, "connections": 1}
+                ),
+            }
+        )
+        with FixtureSites(sites_root()) as sites:
+            pass_over_sources(
+                settings, None, monthly=True, transport=RewritingTransport(guarded_transport(settings), sites.origin)
+            )
+        engine = create_db_engine(url)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            for resource_id in conn.execute(select(resources.c.id).where(resources.c.status == "pending").limit(4)):
+                change_resource_status(conn, resource_id[0], "approved", user_id=None, now=now)
+            conn.execute(
+                insert(subscribers),
+                [
+                    {
+                        "email": f"reader{n}@example.org",
+                        "status": "active",
+                        "audiences": [],
+                        "themes": [] if n % 3 else ["kindness"],
+                        "created_at": now - timedelta(days=3),
+                        "confirmed_at": now - timedelta(days=3),
+                        "origin": "form",
+                    }
+                    for n in range(PEOPLE)
+                ],
+            )
+        passwords = fast_passwords()
+        add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
+        app = create_app(settings, engine, passwords=passwords)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}", engine
+        finally:
+            server.shutdown()
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def check_axe(page, name: str, within: str | None = None) -> None:
+    """axe-core's WCAG 2.x A/AA rules and best practices on the page (or the part `within` selects): no violations."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "within => axe.run(within ? {include: [within]} : document, {resultTypes: ['violations']})", within
+    )
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    assert not found, f"axe on {name}: {found}"
+
+
+def test_approve_send_now_watch_progress_and_see_the_numbers(served, browser, sink):
+    base, _ = served
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{base}/editor/login")
+    page.get_by_label("Email address").fill("ada@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/editor/")
+
+    # approve: the panel says how many people it will mail, and by what they chose
+    page.get_by_role("link", name="Issues").click()
+    page.get_by_role("button", name="Prepare the draft").click()
+    page.wait_for_url("**/editor/issues/*")
+    panel = page.locator("section[aria-labelledby=approve-title]")
+    assert f"Approving mails {PEOPLE} subscribers" in panel.inner_text()
+    assert "Everything: 20" in panel.inner_text()
+    panel.scroll_into_view_if_needed()
+    shot(page, "send-1-approve", full_page=False)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Approve for sending").click()
+    assert "Goes out on" in page.locator(".lead").inner_text()
+    check_axe(page, "the issue's send panel", "section[aria-labelledby=approve-title]")
+
+    # send now (a double click makes one send), then the progress page fills in by itself
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send now").dblclick()
+    assert "/sending" in page.url
+    url = page.url
+    check_axe(page, "the send's progress")
+    page.get_by_role("button", name="Pause the send").click()
+    page.wait_for_url(url)
+    assert page.locator("#send-state").inner_text() == "The send is paused."
+    sent_when_paused = int(page.locator('[data-field="sent"]').inner_text())
+    assert sent_when_paused < PEOPLE
+    shot(page, "send-2-paused", full_page=False)
+    page.get_by_role("button", name="Resume the send").click()
+    page.wait_for_url(url)
+    page.wait_for_function("() => Number(document.querySelector('[data-field=sent]').textContent) > 0")
+    shot(page, "send-3-progress", full_page=False)
+    page.wait_for_function(
+        "() => document.getElementById('send-state').textContent === 'This issue is sent.'", timeout=60_000
+    )
+    assert page.url == url  # no reload: the figures were updated in place
+    assert page.locator('[data-field="sent"]').inner_text() == str(PEOPLE)
+    assert page.locator('[data-field="pending"]').inner_text() == "0"
+    assert page.locator("#send-controls").is_hidden()
+    shot(page, "send-4-sent", full_page=False)
+    assert len({m.rcpt_tos[0] for m in sink.handler.messages}) == len(sink.handler.messages) == PEOPLE
+
+    # the issue page says sent, and only sent
+    page.get_by_role("link", name="← Issue for").click()
+    lead = page.locator(".lead").inner_text()
+    assert "Sent on" in lead and "Goes out on" not in lead
+
+    # the numbers page: this issue's figures and the months' charts
+    page.get_by_role("link", name="Numbers").click()
+    row = page.locator("#issue-figures tbody tr").first
+    figures = {cell.get_attribute("data-figure"): cell.inner_text() for cell in row.locator("td[data-figure]").all()}
+    assert figures == {"recipients": "30", "delivered": "30", "failed": "0", "bounced": "0", "unsubscribed": "0"}
+    assert page.locator("svg.chart").count() >= 3
+    check_axe(page, "the numbers page")
+    shot(page, "send-5-numbers")
+    context.close()
