@@ -51,6 +51,8 @@ class WebDeps:
     mailer: Any | None = None  # sends confirmation mail; None: SMTP when configured, else the outbox folder
 
     def source_name(self, source_id: str) -> str:
+        if source_id == "suggested":  # aggregator.ingest.suggest.SUGGESTED: a reader's or an editor's suggestion
+            return "Suggested"
         return next((s.name for s in self.sources if s.id == source_id), source_id)
 
     def source_names(self) -> dict[str, str]:
@@ -163,12 +165,16 @@ def _register_blueprints(app: Flask, context: WebDeps) -> None:
         published,
         resources,
         review,
+        source_page,  # noqa: F401  (adds the page per source to sources.bp before it is registered)
         sources,
+        subscribers,
         subscriptions,
+        suggestions,
     )
 
     auth.init_auth(app)
-    for module in (auth, review, resources, composition, sources, audit, accounts, subscriptions, published, calendars):
+    blueprints = (auth, review, resources, composition, sources, audit, accounts, subscribers, suggestions)
+    for module in (*blueprints, subscriptions, published, calendars):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)
         if hook is not None:
