@@ -358,7 +358,9 @@ def test_private_addresses_are_never_fetched(tmp_path, engine, database_url):
         app = create_app(web_settings(tmp_path, database_url), engine, passwords=fast_passwords())
         for url in (f"http://127.0.0.1:{server.server_port}/", f"http://localhost:{server.server_port}/admin"):
             reply = suggest(app.test_client(), url, ip=f"192.0.2.{len(hits) + 20}")
-            assert reply.status_code == 400 and "could not be read" in reply.get_data(as_text=True)
+            text = reply.get_data(as_text=True)
+            assert reply.status_code == 400 and "could not be read" in text
+            assert "127.0.0.1" not in text.split("<form")[0]  # the public is not told what the guard found
     finally:
         server.shutdown()
     assert hits == [] and stored_suggestions(engine) == []
@@ -376,6 +378,8 @@ def test_an_editor_adds_by_url_audited_and_sees_the_resource(site):
     again = post(client, "/editor/suggest", {"url": SEMINARS}, page="/editor/suggest", follow_redirects=True)
     assert "already here" in again.get_data(as_text=True)
     assert app.test_client().get("/editor/suggest").status_code == 302
+    unreadable = post(client, "/editor/suggest", {"url": "https://yqsr.org/no-such-page"}, page="/editor/suggest")
+    assert unreadable.status_code == 400 and "404" in unreadable.get_data(as_text=True)  # editors see why
 
 
 # --- smaller -------------------------------------------------------------------------------------

@@ -32,6 +32,14 @@ class SuggestionError(AggregatorError):
     hint = "check the address in a browser, then try again"
 
 
+class PageUnreadable(SuggestionError):
+    """The page could not be fetched or read; `detail` says why (for editors: it may name internal addresses)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("The page could not be read.")
+        self.detail = detail
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     resource_id: int
@@ -70,7 +78,7 @@ def suggest_resource(
         meta = extract_metadata(page.body, page.url)
     except AggregatorError as exc:
         logger.info("suggested page not read: %s", exc, extra={"url": url})
-        raise SuggestionError(f"The page could not be read ({exc.message}).") from None
+        raise PageUnreadable(exc.message) from None
     known = _known(engine, canonicalize(page.url))  # a redirect to a page we have
     if known is not None:
         return Suggestion(known[0], known[1], True)

@@ -8,7 +8,7 @@ from email.utils import parseaddr
 
 from flask import Blueprint, Flask, flash, g, make_response, redirect, render_template, request, url_for
 
-from aggregator.ingest.suggest import NOTE_MAX, Suggestion, SuggestionError, suggest_resource
+from aggregator.ingest.suggest import NOTE_MAX, PageUnreadable, Suggestion, SuggestionError, suggest_resource
 from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
 from aggregator.web.security import require_login
@@ -90,7 +90,8 @@ def add_by_url():
     try:
         found = _suggest(url, note, g.user.display_name)
     except SuggestionError as exc:
-        return render_template("web/suggest.html", url=url, note=note, error=exc.message), 400
+        error = f"{exc.message} {exc.detail}" if isinstance(exc, PageUnreadable) else exc.message
+        return render_template("web/suggest.html", url=url, note=note, error=error), 400
     context = deps()
     with context.engine.begin() as conn:
         record_audit(
