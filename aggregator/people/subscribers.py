@@ -1,29 +1,73 @@
-"""Subscribers and their consent: double opt-in, preferences, pause, unsubscribe, the ledger, export, erase and import."""
+"""Subscribers and their consent: double opt-in, preferences, pause, unsubscribe (the person's own actions).
+
+An admin's work (list, search, one person's record, export, erase, import) is in `subscriber_admin.py`, the
+record and the ledger's writer in `subscriber_base.py`; both are re-exported here.
+"""
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from aggregator.config.taxonomy import Taxonomy
-from aggregator.db.schema import audit_log, consent_events, deliveries, issues, subscribers
-from aggregator.errors import AggregatorError
+from aggregator.db.schema import consent_events, subscribers
+from aggregator.people.subscriber_admin import (
+    BASIS_MAX,
+    IMPORT_WORDING,
+    erase_subscriber,
+    export_subscriber,
+    find_subscriber,
+    import_csv,
+    list_subscribers,
+)
+from aggregator.people.subscriber_base import (
+    EMAIL_MAX,
+    EmailInputError,
+    ImportReport,
+    InvalidRow,
+    Subscriber,
+    SubscriberError,
+    _ids,
+    _new_version,
+    _record,
+    _subscriber,
+    normalize_email,
+)
 from aggregator.people.tokens import TokenData, TokenError
 
-EMAIL_MAX = 254  # RFC 5321 4.5.3.1.3: the longest path a server must accept, brackets excluded
-BASIS_MAX = 500
+__all__ = [
+    "BASIS_MAX",
+    "EMAIL_MAX",
+    "IMPORT_WORDING",
+    "Change",
+    "EmailInputError",
+    "ImportReport",
+    "InvalidRow",
+    "StaleLinkError",
+    "SubscribeOutcome",
+    "Subscriber",
+    "SubscriberError",
+    "confirm",
+    "erase_subscriber",
+    "export_subscriber",
+    "find_subscriber",
+    "import_csv",
+    "list_subscribers",
+    "normalize_email",
+    "pause",
+    "resume",
+    "subscribe",
+    "subscriber_for_token",
+    "unsubscribe",
+    "update_preferences",
+]
+
 MAIL_INTERVAL = timedelta(minutes=10)  # at most one confirmation mail per address in this time ...
 MAILS_PER_DAY = 3  # ... and this many in 24 hours, counted from the ledger (stored state, every worker sees it)
-IMPORT_WORDING = "not shown (import)"  # imported people never saw our form; their basis is in the detail
-_LIST_SPLIT = re.compile(r"[;|,\s]+")
 
 # Which statuses each status may move to; a change is one conditional UPDATE, so races change nothing twice.
 SUBSCRIBER_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -35,35 +79,8 @@ SUBSCRIBER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class SubscriberError(AggregatorError):
-    """A subscriber operation that cannot be done as asked."""
-
-    hint = "check the address with `aggregator subscribers list`"
-
-
-class EmailInputError(SubscriberError):
-    """An email address that cannot be accepted; the message is written for the person who typed it."""
-
-    hint = "type the address as name@example.org"
-
-
 class StaleLinkError(TokenError):
     """A correctly signed link that names nobody now: the subscriber was erased, or a newer link replaced it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Subscriber:
-    id: int
-    email: str
-    status: str  # pending | active | paused | unsubscribed | bounced
-    audiences: tuple[str, ...]
-    themes: tuple[str, ...]
-    origin: str  # form | import
-    token_version: int
-    created_at: datetime
-    confirmed_at: datetime | None
-    unsubscribed_at: datetime | None
-    bounce_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,38 +103,6 @@ class Change:
 
     subscriber: Subscriber
     changed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidRow:
-    line: int  # in the CSV file, the header being line 1
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ImportReport:
-    imported: int
-    existing: int  # already subscribed (or earlier in the same file): left untouched
-    invalid: tuple[InvalidRow, ...]
-
-
-def normalize_email(text: str) -> str:
-    """The address as stored (validated, lower-case); EmailInputError with a plain-words message otherwise."""
-    if "\r" in text or "\n" in text:
-        raise EmailInputError("An email address is a single line: remove the line break.")
-    text = text.strip(" \t")
-    if not text:
-        raise EmailInputError("Enter your email address.")
-    if len(text) > EMAIL_MAX:
-        raise EmailInputError(f"That is too long for an email address: the limit is {EMAIL_MAX} characters.")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise EmailInputError("The email address contains a control character: type it again.")
-    try:
-        # no DNS lookups; SMTPUTF8 off because the digest's headers are plain ASCII
-        valid = validate_email(text, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise EmailInputError(f"Check the email address: {exc}") from None
-    return valid.normalized.lower()
 
 
 def subscribe(
@@ -247,93 +232,6 @@ def update_preferences(
     return Change(subscriber_for_token(conn, token), True)
 
 
-def find_subscriber(conn: Connection, email: str) -> Subscriber:
-    row = conn.execute(select(subscribers).where(subscribers.c.email == normalize_email(email))).one_or_none()
-    if row is None:
-        raise SubscriberError(f"no subscriber with the address {email}")
-    return _subscriber(row)
-
-
-def list_subscribers(conn: Connection, status: str | None = None) -> list[Subscriber]:
-    query = select(subscribers).order_by(subscribers.c.email)
-    if status is not None:
-        query = query.where(subscribers.c.status == status)
-    return [_subscriber(row) for row in conn.execute(query)]
-
-
-def export_subscriber(conn: Connection, email: str) -> dict[str, Any]:
-    """Everything held about one subscriber, JSON-ready: the row, the whole consent ledger, the deliveries."""
-    subscriber = find_subscriber(conn, email)
-    ledger = conn.execute(
-        select(consent_events)
-        .where(consent_events.c.subscriber_id == subscriber.id)
-        .order_by(consent_events.c.at, consent_events.c.id)
-    ).mappings()
-    sent = conn.execute(
-        select(issues.c.month, deliveries.c.status, deliveries.c.sent_at, deliveries.c.message_id)
-        .join(issues, issues.c.id == deliveries.c.issue_id)
-        .where(deliveries.c.subscriber_id == subscriber.id)
-        .order_by(issues.c.month)
-    ).mappings()
-    return {
-        "subscriber": _jsonable({name: getattr(subscriber, name) for name in Subscriber.__slots__}),
-        "consent_events": [_jsonable(dict(event)) for event in ledger],
-        "deliveries": [_jsonable(dict(delivery)) for delivery in sent],
-    }
-
-
-def erase_subscriber(conn: Connection, email: str) -> int:
-    """Delete the subscriber, their ledger, their deliveries and audit lines about them; returns the old id.
-    Nothing identifying is kept, not even a tally (their signed links then name nobody: StaleLinkError)."""
-    subscriber = find_subscriber(conn, email)
-    conn.execute(delete(deliveries).where(deliveries.c.subscriber_id == subscriber.id))
-    conn.execute(delete(consent_events).where(consent_events.c.subscriber_id == subscriber.id))
-    conn.execute(
-        delete(audit_log).where(audit_log.c.subject_type == "subscriber", audit_log.c.subject_id == str(subscriber.id))
-    )
-    conn.execute(delete(subscribers).where(subscribers.c.id == subscriber.id))
-    return subscriber.id
-
-
-def import_csv(
-    conn: Connection, rows: Iterable[Mapping[str, str | None]], basis: str, now: datetime, *, taxonomy: Taxonomy
-) -> ImportReport:
-    """Add an existing list as active subscribers (origin import, `basis` in each ledger row's detail).
-    Rows need `email`, optionally `audiences` and `themes` (ids separated by ';', '|', ',' or spaces).
-    Invalid rows are reported, not imported; addresses already known are left untouched."""
-    basis = _check_basis(basis)
-    known = {"audiences": set(taxonomy.ids("audience")), "themes": set(taxonomy.ids("theme"))}
-    imported, existing, invalid, seen = 0, 0, [], set()
-    for line, row in enumerate(rows, start=2):
-        try:
-            email = normalize_email(row.get("email") or "")
-            chosen = {field: _split_ids(row.get(field), known[field], field) for field in known}
-        except SubscriberError as exc:
-            invalid.append(InvalidRow(line, exc.message))
-            continue
-        if email in seen or conn.execute(select(subscribers.c.id).where(subscribers.c.email == email)).first():
-            existing += 1
-            seen.add(email)
-            continue
-        seen.add(email)
-        subscriber_id = conn.execute(
-            insert(subscribers)
-            .values(
-                email=email,
-                status="active",
-                created_at=now,
-                origin="import",
-                token_version=_new_version(),
-                bounce_count=0,
-                **chosen,
-            )
-            .returning(subscribers.c.id)
-        ).scalar_one()
-        _record(conn, subscriber_id, now, "import", "import", IMPORT_WORDING, {"basis": basis, **chosen})
-        imported += 1
-    return ImportReport(imported, existing, tuple(invalid))
-
-
 def _move(
     conn: Connection,
     token: TokenData,
@@ -368,27 +266,6 @@ def _move(
     return Change(subscriber_for_token(conn, token), True)
 
 
-def _record(
-    conn: Connection,
-    subscriber_id: int,
-    now: datetime,
-    action: str,
-    origin: str,
-    wording_version: str,
-    detail: Mapping[str, Any],
-) -> None:
-    conn.execute(
-        insert(consent_events).values(
-            subscriber_id=subscriber_id,
-            at=now,
-            action=action,
-            origin=origin,
-            wording_version=wording_version,
-            detail=dict(detail),
-        )
-    )
-
-
 def _may_mail(conn: Connection, subscriber_id: int, now: datetime) -> bool:
     recent = (
         conn.execute(
@@ -402,56 +279,3 @@ def _may_mail(conn: Connection, subscriber_id: int, now: datetime) -> bool:
         .all()
     )
     return len(recent) < MAILS_PER_DAY and all(at <= now - MAIL_INTERVAL for at in recent)
-
-
-def _new_version(old: int | None = None) -> int:
-    # Random, not 1, 2, 3: SQLite may give an erased subscriber's id to the next one, and their old links
-    # must not work for the newcomer.
-    while (version := secrets.randbelow(2**31 - 2) + 1) == old:
-        pass
-    return version
-
-
-def _ids(values: Iterable[str]) -> list[str]:
-    return sorted(set(values))
-
-
-def _split_ids(cell: str | None, known: set[str], field: str) -> list[str]:
-    ids = [part for part in _LIST_SPLIT.split(cell or "") if part]
-    unknown = sorted(set(ids) - known)
-    if unknown:
-        raise SubscriberError(f"unknown {field}: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return _ids(ids)
-
-
-def _check_basis(basis: str) -> str:
-    basis = basis.strip()
-    if not basis or "\r" in basis or "\n" in basis or len(basis) > BASIS_MAX:
-        raise SubscriberError(
-            "the consent basis must be one line of 1 to 500 characters",
-            hint='say why these people may be mailed, e.g. --basis "opted in on the old list, 2024"',
-        )
-    return basis
-
-
-def _subscriber(row: Any) -> Subscriber:
-    return Subscriber(
-        row.id,
-        row.email,
-        row.status,
-        tuple(row.audiences or ()),
-        tuple(row.themes or ()),
-        row.origin,
-        row.token_version,
-        row.created_at,
-        row.confirmed_at,
-        row.unsubscribed_at,
-        row.bounce_count,
-    )
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: value.isoformat() if isinstance(value, datetime) else list(value) if isinstance(value, tuple) else value
-        for key, value in values.items()
-    }

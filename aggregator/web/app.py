@@ -51,6 +51,8 @@ class WebDeps:
     mailer: Any | None = None  # sends confirmation mail; None: SMTP when configured, else the outbox folder
 
     def source_name(self, source_id: str) -> str:
+        if source_id == "suggested":  # aggregator.ingest.suggest.SUGGESTED: a reader's or an editor's suggestion
+            return "Suggested"
         return next((s.name for s in self.sources if s.id == source_id), source_id)
 
     def source_names(self) -> dict[str, str]:
@@ -165,12 +167,15 @@ def _register_blueprints(app: Flask, context: WebDeps) -> None:
         resources,
         review,
         sending,
+        source_page,  # noqa: F401  (adds the page per source to sources.bp before it is registered)
         sources,
+        subscribers,
         subscriptions,
+        suggestions,
     )
 
     auth.init_auth(app)
-    editors = (auth, review, resources, composition, sending, dashboard, sources, audit, accounts)
+    editors = (auth, review, resources, composition, sending, dashboard, sources, audit, accounts, subscribers, suggestions)
     for module in (*editors, subscriptions, published, calendars):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)

@@ -13,7 +13,7 @@ from aggregator.ingest.switch import disabled_reasons, set_source_disabled
 from aggregator.review.health import SourceHealth, source_health
 from aggregator.review.lifecycle import record_audit
 from aggregator.web.app import deps
-from aggregator.web.security import admin_required, require_login
+from aggregator.web.security import admin_required, require_login, safe_next
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("sources", __name__, url_prefix="/editor/sources")
@@ -139,7 +139,7 @@ def fetch_now(source_id: str):
     config = _config(source_id)
     if not config.enabled:
         flash(f"{config.name} is switched off in sources.yaml, so it cannot be fetched.", "error")
-        return redirect(url_for("sources.index"), 303)
+        return _back()
     settings = _quick_settings()
     with _route_fetcher() as fetcher:
         (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock, retry_now=True)
@@ -167,7 +167,12 @@ def fetch_now(source_id: str):
             f"Fetched {config.name}: {result.new} new, {result.updated} updated, {result.unchanged} unchanged.",
             "success",
         )
-    return redirect(url_for("sources.index"), 303)
+    return _back()
+
+
+def _back():
+    """Back to the page the form was on: the sources list, or one source's page."""
+    return redirect(safe_next(request.form.get("next"), url_for("sources.index")), 303)
 
 
 def _quick_settings():
@@ -202,11 +207,21 @@ def doctor(source_id: str):
     others = [s for s in deps().sources if s.id != source_id]
     with _route_fetcher() as fetcher:
         findings = doctor_source(config, fetcher, others=others)
+    with deps().engine.begin() as conn:
+        record_audit(
+            conn,
+            user_id=g.user.id,
+            action="source-check",
+            subject_type="source",
+            subject_id=source_id,
+            now=deps().clock(),
+            detail={"findings": len(findings)},
+        )
     if not findings:
         flash(f"{config.name}: its route is the richest that works.", "success")
     for finding in findings:
         flash(f"{config.name}: {finding.problem}. Fix: {finding.fix}", "info")
-    return redirect(url_for("sources.index"), 303)
+    return _back()
 
 
 @bp.get("/add")
