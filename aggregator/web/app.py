@@ -175,7 +175,19 @@ def _register_blueprints(app: Flask, context: WebDeps) -> None:
     )
 
     auth.init_auth(app)
-    editors = (auth, review, resources, composition, sending, dashboard, sources, audit, accounts, subscribers, suggestions)
+    editors = (
+        auth,
+        review,
+        resources,
+        composition,
+        sending,
+        dashboard,
+        sources,
+        audit,
+        accounts,
+        subscribers,
+        suggestions,
+    )
     for module in (*editors, subscriptions, published, calendars):
         app.register_blueprint(module.bp)
         hook = getattr(module, "init_app", None)

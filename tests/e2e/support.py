@@ -138,3 +138,19 @@ def post(client, path: str, data: dict | None = None, *, page: str = "/editor/",
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core, vendored with its licence
+
+
+def check_axe(page, name: str, within: str | None = None) -> None:
+    """axe-core's WCAG 2.x A/AA rules and best practices on the page (or the part `within` selects): no violations."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "within => axe.run(within ? {include: [within]} : document, {resultTypes: ['violations']})", within
+    )
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    assert not found, f"axe on {name}: {found}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,11 +20,9 @@ from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings
 from aggregator.people.subscribers import subscribe
 from aggregator.people.tokens import Tokens, make_preview
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, add_account, fast_passwords, web_settings
+from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, web_settings
 from tests.e2e.test_editor_journeys import ARGS, CHROMIUM, pytestmark, shot  # noqa: F401 (skip when no chromium)
 from tests.support.db import fresh_database
-
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 # GET routes that are not pages (files, feeds, downloads), or not ours to check: with the reason.
 NOT_PAGES = {
@@ -45,17 +42,6 @@ NOT_PAGES = {
     "issues.preview_html": "the mail's own HTML, shown in the preview page's sandboxed frame",
     "home": "a redirect to the subscribe page",
 }
-
-
-def check_axe(page, name: str) -> None:
-    """axe-core's WCAG 2.x A/AA rules and best practices on the page as it is now: no violations."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    found = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
-    assert not found, f"axe on {name}: {found}"
 
 
 @pytest.fixture(scope="module")

@@ -5,26 +5,12 @@ intro's preview; axe-core finds no violations on the pages these change. Screens
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from sqlalchemy import select
 
 from aggregator.db.schema import issue_items, labels, merges, resources
-from tests.e2e.support import PASSWORD
+from tests.e2e.support import PASSWORD, check_axe
 from tests.e2e.test_editor_journeys import browser, served, shot, statuses  # noqa: F401 (fixtures)
-
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-
-
-def check_axe(page, name: str) -> None:
-    """axe-core's WCAG 2.x A/AA rules and best practices on the page as it is now: no violations."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    found = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
-    assert not found, f"axe on {name}: {found}"
 
 
 def signed_in(browser, base: str):  # noqa: F811

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
@@ -21,13 +20,12 @@ from aggregator.ingest.fetch import guarded_transport
 from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.review.lifecycle import change_resource_status
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, add_account, fast_passwords, web_settings
+from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, web_settings
 from tests.e2e.test_editor_journeys import ARGS, CHROMIUM, shot
 from tests.support.db import fresh_database
 from tests.test_send_helpers import Sink
 
 PEOPLE = 30
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 pytestmark = [
     pytest.mark.slow,
@@ -100,19 +98,6 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         yield chromium
         chromium.close()
-
-
-def check_axe(page, name: str, within: str | None = None) -> None:
-    """axe-core's WCAG 2.x A/AA rules and best practices on the page (or the part `within` selects): no violations."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "within => axe.run(within ? {include: [within]} : document, {resultTypes: ['violations']})", within
-    )
-    found = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
-    assert not found, f"axe on {name}: {found}"
 
 
 def test_approve_send_now_watch_progress_and_see_the_numbers(served, browser, sink):
