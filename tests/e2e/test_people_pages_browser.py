@@ -27,6 +27,7 @@ from tests.support.db import fresh_database
 # GET routes that are not pages (files, feeds, downloads), or not ours to check: with the reason.
 NOT_PAGES = {
     "static": "files",
+    "sending.progress_json": "JSON the progress page polls",
     "healthz": "plain text",
     "subscriptions.stylesheet": "CSS",
     "published.stylesheet": "CSS",
