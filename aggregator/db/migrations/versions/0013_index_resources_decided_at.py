@@ -1,0 +1,21 @@
+"""ix_resources_decided_at: the newest editors' decision (the public pages' cache stamp) read from an index
+
+Revision ID: 0013
+Revises: 0007
+Create Date: 2026-12-05 16:05:00
+"""
+
+from alembic import op
+
+revision = "0013"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_resources_decided_at", "resources", ["decided_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_resources_decided_at", table_name="resources")
