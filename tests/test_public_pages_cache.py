@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from aggregator.db.schema import resources
 from aggregator.publish.feeds.build import BUILT_MARKER, build_feeds
 from aggregator.publish.pages import StampedCache
 from aggregator.review.lifecycle import change_resource_status
@@ -83,3 +84,16 @@ def test_a_stale_value_is_served_while_another_thread_builds_it_again():
     assert cache.get("index", 2, rebuild) == "new"
     assert seen_meanwhile == ["old"]
     assert cache.get("index", 2, lambda: "never built") == "new"
+
+
+def test_an_edit_to_a_resource_shows_in_its_feed(engine, settings):  # noqa: F811
+    ids = seed(engine)
+    client = make_app(settings, engine).test_client()
+    assert b"Kindness toolkit" in client.get("/feeds/all.rss").data
+    with engine.begin() as conn:  # as review/edits.py saves an editor's change
+        conn.execute(
+            update(resources)
+            .where(resources.c.id == ids["Kindness toolkit"])
+            .values(title="Kindness toolkit, second edition", modified_at=NOW + timedelta(hours=5))
+        )
+    assert b"Kindness toolkit, second edition" in client.get("/feeds/all.rss").data

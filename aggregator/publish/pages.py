@@ -1,10 +1,11 @@
 """The public pages' service: the feeds, their index and the archive, built from the store and kept in caches.
 
 The feeds index and its OPML list read every feed (a cost that grows with the archive), so they are kept
-until their stamp changes: when the feeds were last built (the marker `build_feeds` writes) and the newest
-editors' decision (an indexed max). Each gunicorn worker keeps its own copy and reads the stamp, which
+until their stamp changes: when the feeds were last built (the marker `build_feeds` writes), the newest
+editors' decision and the newest change to a resource (indexed maxima). Each gunicorn worker keeps its own copy and reads the stamp, which
 costs one indexed query, on every request; while one thread rebuilds a stale page the others answer with the
-old one. The feeds and archive pages are flat in cost and kept a few seconds (`MicroCache`).
+old one. The feeds themselves are kept the same way; the archive pages and calendars, flat in cost, are
+kept a few seconds (`MicroCache`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from aggregator.publish.archive import (
 from aggregator.publish.feeds.build import BUILT_MARKER, feed_listings, render_index, render_opml
 from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.publish.feeds.model import Feed, FeedKey
-from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_decision
+from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_change, newest_decision
 from aggregator.publish.feeds.render import render_feed
 from aggregator.settings import Settings
 
@@ -61,12 +62,12 @@ class PublicPages:
         return found[1]
 
     def stamp(self) -> tuple[Hashable, ...]:
-        """What the feeds index depends on: the names, the last feeds build and the newest decision."""
+        """What the feeds depend on: the names, the last feeds build, the newest decision and edit."""
         with self.engine.connect() as conn:
-            decided = newest_decision(conn)
+            changed = newest_change(conn)
         self.names()
         names_stamp = self._names[0] if self._names else None
-        return (names_stamp, _mtime(self.settings.feeds_dir / BUILT_MARKER), decided)
+        return (names_stamp, _mtime(self.settings.feeds_dir / BUILT_MARKER), changed)
 
     def feeds_index(self) -> bytes:
         return self.stamped.get("index", self.stamp(), lambda: render_index(*self._listings()).encode("utf-8"))
@@ -90,7 +91,7 @@ class PublicPages:
                 decided = newest_decision(conn)
             return feed, (max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated)
 
-        return self.micro.get(("feed", key, fmt), build)
+        return self.stamped.get(("feed", key), self.stamp(), build)
 
     def feed_body(self, etag: str, feed: Feed, fmt: str) -> bytes:
         """The feed's bytes, rendered once per version: the ETag hashes the whole feed, so a cached body can

@@ -1,4 +1,5 @@
-"""ix_resources_decided_at: the newest editors' decision (the public pages' cache stamp) read from an index
+"""ix_resources_decided_at, ix_resources_modified_at: the newest decision and change (the public pages' cache
+stamp) read from indexes
 
 Revision ID: 0013
 Revises: 0007
@@ -15,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_resources_decided_at", "resources", ["decided_at"])
+    op.create_index("ix_resources_modified_at", "resources", ["modified_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_resources_modified_at", table_name="resources")
     op.drop_index("ix_resources_decided_at", table_name="resources")
