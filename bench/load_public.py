@@ -271,13 +271,15 @@ def main() -> int:
 
 
 def warm(base: str, mix: list[tuple[str, str]], workers: int) -> None:
-    """Ask for every page a few times from parallel clients, so that every gunicorn worker has built its
-    caches before the clock starts (a failure here is reported by the load itself)."""
+    """Ask for every page many times from parallel clients, each on a new connection, so that every
+    gunicorn worker has built its caches before the clock starts (failures are reported by the load)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    paths = [path for _, path in mix] * (2 * workers)
-    with httpx.Client(base_url=base, timeout=120) as http, ThreadPoolExecutor(2 * workers) as pool:
-        list(pool.map(lambda path: http.get(path).status_code, paths))
+    def get(path: str) -> int:
+        return httpx.get(base + path, timeout=120, headers={"Connection": "close"}).status_code
+
+    with ThreadPoolExecutor(4 * workers) as pool:
+        list(pool.map(get, [path for _, path in mix] * (4 * workers)))
 
 
 def run_size(size: int, args) -> int:

@@ -97,3 +97,28 @@ def test_an_edit_to_a_resource_shows_in_its_feed(engine, settings):  # noqa: F81
             .values(title="Kindness toolkit, second edition", modified_at=NOW + timedelta(hours=5))
         )
     assert b"Kindness toolkit, second edition" in client.get("/feeds/all.rss").data
+
+
+def test_threads_asking_for_a_page_not_built_yet_wait_for_the_one_build():
+    import threading
+
+    cache, builds, started = StampedCache(), [], threading.Event()
+    release = threading.Event()
+
+    def slow_build() -> str:
+        builds.append(1)
+        started.set()
+        release.wait(30)
+        return "index"
+
+    first = threading.Thread(target=lambda: cache.get("index", 1, slow_build))
+    first.start()
+    started.wait(30)
+    answers: list[str] = []
+    waiting = [threading.Thread(target=lambda: answers.append(cache.get("index", 1, slow_build))) for _ in range(4)]
+    for thread in waiting:
+        thread.start()
+    release.set()
+    for thread in (first, *waiting):
+        thread.join(30)
+    assert answers == ["index"] * 4 and builds == [1]

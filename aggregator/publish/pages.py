@@ -158,26 +158,32 @@ def _mtime(path: Path) -> int | None:
 
 class StampedCache:
     """Values kept until their stamp changes. While one thread rebuilds a stale value the others get the
-    old one (stale-while-rebuild); with nothing cached yet, each asking thread builds."""
+    old one (stale-while-rebuild); with nothing cached yet, they wait for the one build rather than each
+    building it too (which, under load, piles up)."""
 
     def __init__(self) -> None:
         self._items: dict[Hashable, tuple[Hashable, object]] = {}
         self._building: set[Hashable] = set()
-        self._lock = threading.Lock()
+        self._done = threading.Condition()
 
     def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None and (found[0] == stamp or key in self._building):
-                return found[1]  # type: ignore[return-value]
+        with self._done:
+            while True:
+                found = self._items.get(key)
+                if found is not None and (found[0] == stamp or key in self._building):
+                    return found[1]  # type: ignore[return-value]
+                if key not in self._building:
+                    break
+                self._done.wait()  # the first build is under way: its value is what this request needs
             self._building.add(key)
         try:
             value = build()
-            with self._lock:
+            with self._done:
                 self._items[key] = (stamp, value)
         finally:
-            with self._lock:
+            with self._done:
                 self._building.discard(key)
+                self._done.notify_all()
         return value
 
 
