@@ -1,13 +1,15 @@
-"""Load test of the public pages: subscribe, unsubscribe, the feeds and the archive, under gunicorn, for 60 s.
+"""Load test of every public page under gunicorn, at several archive sizes: does a page's cost grow with it?
 
-A populated SQLite database (resources with labels, three sent issues in the archive, subscribers)
-is served by `aggregator serve` (gunicorn); a load generator in other processes on 127.0.0.1 (each
-with a few client threads, each thread one request at a time) asks for a mix of the public pages
-for --duration seconds. Prints per page: requests, errors, rate and p50/p95/p99 latency.
-Targets (issue 6): zero errors on every page; p99 < 100 ms for the feeds and the archive. Exits 1
-when a target is missed.
+For each size in --sizes a SQLite database is built through the store (executemany; approvals in bulk):
+N resources with labels, some of them events, three sent issues in the archive, subscribers. It is served
+by `aggregator serve` (gunicorn, as deployed) on 127.0.0.1; 16 closed-loop clients (--processes x
+--threads, each one request at a time) ask for every public page equally often for --duration seconds:
+/, /subscribe, unsubscribe links, /feeds/, the combined feed in RSS, Atom and JSON, a theme's feed,
+/archive/, an archive issue page, an event's .ics and the calendar feed. Prints per page: requests,
+errors, rate and p50/p95/p99 latency. Targets (issue 18): zero errors and p99 < 100 ms on every page at
+every size. Exits 1 when a target is missed.
 
-    .venv/bin/python bench/load_public.py [--duration 60] [--processes 2] [--threads 1] [--resources 3000]
+    .venv/bin/python bench/load_public.py [--sizes 1000,10000,100000] [--duration 30] [--processes 2] [--threads 8]
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,7 +42,7 @@ from aggregator.digest.issue import prepare_draft  # noqa: E402
 from aggregator.digest.send import SendOptions, send_issue  # noqa: E402
 from aggregator.digest.transport import OutboxTransport  # noqa: E402
 from aggregator.ingest.normalize import normalize_entry  # noqa: E402
-from aggregator.model import RawEntry  # noqa: E402
+from aggregator.model import Event, RawEntry  # noqa: E402
 from aggregator.people.tokens import Tokens  # noqa: E402
 from aggregator.review.lifecycle import change_issue_status, change_resource_status  # noqa: E402
 from aggregator.settings import Settings  # noqa: E402
@@ -51,12 +53,13 @@ THEMES = ("kindness", "compassionate-leadership", "staff-wellbeing", "culture-ch
 AUDIENCES = ("frontline-staff", "leaders", "educators", "researchers")
 MONTHS = ("2026-08", "2026-09", "2026-10")
 ISSUE_SIZE = 60  # resources in a monthly issue
-TARGETED = ("feeds", "archive")  # pages with the p99 target
+EVENT_EVERY = 500  # one resource in so many is an upcoming event
+OK_STATUS = {"home": {200, 302}}  # "/" sends visitors to /subscribe until the public pages claim it
 
 
-def populate(settings: Settings, resource_count: int, subscriber_count: int) -> list[tuple[int, int]]:
+def populate(settings: Settings, resource_count: int, subscriber_count: int) -> tuple[list[tuple[int, int]], int]:
     """Store, label and approve resources, send three monthly issues (to the outbox), add subscribers;
-    returns (id, token_version) of each subscriber."""
+    returns (id, token_version) of each subscriber and the id of an approved event."""
     engine = create_db_engine(settings.resolved_database_url)
     upgrade_database(engine)
     configs = _sources()
@@ -70,6 +73,9 @@ def populate(settings: Settings, resource_count: int, subscriber_count: int) -> 
                     title=f"Kindness in care, resource {n}",
                     summary_html=f"<p>How small acts of compassion help staff and patients ({n}).</p>",
                     published=now - timedelta(hours=n),
+                    event=Event(start=now + timedelta(days=10 + n % 30), timezone="Europe/London", online=True)
+                    if n % EVENT_EVERY == 0
+                    else None,
                 )
                 for n in range(s, resource_count, len(configs))
             ]
@@ -99,9 +105,14 @@ def populate(settings: Settings, resource_count: int, subscriber_count: int) -> 
         send_issue(
             engine, issue_id, OutboxTransport(settings.outbox_dir / month), settings, options=SendOptions(backoff=0.0)
         )
-    with engine.begin() as conn:  # the rest approved since: in the feeds, not yet in an issue
-        for rid in ids[len(MONTHS) * ISSUE_SIZE :]:
-            change_resource_status(conn, rid, "approved", user_id=None, now=now)
+    with engine.begin() as conn:  # the rest approved since, in bulk: in the feeds, not yet in an issue
+        rest = ids[len(MONTHS) * ISSUE_SIZE :]
+        for start in range(0, len(rest), 10_000):
+            conn.execute(
+                update(resources)
+                .where(resources.c.id.in_(rest[start : start + 10_000]))
+                .values(status="approved", decided_at=now + timedelta(minutes=1))
+            )
     with engine.begin() as conn:
         conn.execute(
             insert(subscribers),
@@ -117,9 +128,12 @@ def populate(settings: Settings, resource_count: int, subscriber_count: int) -> 
                 for n in range(subscriber_count)
             ],
         )
-        ids = list(conn.execute(select(subscribers.c.id, subscribers.c.token_version)).tuples())
+        ids = [tuple(row) for row in conn.execute(select(subscribers.c.id, subscribers.c.token_version))]
+        event_id = conn.execute(
+            select(resources.c.id).where(resources.c.event_start.is_not(None), resources.c.status == "approved")
+        ).scalar()
     engine.dispose()
-    return ids
+    return ids, event_id
 
 
 def _sources() -> list[SourceConfig]:
@@ -132,26 +146,27 @@ def _sources() -> list[SourceConfig]:
         ]
 
 
-def page_mix(subscriber_ids: list[tuple[int, int]]) -> list[tuple[str, str]]:
+def page_mix(subscriber_ids: list[tuple[int, int]], event_id: int) -> list[tuple[str, str]]:
     """(page, path) pairs the clients pick from at random: each page equally often."""
     tokens = Tokens(SECRET)
     unsubscribe = [
         ("unsubscribe", f"/unsubscribe/{tokens.make('unsubscribe', sid, version)}")
         for sid, version in random.Random(1).sample(subscriber_ids, min(200, len(subscriber_ids)))
     ]
-    return (
-        [("subscribe", "/subscribe")] * 4
-        + unsubscribe[:4]
-        + [("unsubscribe", p) for _, p in unsubscribe[4:]]
-        + [
-            ("feeds", "/feeds/all.rss"),
-            ("feeds", "/feeds/all.atom"),
-            ("feeds", "/feeds/all.json"),
-            ("feeds", "/feeds/theme/kindness.rss"),
-        ]
-        + [("archive", "/archive/")] * 2
-        + [("archive", f"/archive/{m}/") for m in MONTHS[-2:]]
-    )
+    return [
+        ("home", "/"),
+        ("subscribe", "/subscribe"),
+        *unsubscribe,
+        ("feeds index", "/feeds/"),
+        ("all.rss", "/feeds/all.rss"),
+        ("all.atom", "/feeds/all.atom"),
+        ("all.json", "/feeds/all.json"),
+        ("theme.rss", "/feeds/theme/kindness.rss"),
+        ("archive", "/archive/"),
+        *[("archive issue", f"/archive/{m}/") for m in MONTHS],
+        ("event.ics", f"/events/{event_id}.ics"),
+        ("events.ics", "/feeds/events.ics"),
+    ]
 
 
 def client(base: str, mix: list[tuple[str, str]], threads: int, until: float, out) -> None:
@@ -174,6 +189,7 @@ def client(base: str, mix: list[tuple[str, str]], threads: int, until: float, ou
                 started = time.perf_counter()
                 try:
                     status = http.get(path).status_code
+                    status = 200 if status in OK_STATUS.get(page, {200}) else status
                 except httpx.HTTPError:
                     status = 0
                 elapsed = (time.perf_counter() - started) * 1000
@@ -241,14 +257,32 @@ def serve(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="resources in each database, comma-separated")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load at each size (default 30)")
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--threads", type=int, default=1, help="clients per load-generator process")
+    parser.add_argument("--threads", type=int, default=8, help="clients per load-generator process")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--resources", type=int, default=3000)
     parser.add_argument("--subscribers", type=int, default=2000)
     args = parser.parse_args()
+    failed = False
+    for size in (int(n) for n in args.sizes.split(",")):
+        failed = run_size(size, args) != 0 or failed
+    return 1 if failed else 0
 
+
+def warm(base: str, mix: list[tuple[str, str]], workers: int) -> None:
+    """Ask for every page many times from parallel clients, each on a new connection, so that every
+    gunicorn worker has built its caches before the clock starts (failures are reported by the load)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get(path: str) -> int:
+        return httpx.get(base + path, timeout=120, headers={"Connection": "close"}).status_code
+
+    with ThreadPoolExecutor(4 * workers) as pool:
+        list(pool.map(get, [path for _, path in mix] * (4 * workers)))
+
+
+def run_size(size: int, args) -> int:
     with tempfile.TemporaryDirectory(prefix="load-public-") as tmp:
         data_dir = Path(tmp)
         settings = Settings(
@@ -260,18 +294,18 @@ def main() -> int:
             _env_file=None,
         )
         started = time.perf_counter()
-        ids = populate(settings, args.resources, args.subscribers)
+        ids, event_id = populate(settings, size, args.subscribers)
         print(
-            f"populated {args.resources:,} resources, {len(MONTHS)} sent issues, {len(ids):,} subscribers "
-            f"in {time.perf_counter() - started:.1f} s (SQLite)"
+            f"=== {size:,} resources: populated with {len(MONTHS)} sent issues and {len(ids):,} subscribers "
+            f"in {time.perf_counter() - started:.1f} s (SQLite)",
+            flush=True,
         )
         port = free_port()
         server = serve(data_dir, port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
-            mix = page_mix(ids)
-            for _, path in mix:  # warm every worker's caches once; a failure here is reported below too
-                httpx.get(base + path, timeout=10)
+            mix = page_mix(ids, event_id)
+            warm(base, mix, args.workers)
             out: multiprocessing.Queue = multiprocessing.Queue()
             until = time.time() + args.duration
             procs = [
@@ -298,7 +332,7 @@ def report(merged: dict[str, list[tuple[int, float]]], args) -> int:
         f"gunicorn with {args.workers} workers on 127.0.0.1; {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'page':12} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"{'page':14} {'requests':>9} {'errors':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     missed = []
     total = 0
     for page in sorted(merged):
@@ -308,18 +342,18 @@ def report(merged: dict[str, list[tuple[int, float]]], args) -> int:
         p99 = percentile(latencies, 0.99)
         total += len(rows)
         print(
-            f"{page:12} {len(rows):9,} {errors:7} {len(rows) / args.duration:7.1f} {percentile(latencies, 0.5):8.1f} "
+            f"{page:14} {len(rows):9,} {errors:7} {len(rows) / args.duration:7.1f} {percentile(latencies, 0.5):8.1f} "
             f"{percentile(latencies, 0.95):8.1f} {p99:8.1f}"
         )
         if errors:
             missed.append(f"{page}: {errors} errors")
-        if page in TARGETED and not p99 < TARGET_P99_MS:
+        if not p99 < TARGET_P99_MS:
             missed.append(f"{page}: p99 {p99:.1f} ms >= {TARGET_P99_MS:.0f} ms")
     print(f"total {total:,} requests, {total / args.duration:.1f} req/s")
     if missed:
         print("MISSED: " + "; ".join(missed))
         return 1
-    print(f"ok: zero errors; feeds and archive p99 < {TARGET_P99_MS:.0f} ms")
+    print(f"ok: zero errors; every page p99 < {TARGET_P99_MS:.0f} ms")
     return 0
 
 

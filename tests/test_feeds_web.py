@@ -117,7 +117,7 @@ def test_label_names_are_read_again_when_the_taxonomy_changes(engine, settings, 
 
 
 def test_micro_cache_keeps_a_build_for_its_ttl_then_builds_again():
-    from aggregator.web.published import MicroCache
+    from aggregator.publish.pages import MicroCache
 
     now = [100.0]
     cache = MicroCache(10.0, clock=lambda: now[0])

@@ -1,53 +1,48 @@
 """Labelling resources by audience and theme, with reasons, and inferring their type."""
 
-from aggregator.classify.classifier import Classifier, Thresholds
-from aggregator.classify.evaluate import EvalReport, cross_validate, evaluate, evaluate_both, format_report
-from aggregator.classify.labelled import LabelledExample, load_labelled
-from aggregator.classify.learned import (
-    LearnedModel,
-    ModelError,
-    load_model,
-    model_from_bytes,
-    model_to_bytes,
-    save_model,
-    train_model,
-)
-from aggregator.classify.rules import RuleWeights
-from aggregator.classify.values import (
-    Classification,
-    ClassifyInput,
-    Label,
-    Reason,
-    TrainingExample,
-    input_from_resource,
-)
-from aggregator.ingest.resource_types import infer_entry_type, infer_type, is_event
+from __future__ import annotations
 
-__all__ = [
-    "Classification",
-    "Classifier",
-    "ClassifyInput",
-    "EvalReport",
-    "Label",
-    "LabelledExample",
-    "LearnedModel",
-    "ModelError",
-    "Reason",
-    "RuleWeights",
-    "Thresholds",
-    "TrainingExample",
-    "cross_validate",
-    "evaluate",
-    "evaluate_both",
-    "format_report",
-    "infer_entry_type",
-    "infer_type",
-    "input_from_resource",
-    "is_event",
-    "load_labelled",
-    "load_model",
-    "model_from_bytes",
-    "model_to_bytes",
-    "save_model",
-    "train_model",
-]
+from importlib import import_module
+
+# name -> the module that defines it, imported on first use: importing one submodule (or the package)
+# does not import every other, so a command loads only what it calls
+_EXPORTS = {
+    "Classifier": "aggregator.classify.classifier",
+    "Thresholds": "aggregator.classify.classifier",
+    "EvalReport": "aggregator.classify.evaluate",
+    "cross_validate": "aggregator.classify.evaluate",
+    "evaluate": "aggregator.classify.evaluate",
+    "evaluate_both": "aggregator.classify.evaluate",
+    "format_report": "aggregator.classify.evaluate",
+    "LabelledExample": "aggregator.classify.labelled",
+    "load_labelled": "aggregator.classify.labelled",
+    "LearnedModel": "aggregator.classify.learned",
+    "ModelError": "aggregator.classify.learned",
+    "load_model": "aggregator.classify.learned",
+    "model_from_bytes": "aggregator.classify.learned",
+    "model_to_bytes": "aggregator.classify.learned",
+    "save_model": "aggregator.classify.learned",
+    "train_model": "aggregator.classify.learned",
+    "RuleWeights": "aggregator.classify.rules",
+    "Classification": "aggregator.classify.values",
+    "ClassifyInput": "aggregator.classify.values",
+    "Label": "aggregator.classify.values",
+    "Reason": "aggregator.classify.values",
+    "TrainingExample": "aggregator.classify.values",
+    "input_from_resource": "aggregator.classify.values",
+    "infer_entry_type": "aggregator.ingest.resource_types",
+    "infer_type": "aggregator.ingest.resource_types",
+    "is_event": "aggregator.ingest.resource_types",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

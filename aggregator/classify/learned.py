@@ -8,17 +8,19 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import sklearn
-from scipy.sparse import spmatrix
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
+from typing import TYPE_CHECKING
 
 from aggregator.classify.values import ClassifyInput, TrainingExample
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import AggregatorError
+
+# scikit-learn, numpy and scipy take about a second to import: they are imported when a model is trained,
+# read or used, so that a command that labels nothing never loads them
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy.sparse import spmatrix
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion
 
 OFF_TOPIC = "off-topic"  # a target of its own: what editors rejected as off-topic looks alike
 _FORMAT = 1
@@ -58,6 +60,10 @@ def text_for_model(item: ClassifyInput) -> str:
 
 def train_model(examples: Sequence[TrainingExample], taxonomy: Taxonomy, *, c: float = 4.0) -> LearnedModel:
     """Fit one regularised logistic regression per label of `taxonomy` (plus off-topic) on `examples`."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
     if not examples:
         raise ValueError("no training examples")
     features = FeatureUnion(
@@ -92,6 +98,8 @@ def train_model(examples: Sequence[TrainingExample], taxonomy: Taxonomy, *, c: f
 
 
 def _column(examples: Sequence[TrainingExample], target: str) -> np.ndarray:
+    import numpy as np
+
     def has(example: TrainingExample) -> bool:
         if target == OFF_TOPIC:
             return not example.themes
@@ -102,6 +110,8 @@ def _column(examples: Sequence[TrainingExample], target: str) -> np.ndarray:
 
 
 def _fit_one(matrix: spmatrix, y: np.ndarray, weights: np.ndarray, c: float) -> LogisticRegression | float:
+    from sklearn.linear_model import LogisticRegression
+
     if y.min() == y.max():
         return float(y[0])
     # balanced: most labels are rare, and missing a label costs an editor more than an extra suggestion
@@ -113,6 +123,8 @@ def _fit_one(matrix: spmatrix, y: np.ndarray, weights: np.ndarray, c: float) -> 
 
 
 def _probability(estimator: LogisticRegression | float, matrix: spmatrix) -> np.ndarray:
+    import numpy as np
+
     if isinstance(estimator, float):
         return np.full(matrix.shape[0], estimator)
     return estimator.predict_proba(matrix)[:, 1]
@@ -127,11 +139,15 @@ def _token(value: str) -> str:
 
 def model_to_bytes(model: LearnedModel) -> bytes:
     """Pickle the model with the format and scikit-learn versions it needs to be read back."""
+    import sklearn
+
     return pickle.dumps({"format": _FORMAT, "sklearn": sklearn.__version__, "model": model})
 
 
 def model_from_bytes(data: bytes) -> LearnedModel:
     """Read a model written by `model_to_bytes` (only ever load files this aggregator wrote: it is a pickle)."""
+    import sklearn
+
     try:
         saved = pickle.load(io.BytesIO(data))
     except Exception as exc:  # a truncated or foreign file

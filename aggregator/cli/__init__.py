@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
-from sqlalchemy import Engine
 
 from aggregator.errors import AggregatorError
-from aggregator.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from aggregator.settings import Settings
 
 app = typer.Typer(
     help="Aggregate partner resources on kindness and compassion in health and care; send the monthly digest.",
@@ -24,6 +27,8 @@ err_console = Console(stderr=True)
 @app.callback()
 def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logs.")) -> None:
     """Settings come from AGGREGATOR_* environment variables; see README.md."""
+    from rich.logging import RichHandler
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
@@ -32,6 +37,13 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show
     )
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_settings() -> Settings:
+    """The settings from AGGREGATOR_* variables, imported when a command runs (pydantic is not needed for --help)."""
+    from aggregator.settings import Settings
+
+    return Settings()
 
 
 def open_database(settings: Settings) -> Engine:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from aggregator.cli import app, console, open_database
-from aggregator.settings import Settings
+if TYPE_CHECKING:
+    from aggregator.settings import Settings
+
+from aggregator.cli import app, console, load_settings, open_database
 
 classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
 dedupe_app = typer.Typer(help="Merge the same resource listed by several sources; evaluate the matching.")
@@ -29,7 +32,7 @@ def classify(
     from aggregator.ingest.run import utcnow
     from aggregator.jobs.monthly import build_classifier, source_hints
 
-    settings = Settings()
+    settings = load_settings()
     hints = source_hints(load_sources(settings.sources_file).sources)
     report = classify_resources(
         open_database(settings), build_classifier(settings), hints, utcnow(), everything=everything
@@ -57,7 +60,7 @@ def classify_eval(
     from aggregator.classify.siteeval import evaluate_by_site, report_as_dict, score_file
     from aggregator.config.taxonomy import load_taxonomy
 
-    settings = Settings()
+    settings = load_settings()
     taxonomy = load_taxonomy(settings.taxonomy_file)
     old = load_labelled(settings.labelled_set)
     pages = examples_of(load_page_set(settings.page_set, taxonomy))
@@ -104,7 +107,7 @@ def classify_retrain() -> None:
     from aggregator.config.taxonomy import load_taxonomy
     from aggregator.jobs.monthly import source_hints
 
-    settings = Settings()
+    settings = load_settings()
     seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
     corrections = corrected_examples(open_database(settings), source_hints(load_sources(settings.sources_file).sources))
     model = train_model([*seed, *corrections], load_taxonomy(settings.taxonomy_file))
@@ -123,7 +126,7 @@ def dedupe(ctx: typer.Context) -> None:
     from aggregator.dedupe.merge import dedupe_resources
     from aggregator.ingest.run import utcnow
 
-    report = dedupe_resources(open_database(Settings()), utcnow())
+    report = dedupe_resources(open_database(load_settings()), utcnow())
     console.print(f"merged {report.merged} duplicates among {report.compared} resources")
 
 
@@ -143,7 +146,7 @@ def dedupe_eval(
         from aggregator.classify.pageset import load_page_set
         from aggregator.config.taxonomy import load_taxonomy
 
-        pages = [p.record for p in load_page_set(labelled_file, load_taxonomy(Settings().taxonomy_file))]
+        pages = [p.record for p in load_page_set(labelled_file, load_taxonomy(load_settings().taxonomy_file))]
         result = evaluate_pages(pages)
         console.print(f"{len(pages)} pages: {result.describe()}", highlight=False, soft_wrap=True)
         return

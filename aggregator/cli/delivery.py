@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Connection
 
-from aggregator.cli import app, console, open_database
-from aggregator.digest.errors import SendStateError
-from aggregator.settings import Settings
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from aggregator.settings import Settings
+
+from aggregator.cli import app, console, load_settings, open_database
 
 issue_app = typer.Typer(help="The month's digest: check its links, preview a copy, send it.", no_args_is_help=True)
 app.add_typer(issue_app, name="issue")
@@ -59,11 +62,12 @@ def issue_send(
     """Send an approved issue to every active subscriber once (or resume a stopped send)."""
     from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.composition import find_issue, messages_to_send
+    from aggregator.digest.errors import SendStateError
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
     from aggregator.digest.transport import make_transport
 
-    settings = Settings()
+    settings = load_settings()
     if not dry_run:
         require_https_links(settings, allow_insecure=allow_insecure_links)
     engine = open_database(settings)
@@ -134,7 +138,7 @@ def issue_check(
     from aggregator.digest.quality import FetcherLinkChecker, check_issue
     from aggregator.ingest.fetch import Fetcher
 
-    settings = Settings()
+    settings = load_settings()
     engine = open_database(settings)
     with engine.connect() as conn, Fetcher(settings) as fetcher:
         report = check_issue(
@@ -181,11 +185,12 @@ def issue_preview(
 ) -> None:
     """Print an issue as a subscriber (or, by default, everyone) would get it."""
     from aggregator.config.taxonomy import load_taxonomy
+    from aggregator.digest.errors import SendStateError
     from aggregator.digest.issue import load_issue
     from aggregator.digest.preview import find_recipient
     from aggregator.digest.render import render_digest
 
-    settings = Settings()
+    settings = load_settings()
     engine = open_database(settings)
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
@@ -213,7 +218,7 @@ def issue_send_test(
     from aggregator.digest.single import send_test
     from aggregator.digest.transport import make_transport
 
-    settings = Settings()
+    settings = load_settings()
     engine = open_database(settings)
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
@@ -231,6 +236,8 @@ def issue_send_test(
 def require_https_links(settings: Settings, *, allow_insecure: bool) -> None:
     """A real send (through SMTP) puts settings.base_url into every subscriber's links: refuse plain http,
     which leaks the signed unsubscribe and preference links, unless told otherwise."""
+    from aggregator.digest.errors import SendStateError
+
     if settings.smtp.host and not settings.base_url.lower().startswith("https://") and not allow_insecure:
         raise SendStateError(
             f"AGGREGATOR_BASE_URL is {settings.base_url}, not an https:// address",
@@ -255,7 +262,7 @@ def issue_approve(
     from aggregator.digest.plan import count_recipients
     from aggregator.review.lifecycle import EmptyIssueError, issue_has_items
 
-    settings = Settings()
+    settings = load_settings()
     engine = open_database(settings)
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)

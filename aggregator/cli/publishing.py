@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from aggregator.cli import app, console, err_console, open_database
-from aggregator.settings import Settings
+from aggregator.cli import app, console, err_console, load_settings, open_database
 
 feeds_app = typer.Typer(help="The public feeds (RSS 2.0, Atom, JSON Feed) of approved resources.", no_args_is_help=True)
 archive_app = typer.Typer(help="The public archive of sent issues.", no_args_is_help=True)
@@ -25,7 +24,7 @@ def feeds_build(
     from aggregator.ingest.run import utcnow
     from aggregator.publish.feeds import build_feeds
 
-    settings = Settings()
+    settings = load_settings()
     report = build_feeds(open_database(settings), settings, utcnow(), output=output)
     console.print(
         f"[green]✓[/green] {report.feeds} feeds ({report.entries} resources in the combined feed) "
@@ -43,7 +42,7 @@ def archive_build(
     from aggregator.ingest.run import utcnow
     from aggregator.publish.archive import build_archive
 
-    settings = Settings()
+    settings = load_settings()
     report = build_archive(open_database(settings), settings, utcnow(), output=output)
     console.print(
         f"[green]✓[/green] {report.issues} issues in {report.output_dir}: "
@@ -60,7 +59,7 @@ def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is du
     from aggregator.ingest.fetch import Fetcher
     from aggregator.jobs.schedule import TransportNotifier, run_due, run_scheduler, scheduler_lock
 
-    settings = Settings()
+    settings = load_settings()
     configs = list(load_sources(settings.sources_file).sources)
     engine = open_database(settings)
     notifier = TransportNotifier(settings)

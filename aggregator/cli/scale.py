@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from aggregator.cli import app, console, open_database
-from aggregator.settings import Settings
+if TYPE_CHECKING:
+    from aggregator.settings import Settings
+
+from aggregator.cli import app, console, load_settings, open_database
 
 enqueue_app = typer.Typer(
     help="Put fetch and send jobs on the queue for `aggregator worker` (scale mode), "
@@ -36,7 +39,7 @@ def worker(
     for name in queue or ():
         if name not in queues:
             raise typer.BadParameter(f"{name!r}: the queues are fetch and send", param_hint="--queue")
-    open_database(Settings()).dispose()  # upgrade the schema once, before the processes start
+    open_database(load_settings()).dispose()  # upgrade the schema once, before the processes start
     argv = [
         sys.executable,
         "-m",
@@ -65,7 +68,7 @@ def enqueue_fetch(
     from aggregator.config.sources import load_sources
     from aggregator.jobs.queue.dispatch import plan_fetch
 
-    settings = Settings()
+    settings = load_settings()
     sources_file = load_sources(settings.sources_file)
     configs = [sources_file.get(s) for s in source] if source else list(sources_file.sources)
     jobs = plan_fetch(configs, settings.fetch.per_host_delay)
@@ -89,7 +92,7 @@ def enqueue_send(
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.dispatch import plan_send
 
-    settings = Settings()
+    settings = load_settings()
     require_https_links(settings, allow_insecure=allow_insecure_links)
     plan = plan_send(open_database(settings), issue, batch or QueueSettings().send_batch, utcnow())
     with _OpenDispatcher(settings, in_process) as dispatcher:
@@ -109,7 +112,7 @@ def enqueue_schedule() -> None:
     from aggregator.jobs.queue.scheduler import make_queue_scheduler
     from aggregator.jobs.schedule import TransportNotifier, scheduler_lock
 
-    settings = Settings()
+    settings = load_settings()
     engine = open_database(settings)
     configs = list(load_sources(settings.sources_file).sources)
     dispatcher, broker = open_queue_dispatcher(QueueSettings())

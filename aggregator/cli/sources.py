@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from aggregator.cli import app, console, err_console, open_database
-from aggregator.settings import Settings
+if TYPE_CHECKING:
+    from aggregator.settings import Settings
+
+from aggregator.cli import app, console, err_console, load_settings, open_database
 
 sources_app = typer.Typer(help="Check, inspect, import and export the sources in sources.yaml.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -25,7 +27,7 @@ def sources_check(
     """Validate sources.yaml; a bad file is reported with its line and how to fix it."""
     from aggregator.config.sources import load_sources
 
-    path = file or Settings().sources_file
+    path = file or load_settings().sources_file
     sources_file = load_sources(path)
     enabled = sum(1 for s in sources_file.sources if s.enabled)
     console.print(f"[green]✓[/green] {path}: {len(sources_file.sources)} sources ({enabled} enabled)")
@@ -37,7 +39,7 @@ def sources_status() -> None:
     from aggregator.config.sources import load_sources
     from aggregator.review.health import source_health
 
-    settings = Settings()
+    settings = load_settings()
     configs = load_sources(settings.sources_file).sources
     rows = source_health(open_database(settings), configs)
     table = Table(title="Sources")
@@ -65,7 +67,7 @@ def sources_export_opml(output: Path | None = typer.Argument(None, help="File to
     from aggregator.config.opml import export_opml
     from aggregator.config.sources import load_sources
 
-    data = export_opml(load_sources(Settings().sources_file).sources)
+    data = export_opml(load_sources(load_settings().sources_file).sources)
     if output:
         output.write_bytes(data)
         console.print(f"wrote {output}")
@@ -82,7 +84,7 @@ def sources_import_opml(
     from aggregator.config.opml import dump_sources, import_opml
     from aggregator.config.sources import load_sources, parse_sources
 
-    settings = Settings()
+    settings = load_settings()
     path = settings.sources_file
     current = load_sources(path)
     result = import_opml(
@@ -147,7 +149,7 @@ def sources_add(
     from aggregator.config.sources import check_http_url, load_sources
     from aggregator.ingest.routes import append_source, discover_routes, route_entry, suggest_id
 
-    settings = Settings()
+    settings = load_settings()
     path = file or settings.sources_file
     current = load_sources(path)
     try:
@@ -212,7 +214,7 @@ def sources_doctor(
     from aggregator.config.sources import load_sources
     from aggregator.ingest.routes import doctor_source
 
-    settings = Settings()
+    settings = load_settings()
     sources_file = load_sources(settings.sources_file)
     configs = [sources_file.get(source_id)] if source_id else [s for s in sources_file.sources if s.enabled]
     problems = 0

@@ -10,9 +10,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, console, err_console, open_database
+from aggregator.cli import app, console, err_console, load_settings, open_database
 from aggregator.errors import ConfigError
-from aggregator.settings import Settings
 
 subscribers_app = typer.Typer(
     help="The people who get the digest: list them, export or erase one person's data, import an existing list.",
@@ -33,7 +32,7 @@ def list_command(
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"choose one of {', '.join(STATUSES)}", param_hint="--status")
-    with open_database(Settings()).connect() as conn:
+    with open_database(load_settings()).connect() as conn:
         people = list_subscribers(conn, status)
     table = Table("Email", "Status", "Origin", "Since", "Audiences", "Themes")
     for person in people:
@@ -54,7 +53,7 @@ def export_command(email: str = typer.Argument(..., help="The subscriber's email
     """Print everything held about one subscriber as JSON: their record, consent ledger and deliveries."""
     from aggregator.people.subscribers import export_subscriber
 
-    with open_database(Settings()).connect() as conn:
+    with open_database(load_settings()).connect() as conn:
         data = export_subscriber(conn, email)
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
 
@@ -67,7 +66,7 @@ def erase_command(
     """Delete one subscriber and everything about them (record, consent ledger, deliveries). Cannot be undone."""
     from aggregator.people.subscribers import erase_subscriber, export_subscriber
 
-    engine = open_database(Settings())
+    engine = open_database(load_settings())
     with engine.connect() as conn:
         data = export_subscriber(conn, email)
     if not yes:
@@ -103,7 +102,7 @@ def import_command(
     from aggregator.config.taxonomy import load_taxonomy
     from aggregator.people.subscribers import import_csv
 
-    settings = Settings()
+    settings = load_settings()
     rows = read_csv_rows(file)
     taxonomy = load_taxonomy(settings.taxonomy_file)
     with open_database(settings).begin() as conn:
@@ -148,7 +147,7 @@ def mail_in() -> None:
     ARF complaints are applied to the subscribers they name and recorded in the consent ledger."""
     from aggregator.digest.mailbox import ImapMailbox, process_mailbox
 
-    settings = Settings()
+    settings = load_settings()
     engine = open_database(settings)
     with ImapMailbox(settings.mailin) as mailbox:
         report = process_mailbox(engine, mailbox, settings, lambda: datetime.now(UTC))

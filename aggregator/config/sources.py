@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import soupsieve
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aggregator.config.yamlfile import LocatedError, parse_yaml_model, unknown_key_hint
@@ -67,6 +66,8 @@ class Selector(_Strict):
     @field_validator("css")
     @classmethod
     def _valid_css(cls, value: str) -> str:
+        import soupsieve  # imports bs4 and its parsers: only for files that have selectors
+
         try:
             soupsieve.compile(value)
         except soupsieve.SelectorSyntaxError as exc:

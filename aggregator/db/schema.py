@@ -167,6 +167,8 @@ resources = Table(
     Index("ix_resources_status_certainty", "status", "certainty", "id"),
     Index("ix_resources_canonical_url", "canonical_url"),
     Index("ix_resources_doi", "doi"),
+    Index("ix_resources_decided_at", "decided_at"),  # newest_change(): the public pages' cache stamp
+    Index("ix_resources_modified_at", "modified_at"),
 )
 
 # What each source said about a resource (provenance): its own link, title, summary, tags.

@@ -1,20 +1,33 @@
 """Cross-source de-duplication: match resources by DOI, canonical URL and near-duplicate title."""
 
-from aggregator.dedupe.engine import cluster_duplicates, find_duplicates, match_new
-from aggregator.dedupe.evaluate import Scores, evaluate_pairs, pairs_of_groups
-from aggregator.dedupe.index import DedupeIndex
-from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
+from __future__ import annotations
 
-__all__ = [
-    "DedupeConfig",
-    "DedupeIndex",
-    "DedupeRecord",
-    "Match",
-    "RecordId",
-    "Scores",
-    "cluster_duplicates",
-    "evaluate_pairs",
-    "find_duplicates",
-    "match_new",
-    "pairs_of_groups",
-]
+from importlib import import_module
+
+# name -> the module that defines it, imported on first use: importing one submodule (or the package)
+# does not import every other, so a command loads only what it calls
+_EXPORTS = {
+    "cluster_duplicates": "aggregator.dedupe.engine",
+    "find_duplicates": "aggregator.dedupe.engine",
+    "match_new": "aggregator.dedupe.engine",
+    "Scores": "aggregator.dedupe.evaluate",
+    "evaluate_pairs": "aggregator.dedupe.evaluate",
+    "pairs_of_groups": "aggregator.dedupe.evaluate",
+    "DedupeIndex": "aggregator.dedupe.index",
+    "DedupeConfig": "aggregator.dedupe.values",
+    "DedupeRecord": "aggregator.dedupe.values",
+    "Match": "aggregator.dedupe.values",
+    "RecordId": "aggregator.dedupe.values",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort
 
-from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.publish.feeds.model import ALL, FeedKey
-from aggregator.web.published import _clock, _engine, _page
-from aggregator.web.published import _context as _feed_state
+from aggregator.web.published import _clock, _page, _pages
 
 bp = Blueprint("calendars", __name__)
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -16,8 +14,7 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 @bp.get("/events/<int:resource_id>.ics")
 def event_calendar_entry(resource_id: int) -> Response:
     """One approved event's calendar entry (the digest's "Add to your calendar" link)."""
-    with _engine().connect() as conn:
-        body = event_ics(conn, resource_id, _clock()(), _feed_state())
+    body = _pages().event_calendar(resource_id, _clock()())
     if body is None:
         abort(404)
     return _page(body, CALENDAR_TYPE)
@@ -34,9 +31,8 @@ def label_calendar(kind: str, label_id: str) -> Response:
 
 
 def _calendar_response(key: FeedKey) -> Response:
-    context = _feed_state()
-    if not context.has_feed(key):
+    pages = _pages()
+    if not pages.names().has_feed(key):
         abort(404)
-    with _engine().connect() as conn:
-        body = upcoming_calendar(conn, key, _clock()(), context)
+    body = pages.upcoming_calendar(key, _clock()())
     return _page(body, CALENDAR_TYPE)

@@ -1,29 +1,42 @@
 """The published feeds: the combined feed of approved resources and one per theme and audience, as RSS 2.0,
 Atom and JSON Feed 1.1, served by the web app and built as static files."""
 
-from aggregator.publish.feeds.build import BuildReport, build_feeds
-from aggregator.publish.feeds.model import ALL, FORMATS, Feed, FeedCategory, FeedEntry, FeedEvent, FeedFormat, FeedKey
-from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_decision
-from aggregator.publish.feeds.render import feed_version, render_atom, render_feed, render_json, render_rss
+from __future__ import annotations
 
-__all__ = [
-    "ALL",
-    "FORMATS",
-    "BuildReport",
-    "Feed",
-    "FeedCategory",
-    "FeedContext",
-    "FeedEntry",
-    "FeedEvent",
-    "FeedFormat",
-    "FeedKey",
-    "build_feeds",
-    "feed_version",
-    "load_context",
-    "load_feed",
-    "newest_decision",
-    "render_atom",
-    "render_feed",
-    "render_json",
-    "render_rss",
-]
+from importlib import import_module
+
+# name -> the module that defines it, imported on first use: importing one submodule (or the package)
+# does not import every other, so a command loads only what it calls
+_EXPORTS = {
+    "BuildReport": "aggregator.publish.feeds.build",
+    "build_feeds": "aggregator.publish.feeds.build",
+    "ALL": "aggregator.publish.feeds.model",
+    "FORMATS": "aggregator.publish.feeds.model",
+    "Feed": "aggregator.publish.feeds.model",
+    "FeedCategory": "aggregator.publish.feeds.model",
+    "FeedEntry": "aggregator.publish.feeds.model",
+    "FeedEvent": "aggregator.publish.feeds.model",
+    "FeedFormat": "aggregator.publish.feeds.model",
+    "FeedKey": "aggregator.publish.feeds.model",
+    "FeedContext": "aggregator.publish.feeds.query",
+    "load_context": "aggregator.publish.feeds.query",
+    "load_feed": "aggregator.publish.feeds.query",
+    "newest_decision": "aggregator.publish.feeds.query",
+    "feed_version": "aggregator.publish.feeds.render",
+    "render_atom": "aggregator.publish.feeds.render",
+    "render_feed": "aggregator.publish.feeds.render",
+    "render_json": "aggregator.publish.feeds.render",
+    "render_rss": "aggregator.publish.feeds.render",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

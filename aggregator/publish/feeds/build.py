@@ -19,6 +19,8 @@ from aggregator.publish.feeds.static import page_environment, write_atomically
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
+# Written at the end of every build: the web app's cached feeds index is built again when it changes.
+BUILT_MARKER = ".built"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ def build_feeds(
     files[out / "index.html"] = render_index(listings, context).encode("utf-8")
     files[out / "index.opml"] = render_opml(listings, context)
     written = sum(write_atomically(path, data) for path, data in files.items())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / BUILT_MARKER).write_text(now.isoformat() + "\n", encoding="utf-8")
     combined = len(feeds[0][1].entries) if feeds else 0
     logger.info("feeds built", extra={"count": len(feeds), "written": written, "path": str(out)})
     return BuildReport(out, len(feeds), written, len(files) - written, combined, now)

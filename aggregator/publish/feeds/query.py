@@ -133,6 +133,18 @@ def newest_decision(conn: Connection) -> datetime | None:
     return conn.execute(select(func.max(resources.c.decided_at))).scalar()
 
 
+def newest_change(conn: Connection) -> tuple[datetime | None, datetime | None]:
+    """The newest editors' decision and the newest change to any resource (an edit, a re-fetch): two
+    indexed maxima, cheap enough to read on every request as the feeds' cache stamp."""
+    row = conn.execute(
+        select(
+            select(func.max(resources.c.decided_at)).scalar_subquery(),
+            select(func.max(resources.c.modified_at)).scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1]
+
+
 def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], listed: Sequence[str]) -> FeedEntry:
     url = row.url if is_http_url(row.url) else row.canonical_url if is_http_url(row.canonical_url) else None
     url = outgoing_url(url) if url else None  # readers follow it: no partner's tracking parameters
