@@ -59,9 +59,9 @@ def issue_send(
     """Send an approved issue to every active subscriber once (or resume a stopped send)."""
     from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.composition import find_issue, messages_to_send
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
-    from aggregator.digest.transport import make_transport
 
     settings = Settings()
     if not dry_run:
@@ -81,7 +81,7 @@ def issue_send(
         console.print(table)
         console.print(f"{plan.recipients} messages would go in {len(plan.copies)} distinct copies; nothing sent.")
         return
-    transport = make_transport(settings, row.month)
+    transport = make_mailer(settings, row.month)
     with Progress(
         TextColumn("sending {task.description}"),
         BarColumn(),
@@ -206,8 +206,8 @@ def issue_send_test(
     """Send the whole issue once to one address with a [TEST] subject (not recorded as a delivery)."""
     from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.issue import load_issue
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.single import send_test
-    from aggregator.digest.transport import make_transport
 
     settings = Settings()
     engine = open_database(settings)
@@ -216,7 +216,7 @@ def issue_send_test(
     send_test(
         content,
         to,
-        make_transport(settings, content.month),
+        make_mailer(settings, content.month),
         settings,
         taxonomy=load_taxonomy(settings.taxonomy_file),
         now=_now(),

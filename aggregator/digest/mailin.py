@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from aggregator.db.schema import consent_events, subscribers
 from aggregator.digest.addresses import MailToken, find_token
+from aggregator.digest.mail.factory import send_policy
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def _apply_one(conn: Connection, subscriber_id: int, mail: MailIn, now: datetime
         .where(
             subscribers.c.id == subscriber_id,
             subscribers.c.status == "active",
-            subscribers.c.bounce_count >= settings.smtp.hard_bounce_after,
+            subscribers.c.bounce_count >= send_policy(settings).hard_bounce_after,
         )
         .values(status="bounced")
     )

@@ -25,8 +25,10 @@ from aggregator.digest.errors import (
     UnconfirmedError,
 )
 from aggregator.digest.issue import load_issue
-from aggregator.digest.message import load_signer
-from aggregator.digest.pacing import Mailer, PacedConnection, Session, Throttle  # noqa: F401 (Session: re-exported)
+from aggregator.digest.mail.base import Mailer, SendPolicy, Session  # noqa: F401 (Session: re-exported)
+from aggregator.digest.mail.factory import send_policy
+from aggregator.digest.message import envelope_sender, load_signer
+from aggregator.digest.pacing import PacedConnection, Throttle
 from aggregator.digest.senders import dead_local_senders, default_worker_id
 from aggregator.settings import Settings
 
@@ -52,7 +54,7 @@ class SendReport:
     finished: bool  # the issue is marked sent
     errors: tuple[str, ...] = ()
     copies: int = 0  # distinct copies rendered
-    parked: int = 0  # set aside after settings.smtp.park_after tries with no reply seen
+    parked: int = 0  # set aside after policy.park_after tries with no reply seen
 
 
 def utc_now() -> datetime:
@@ -67,6 +69,7 @@ class _Run:
     issue_id: int
     mailer: Mailer
     settings: Settings
+    policy: SendPolicy
     copies: Copies
     options: SendOptions
     now: Callable[[], datetime]
@@ -100,13 +103,14 @@ def send_issue(
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    policy: SendPolicy | None = None,
 ) -> SendReport:
     """Send (or resume sending) an approved issue to every active subscriber once; see deliveries.py.
 
     `now` is the clock for leases and Date headers. Run it again after a crash or kill: it sends only
     what is still pending; a worker restarted under the same `worker_id` takes back its own leases at
     once, and so are those of a sender on this host whose process is gone (a kill, a crash); other leases
-    are taken back when they expire.
+    are taken back when they expire. `policy` defaults to the one the settings give (mail.factory.send_policy).
     """
     worker_id = worker_id or default_worker_id()
     with engine.begin() as conn:
@@ -126,21 +130,23 @@ def send_issue(
     copies = Copies(
         content, settings, taxonomy or load_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
     )
+    policy = policy or send_policy(settings)
     run = _Run(
         engine,
         issue_id,
         transport,
         settings,
+        policy,
         copies,
         options,
         now,
         sleep,
-        Throttle(settings.smtp.rate_per_second, clock, sleep),
+        Throttle(policy.rate_per_second, clock, sleep),
         progress,
     )
     threads = [
         threading.Thread(target=_work, args=(run, f"{worker_id}/{n}"), name=f"send-{n}", daemon=True)
-        for n in range(settings.smtp.connections)
+        for n in range(policy.sessions)
     ]
     for thread in threads:
         thread.start()
@@ -176,7 +182,7 @@ def _work(run: _Run, owner: str) -> None:
 
     Its database connection is in autocommit: every statement it runs for a message is safe on its
     own (see deliveries.SendStatements), so a sent mark is committed the moment it is written."""
-    connection = PacedConnection(run.mailer, run.settings, run.throttle)
+    connection = PacedConnection(run.mailer, run.policy, run.throttle, envelope_sender(run.settings))
     claimed: list[int] = []
     try:
         with run.engine.connect() as conn, store.sending_connection(conn):
@@ -207,8 +213,8 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
     margin = timedelta(
-        seconds=run.settings.smtp.timeout * (run.settings.smtp.retries + 2)
-        + run.options.backoff * 2 ** (run.settings.smtp.retries + 1)
+        seconds=run.policy.attempt_timeout * (run.policy.retries + 2)
+        + run.options.backoff * 2 ** (run.policy.retries + 1)
     )
     for index, delivery_id in enumerate(claimed):
         if run.stop.is_set():
@@ -237,15 +243,15 @@ def _send_one(
     Before each try that could reach the recipient the delivery's `unconfirmed` count goes up (with the
     Message-ID it keeps for every re-send); a reply, or a failure before the body went out, takes it
     back. What stays counted is a try whose fate nobody saw: the sender died during it (a message that
-    crashes the sender), or the connection was lost after the body. At settings.smtp.park_after the
+    crashes the sender), or the connection was lost after the body. At policy.park_after the
     delivery is parked, so such a message reaches its recipient at most that many times, one Message-ID."""
-    smtp = run.settings.smtp
+    policy = run.policy
     message_id = run.copies.message_id(target)
     unconfirmed, counted, data = target.unconfirmed, False, None
     last_loss = "the sender stopped while sending it"
-    for attempt in range(smtp.retries + 1):
+    for attempt in range(policy.retries + 1):
         if not counted:
-            if unconfirmed >= smtp.park_after:
+            if unconfirmed >= policy.park_after:
                 _park(run, owner, target, unconfirmed, last_loss)
                 return None
             if not statements.take(target.delivery_id, message_id):
@@ -260,7 +266,7 @@ def _send_one(
             run.count("failed")
             return None
         except DeliveryFailure as failure:
-            if failure.is_temporary and attempt < smtp.retries:
+            if failure.is_temporary and attempt < policy.retries:
                 run.count("retried")
                 run.sleep(run.options.backoff * 2**attempt)
                 continue
@@ -270,14 +276,14 @@ def _send_one(
         except UnconfirmedError as exc:
             connection.close()
             counted, last_loss = False, exc.message
-            if attempt >= smtp.retries:
+            if attempt >= policy.retries:
                 raise
             run.count("retried")
             run.sleep(run.options.backoff * 2**attempt)
             continue
         except TransportError:
             connection.close()
-            if attempt >= smtp.retries:
+            if attempt >= policy.retries:
                 with run.engine.begin() as conn:
                     store.settle(conn, target.delivery_id, owner)
                 raise
@@ -314,6 +320,4 @@ def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce
     # a transaction of its own (the worker's connection is in autocommit): the failure and the bounce count
     # are written together or not at all
     with run.engine.begin() as conn:
-        store.mark_failed(
-            conn, target, owner, error, bounce=bounce, hard_bounce_after=run.settings.smtp.hard_bounce_after
-        )
+        store.mark_failed(conn, target, owner, error, bounce=bounce, hard_bounce_after=run.policy.hard_bounce_after)

@@ -95,8 +95,8 @@ def send_due_issues(
 ) -> list:
     """Send every issue editors approved whose send time has come (no time set: now), and resume any
     send that stopped part-way."""
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.send import send_issue
-    from aggregator.digest.transport import make_transport
 
     now = clock()
     with engine.connect() as conn:
@@ -119,7 +119,7 @@ def send_due_issues(
             send_issue(
                 engine,
                 issue.id,
-                make_transport(settings, issue.month),
+                make_mailer(settings, issue.month),
                 settings,
                 now=clock,
                 taxonomy=taxonomy,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import smtplib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,7 +52,7 @@ class SchedulerBusy(AggregatorError):
 
 
 class Notifier(Protocol):
-    """Sends the editors' notification; the digest transport or the outbox folder adapts to it."""
+    """Sends the editors' notification; the digest's Mailer adapts to it (TransportNotifier)."""
 
     def send(self, message: EmailMessage) -> None: ...
 
@@ -172,7 +171,7 @@ def prepare_scheduled_draft(
         try:
             notifier.send(draft_notice(settings, month, items, now))
             notified = True
-        except (OSError, smtplib.SMTPException, AggregatorError):  # the draft stands; the log says who to tell
+        except (OSError, AggregatorError):  # the draft stands; the log says who to tell
             logger.exception("editors not notified of the %s draft", month, extra={"issue_id": issue_id})
     return DraftOutcome(month, issue_id, items, notified)
 
@@ -196,22 +195,17 @@ def draft_notice(settings: Settings, month: str, items: int, now: datetime) -> E
 
 
 class TransportNotifier:
-    """Sends notifications through the digest's transport: SMTP when a host is configured, else .eml files
-    in <outbox>/notifications/ (the embedded default)."""
+    """Sends notifications through the digest's Mailer (mail.factory): SMTP when a host is configured, else
+    .eml files in <outbox>/notifications/ (the embedded default)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def send(self, message: EmailMessage) -> None:
-        from aggregator.digest.transport import OutboxTransport, SMTPTransport
+        from aggregator.digest.mail.factory import make_mailer
 
         settings = self.settings
-        transport = (
-            SMTPTransport(settings.smtp)
-            if settings.smtp.host
-            else OutboxTransport(settings.outbox_dir / "notifications")
-        )
-        session = transport.open()
+        session = make_mailer(settings, "notifications").open()
         try:
             session.send(parseaddr(settings.mail.from_address)[1], parseaddr(message["To"])[1], bytes(message))
         finally:

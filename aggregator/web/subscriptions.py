@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.digest.errors import MailError
 from aggregator.digest.links import Links
-from aggregator.digest.send import Mailer
+from aggregator.digest.mail import Mailer, make_mailer
 from aggregator.digest.single import send_confirmation
-from aggregator.digest.transport import OutboxTransport, SMTPTransport
 from aggregator.people.subscribers import (
     EmailInputError,
     StaleLinkError,
@@ -334,9 +333,7 @@ def _list_name(settings: Settings) -> str:
 
 def confirmation_mailer(settings: Settings) -> Mailer:
     """SMTP when configured, else the outbox folder `<data_dir>/outbox/confirmations`."""
-    if settings.smtp.host:
-        return SMTPTransport(settings.smtp)
-    return OutboxTransport(settings.outbox_dir / "confirmations")
+    return make_mailer(settings, "confirmations")
 
 
 def _confirmation_job(address: str, confirm_url: str, now: datetime) -> Callable[[], None]:

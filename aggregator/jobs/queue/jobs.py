@@ -17,8 +17,8 @@ from sqlalchemy import Engine, select
 from aggregator.config.sources import SourceConfig, load_sources, public_names
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.db.schema import issues
-from aggregator.digest.send import Mailer, SendReport, send_issue
-from aggregator.digest.transport import make_transport
+from aggregator.digest.mail import Mailer, make_mailer
+from aggregator.digest.send import SendReport, send_issue
 from aggregator.errors import ConfigError
 from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch
@@ -37,7 +37,7 @@ class WorkerContext:
     fetcher: Fetcher
     taxonomy: Taxonomy
     source_names: Mapping[str, str]
-    make_mailer: Callable[[Settings, str], Mailer] = make_transport
+    make_mailer: Callable[[Settings, str], Mailer] = make_mailer
 
     @classmethod
     def open(cls, settings: Settings) -> WorkerContext:
