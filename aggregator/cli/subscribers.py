@@ -12,6 +12,7 @@ from rich.table import Table
 
 from aggregator.cli import app, console, err_console, open_database
 from aggregator.errors import ConfigError
+from aggregator.model import SubscriberStatus
 from aggregator.settings import Settings
 
 subscribers_app = typer.Typer(
@@ -19,7 +20,7 @@ subscribers_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(subscribers_app, name="subscribers")
-STATUSES = ("pending", "active", "paused", "unsubscribed", "bounced")
+STATUSES = tuple(SubscriberStatus)
 
 
 @subscribers_app.command("list")

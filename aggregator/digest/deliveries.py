@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.db.schema import UTCDateTime, deliveries, issues, subscribers
 from aggregator.digest.errors import SendStateError
+from aggregator.model import DeliveryStatus, IssueStatus, SubscriberStatus
 from aggregator.review.lifecycle import TransitionError, change_issue_status
 
 
@@ -44,22 +45,22 @@ def start_sending(conn: Connection, issue_id: int, now: datetime) -> str:
     status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one_or_none()
     if status is None:
         raise SendStateError(f"there is no issue {issue_id}")
-    if status == "approved":
+    if status == IssueStatus.APPROVED:
         try:
-            change_issue_status(conn, issue_id, "sending", user_id=None, now=now)
+            change_issue_status(conn, issue_id, IssueStatus.SENDING, user_id=None, now=now)
         except TransitionError:  # another worker started it first: its transaction made the rows
             return conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
         create_deliveries(conn, issue_id)
-        return "sending"
-    if status not in ("sending", "sent"):
+        return IssueStatus.SENDING
+    if status not in (IssueStatus.SENDING, IssueStatus.SENT):
         raise SendStateError(f"issue {issue_id} is a {status}, not approved")
     return status
 
 
 def create_deliveries(conn: Connection, issue_id: int) -> int:
     """A pending row for each active subscriber that has none for this issue (set-based; skips existing)."""
-    chosen = select(literal(issue_id), subscribers.c.id, literal("pending"), literal(0)).where(
-        subscribers.c.status == "active"
+    chosen = select(literal(issue_id), subscribers.c.id, literal(DeliveryStatus.PENDING.value), literal(0)).where(
+        subscribers.c.status == SubscriberStatus.ACTIVE
     )
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     statement = (
@@ -76,7 +77,7 @@ def release_leases(conn: Connection, issue_id: int, owner_prefix: str) -> int:
         update(deliveries)
         .where(
             deliveries.c.issue_id == issue_id,
-            deliveries.c.status == "pending",
+            deliveries.c.status == DeliveryStatus.PENDING,
             deliveries.c.lease_owner.startswith(owner_prefix, autoescape=True),
         )
         .values(lease_owner=None, lease_until=None)
@@ -92,7 +93,7 @@ def claim_batch(conn: Connection, issue_id: int, owner: str, now: datetime, leas
     """
     free = and_(
         deliveries.c.issue_id == issue_id,
-        deliveries.c.status == "pending",
+        deliveries.c.status == DeliveryStatus.PENDING,
         or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
     )
     candidates = select(deliveries.c.id).where(free).order_by(deliveries.c.id).limit(size)
@@ -121,7 +122,7 @@ def renew_leases(conn: Connection, ids: list[int], owner: str, until: datetime) 
             .where(
                 deliveries.c.id.in_(ids),
                 deliveries.c.lease_owner == owner,
-                deliveries.c.status == "pending",
+                deliveries.c.status == DeliveryStatus.PENDING,
             )
             .values(lease_until=until)
             .returning(deliveries.c.id)
@@ -208,7 +209,7 @@ class SendStatements:
         if row is None:
             return None
         subscriber_id, email, status, audiences, themes, token_version, message_id, unconfirmed = row
-        if status != "active":
+        if status != SubscriberStatus.ACTIVE:
             self._cursor.execute(self._skip_sql, (f"subscriber {status}", delivery_id, self._owner))
             return None
         return Target(
@@ -251,7 +252,7 @@ def mark_failed(
     conn: Connection, target: Target, owner: str, error: str, *, bounce: bool, hard_bounce_after: int
 ) -> None:
     """The message was refused for good; a refused address counts a bounce, and is marked bounced at the limit."""
-    _finish(conn, target.delivery_id, owner, status="failed", now=None, error=error[:500], answered=True)
+    _finish(conn, target.delivery_id, owner, status=DeliveryStatus.FAILED, now=None, error=error[:500], answered=True)
     if bounce:
         count = subscribers.c.bounce_count + 1
         conn.execute(
@@ -260,7 +261,10 @@ def mark_failed(
             .values(
                 bounce_count=count,
                 status=case(
-                    (and_(count >= hard_bounce_after, subscribers.c.status == "active"), "bounced"),
+                    (
+                        and_(count >= hard_bounce_after, subscribers.c.status == SubscriberStatus.ACTIVE),
+                        SubscriberStatus.BOUNCED.value,
+                    ),
                     else_=subscribers.c.status,
                 ),
             )
@@ -274,7 +278,7 @@ def settle(conn: Connection, delivery_id: int, owner: str) -> None:
         .where(
             deliveries.c.id == delivery_id,
             deliveries.c.lease_owner == owner,
-            deliveries.c.status == "pending",
+            deliveries.c.status == DeliveryStatus.PENDING,
             deliveries.c.unconfirmed > 0,
         )
         .values(unconfirmed=deliveries.c.unconfirmed - 1)
@@ -289,9 +293,9 @@ def park(conn: Connection, delivery_id: int, owner: str, reason: str) -> bool:
             .where(
                 deliveries.c.id == delivery_id,
                 deliveries.c.lease_owner == owner,
-                deliveries.c.status == "pending",
+                deliveries.c.status == DeliveryStatus.PENDING,
             )
-            .values(status="parked", last_error=reason[:500], lease_until=None)
+            .values(status=DeliveryStatus.PARKED, last_error=reason[:500], lease_until=None)
         ).rowcount
         == 1
     )
@@ -305,7 +309,7 @@ def lease_owners(conn: Connection, issue_id: int, now: datetime) -> set[str]:
             .distinct()
             .where(
                 deliveries.c.issue_id == issue_id,
-                deliveries.c.status == "pending",
+                deliveries.c.status == DeliveryStatus.PENDING,
                 deliveries.c.lease_owner.is_not(None),
                 deliveries.c.lease_until >= now,
             )
@@ -318,7 +322,11 @@ def release(conn: Connection, ids: list[int], owner: str) -> None:
     if ids:
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner, deliveries.c.status == "pending")
+            .where(
+                deliveries.c.id.in_(ids),
+                deliveries.c.lease_owner == owner,
+                deliveries.c.status == DeliveryStatus.PENDING,
+            )
             .values(lease_owner=None, lease_until=None)
         )
 
@@ -336,15 +344,15 @@ def count_by_status(conn: Connection, issue_id: int) -> dict[str, int]:
 def finish_if_done(conn: Connection, issue_id: int, now: datetime) -> bool:
     """Mark the issue sent when no delivery is pending; True when it is (now or already) sent."""
     status = conn.execute(select(issues.c.status).where(issues.c.id == issue_id)).scalar_one()
-    if status == "sent":
+    if status == IssueStatus.SENT:
         return True
     pending = conn.execute(
-        select(func.count()).where(deliveries.c.issue_id == issue_id, deliveries.c.status == "pending")
+        select(func.count()).where(deliveries.c.issue_id == issue_id, deliveries.c.status == DeliveryStatus.PENDING)
     ).scalar_one()
-    if status != "sending" or pending:
+    if status != IssueStatus.SENDING or pending:
         return False
     try:
-        change_issue_status(conn, issue_id, "sent", user_id=None, now=now)
+        change_issue_status(conn, issue_id, IssueStatus.SENT, user_id=None, now=now)
     except TransitionError:  # another worker finished it at the same moment
         pass
     return True
@@ -369,7 +377,7 @@ def _finish(
             .where(
                 deliveries.c.id == delivery_id,
                 deliveries.c.lease_owner == owner,
-                deliveries.c.status == "pending",
+                deliveries.c.status == DeliveryStatus.PENDING,
             )
             .values(
                 status=status,

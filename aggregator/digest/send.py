@@ -30,6 +30,7 @@ from aggregator.digest.mail.factory import send_policy
 from aggregator.digest.message import envelope_sender, load_signer
 from aggregator.digest.pacing import PacedConnection, Throttle
 from aggregator.digest.senders import dead_local_senders, default_worker_id
+from aggregator.model import DeliveryStatus, IssueStatus
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def send_issue(
     worker_id = worker_id or default_worker_id()
     with engine.begin() as conn:
         status = store.start_sending(conn, issue_id, now())
-        if status == "sending":
+        if status == IssueStatus.SENDING:
             store.release_leases(conn, issue_id, f"{worker_id}/")
             for sender in dead_local_senders(store.lease_owners(conn, issue_id, now())):
                 logger.info(
@@ -125,7 +126,7 @@ def send_issue(
                 )
                 store.release_leases(conn, issue_id, sender)
         content = load_issue(conn, issue_id, now(), source_names)
-    if status == "sent":
+    if status == IssueStatus.SENT:
         return _report(engine, issue_id, Counter(), [], 0, finished=True)
     copies = Copies(
         content, settings, taxonomy or load_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
@@ -161,7 +162,7 @@ def _report(
     engine: Engine, issue_id: int, counts: Counter, errors: list[str], copies: int, *, finished: bool
 ) -> SendReport:
     with engine.connect() as conn:
-        pending = store.count_by_status(conn, issue_id).get("pending", 0)
+        pending = store.count_by_status(conn, issue_id).get(DeliveryStatus.PENDING, 0)
     return SendReport(
         issue_id=issue_id,
         sent=counts["sent"],

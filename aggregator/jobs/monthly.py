@@ -20,6 +20,7 @@ from aggregator.db.schema import issues
 from aggregator.dedupe.merge import MergeReport, dedupe_resources
 from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.model import IssueStatus
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -104,8 +105,9 @@ def send_due_issues(
             select(issues.c.id, issues.c.month)
             .where(
                 or_(
-                    issues.c.status == "sending",
-                    (issues.c.status == "approved") & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
+                    issues.c.status == IssueStatus.SENDING,
+                    (issues.c.status == IssueStatus.APPROVED)
+                    & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
                 )
             )
             .order_by(issues.c.month)

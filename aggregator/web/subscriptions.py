@@ -17,6 +17,7 @@ from aggregator.digest.errors import MailError
 from aggregator.digest.links import Links
 from aggregator.digest.mail import Mailer, make_mailer
 from aggregator.digest.single import send_confirmation
+from aggregator.model import SubscriberStatus
 from aggregator.people.subscribers import (
     EmailInputError,
     StaleLinkError,
@@ -114,7 +115,7 @@ def subscribe_post() -> Response:
 @bp.get("/subscribe/confirm/<token>")
 def confirm_page(token: str) -> Response:
     subscriber = _lookup("confirm", token)
-    if subscriber.status == "pending":
+    if subscriber.status == SubscriberStatus.PENDING:
         return _page("confirm.html", token=token)
     return _after_confirm(subscriber, changed=False)
 
@@ -129,7 +130,7 @@ def confirm_post(token: str) -> Response:
 
 
 def _after_confirm(subscriber: Subscriber, *, changed: bool) -> Response:
-    if subscriber.status in ("active", "paused"):
+    if subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED):
         return _page("confirmed.html", already=not changed, preferences_url=_preferences_url(subscriber))
     # unsubscribed (or bounced) since this link was sent: it has been used up
     return _problem(
@@ -145,7 +146,7 @@ def _after_confirm(subscriber: Subscriber, *, changed: bool) -> Response:
 @bp.get("/preferences/<token>")
 def preferences_page(token: str) -> Response:
     subscriber = _lookup("preferences", token)
-    if subscriber.status in ("unsubscribed", "bounced"):
+    if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         return _page("unsubscribed.html", already=True, preferences_url=None)
     return _preferences(subscriber, token)
 
