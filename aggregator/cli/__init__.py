@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from sqlalchemy import Engine
 
+from aggregator.context import AppContext
 from aggregator.errors import AggregatorError
 from aggregator.settings import Settings
 
@@ -35,12 +36,25 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show
 
 
 def open_database(settings: Settings) -> Engine:
-    """The engine for the configured database, upgraded to the newest schema."""
-    from aggregator.db.engine import create_db_engine, upgrade_database
+    """The engine for the configured database, upgraded to the newest schema (db.engine.open_database)."""
+    from aggregator.db.engine import open_database as open_engine
 
-    engine = create_db_engine(settings.resolved_database_url)
-    upgrade_database(engine)
-    return engine
+    return open_engine(settings)
+
+
+def app_context() -> AppContext:
+    """The command's AppContext: the one the root command made for this run (settings read on first use),
+    or a new one when a command function is called outside the command line."""
+    import click
+
+    current = click.get_current_context(silent=True)
+    root = current.find_root() if current is not None else None
+    if root is None:
+        return AppContext()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext()
+        root.call_on_close(root.obj.close)
+    return root.obj
 
 
 def main() -> None:

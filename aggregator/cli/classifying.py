@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from aggregator.cli import app, console, open_database
+from aggregator.cli import app, app_context, console, open_database
 from aggregator.settings import Settings
 
 classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
@@ -25,14 +25,17 @@ def classify(
     if ctx.invoked_subcommand is not None:
         return
     from aggregator.classify.label import classify_resources
-    from aggregator.config.sources import load_sources
     from aggregator.ingest.run import utcnow
     from aggregator.jobs.monthly import build_classifier, source_hints
 
-    settings = Settings()
-    hints = source_hints(load_sources(settings.sources_file).sources)
+    settings = app_context().settings
+    hints = source_hints(app_context().sources_file().sources)
     report = classify_resources(
-        open_database(settings), build_classifier(settings), hints, utcnow(), everything=everything
+        app_context().engine,
+        build_classifier(settings, app_context().taxonomy()),
+        hints,
+        utcnow(),
+        everything=everything,
     )
     console.print(f"labelled {report.classified} resources ({report.off_topic} off-topic)")
 
@@ -55,10 +58,9 @@ def classify_eval(
     from aggregator.classify.labelled import load_labelled
     from aggregator.classify.pageset import examples_of, load_page_set
     from aggregator.classify.siteeval import evaluate_by_site, report_as_dict, score_file
-    from aggregator.config.taxonomy import load_taxonomy
 
-    settings = Settings()
-    taxonomy = load_taxonomy(settings.taxonomy_file)
+    settings = app_context().settings
+    taxonomy = app_context().taxonomy()
     old = load_labelled(settings.labelled_set)
     pages = examples_of(load_page_set(settings.page_set, taxonomy))
     if labelled_file is not None:
@@ -100,14 +102,12 @@ def classify_retrain() -> None:
     from aggregator.classify.label import corrected_examples
     from aggregator.classify.labelled import load_labelled
     from aggregator.classify.learned import save_model, train_model
-    from aggregator.config.sources import load_sources
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.jobs.monthly import source_hints
 
-    settings = Settings()
+    settings = app_context().settings
     seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
-    corrections = corrected_examples(open_database(settings), source_hints(load_sources(settings.sources_file).sources))
-    model = train_model([*seed, *corrections], load_taxonomy(settings.taxonomy_file))
+    corrections = corrected_examples(app_context().engine, source_hints(app_context().sources_file().sources))
+    model = train_model([*seed, *corrections], app_context().taxonomy())
     settings.model_path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, settings.model_path)
     console.print(
@@ -123,7 +123,7 @@ def dedupe(ctx: typer.Context) -> None:
     from aggregator.dedupe.merge import dedupe_resources
     from aggregator.ingest.run import utcnow
 
-    report = dedupe_resources(open_database(Settings()), utcnow())
+    report = dedupe_resources(app_context().engine, utcnow())
     console.print(f"merged {report.merged} duplicates among {report.compared} resources")
 
 
@@ -141,9 +141,8 @@ def dedupe_eval(
 
     if labelled_file is not None:
         from aggregator.classify.pageset import load_page_set
-        from aggregator.config.taxonomy import load_taxonomy
 
-        pages = [p.record for p in load_page_set(labelled_file, load_taxonomy(Settings().taxonomy_file))]
+        pages = [p.record for p in load_page_set(labelled_file, app_context().taxonomy())]
         result = evaluate_pages(pages)
         console.print(f"{len(pages)} pages: {result.describe()}", highlight=False, soft_wrap=True)
         return

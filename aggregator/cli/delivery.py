@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Connection
 
-from aggregator.cli import app, console, open_database
+from aggregator.cli import app, app_context, console
 from aggregator.digest.errors import SendStateError
 from aggregator.settings import Settings
 
@@ -57,17 +57,16 @@ def issue_send(
     ),
 ) -> None:
     """Send an approved issue to every active subscriber once (or resume a stopped send)."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.composition import find_issue, messages_to_send
     from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
 
-    settings = Settings()
+    settings = app_context().settings
     if not dry_run:
         require_https_links(settings, allow_insecure=allow_insecure_links)
-    engine = open_database(settings)
-    taxonomy, names = load_taxonomy(settings.taxonomy_file), _source_names(settings)
+    engine = app_context().engine
+    taxonomy, names = app_context().taxonomy(), _source_names(settings)
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)
@@ -126,12 +125,11 @@ def issue_check(
 ) -> None:
     """The quality gate: dead and login-walled links, repeats of the last 3 issues, images without alt text;
     a link it could not check is listed as not checked, and the issue does not pass without --accept-unchecked."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.quality import FetcherLinkChecker, check_issue
     from aggregator.ingest.fetch import Fetcher
 
-    settings = Settings()
-    engine = open_database(settings)
+    settings = app_context().settings
+    engine = app_context().engine
     with engine.connect() as conn, Fetcher(settings) as fetcher:
         report = check_issue(
             conn,
@@ -139,7 +137,7 @@ def issue_check(
             FetcherLinkChecker(fetcher),
             _now(),
             settings=settings,
-            taxonomy=load_taxonomy(settings.taxonomy_file),
+            taxonomy=app_context().taxonomy(),
         )
     unchecked = len({p.detail for p in report.unchecked})
     table = Table(
@@ -176,13 +174,12 @@ def issue_preview(
     text: bool = typer.Option(False, "--text", help="Print the plain-text part instead of the HTML."),
 ) -> None:
     """Print an issue as a subscriber (or, by default, everyone) would get it."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.issue import load_issue
     from aggregator.digest.preview import find_recipient
     from aggregator.digest.render import render_digest
 
-    settings = Settings()
-    engine = open_database(settings)
+    settings = app_context().settings
+    engine = app_context().engine
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
         recipient = None
@@ -190,9 +187,7 @@ def issue_preview(
             recipient = find_recipient(conn, subscriber)
             if recipient is None:
                 raise SendStateError(f"no subscriber {subscriber}", hint="check the address")
-    rendered = render_digest(
-        content, recipient=recipient, settings=settings, taxonomy=load_taxonomy(settings.taxonomy_file)
-    )
+    rendered = render_digest(content, recipient=recipient, settings=settings, taxonomy=app_context().taxonomy())
     typer.echo(f"Subject: {rendered.subject}\n")
     typer.echo(rendered.text if text else rendered.html)
 
@@ -204,13 +199,12 @@ def issue_send_test(
     month: str | None = MONTH_OPTION,
 ) -> None:
     """Send the whole issue once to one address with a [TEST] subject (not recorded as a delivery)."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.issue import load_issue
     from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.single import send_test
 
-    settings = Settings()
-    engine = open_database(settings)
+    settings = app_context().settings
+    engine = app_context().engine
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
     send_test(
@@ -218,7 +212,7 @@ def issue_send_test(
         to,
         make_mailer(settings, content.month),
         settings,
-        taxonomy=load_taxonomy(settings.taxonomy_file),
+        taxonomy=app_context().taxonomy(),
         now=_now(),
     )
     console.print(f"test of {content.month} sent to {to}")
@@ -251,8 +245,8 @@ def issue_approve(
     from aggregator.digest.plan import count_recipients
     from aggregator.review.lifecycle import EmptyIssueError, issue_has_items
 
-    settings = Settings()
-    engine = open_database(settings)
+    settings = app_context().settings
+    engine = app_context().engine
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)

@@ -15,7 +15,7 @@ from aggregator.classify.classifier import Classifier
 from aggregator.classify.label import LabelReport, classify_resources
 from aggregator.classify.learned import ModelError, load_model
 from aggregator.config.sources import Hints, SourceConfig
-from aggregator.config.taxonomy import load_taxonomy
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.db.schema import issues
 from aggregator.dedupe.merge import MergeReport, dedupe_resources
 from aggregator.ingest.harvest import Fetcher
@@ -37,9 +37,10 @@ class MonthlyReport:
     archive: object | None = None  # archive build report
 
 
-def build_classifier(settings: Settings) -> Classifier:
-    """The taxonomy's rules, plus the learned model when `aggregator classify retrain` has saved one."""
-    taxonomy = load_taxonomy(settings.taxonomy_file)
+def build_classifier(settings: Settings, taxonomy: Taxonomy | None = None) -> Classifier:
+    """The taxonomy's rules (default: read from settings.taxonomy_file), plus the learned model when
+    `aggregator classify retrain` has saved one."""
+    taxonomy = taxonomy or load_taxonomy(settings.taxonomy_file)
     model = None
     if settings.model_path.is_file():
         try:

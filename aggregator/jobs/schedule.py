@@ -238,10 +238,11 @@ def run_scheduler(
     notifier: Notifier | None,
     *,
     clock: Callable[[], datetime] = utcnow,
+    reload: Callable[[], Sequence[SourceConfig]] | None = None,
 ) -> None:
     """Run until interrupted (hold `scheduler_lock` around it). A stop lets the fetches in flight finish (each
     is bounded by the total deadline) before returning, since the caller then closes the fetcher under them."""
-    scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock)
+    scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock, reload=reload)
     logger.info("scheduler started", extra={"count": len(scheduler.get_jobs()) - 1})
     try:
         scheduler.start()
@@ -258,10 +259,14 @@ def make_scheduler(
     notifier: Notifier | None,
     *,
     clock: Callable[[], datetime] = utcnow,
+    reload: Callable[[], Sequence[SourceConfig]] | None = None,
 ) -> BlockingScheduler:
     """A BlockingScheduler (not started) with one job per enabled source, first run when the stored last
     fetch + interval says, and one job for the draft day, also run at start so that a scheduler that
-    was down at the draft hour catches up. Jobs live in memory: the database is the state."""
+    was down at the draft hour catches up. Jobs live in memory: the database is the state.
+
+    With `reload` (the AppContext's sources, re-read when sources.yaml changes), a job looks every minute
+    and replaces the fetch jobs of the sources that were added, changed or removed."""
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
@@ -269,6 +274,7 @@ def make_scheduler(
     )
     now, last = clock(), last_fetches(engine)
     settling = threading.Lock()
+    current = {"configs": tuple(configs)}  # swapped whole by the reload job
 
     def fetch_job(config: SourceConfig) -> None:
         current = clock()
@@ -279,18 +285,46 @@ def make_scheduler(
         outcomes = run_fetch(settings, [config], engine, fetcher, clock=clock)
         if any(o.outcome == "new-data" for o in outcomes):
             with settling:  # fetch jobs run in parallel threads; merging and labelling go one at a time
-                settle_resources(engine, settings, configs, clock())
+                settle_resources(engine, settings, current["configs"], clock())
+
+    def add_fetch_job(config: SourceConfig, last_fetch: datetime | None, at: datetime) -> None:
+        scheduler.add_job(
+            fetch_job,
+            IntervalTrigger(seconds=config.interval.total_seconds()),
+            args=[config],
+            id=f"fetch:{config.id}",
+            name=f"fetch {config.id}",
+            next_run_time=next_fetch_at(last_fetch, config.interval, at),
+            replace_existing=True,
+        )
 
     for config in configs:
         if config.enabled:
-            scheduler.add_job(
-                fetch_job,
-                IntervalTrigger(seconds=config.interval.total_seconds()),
-                args=[config],
-                id=f"fetch:{config.id}",
-                name=f"fetch {config.id}",
-                next_run_time=next_fetch_at(last.get(config.id), config.interval, now),
-            )
+            add_fetch_job(config, last.get(config.id), now)
+
+    def reload_job() -> None:
+        assert reload is not None
+        try:
+            fresh = tuple(reload())
+        except AggregatorError as exc:  # an edit in progress, or a mistake: keep running the sources we have
+            logger.warning("sources.yaml not reloaded: %s", exc)
+            return
+        if fresh == current["configs"]:
+            return
+        old, new = {c.id: c for c in current["configs"]}, {c.id: c for c in fresh}
+        changed = [source_id for source_id, c in old.items() if new.get(source_id) != c]
+        for source_id in changed:
+            if scheduler.get_job(f"fetch:{source_id}") is not None:
+                scheduler.remove_job(f"fetch:{source_id}")
+        at, stored = clock(), last_fetches(engine)
+        for config in fresh:
+            if config.enabled and old.get(config.id) != config:
+                add_fetch_job(config, stored.get(config.id), at)
+        current["configs"] = fresh
+        logger.info("sources.yaml reloaded", extra={"count": sum(1 for c in fresh if c.enabled)})
+
+    if reload is not None:
+        scheduler.add_job(reload_job, IntervalTrigger(minutes=1), id="reload-sources", name="reload sources.yaml")
 
     def draft_job() -> None:
         prepare_scheduled_draft(engine, settings, clock(), notifier)

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.digest.errors import MailError
 from aggregator.digest.links import Links
-from aggregator.digest.mail import Mailer, make_mailer
 from aggregator.digest.single import send_confirmation
 from aggregator.model import SubscriberStatus
 from aggregator.people.subscribers import (
@@ -332,14 +331,9 @@ def _list_name(settings: Settings) -> str:
     return parseaddr(settings.mail.from_address)[0] or "the monthly digest"
 
 
-def confirmation_mailer(settings: Settings) -> Mailer:
-    """SMTP when configured, else the outbox folder `<data_dir>/outbox/confirmations`."""
-    return make_mailer(settings, "confirmations")
-
-
 def _confirmation_job(address: str, confirm_url: str, now: datetime) -> Callable[[], None]:
     settings = deps().settings
-    mailer = deps().mailer or confirmation_mailer(settings)
+    mailer = deps().mailer or deps().app.mailer("confirmations")  # SMTP when configured, else the outbox
 
     def job() -> None:
         try:
