@@ -17,10 +17,9 @@ from aggregator.config.sources import SourceConfig
 from aggregator.db.schema import audit_log, issues, resources
 from aggregator.digest.issue import prepare_draft
 from aggregator.ingest.fetch import Fetcher
+from aggregator.jobs.draft import DRAFT_ACTION, TransportNotifier
 from aggregator.jobs.schedule import (
-    DRAFT_ACTION,
     SchedulerBusy,
-    TransportNotifier,
     make_scheduler,
     run_due,
     scheduler_lock,

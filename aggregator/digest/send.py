@@ -8,15 +8,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.digest import deliveries as store
 from aggregator.digest.compose import Copies
-from aggregator.digest.deliveries import Target
+from aggregator.digest.dkim import load_signer
 from aggregator.digest.errors import (
     AddressError,
     DeliveryFailure,
@@ -27,67 +26,15 @@ from aggregator.digest.errors import (
 from aggregator.digest.issue import load_issue
 from aggregator.digest.mail.base import Mailer, SendPolicy, Session  # noqa: F401 (Session: re-exported)
 from aggregator.digest.mail.factory import send_policy
-from aggregator.digest.message import envelope_sender, load_signer
+from aggregator.digest.message import envelope_sender
 from aggregator.digest.pacing import PacedConnection, Throttle
 from aggregator.digest.senders import dead_local_senders, default_worker_id
+from aggregator.digest.sendrun import SendOptions, SendReport, SendRun, utc_now  # noqa: F401 (re-exported)
+from aggregator.digest.statements import SendStatements, Target, sending_connection
 from aggregator.model import DeliveryStatus, IssueStatus
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SendOptions:
-    batch_size: int = 200  # deliveries leased at once by each connection's worker
-    lease: timedelta = timedelta(minutes=10)
-    backoff: float = 2.0  # seconds before the first retry of a 4xx; doubled for each next one
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    issue_id: int
-    sent: int
-    skipped: int  # subscribers who left before their message went
-    failed: int
-    bounced: int  # refused addresses (5xx to RCPT)
-    retried: int
-    pending: int  # left for a resume (a stopped connection, another worker's leases)
-    finished: bool  # the issue is marked sent
-    errors: tuple[str, ...] = ()
-    copies: int = 0  # distinct copies rendered
-    parked: int = 0  # set aside after policy.park_after tries with no reply seen
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class _Run:
-    """What the worker threads share."""
-
-    engine: Engine
-    issue_id: int
-    mailer: Mailer
-    settings: Settings
-    policy: SendPolicy
-    copies: Copies
-    options: SendOptions
-    now: Callable[[], datetime]
-    sleep: Callable[[float], None]
-    throttle: Throttle
-    progress: Callable[[int], None] | None
-    counts: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stop: threading.Event = field(default_factory=threading.Event)
-    sqlite_writes: threading.Lock = field(default_factory=threading.Lock)  # see deliveries.SendStatements
-
-    def count(self, key: str) -> None:
-        with self.lock:
-            self.counts[key] += 1
-        if key == "sent" and self.progress is not None:
-            self.progress(1)
 
 
 def send_issue(
@@ -132,7 +79,7 @@ def send_issue(
         content, settings, taxonomy or load_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
     )
     policy = policy or send_policy(settings)
-    run = _Run(
+    run = SendRun(
         engine,
         issue_id,
         transport,
@@ -178,15 +125,15 @@ def _report(
     )
 
 
-def _work(run: _Run, owner: str) -> None:
+def _work(run: SendRun, owner: str) -> None:
     """One connection's worker: lease a batch, send it message by message, until nothing is left.
 
     Its database connection is in autocommit: every statement it runs for a message is safe on its
-    own (see deliveries.SendStatements), so a sent mark is committed the moment it is written."""
+    own (see statements.SendStatements), so a sent mark is committed the moment it is written."""
     connection = PacedConnection(run.mailer, run.policy, run.throttle, envelope_sender(run.settings))
     claimed: list[int] = []
     try:
-        with run.engine.connect() as conn, store.sending_connection(conn):
+        with run.engine.connect() as conn, sending_connection(conn):
             try:
                 while not run.stop.is_set():
                     with conn.begin():
@@ -209,8 +156,8 @@ def _work(run: _Run, owner: str) -> None:
         connection.close()
 
 
-def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: PacedConnection) -> None:
-    statements = store.SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
+def _send_batch(run: SendRun, conn: Connection, owner: str, claimed: list[int], connection: PacedConnection) -> None:
+    statements = SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
     margin = timedelta(
@@ -236,7 +183,7 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
 
 
 def _send_one(
-    run: _Run, owner: str, target: Target, connection: PacedConnection, statements: store.SendStatements
+    run: SendRun, owner: str, target: Target, connection: PacedConnection, statements: SendStatements
 ) -> str | None:
     """Send one message, retrying a 4xx; its Message-ID once the server said 250, for the caller to record
     at once. A refusal is recorded here, and so is parking.
@@ -295,7 +242,7 @@ def _send_one(
     return None
 
 
-def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
+def _park(run: SendRun, owner: str, target: Target, times: int, last: str) -> None:
     reason = (
         f"parked: its message went out {times} times with no reply seen (the sender died while sending "
         f"it, or the connection was lost after its body, so it may have been delivered); last: {last}"
@@ -312,12 +259,12 @@ def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
     run.count("parked")
 
 
-def _return_path(run: _Run, target: Target) -> str | None:
+def _return_path(run: SendRun, target: Target) -> str | None:
     """This delivery's VERP envelope sender: a bounce to it names the issue and the subscriber."""
     return run.copies.return_path(target.subscriber_id)
 
 
-def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:
+def _record_failure(run: SendRun, owner: str, target: Target, error: str, *, bounce: bool) -> None:
     # a transaction of its own (the worker's connection is in autocommit): the failure and the bounce count
     # are written together or not at all
     with run.engine.begin() as conn:
