@@ -14,7 +14,8 @@ from sqlalchemy import Engine, or_, select
 from aggregator.classify.classifier import Classifier
 from aggregator.classify.label import LabelReport, classify_resources
 from aggregator.classify.learned import ModelError, load_model
-from aggregator.config.sources import Hints, SourceConfig
+from aggregator.config.source_options import Hints
+from aggregator.config.sources import SourceConfig
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.db.schema import issues
 from aggregator.dedupe.merge import MergeReport, dedupe_resources

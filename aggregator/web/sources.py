@@ -215,7 +215,7 @@ def doctor(source_id: str):
 @admin_required
 def add_form():
     """Recognise a site's platform from one of its pages and show its routes, richest first, with samples."""
-    from aggregator.config.sources import check_http_url
+    from aggregator.config.source_options import check_http_url
     from aggregator.errors import AggregatorError
     from aggregator.ingest.routes import discover_routes, suggest_id
 
