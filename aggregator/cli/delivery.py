@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Connection
 
-from aggregator.cli import app, app_context, console
+from aggregator.cli import app, app_ctx, console
 from aggregator.digest.errors import SendStateError
 from aggregator.settings import Settings
 
@@ -62,11 +62,11 @@ def issue_send(
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
 
-    settings = app_context().settings
+    settings = app_ctx().settings
     if not dry_run:
         require_https_links(settings, allow_insecure=allow_insecure_links)
-    engine = app_context().engine
-    taxonomy, names = app_context().taxonomy(), _source_names(settings)
+    engine = app_ctx().engine
+    taxonomy, names = app_ctx().taxonomy(), _source_names(settings)
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)
@@ -128,8 +128,8 @@ def issue_check(
     from aggregator.digest.quality import FetcherLinkChecker, check_issue
     from aggregator.ingest.fetch import Fetcher
 
-    settings = app_context().settings
-    engine = app_context().engine
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn, Fetcher(settings) as fetcher:
         report = check_issue(
             conn,
@@ -137,7 +137,7 @@ def issue_check(
             FetcherLinkChecker(fetcher),
             _now(),
             settings=settings,
-            taxonomy=app_context().taxonomy(),
+            taxonomy=app_ctx().taxonomy(),
         )
     unchecked = len({p.detail for p in report.unchecked})
     table = Table(
@@ -178,8 +178,8 @@ def issue_preview(
     from aggregator.digest.preview import find_recipient
     from aggregator.digest.render import render_digest
 
-    settings = app_context().settings
-    engine = app_context().engine
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
         recipient = None
@@ -187,7 +187,7 @@ def issue_preview(
             recipient = find_recipient(conn, subscriber)
             if recipient is None:
                 raise SendStateError(f"no subscriber {subscriber}", hint="check the address")
-    rendered = render_digest(content, recipient=recipient, settings=settings, taxonomy=app_context().taxonomy())
+    rendered = render_digest(content, recipient=recipient, settings=settings, taxonomy=app_ctx().taxonomy())
     typer.echo(f"Subject: {rendered.subject}\n")
     typer.echo(rendered.text if text else rendered.html)
 
@@ -203,8 +203,8 @@ def issue_send_test(
     from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.single import send_test
 
-    settings = app_context().settings
-    engine = app_context().engine
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
     send_test(
@@ -212,7 +212,7 @@ def issue_send_test(
         to,
         make_mailer(settings, content.month),
         settings,
-        taxonomy=app_context().taxonomy(),
+        taxonomy=app_ctx().taxonomy(),
         now=_now(),
     )
     console.print(f"test of {content.month} sent to {to}")
@@ -245,8 +245,8 @@ def issue_approve(
     from aggregator.digest.plan import count_recipients
     from aggregator.review.lifecycle import EmptyIssueError, issue_has_items
 
-    settings = app_context().settings
-    engine = app_context().engine
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)

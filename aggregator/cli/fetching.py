@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aggregator.cli import app, app_context, console, err_console, open_database
+from aggregator.cli import app, app_ctx, console, err_console, open_database
 from aggregator.settings import Settings
 
 OFFLINE_LINE = (
@@ -21,7 +21,7 @@ OFFLINE_LINE = (
 def run() -> None:
     """One pass of the monthly pipeline on the configured (by default embedded) setup:
     fetch every source, merge duplicates, label new resources."""
-    pass_over_sources(app_context().settings, only=None, monthly=True)
+    pass_over_sources(app_ctx().settings, only=None, monthly=True)
 
 
 @app.command()
@@ -29,7 +29,7 @@ def fetch(
     source: list[str] | None = typer.Option(None, "--source", "-s", help="Only this source id (repeatable)."),
 ) -> None:
     """Fetch sources now, store new and changed resources, and print a summary per source."""
-    pass_over_sources(app_context().settings, only=source, monthly=False)
+    pass_over_sources(app_ctx().settings, only=source, monthly=False)
 
 
 @app.command()
@@ -37,7 +37,7 @@ def demo() -> None:
     """Serve the partner-site fixtures locally and run the monthly pass against them (no network needed)."""
     from aggregator.jobs.demo import run_demo
 
-    settings = demo_data_settings(app_context().settings)
+    settings = demo_data_settings(app_ctx().settings)
     run_demo(
         lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport), settings=settings
     )

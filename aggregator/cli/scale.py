@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from aggregator.cli import app, app_context, console, open_database
+from aggregator.cli import app, app_ctx, console, open_database
 from aggregator.settings import Settings
 
 enqueue_app = typer.Typer(
@@ -36,7 +36,7 @@ def worker(
     for name in queue or ():
         if name not in queues:
             raise typer.BadParameter(f"{name!r}: the queues are fetch and send", param_hint="--queue")
-    open_database(app_context().settings).dispose()  # upgrade the schema once, before the processes start
+    open_database(app_ctx().settings).dispose()  # upgrade the schema once, before the processes start
     argv = [
         sys.executable,
         "-m",
@@ -64,8 +64,8 @@ def enqueue_fetch(
     """One fetch job per enabled source (sources of one host spaced by the per-host delay)."""
     from aggregator.jobs.queue.dispatch import plan_fetch
 
-    settings = app_context().settings
-    sources_file = app_context().sources_file()
+    settings = app_ctx().settings
+    sources_file = app_ctx().sources_file()
     configs = [sources_file.get(s) for s in source] if source else list(sources_file.sources)
     jobs = plan_fetch(configs, settings.fetch.per_host_delay)
     with _OpenDispatcher(settings, in_process) as dispatcher:
@@ -88,9 +88,9 @@ def enqueue_send(
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.dispatch import plan_send
 
-    settings = app_context().settings
+    settings = app_ctx().settings
     require_https_links(settings, allow_insecure=allow_insecure_links)
-    plan = plan_send(app_context().engine, issue, batch or QueueSettings().send_batch, utcnow())
+    plan = plan_send(app_ctx().engine, issue, batch or QueueSettings().send_batch, utcnow())
     with _OpenDispatcher(settings, in_process) as dispatcher:
         dispatcher.send(plan)
     console.print(
@@ -107,9 +107,9 @@ def enqueue_schedule() -> None:
     from aggregator.jobs.queue.scheduler import make_queue_scheduler
     from aggregator.jobs.schedule import TransportNotifier, scheduler_lock
 
-    settings = app_context().settings
-    engine = app_context().engine
-    configs = list(app_context().sources_file().sources)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
+    configs = list(app_ctx().sources_file().sources)
     dispatcher, broker = open_queue_dispatcher(QueueSettings())
     try:
         with scheduler_lock(engine, settings):

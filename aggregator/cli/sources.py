@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from aggregator.cli import app, app_context, console, err_console
+from aggregator.cli import app, app_ctx, console, err_console
 from aggregator.settings import Settings
 
 sources_app = typer.Typer(help="Check, inspect, import and export the sources in sources.yaml.", no_args_is_help=True)
@@ -25,7 +25,7 @@ def sources_check(
     """Validate sources.yaml; a bad file is reported with its line and how to fix it."""
     from aggregator.config.sources import load_sources
 
-    path = file or app_context().settings.sources_file
+    path = file or app_ctx().settings.sources_file
     sources_file = load_sources(path)
     enabled = sum(1 for s in sources_file.sources if s.enabled)
     console.print(f"[green]✓[/green] {path}: {len(sources_file.sources)} sources ({enabled} enabled)")
@@ -36,8 +36,8 @@ def sources_status() -> None:
     """Health of every source: last fetch, HTTP status, failures, entries per run, drift alarm."""
     from aggregator.review.health import source_health
 
-    configs = app_context().sources_file().sources
-    rows = source_health(app_context().engine, configs)
+    configs = app_ctx().sources_file().sources
+    rows = source_health(app_ctx().engine, configs)
     table = Table(title="Sources")
     for column in ("source", "adapter", "state", "last fetch", "HTTP", "failures", "entries", "problem", "next try"):
         table.add_column(column)
@@ -62,7 +62,7 @@ def sources_export_opml(output: Path | None = typer.Argument(None, help="File to
     """Write the sources as OPML 2.0 (feeds readable by any feed reader)."""
     from aggregator.config.opml import export_opml
 
-    data = export_opml(app_context().sources_file().sources)
+    data = export_opml(app_ctx().sources_file().sources)
     if output:
         output.write_bytes(data)
         console.print(f"wrote {output}")
@@ -79,7 +79,7 @@ def sources_import_opml(
     from aggregator.config.opml import dump_sources, import_opml
     from aggregator.config.sources import load_sources, parse_sources
 
-    settings = app_context().settings
+    settings = app_ctx().settings
     path = settings.sources_file
     current = load_sources(path)
     result = import_opml(
@@ -144,7 +144,7 @@ def sources_add(
     from aggregator.config.sources import check_http_url, load_sources
     from aggregator.ingest.routes import append_source, discover_routes, route_entry, suggest_id
 
-    settings = app_context().settings
+    settings = app_ctx().settings
     path = file or settings.sources_file
     current = load_sources(path)
     try:
@@ -208,8 +208,8 @@ def sources_doctor(
     """Re-check each source's route on the live site: a richer route, a moved feed, selectors that stopped matching."""
     from aggregator.ingest.routes import doctor_source
 
-    settings = app_context().settings
-    sources_file = app_context().sources_file()
+    settings = app_ctx().settings
+    sources_file = app_ctx().sources_file()
     configs = [sources_file.get(source_id)] if source_id else [s for s in sources_file.sources if s.enabled]
     problems = 0
     with _route_fetcher(settings, fixtures) as fetcher:

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, app_context, console, err_console
+from aggregator.cli import app, app_ctx, console, err_console
 from aggregator.errors import ConfigError
 from aggregator.model import SubscriberStatus
 
@@ -33,7 +33,7 @@ def list_command(
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"choose one of {', '.join(STATUSES)}", param_hint="--status")
-    with app_context().engine.connect() as conn:
+    with app_ctx().engine.connect() as conn:
         people = list_subscribers(conn, status)
     table = Table("Email", "Status", "Origin", "Since", "Audiences", "Themes")
     for person in people:
@@ -54,7 +54,7 @@ def export_command(email: str = typer.Argument(..., help="The subscriber's email
     """Print everything held about one subscriber as JSON: their record, consent ledger and deliveries."""
     from aggregator.people.subscribers import export_subscriber
 
-    with app_context().engine.connect() as conn:
+    with app_ctx().engine.connect() as conn:
         data = export_subscriber(conn, email)
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
 
@@ -67,7 +67,7 @@ def erase_command(
     """Delete one subscriber and everything about them (record, consent ledger, deliveries). Cannot be undone."""
     from aggregator.people.subscribers import erase_subscriber, export_subscriber
 
-    engine = app_context().engine
+    engine = app_ctx().engine
     with engine.connect() as conn:
         data = export_subscriber(conn, email)
     if not yes:
@@ -103,8 +103,8 @@ def import_command(
     from aggregator.people.subscribers import import_csv
 
     rows = read_csv_rows(file)
-    taxonomy = app_context().taxonomy()
-    with app_context().engine.begin() as conn:
+    taxonomy = app_ctx().taxonomy()
+    with app_ctx().engine.begin() as conn:
         report = import_csv(conn, rows, basis, datetime.now(UTC), taxonomy=taxonomy)
     console.print(
         f"Imported {report.imported}; already known (left as they were): {report.existing}; "
@@ -146,8 +146,8 @@ def mail_in() -> None:
     ARF complaints are applied to the subscribers they name and recorded in the consent ledger."""
     from aggregator.digest.mailbox import ImapMailbox, process_mailbox
 
-    settings = app_context().settings
-    engine = app_context().engine
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with ImapMailbox(settings.mailin) as mailbox:
         report = process_mailbox(engine, mailbox, settings, lambda: datetime.now(UTC))
     table = Table("message", "kind", "subscribers", "changed", title=f"{len(report.outcomes)} messages read")

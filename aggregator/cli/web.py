@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, app_context, console, open_database
+from aggregator.cli import app, app_ctx, console, open_database
 from aggregator.settings import Settings
 
 users_app = typer.Typer(help="Editor and admin accounts of the web app.", no_args_is_help=True)
@@ -19,7 +19,7 @@ def web_settings(demo: bool) -> Settings:
     """The configured settings, or with `demo` those of the demo's own data."""
     from aggregator.cli.fetching import demo_data_settings
 
-    return demo_data_settings(app_context().settings) if demo else app_context().settings
+    return demo_data_settings(app_ctx().settings) if demo else app_ctx().settings
 
 
 @app.command()
@@ -97,7 +97,7 @@ def users_password(email: str = typer.Argument(..., help="The account's email ad
     from aggregator.people.users import AccountError, Passwords, find_user_by_email, set_password
 
     password = _read_password()
-    engine = app_context().engine
+    engine = app_ctx().engine
     with engine.begin() as conn:
         user = find_user_by_email(conn, email)
         if user is None:
@@ -111,7 +111,7 @@ def users_list() -> None:
     """Every account with its role and whether it can sign in."""
     from aggregator.people.users import list_users
 
-    with app_context().engine.connect() as conn:
+    with app_ctx().engine.connect() as conn:
         people = list_users(conn)
     table = Table(title="Accounts")
     for column in ("id", "email", "name", "role", "active", "last sign-in"):

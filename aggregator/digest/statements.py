@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from aggregator.db.schema import UTCDateTime
-from aggregator.model import SubscriberStatus
+from aggregator.model import DeliveryStatus, SubscriberStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class Target:
     unconfirmed: int = 0  # tries with no reply seen so far (the deliveries.unconfirmed column)
 
 
+_STATUSES = {s.name.lower(): s.value for s in DeliveryStatus}  # the stored words, from the enum
+
 # The statements run for every message go straight to the driver's cursor, written once per paramstyle:
 # SQLAlchemy's execute path (compiled cache lookup, parameter and result processing) cost more than the
 # queries themselves, about a fifth of a message's budget.
@@ -36,27 +38,21 @@ _CHECK_SQL = (
     "SELECT d.subscriber_id, s.email, s.status, s.audiences, s.themes, s.token_version, d.message_id, "
     "d.unconfirmed "
     "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
-    "WHERE d.id = {p} AND d.status = 'pending' AND d.lease_owner = {p}"
+    "WHERE d.id = {p} AND d.status = '{pending}' AND d.lease_owner = {p}"
 )
-
-
 _MARK_SENT_SQL = (
-    "UPDATE deliveries SET status = 'sent', sent_at = {p}, message_id = {p}, lease_until = NULL, "
+    "UPDATE deliveries SET status = '{sent}', sent_at = {p}, message_id = {p}, lease_until = NULL, "
     "attempts = attempts + 1, unconfirmed = unconfirmed - 1 "
-    "WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+    "WHERE id = {p} AND lease_owner = {p} AND status = '{pending}'"
 )
-
-
 # Written before a message goes out, so that a sender that dies sending it leaves the count behind.
 _TAKE_SQL = (
     "UPDATE deliveries SET unconfirmed = unconfirmed + 1, message_id = {p} "
-    "WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+    "WHERE id = {p} AND lease_owner = {p} AND status = '{pending}'"
 )
-
-
 _MARK_SKIPPED_SQL = (
-    "UPDATE deliveries SET status = 'skipped', last_error = {p}, lease_until = NULL, "
-    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = 'pending'"
+    "UPDATE deliveries SET status = '{skipped}', last_error = {p}, lease_until = NULL, "
+    "attempts = attempts + 1 WHERE id = {p} AND lease_owner = {p} AND status = '{pending}'"
 )
 
 
@@ -102,7 +98,7 @@ class SendStatements:
         self._dialect = conn.dialect
         placeholder = "?" if self._dialect.paramstyle == "qmark" else "%s"
         self._check_sql, self._mark_sql, self._skip_sql, self._take_sql = (
-            sql.format(p=placeholder) for sql in (_CHECK_SQL, _MARK_SENT_SQL, _MARK_SKIPPED_SQL, _TAKE_SQL)
+            sql.format(p=placeholder, **_STATUSES) for sql in (_CHECK_SQL, _MARK_SENT_SQL, _MARK_SKIPPED_SQL, _TAKE_SQL)
         )
         self._time = UTCDateTime().process_bind_param  # the stored form of a datetime (text on SQLite)
 

@@ -102,7 +102,7 @@ def create_app(
     is registered, to do that. `context` is the process's AppContext (default: one made from `settings`
     and `engine`); the taxonomy and sources files are checked here, at start.
     """
-    context = context or AppContext(settings, engine=engine, clock=clock)
+    context = context or AppContext.create(settings, engine=engine, clock=clock)
     engine = context.engine
     context.taxonomy()
     context.sources()

@@ -45,7 +45,7 @@ class WorkerContext:
         from aggregator.context import AppContext
         from aggregator.db.engine import create_db_engine
 
-        app = AppContext(settings, engine=create_db_engine(settings.resolved_database_url))
+        app = AppContext.create(settings, engine=create_db_engine(settings.resolved_database_url))
         try:
             names = app.public_source_names()
         except ConfigError:  # a worker can send without sources.yaml; messages then show source ids
