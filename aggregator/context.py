@@ -11,14 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aggregator.settings import Settings
-
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from aggregator.config.sources import SourceConfig, SourcesFile
     from aggregator.config.taxonomy import Taxonomy
     from aggregator.digest.mail.base import Mailer, SendPolicy
+    from aggregator.settings import Settings
 
 
 def utc_now() -> datetime:
@@ -26,20 +25,21 @@ def utc_now() -> datetime:
 
 
 class AppContext:
-    """What every entry point shares. `settings` may be given, or a factory (default: read AGGREGATOR_* on first
+    """What every entry point shares. `settings` may be given, or a factory (default: AGGREGATOR_* read on first
     use); `engine` may be given (tests), else it is the configured database, upgraded once, on first use."""
 
     def __init__(
         self,
-        settings: Settings | Callable[[], Settings] = Settings,
+        settings: Settings | Callable[[], Settings] | None = None,
         *,
         engine: Engine | None = None,
         clock: Callable[[], datetime] = utc_now,
         make_mailer: Callable[[Settings, str], Mailer] | None = None,
         make_fetcher: Callable[..., Any] | None = None,
     ) -> None:
-        self._settings = settings if isinstance(settings, Settings) else None
-        self._settings_factory = settings if not isinstance(settings, Settings) else None
+        # a factory (or None: AGGREGATOR_* read on first use) is called once; a Settings object is used as it is
+        self._settings_factory = settings if settings is None or callable(settings) else None
+        self._settings = None if settings is None or callable(settings) else settings
         self._engine = engine
         self._owns_engine = False
         self._lock = threading.Lock()
@@ -49,15 +49,19 @@ class AppContext:
         self._make_fetcher = make_fetcher
 
     @classmethod
-    def create(cls, settings: Settings | Callable[[], Settings] = Settings, **options: Any) -> AppContext:
+    def create(cls, settings: Settings | Callable[[], Settings] | None = None, **options: Any) -> AppContext:
         """The context of one process (the CLI's run, a web worker, a queue worker): what entry points call."""
         return cls(settings, **options)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            assert self._settings_factory is not None
-            self._settings = self._settings_factory()
+            if self._settings_factory is None:
+                from aggregator.settings import Settings
+
+                self._settings = Settings()
+            else:
+                self._settings = self._settings_factory()
         return self._settings
 
     @property

@@ -19,7 +19,7 @@ TAXONOMY = os.path.join(os.path.dirname(__file__), "..", "taxonomy.yaml")
 def test_importing_the_context_loads_no_database_or_learning_library():
     code = (
         "import sys, aggregator.context; "
-        "print(sorted(m for m in ('sqlalchemy', 'sklearn', 'numpy', 'alembic', 'httpx') if m in sys.modules))"
+        "print(sorted(m for m in ('sqlalchemy', 'sklearn', 'numpy', 'alembic', 'httpx', 'pydantic_settings') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from sqlalchemy import Engine
 
-from aggregator.context import AppContext
 from aggregator.errors import AggregatorError
 from aggregator.settings import Settings
+
+if TYPE_CHECKING:
+    from aggregator.context import AppContext
 
 app = typer.Typer(
     help="Aggregate partner resources on kindness and compassion in health and care; send the monthly digest.",
@@ -46,6 +49,8 @@ def app_ctx() -> AppContext:
     """The command's AppContext: the one the root command made for this run (settings read on first use),
     or a new one when a command function is called outside the command line."""
     from click import get_current_context as current_click  # renamed: the data-access grep matches "text("
+
+    from aggregator.context import AppContext
 
     current = current_click(silent=True)
     root = current.find_root() if current is not None else None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aggregator.digest.mail.base import Mailer, SendPolicy
-from aggregator.settings import Settings
+
+if TYPE_CHECKING:
+    from aggregator.settings import Settings
 
 
 def make_mailer(settings: Settings, folder: str) -> Mailer:
