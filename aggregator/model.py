@@ -53,6 +53,16 @@ class DeliveryStatus(enum.StrEnum):
     PARKED = "parked"
 
 
+class SubscriberStatus(enum.StrEnum):
+    """Where a subscriber is: pending (unconfirmed) -> active <-> paused; unsubscribed and bounced end it."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """When and where an event (seminar, monthly conversation) takes place."""

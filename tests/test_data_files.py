@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from aggregator.cli import open_database
-from aggregator.digest.transport import OutboxTransport
+from aggregator.digest.mail.outbox import OutboxTransport
 from aggregator.settings import Settings
 
 

@@ -19,8 +19,8 @@ from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import resources, subscribers
 from aggregator.digest.issue import prepare_draft
+from aggregator.digest.mail.outbox import OutboxTransport
 from aggregator.digest.send import send_issue
-from aggregator.digest.transport import OutboxTransport
 from aggregator.ingest.fetch import guarded_transport
 from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.publish.archive import build_archive

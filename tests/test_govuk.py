@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
-from aggregator.ingest.adapters.govuk import content_api_url, humanise, parse_content_item, type_hint
+from aggregator.ingest.adapters.govuk import content_api_url, parse_content_item
+from aggregator.ingest.adapters.govuk_types import humanise, type_hint
 from aggregator.model import ResourceType
 from aggregator.text.sanitize import clean_text
 

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
+from aggregator.ingest.adapters.dublincore import dc_type_hint
 from aggregator.ingest.adapters.oaipmh import (
     OaiError,
     OaiPage,
-    dc_type_hint,
     harvest_records,
     list_records_url,
     parse_list_records,

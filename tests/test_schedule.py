@@ -17,10 +17,9 @@ from aggregator.config.sources import SourceConfig
 from aggregator.db.schema import audit_log, issues, resources
 from aggregator.digest.issue import prepare_draft
 from aggregator.ingest.fetch import Fetcher
+from aggregator.jobs.draft import DRAFT_ACTION, TransportNotifier
 from aggregator.jobs.schedule import (
-    DRAFT_ACTION,
     SchedulerBusy,
-    TransportNotifier,
     make_scheduler,
     run_due,
     scheduler_lock,
@@ -279,3 +278,41 @@ def test_stopping_the_scheduler_lets_the_fetch_in_flight_finish(tmp_path, databa
     finally:
         engine.dispose()
     assert [run.outcome for run in runs] == ["new-data"], runs
+
+
+def test_an_edited_sources_file_replaces_the_fetch_jobs_of_what_changed(engine, sched_settings, http_server):
+    configs = configs_for(http_server)
+    edited = [
+        configs[0].model_copy(update={"interval": timedelta(hours=2)}),  # changed
+        configs[1],  # as it was
+        SourceConfig(id="new", name="New", url=http_server.url("/new.xml"), adapter="feed", interval="1h"),
+    ]  # halfhourly removed
+    files = iter([configs, edited])
+    with Fetcher(sched_settings) as fetcher:
+        scheduler = make_scheduler(
+            engine, sched_settings, configs, fetcher, None, clock=Clock(T0), reload=lambda: next(files)
+        )
+    before = {job.id: job for job in scheduler.get_jobs()}
+    reload_job = before["reload-sources"].func
+    reload_job()  # the file as it was: nothing changes
+    assert {job.id for job in scheduler.get_jobs()} == set(before)
+    reload_job()
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"fetch:hourly", "fetch:daily", "fetch:new", "draft", "reload-sources"}
+    assert jobs["fetch:hourly"].args[0].interval == timedelta(hours=2)
+    assert jobs["fetch:daily"] is not None and jobs["fetch:daily"].args[0] == configs[1]
+
+
+def test_a_broken_sources_file_keeps_the_jobs_running(engine, sched_settings, http_server):
+    from aggregator.errors import ConfigError
+
+    configs = configs_for(http_server)
+
+    def broken():
+        raise ConfigError("bad indentation", path="sources.yaml")
+
+    with Fetcher(sched_settings) as fetcher:
+        scheduler = make_scheduler(engine, sched_settings, configs, fetcher, None, clock=Clock(T0), reload=broken)
+    before = {job.id for job in scheduler.get_jobs()}
+    scheduler.get_job("reload-sources").func()
+    assert {job.id for job in scheduler.get_jobs()} == before

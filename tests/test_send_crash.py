@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from aggregator.db.schema import deliveries, issues, subscribers
+from aggregator.digest.mail.smtp import SMTPTransport
 from aggregator.digest.send import SendOptions, send_issue
-from aggregator.digest.transport import SMTPTransport
 from tests.test_send_helpers import SECRET, TAXONOMY_FILE, Sink, SinkHandler, add_subscribers, seed_issue, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]

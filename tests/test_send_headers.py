@@ -15,9 +15,10 @@ from sqlalchemy import update
 from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.schema import resources
 from aggregator.digest.issue import load_issue
+from aggregator.digest.mail.outbox import OutboxTransport
+from aggregator.digest.mail.smtp import SMTPTransport
 from aggregator.digest.send import SendOptions, send_issue
 from aggregator.digest.single import send_test
-from aggregator.digest.transport import OutboxTransport, SMTPTransport
 from tests.test_send_helpers import TAXONOMY_FILE, Sink, add_subscribers, seed_issue, settings_for
 
 ENCODED_WORD = "=?utf-8?q?Hi=0ABcc:_x@example.com?="

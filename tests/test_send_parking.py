@@ -14,8 +14,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from aggregator.db.schema import deliveries, issues, subscribers
+from aggregator.digest.mail.smtp import SMTPTransport
 from aggregator.digest.send import SendOptions, send_issue
-from aggregator.digest.transport import SMTPTransport
 from tests.test_send_helpers import (
     SECRET,
     TAXONOMY_FILE,

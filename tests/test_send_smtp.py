@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from aggregator.db.schema import deliveries, issues, subscribers
 from aggregator.digest.addresses import MailToken, read_address
+from aggregator.digest.mail.outbox import OutboxTransport
+from aggregator.digest.mail.smtp import SMTPTransport
 from aggregator.digest.send import SendOptions, send_issue
-from aggregator.digest.transport import OutboxTransport, SMTPTransport
 from aggregator.people.tokens import Tokens
 from tests.support.resources import NOW
 from tests.test_send_helpers import SECRET, Sink, SinkHandler, add_subscribers, seed_issue, settings_for

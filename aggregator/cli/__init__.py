@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
     from aggregator.settings import Settings
 
+if TYPE_CHECKING:
+    from aggregator.context import AppContext
+
 app = typer.Typer(
     help="Aggregate partner resources on kindness and compassion in health and care; send the monthly digest.",
     no_args_is_help=True,
@@ -39,20 +42,28 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def load_settings() -> Settings:
-    """The settings from AGGREGATOR_* variables, imported when a command runs (pydantic is not needed for --help)."""
-    from aggregator.settings import Settings
-
-    return Settings()
-
-
 def open_database(settings: Settings) -> Engine:
-    """The engine for the configured database, upgraded to the newest schema."""
-    from aggregator.db.engine import create_db_engine, upgrade_database
+    """The engine for the configured database, upgraded to the newest schema (db.engine.open_database)."""
+    from aggregator.db.engine import open_database as open_engine
 
-    engine = create_db_engine(settings.resolved_database_url)
-    upgrade_database(engine)
-    return engine
+    return open_engine(settings)
+
+
+def app_ctx() -> AppContext:
+    """The command's AppContext: the one the root command made for this run (settings read on first use),
+    or a new one when a command function is called outside the command line."""
+    from click import get_current_context as current_click  # renamed: its name would trip the data-access grep
+
+    from aggregator.context import AppContext
+
+    current = current_click(silent=True)
+    root = current.find_root() if current is not None else None
+    if root is None:
+        return AppContext.create()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext.create()
+        root.call_on_close(root.obj.close)
+    return root.obj
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, open_database
 
 classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
 dedupe_app = typer.Typer(help="Merge the same resource listed by several sources; evaluate the matching.")
@@ -28,14 +28,17 @@ def classify(
     if ctx.invoked_subcommand is not None:
         return
     from aggregator.classify.label import classify_resources
-    from aggregator.config.sources import load_sources
     from aggregator.ingest.run import utcnow
     from aggregator.jobs.monthly import build_classifier, source_hints
 
-    settings = load_settings()
-    hints = source_hints(load_sources(settings.sources_file).sources)
+    settings = app_ctx().settings
+    hints = source_hints(app_ctx().sources_file().sources)
     report = classify_resources(
-        open_database(settings), build_classifier(settings), hints, utcnow(), everything=everything
+        app_ctx().engine,
+        build_classifier(settings, app_ctx().taxonomy()),
+        hints,
+        utcnow(),
+        everything=everything,
     )
     console.print(f"labelled {report.classified} resources ({report.off_topic} off-topic)")
 
@@ -58,10 +61,9 @@ def classify_eval(
     from aggregator.classify.labelled import load_labelled
     from aggregator.classify.pageset import examples_of, load_page_set
     from aggregator.classify.siteeval import evaluate_by_site, report_as_dict, score_file
-    from aggregator.config.taxonomy import load_taxonomy
 
-    settings = load_settings()
-    taxonomy = load_taxonomy(settings.taxonomy_file)
+    settings = app_ctx().settings
+    taxonomy = app_ctx().taxonomy()
     old = load_labelled(settings.labelled_set)
     pages = examples_of(load_page_set(settings.page_set, taxonomy))
     if labelled_file is not None:
@@ -103,14 +105,12 @@ def classify_retrain() -> None:
     from aggregator.classify.label import corrected_examples
     from aggregator.classify.labelled import load_labelled
     from aggregator.classify.learned import save_model, train_model
-    from aggregator.config.sources import load_sources
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.jobs.monthly import source_hints
 
-    settings = load_settings()
+    settings = app_ctx().settings
     seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
-    corrections = corrected_examples(open_database(settings), source_hints(load_sources(settings.sources_file).sources))
-    model = train_model([*seed, *corrections], load_taxonomy(settings.taxonomy_file))
+    corrections = corrected_examples(app_ctx().engine, source_hints(app_ctx().sources_file().sources))
+    model = train_model([*seed, *corrections], app_ctx().taxonomy())
     settings.model_path.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, settings.model_path)
     console.print(
@@ -126,7 +126,7 @@ def dedupe(ctx: typer.Context) -> None:
     from aggregator.dedupe.merge import dedupe_resources
     from aggregator.ingest.run import utcnow
 
-    report = dedupe_resources(open_database(load_settings()), utcnow())
+    report = dedupe_resources(app_ctx().engine, utcnow())
     console.print(f"merged {report.merged} duplicates among {report.compared} resources")
 
 
@@ -144,9 +144,8 @@ def dedupe_eval(
 
     if labelled_file is not None:
         from aggregator.classify.pageset import load_page_set
-        from aggregator.config.taxonomy import load_taxonomy
 
-        pages = [p.record for p in load_page_set(labelled_file, load_taxonomy(load_settings().taxonomy_file))]
+        pages = [p.record for p in load_page_set(labelled_file, app_ctx().taxonomy())]
         result = evaluate_pages(pages)
         console.print(f"{len(pages)} pages: {result.describe()}", highlight=False, soft_wrap=True)
         return

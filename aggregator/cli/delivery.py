@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
     from aggregator.settings import Settings
 
-from aggregator.cli import app, console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console
+from aggregator.digest.errors import SendStateError
 
 issue_app = typer.Typer(help="The month's digest: check its links, preview a copy, send it.", no_args_is_help=True)
 app.add_typer(issue_app, name="issue")
@@ -60,18 +61,16 @@ def issue_send(
     ),
 ) -> None:
     """Send an approved issue to every active subscriber once (or resume a stopped send)."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.composition import find_issue, messages_to_send
-    from aggregator.digest.errors import SendStateError
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.plan import plan_send
     from aggregator.digest.send import send_issue
-    from aggregator.digest.transport import make_transport
 
-    settings = load_settings()
+    settings = app_ctx().settings
     if not dry_run:
         require_https_links(settings, allow_insecure=allow_insecure_links)
-    engine = open_database(settings)
-    taxonomy, names = load_taxonomy(settings.taxonomy_file), _source_names(settings)
+    engine = app_ctx().engine
+    taxonomy, names = app_ctx().taxonomy(), _source_names(settings)
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)
@@ -89,7 +88,7 @@ def issue_send(
         console.print(table)
         console.print(f"{plan.recipients} messages would go in {len(plan.copies)} distinct copies; nothing sent.")
         return
-    transport = make_transport(settings, row.month)
+    transport = make_mailer(settings, row.month)
     with Progress(
         TextColumn("sending {task.description}"),
         BarColumn(),
@@ -134,12 +133,11 @@ def issue_check(
 ) -> None:
     """The quality gate: dead and login-walled links, repeats of the last 3 issues, images without alt text;
     a link it could not check is listed as not checked, and the issue does not pass without --accept-unchecked."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.quality import FetcherLinkChecker, check_issue
     from aggregator.ingest.fetch import Fetcher
 
-    settings = load_settings()
-    engine = open_database(settings)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn, Fetcher(settings) as fetcher:
         report = check_issue(
             conn,
@@ -147,7 +145,7 @@ def issue_check(
             FetcherLinkChecker(fetcher),
             _now(),
             settings=settings,
-            taxonomy=load_taxonomy(settings.taxonomy_file),
+            taxonomy=app_ctx().taxonomy(),
         )
     unchecked = len({p.detail for p in report.unchecked})
     table = Table(
@@ -184,14 +182,12 @@ def issue_preview(
     text: bool = typer.Option(False, "--text", help="Print the plain-text part instead of the HTML."),
 ) -> None:
     """Print an issue as a subscriber (or, by default, everyone) would get it."""
-    from aggregator.config.taxonomy import load_taxonomy
-    from aggregator.digest.errors import SendStateError
     from aggregator.digest.issue import load_issue
     from aggregator.digest.preview import find_recipient
     from aggregator.digest.render import render_digest
 
-    settings = load_settings()
-    engine = open_database(settings)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
         recipient = None
@@ -199,9 +195,7 @@ def issue_preview(
             recipient = find_recipient(conn, subscriber)
             if recipient is None:
                 raise SendStateError(f"no subscriber {subscriber}", hint="check the address")
-    rendered = render_digest(
-        content, recipient=recipient, settings=settings, taxonomy=load_taxonomy(settings.taxonomy_file)
-    )
+    rendered = render_digest(content, recipient=recipient, settings=settings, taxonomy=app_ctx().taxonomy())
     typer.echo(f"Subject: {rendered.subject}\n")
     typer.echo(rendered.text if text else rendered.html)
 
@@ -213,21 +207,20 @@ def issue_send_test(
     month: str | None = MONTH_OPTION,
 ) -> None:
     """Send the whole issue once to one address with a [TEST] subject (not recorded as a delivery)."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.digest.issue import load_issue
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.single import send_test
-    from aggregator.digest.transport import make_transport
 
-    settings = load_settings()
-    engine = open_database(settings)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn:
         content = load_issue(conn, _issue_id(conn, issue, month), _now(), _source_names(settings))
     send_test(
         content,
         to,
-        make_transport(settings, content.month),
+        make_mailer(settings, content.month),
         settings,
-        taxonomy=load_taxonomy(settings.taxonomy_file),
+        taxonomy=app_ctx().taxonomy(),
         now=_now(),
     )
     console.print(f"test of {content.month} sent to {to}")
@@ -262,8 +255,8 @@ def issue_approve(
     from aggregator.digest.plan import count_recipients
     from aggregator.review.lifecycle import EmptyIssueError, issue_has_items
 
-    settings = load_settings()
-    engine = open_database(settings)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with engine.connect() as conn:
         issue_id = _issue_id(conn, issue, month)
         row = find_issue(conn, issue_id)

@@ -12,7 +12,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, console, err_console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, err_console, open_database
 
 OFFLINE_LINE = (
     "No source could be reached over the network: this machine seems to be offline. "
@@ -24,7 +24,7 @@ OFFLINE_LINE = (
 def run() -> None:
     """One pass of the monthly pipeline on the configured (by default embedded) setup:
     fetch every source, merge duplicates, label new resources."""
-    pass_over_sources(load_settings(), only=None, monthly=True)
+    pass_over_sources(app_ctx().settings, only=None, monthly=True)
 
 
 @app.command()
@@ -32,7 +32,7 @@ def fetch(
     source: list[str] | None = typer.Option(None, "--source", "-s", help="Only this source id (repeatable)."),
 ) -> None:
     """Fetch sources now, store new and changed resources, and print a summary per source."""
-    pass_over_sources(load_settings(), only=source, monthly=False)
+    pass_over_sources(app_ctx().settings, only=source, monthly=False)
 
 
 @app.command()
@@ -40,7 +40,7 @@ def demo() -> None:
     """Serve the partner-site fixtures locally and run the monthly pass against them (no network needed)."""
     from aggregator.jobs.demo import run_demo
 
-    settings = demo_data_settings(load_settings())
+    settings = demo_data_settings(app_ctx().settings)
     run_demo(
         lambda s, only, transport: pass_over_sources(s, only, monthly=True, transport=transport), settings=settings
     )

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from aggregator.cli import app, console, load_settings
+from aggregator.cli import app, app_ctx, console
 
 inspect_app = typer.Typer(
     help="Show what the pipeline reads from saved material, without a database.", no_args_is_help=True
@@ -33,7 +33,7 @@ def inspect_page(
     from aggregator.jobs.monthly import build_classifier
 
     meta = extract_metadata(file.read_bytes(), url)
-    labelled = build_classifier(load_settings()).classify(
+    labelled = build_classifier(app_ctx().settings, app_ctx().taxonomy()).classify(
         ClassifyInput(
             title=meta.title or "",
             summary=meta.description or "",

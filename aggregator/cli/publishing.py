@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from aggregator.cli import app, console, err_console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, err_console
 
 feeds_app = typer.Typer(help="The public feeds (RSS 2.0, Atom, JSON Feed) of approved resources.", no_args_is_help=True)
 archive_app = typer.Typer(help="The public archive of sent issues.", no_args_is_help=True)
@@ -24,8 +24,8 @@ def feeds_build(
     from aggregator.ingest.run import utcnow
     from aggregator.publish.feeds import build_feeds
 
-    settings = load_settings()
-    report = build_feeds(open_database(settings), settings, utcnow(), output=output)
+    settings = app_ctx().settings
+    report = build_feeds(app_ctx().engine, settings, utcnow(), output=output)
     console.print(
         f"[green]✓[/green] {report.feeds} feeds ({report.entries} resources in the combined feed) "
         f"in {report.output_dir}: {report.written} files written, {report.unchanged} unchanged"
@@ -42,8 +42,8 @@ def archive_build(
     from aggregator.ingest.run import utcnow
     from aggregator.publish.archive import build_archive
 
-    settings = load_settings()
-    report = build_archive(open_database(settings), settings, utcnow(), output=output)
+    settings = app_ctx().settings
+    report = build_archive(app_ctx().engine, settings, utcnow(), output=output)
     console.print(
         f"[green]✓[/green] {report.issues} issues in {report.output_dir}: "
         f"{report.written} files written, {report.unchanged} unchanged"
@@ -54,14 +54,13 @@ def archive_build(
 def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is due now, then exit (for cron).")) -> None:
     """Fetch each source at its own interval and prepare the month's draft on the draft day, notifying
     editors; one scheduler per database (a second one is refused)."""
-    from aggregator.config.sources import load_sources
     from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.ingest.fetch import Fetcher
     from aggregator.jobs.schedule import TransportNotifier, run_due, run_scheduler, scheduler_lock
 
-    settings = load_settings()
-    configs = list(load_sources(settings.sources_file).sources)
-    engine = open_database(settings)
+    settings = app_ctx().settings
+    configs = list(app_ctx().sources_file().sources)
+    engine = app_ctx().engine
     notifier = TransportNotifier(settings)
     with scheduler_lock(engine, settings), Fetcher(settings, robots_store=DatabaseRobotsStore(engine)) as fetcher:
         if not once:
@@ -71,7 +70,7 @@ def schedule(once: bool = typer.Option(False, "--once", help="Run whatever is du
                 f"{settings.schedule.timezone}; Ctrl-C to stop",
                 highlight=False,
             )
-            run_scheduler(engine, settings, configs, fetcher, notifier)
+            run_scheduler(engine, settings, configs, fetcher, notifier, reload=app_ctx().sources)
             return
         report = run_due(engine, settings, configs, fetcher, notifier)
     failed = [o for o in report.fetched if o.outcome == "failed"]

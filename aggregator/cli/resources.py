@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console
 
 resources_app = typer.Typer(help="Look at stored resources, split wrong merges, export events.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
@@ -20,7 +20,7 @@ def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest migration."""
     from aggregator.db.engine import current_revision
 
-    engine = open_database(load_settings())
+    engine = app_ctx().engine
     console.print(f"database at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -36,7 +36,7 @@ def resources_list(
     from aggregator.review.health import list_resources
 
     rows = list_resources(
-        open_database(load_settings()), source_id=source, status=status, theme=theme, audience=audience, limit=limit
+        app_ctx().engine, source_id=source, status=status, theme=theme, audience=audience, limit=limit
     )
     table = Table(title="Resources")
     for column in ("id", "type", "published", "title", "sources", "labels", "status"):
@@ -52,7 +52,7 @@ def resources_show(resource_id: int = typer.Argument(..., help="The resource's i
     """One resource: its fields, labels with reasons, every source listing it, and its merges."""
     from aggregator.review.health import resource_detail
 
-    detail = resource_detail(open_database(load_settings()), resource_id)
+    detail = resource_detail(app_ctx().engine, resource_id)
     if detail is None:
         raise typer.BadParameter(f"no resource {resource_id}")
     row = detail.row
@@ -89,7 +89,7 @@ def resources_split(
     from aggregator.dedupe.merge import split_merge
     from aggregator.ingest.run import utcnow
 
-    engine = open_database(load_settings())
+    engine = app_ctx().engine
     with engine.begin() as conn:
         restored = split_merge(conn, merge_id, editor=editor, now=utcnow())
     console.print(f"split merge {merge_id}: resource {restored} is separate again")
@@ -105,7 +105,7 @@ def resources_ics(
     from aggregator.ingest.run import utcnow
     from aggregator.review.health import find_resource
 
-    row = find_resource(open_database(load_settings()), resource_id)
+    row = find_resource(app_ctx().engine, resource_id)
     if row is None or row.event_start is None:
         raise typer.BadParameter(f"resource {resource_id} is not an event with a date")
     data = event_to_ics(

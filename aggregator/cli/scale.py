@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, open_database
 
 enqueue_app = typer.Typer(
     help="Put fetch and send jobs on the queue for `aggregator worker` (scale mode), "
@@ -39,7 +39,7 @@ def worker(
     for name in queue or ():
         if name not in queues:
             raise typer.BadParameter(f"{name!r}: the queues are fetch and send", param_hint="--queue")
-    open_database(load_settings()).dispose()  # upgrade the schema once, before the processes start
+    open_database(app_ctx().settings).dispose()  # upgrade the schema once, before the processes start
     argv = [
         sys.executable,
         "-m",
@@ -65,11 +65,10 @@ def enqueue_fetch(
     in_process: bool = IN_PROCESS,
 ) -> None:
     """One fetch job per enabled source (sources of one host spaced by the per-host delay)."""
-    from aggregator.config.sources import load_sources
     from aggregator.jobs.queue.dispatch import plan_fetch
 
-    settings = load_settings()
-    sources_file = load_sources(settings.sources_file)
+    settings = app_ctx().settings
+    sources_file = app_ctx().sources_file()
     configs = [sources_file.get(s) for s in source] if source else list(sources_file.sources)
     jobs = plan_fetch(configs, settings.fetch.per_host_delay)
     with _OpenDispatcher(settings, in_process) as dispatcher:
@@ -92,9 +91,9 @@ def enqueue_send(
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.dispatch import plan_send
 
-    settings = load_settings()
+    settings = app_ctx().settings
     require_https_links(settings, allow_insecure=allow_insecure_links)
-    plan = plan_send(open_database(settings), issue, batch or QueueSettings().send_batch, utcnow())
+    plan = plan_send(app_ctx().engine, issue, batch or QueueSettings().send_batch, utcnow())
     with _OpenDispatcher(settings, in_process) as dispatcher:
         dispatcher.send(plan)
     console.print(
@@ -106,15 +105,14 @@ def enqueue_send(
 @enqueue_app.command("schedule")
 def enqueue_schedule() -> None:
     """The single scheduler of scale mode: enqueue due fetch jobs every minute, prepare the draft on its day."""
-    from aggregator.config.sources import load_sources
     from aggregator.jobs.queue.broker import open_queue_dispatcher
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.scheduler import make_queue_scheduler
     from aggregator.jobs.schedule import TransportNotifier, scheduler_lock
 
-    settings = load_settings()
-    engine = open_database(settings)
-    configs = list(load_sources(settings.sources_file).sources)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
+    configs = list(app_ctx().sources_file().sources)
     dispatcher, broker = open_queue_dispatcher(QueueSettings())
     try:
         with scheduler_lock(engine, settings):

@@ -14,7 +14,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, console, err_console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, err_console
 
 sources_app = typer.Typer(help="Check, inspect, import and export the sources in sources.yaml.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -27,7 +27,7 @@ def sources_check(
     """Validate sources.yaml; a bad file is reported with its line and how to fix it."""
     from aggregator.config.sources import load_sources
 
-    path = file or load_settings().sources_file
+    path = file or app_ctx().settings.sources_file
     sources_file = load_sources(path)
     enabled = sum(1 for s in sources_file.sources if s.enabled)
     console.print(f"[green]✓[/green] {path}: {len(sources_file.sources)} sources ({enabled} enabled)")
@@ -36,12 +36,10 @@ def sources_check(
 @sources_app.command("status")
 def sources_status() -> None:
     """Health of every source: last fetch, HTTP status, failures, entries per run, drift alarm."""
-    from aggregator.config.sources import load_sources
     from aggregator.review.health import source_health
 
-    settings = load_settings()
-    configs = load_sources(settings.sources_file).sources
-    rows = source_health(open_database(settings), configs)
+    configs = app_ctx().sources_file().sources
+    rows = source_health(app_ctx().engine, configs)
     table = Table(title="Sources")
     for column in ("source", "adapter", "state", "last fetch", "HTTP", "failures", "entries", "problem", "next try"):
         table.add_column(column)
@@ -65,9 +63,8 @@ def sources_status() -> None:
 def sources_export_opml(output: Path | None = typer.Argument(None, help="File to write; default stdout.")) -> None:
     """Write the sources as OPML 2.0 (feeds readable by any feed reader)."""
     from aggregator.config.opml import export_opml
-    from aggregator.config.sources import load_sources
 
-    data = export_opml(load_sources(load_settings().sources_file).sources)
+    data = export_opml(app_ctx().sources_file().sources)
     if output:
         output.write_bytes(data)
         console.print(f"wrote {output}")
@@ -84,7 +81,7 @@ def sources_import_opml(
     from aggregator.config.opml import dump_sources, import_opml
     from aggregator.config.sources import load_sources, parse_sources
 
-    settings = load_settings()
+    settings = app_ctx().settings
     path = settings.sources_file
     current = load_sources(path)
     result = import_opml(
@@ -149,7 +146,7 @@ def sources_add(
     from aggregator.config.sources import check_http_url, load_sources
     from aggregator.ingest.routes import append_source, discover_routes, route_entry, suggest_id
 
-    settings = load_settings()
+    settings = app_ctx().settings
     path = file or settings.sources_file
     current = load_sources(path)
     try:
@@ -211,11 +208,10 @@ def sources_doctor(
     fixtures: bool = typer.Option(False, "--fixtures", help=_FIXTURES_HELP),
 ) -> None:
     """Re-check each source's route on the live site: a richer route, a moved feed, selectors that stopped matching."""
-    from aggregator.config.sources import load_sources
     from aggregator.ingest.routes import doctor_source
 
-    settings = load_settings()
-    sources_file = load_sources(settings.sources_file)
+    settings = app_ctx().settings
+    sources_file = app_ctx().sources_file()
     configs = [sources_file.get(source_id)] if source_id else [s for s in sources_file.sources if s.enabled]
     problems = 0
     with _route_fetcher(settings, fixtures) as fetcher:

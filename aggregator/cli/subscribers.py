@@ -10,15 +10,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, console, err_console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, err_console
 from aggregator.errors import ConfigError
+from aggregator.model import SubscriberStatus
 
 subscribers_app = typer.Typer(
     help="The people who get the digest: list them, export or erase one person's data, import an existing list.",
     no_args_is_help=True,
 )
 app.add_typer(subscribers_app, name="subscribers")
-STATUSES = ("pending", "active", "paused", "unsubscribed", "bounced")
+STATUSES = tuple(SubscriberStatus)
 
 
 @subscribers_app.command("list")
@@ -32,7 +33,7 @@ def list_command(
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"choose one of {', '.join(STATUSES)}", param_hint="--status")
-    with open_database(load_settings()).connect() as conn:
+    with app_ctx().engine.connect() as conn:
         people = list_subscribers(conn, status)
     table = Table("Email", "Status", "Origin", "Since", "Audiences", "Themes")
     for person in people:
@@ -53,7 +54,7 @@ def export_command(email: str = typer.Argument(..., help="The subscriber's email
     """Print everything held about one subscriber as JSON: their record, consent ledger and deliveries."""
     from aggregator.people.subscribers import export_subscriber
 
-    with open_database(load_settings()).connect() as conn:
+    with app_ctx().engine.connect() as conn:
         data = export_subscriber(conn, email)
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
 
@@ -66,7 +67,7 @@ def erase_command(
     """Delete one subscriber and everything about them (record, consent ledger, deliveries). Cannot be undone."""
     from aggregator.people.subscribers import erase_subscriber, export_subscriber
 
-    engine = open_database(load_settings())
+    engine = app_ctx().engine
     with engine.connect() as conn:
         data = export_subscriber(conn, email)
     if not yes:
@@ -99,13 +100,11 @@ def import_command(
 ) -> None:
     """Import an existing list as active subscribers; addresses already known are left untouched.
     Invalid rows are listed and skipped (exit code 1 when there were any)."""
-    from aggregator.config.taxonomy import load_taxonomy
     from aggregator.people.subscribers import import_csv
 
-    settings = load_settings()
     rows = read_csv_rows(file)
-    taxonomy = load_taxonomy(settings.taxonomy_file)
-    with open_database(settings).begin() as conn:
+    taxonomy = app_ctx().taxonomy()
+    with app_ctx().engine.begin() as conn:
         report = import_csv(conn, rows, basis, datetime.now(UTC), taxonomy=taxonomy)
     console.print(
         f"Imported {report.imported}; already known (left as they were): {report.existing}; "
@@ -147,8 +146,8 @@ def mail_in() -> None:
     ARF complaints are applied to the subscribers they name and recorded in the consent ledger."""
     from aggregator.digest.mailbox import ImapMailbox, process_mailbox
 
-    settings = load_settings()
-    engine = open_database(settings)
+    settings = app_ctx().settings
+    engine = app_ctx().engine
     with ImapMailbox(settings.mailin) as mailbox:
         report = process_mailbox(engine, mailbox, settings, lambda: datetime.now(UTC))
     table = Table("message", "kind", "subscribers", "changed", title=f"{len(report.outcomes)} messages read")

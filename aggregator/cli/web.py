@@ -11,7 +11,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, console, load_settings, open_database
+from aggregator.cli import app, app_ctx, console, open_database
 
 users_app = typer.Typer(help="Editor and admin accounts of the web app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -22,7 +22,7 @@ def web_settings(demo: bool) -> Settings:
     """The configured settings, or with `demo` those of the demo's own data."""
     from aggregator.cli.fetching import demo_data_settings
 
-    return demo_data_settings(load_settings()) if demo else load_settings()
+    return demo_data_settings(app_ctx().settings) if demo else app_ctx().settings
 
 
 @app.command()
@@ -100,7 +100,7 @@ def users_password(email: str = typer.Argument(..., help="The account's email ad
     from aggregator.people.users import AccountError, Passwords, find_user_by_email, set_password
 
     password = _read_password()
-    engine = open_database(load_settings())
+    engine = app_ctx().engine
     with engine.begin() as conn:
         user = find_user_by_email(conn, email)
         if user is None:
@@ -114,7 +114,7 @@ def users_list() -> None:
     """Every account with its role and whether it can sign in."""
     from aggregator.people.users import list_users
 
-    with open_database(load_settings()).connect() as conn:
+    with app_ctx().engine.connect() as conn:
         people = list_users(conn)
     table = Table(title="Accounts")
     for column in ("id", "email", "name", "role", "active", "last sign-in"):

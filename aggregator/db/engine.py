@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from aggregator.db.private import create_private_file, make_private_dir
+from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -78,3 +79,10 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine for the configured database, upgraded to the newest schema."""
+    engine = create_db_engine(settings.resolved_database_url)
+    upgrade_database(engine)
+    return engine

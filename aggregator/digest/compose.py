@@ -10,7 +10,6 @@ from email.utils import make_msgid
 
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.addresses import bounce_address, unsubscribe_address
-from aggregator.digest.deliveries import Target
 from aggregator.digest.issue import IssueContent
 from aggregator.digest.links import Links, personal_links
 from aggregator.digest.message import (
@@ -23,6 +22,7 @@ from aggregator.digest.message import (
     slot_links,
 )
 from aggregator.digest.render import Recipient, render_digest
+from aggregator.digest.statements import Target
 from aggregator.people.tokens import Tokens
 from aggregator.settings import Settings
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aggregator.digest.mail.base import FailureKind
 from aggregator.errors import AggregatorError
 
 
@@ -32,16 +33,17 @@ class UnconfirmedError(TransportError):
 
 
 class DeliveryFailure(MailError):
-    """The server refused one message; `code` is its SMTP reply code."""
+    """The way out refused one message. `kind` says whether to retry; the message keeps the transport's own
+    detail (an SMTP reply such as "450 mailbox busy")."""
 
-    def __init__(self, message: str, *, code: int, recipient_refused: bool = False) -> None:
+    def __init__(self, message: str, *, kind: FailureKind, recipient_refused: bool = False) -> None:
         super().__init__(message)
-        self.code = code
-        self.recipient_refused = recipient_refused  # a 5xx to RCPT TO: the address itself is bad
+        self.kind = kind
+        self.recipient_refused = recipient_refused  # the address itself is bad (a bounce)
 
     @property
     def is_temporary(self) -> bool:
-        return 400 <= self.code < 500
+        return self.kind is FailureKind.TEMPORARY
 
 
 class SenderRefusedError(TransportError):

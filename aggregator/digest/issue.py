@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from aggregator.db.schema import entries, issue_items, issues, labels, resources
 from aggregator.ingest.event_text import series_occurrence
 from aggregator.ingest.events import is_upcoming
+from aggregator.model import IssueStatus, ResourceStatus
 
 EVENTS = "events"  # the section of upcoming events
 OTHER = "other"  # resources with no theme label
@@ -76,10 +77,10 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
     if issue is None:
         issue_id = conn.execute(
             insert(issues)
-            .values(month=month, status="draft", intro="", created_at=now, updated_at=now)
+            .values(month=month, status=IssueStatus.DRAFT, intro="", created_at=now, updated_at=now)
             .returning(issues.c.id)
         ).scalar_one()
-    elif issue.status != "draft":
+    elif issue.status != IssueStatus.DRAFT:
         return issue.id
     else:
         issue_id = issue.id
@@ -91,7 +92,11 @@ def prepare_draft(conn: Connection, month: str, now: datetime) -> int:
     )
     candidates = conn.execute(
         select(resources.c.id, resources.c.type, resources.c.event_start, resources.c.event_end)
-        .where(resources.c.status == "approved", resources.c.off_topic.is_(False), resources.c.id.not_in(already))
+        .where(
+            resources.c.status == ResourceStatus.APPROVED,
+            resources.c.off_topic.is_(False),
+            resources.c.id.not_in(already),
+        )
         .order_by(resources.c.featured.desc(), resources.c.published_at.desc().nulls_last(), resources.c.id)
     ).all()
     top_theme = _top_themes(conn, [c.id for c in candidates])

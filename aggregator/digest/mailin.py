@@ -18,6 +18,8 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from aggregator.db.schema import consent_events, subscribers
 from aggregator.digest.addresses import MailToken, find_token
+from aggregator.digest.mail.factory import send_policy
+from aggregator.model import SubscriberStatus
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -102,12 +104,12 @@ def _apply_one(conn: Connection, subscriber_id: int, mail: MailIn, now: datetime
     status = conn.execute(select(subscribers.c.status).where(subscribers.c.id == subscriber_id)).scalar_one()
     detail = {"message_id": mail.message_id, "reason": mail.detail, "from": status}
     if mail.kind in ("unsubscribe", "complaint"):
-        if status in ("unsubscribed",):
+        if status == SubscriberStatus.UNSUBSCRIBED:
             return False
         conn.execute(
             update(subscribers)
             .where(subscribers.c.id == subscriber_id)
-            .values(status="unsubscribed", unsubscribed_at=now)
+            .values(status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=now)
         )
         _record(
             conn, subscriber_id, now, "unsubscribe" if mail.kind == "unsubscribe" else "complaint", detail, settings
@@ -130,10 +132,10 @@ def _apply_one(conn: Connection, subscriber_id: int, mail: MailIn, now: datetime
         update(subscribers)
         .where(
             subscribers.c.id == subscriber_id,
-            subscribers.c.status == "active",
-            subscribers.c.bounce_count >= settings.smtp.hard_bounce_after,
+            subscribers.c.status == SubscriberStatus.ACTIVE,
+            subscribers.c.bounce_count >= send_policy(settings).hard_bounce_after,
         )
-        .values(status="bounced")
+        .values(status=SubscriberStatus.BOUNCED)
     )
     return True
 

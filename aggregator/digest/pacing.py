@@ -1,28 +1,13 @@
-"""The way out as the sending engine uses it: the Mailer and Session it needs, connections reused and reopened,
-and one throttle pacing them all."""
+"""The way out as the sending engine uses it: sessions reused and reopened as the SendPolicy says, and one
+throttle pacing them all."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
 
 from aggregator.digest.errors import TransportError
-from aggregator.digest.message import envelope_sender
-from aggregator.settings import Settings
-
-
-class Session(Protocol):
-    """One open way out (an SMTP connection, the outbox folder)."""
-
-    def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Return after the server accepted (250); raise DeliveryFailure or TransportError."""
-
-    def close(self) -> None: ...
-
-
-class Mailer(Protocol):
-    def open(self) -> Session: ...
+from aggregator.digest.mail.base import Mailer, SendPolicy, Session
 
 
 class Throttle:
@@ -43,16 +28,17 @@ class Throttle:
 
 
 class PacedConnection:
-    """A session reopened when it broke or after messages_per_connection messages, paced by the throttle."""
+    """A session reopened when it broke or after policy.messages_per_session messages, paced by the throttle;
+    `sender` is the envelope sender used when a message names none."""
 
-    def __init__(self, mailer: Mailer, settings: Settings, throttle: Throttle) -> None:
-        self._mailer, self._settings, self._throttle = mailer, settings, throttle
+    def __init__(self, mailer: Mailer, policy: SendPolicy, throttle: Throttle, sender: str) -> None:
+        self._mailer, self._policy, self._throttle = mailer, policy, throttle
         self._session: Session | None = None
         self._used = 0
-        self._sender = envelope_sender(settings)
+        self._sender = sender
 
     def send(self, recipient: str, data: bytes, sender: str | None = None) -> None:
-        if self._session is not None and self._used >= self._settings.smtp.messages_per_connection:
+        if self._session is not None and self._used >= self._policy.messages_per_session:
             self.close()
         if self._session is None:
             self._session = self._mailer.open()

@@ -72,9 +72,9 @@ def render_preview(content: IssueContent, reader: Reader, *, settings: Settings,
 def send_test_copy(
     content: IssueContent, address: str, *, settings: Settings, taxonomy: Taxonomy, now: datetime
 ) -> None:
-    """The whole issue to `address` with a [TEST] subject, through the configured transport (SMTP or outbox)."""
+    """The whole issue to `address` with a [TEST] subject, through the configured Mailer (SMTP or outbox)."""
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.single import send_test
-    from aggregator.digest.transport import make_transport
 
-    send_test(content, address, make_transport(settings, content.month), settings, taxonomy=taxonomy, now=now)
+    send_test(content, address, make_mailer(settings, content.month), settings, taxonomy=taxonomy, now=now)
     logger.info("test copy sent", extra={"issue_id": content.id})

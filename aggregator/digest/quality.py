@@ -24,6 +24,7 @@ from aggregator.errors import (
     HTTPStatusError,
     RobotsDisallowedError,
 )
+from aggregator.model import IssueStatus
 from aggregator.settings import Settings
 
 REPEAT_WINDOW = 3  # issues
@@ -144,7 +145,11 @@ class _ImageFinder(HTMLParser):
 def _recently_sent(conn: Connection, issue_id: int, month: str) -> dict[int, str]:
     recent = conn.execute(
         select(issues.c.id, issues.c.month)
-        .where(issues.c.id != issue_id, issues.c.status.in_(("sending", "sent")), issues.c.month < month)
+        .where(
+            issues.c.id != issue_id,
+            issues.c.status.in_((IssueStatus.SENDING, IssueStatus.SENT)),
+            issues.c.month < month,
+        )
         .order_by(issues.c.month.desc())
         .limit(REPEAT_WINDOW)
     ).all()

@@ -8,15 +8,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.digest import deliveries as store
 from aggregator.digest.compose import Copies
-from aggregator.digest.deliveries import Target
+from aggregator.digest.dkim import load_signer
 from aggregator.digest.errors import (
     AddressError,
     DeliveryFailure,
@@ -25,65 +24,17 @@ from aggregator.digest.errors import (
     UnconfirmedError,
 )
 from aggregator.digest.issue import load_issue
-from aggregator.digest.message import load_signer
-from aggregator.digest.pacing import Mailer, PacedConnection, Session, Throttle  # noqa: F401 (Session: re-exported)
+from aggregator.digest.mail.base import Mailer, SendPolicy, Session  # noqa: F401 (Session: re-exported)
+from aggregator.digest.mail.factory import send_policy
+from aggregator.digest.message import envelope_sender
+from aggregator.digest.pacing import PacedConnection, Throttle
 from aggregator.digest.senders import dead_local_senders, default_worker_id
+from aggregator.digest.sendrun import SendOptions, SendReport, SendRun, utc_now  # noqa: F401 (re-exported)
+from aggregator.digest.statements import SendStatements, Target, sending_connection
+from aggregator.model import DeliveryStatus, IssueStatus
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SendOptions:
-    batch_size: int = 200  # deliveries leased at once by each connection's worker
-    lease: timedelta = timedelta(minutes=10)
-    backoff: float = 2.0  # seconds before the first retry of a 4xx; doubled for each next one
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    issue_id: int
-    sent: int
-    skipped: int  # subscribers who left before their message went
-    failed: int
-    bounced: int  # refused addresses (5xx to RCPT)
-    retried: int
-    pending: int  # left for a resume (a stopped connection, another worker's leases)
-    finished: bool  # the issue is marked sent
-    errors: tuple[str, ...] = ()
-    copies: int = 0  # distinct copies rendered
-    parked: int = 0  # set aside after settings.smtp.park_after tries with no reply seen
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class _Run:
-    """What the worker threads share."""
-
-    engine: Engine
-    issue_id: int
-    mailer: Mailer
-    settings: Settings
-    copies: Copies
-    options: SendOptions
-    now: Callable[[], datetime]
-    sleep: Callable[[float], None]
-    throttle: Throttle
-    progress: Callable[[int], None] | None
-    counts: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stop: threading.Event = field(default_factory=threading.Event)
-    sqlite_writes: threading.Lock = field(default_factory=threading.Lock)  # see deliveries.SendStatements
-
-    def count(self, key: str) -> None:
-        with self.lock:
-            self.counts[key] += 1
-        if key == "sent" and self.progress is not None:
-            self.progress(1)
 
 
 def send_issue(
@@ -100,18 +51,19 @@ def send_issue(
     progress: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    policy: SendPolicy | None = None,
 ) -> SendReport:
     """Send (or resume sending) an approved issue to every active subscriber once; see deliveries.py.
 
     `now` is the clock for leases and Date headers. Run it again after a crash or kill: it sends only
     what is still pending; a worker restarted under the same `worker_id` takes back its own leases at
     once, and so are those of a sender on this host whose process is gone (a kill, a crash); other leases
-    are taken back when they expire.
+    are taken back when they expire. `policy` defaults to the one the settings give (mail.factory.send_policy).
     """
     worker_id = worker_id or default_worker_id()
     with engine.begin() as conn:
         status = store.start_sending(conn, issue_id, now())
-        if status == "sending":
+        if status == IssueStatus.SENDING:
             store.release_leases(conn, issue_id, f"{worker_id}/")
             for sender in dead_local_senders(store.lease_owners(conn, issue_id, now())):
                 logger.info(
@@ -121,26 +73,28 @@ def send_issue(
                 )
                 store.release_leases(conn, issue_id, sender)
         content = load_issue(conn, issue_id, now(), source_names)
-    if status == "sent":
+    if status == IssueStatus.SENT:
         return _report(engine, issue_id, Counter(), [], 0, finished=True)
     copies = Copies(
         content, settings, taxonomy or load_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
     )
-    run = _Run(
+    policy = policy or send_policy(settings)
+    run = SendRun(
         engine,
         issue_id,
         transport,
         settings,
+        policy,
         copies,
         options,
         now,
         sleep,
-        Throttle(settings.smtp.rate_per_second, clock, sleep),
+        Throttle(policy.rate_per_second, clock, sleep),
         progress,
     )
     threads = [
         threading.Thread(target=_work, args=(run, f"{worker_id}/{n}"), name=f"send-{n}", daemon=True)
-        for n in range(settings.smtp.connections)
+        for n in range(policy.sessions)
     ]
     for thread in threads:
         thread.start()
@@ -155,7 +109,7 @@ def _report(
     engine: Engine, issue_id: int, counts: Counter, errors: list[str], copies: int, *, finished: bool
 ) -> SendReport:
     with engine.connect() as conn:
-        pending = store.count_by_status(conn, issue_id).get("pending", 0)
+        pending = store.count_by_status(conn, issue_id).get(DeliveryStatus.PENDING, 0)
     return SendReport(
         issue_id=issue_id,
         sent=counts["sent"],
@@ -171,15 +125,15 @@ def _report(
     )
 
 
-def _work(run: _Run, owner: str) -> None:
+def _work(run: SendRun, owner: str) -> None:
     """One connection's worker: lease a batch, send it message by message, until nothing is left.
 
     Its database connection is in autocommit: every statement it runs for a message is safe on its
-    own (see deliveries.SendStatements), so a sent mark is committed the moment it is written."""
-    connection = PacedConnection(run.mailer, run.settings, run.throttle)
+    own (see statements.SendStatements), so a sent mark is committed the moment it is written."""
+    connection = PacedConnection(run.mailer, run.policy, run.throttle, envelope_sender(run.settings))
     claimed: list[int] = []
     try:
-        with run.engine.connect() as conn, store.sending_connection(conn):
+        with run.engine.connect() as conn, sending_connection(conn):
             try:
                 while not run.stop.is_set():
                     with conn.begin():
@@ -202,13 +156,13 @@ def _work(run: _Run, owner: str) -> None:
         connection.close()
 
 
-def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], connection: PacedConnection) -> None:
-    statements = store.SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
+def _send_batch(run: SendRun, conn: Connection, owner: str, claimed: list[int], connection: PacedConnection) -> None:
+    statements = SendStatements(conn, owner, run.sqlite_writes if conn.dialect.name == "sqlite" else None)
     lease_until = run.now() + run.options.lease
     # a message is only sent with this much lease left, so nobody can reclaim it while it is on the wire
     margin = timedelta(
-        seconds=run.settings.smtp.timeout * (run.settings.smtp.retries + 2)
-        + run.options.backoff * 2 ** (run.settings.smtp.retries + 1)
+        seconds=run.policy.attempt_timeout * (run.policy.retries + 2)
+        + run.options.backoff * 2 ** (run.policy.retries + 1)
     )
     for index, delivery_id in enumerate(claimed):
         if run.stop.is_set():
@@ -229,7 +183,7 @@ def _send_batch(run: _Run, conn: Connection, owner: str, claimed: list[int], con
 
 
 def _send_one(
-    run: _Run, owner: str, target: Target, connection: PacedConnection, statements: store.SendStatements
+    run: SendRun, owner: str, target: Target, connection: PacedConnection, statements: SendStatements
 ) -> str | None:
     """Send one message, retrying a 4xx; its Message-ID once the server said 250, for the caller to record
     at once. A refusal is recorded here, and so is parking.
@@ -237,15 +191,15 @@ def _send_one(
     Before each try that could reach the recipient the delivery's `unconfirmed` count goes up (with the
     Message-ID it keeps for every re-send); a reply, or a failure before the body went out, takes it
     back. What stays counted is a try whose fate nobody saw: the sender died during it (a message that
-    crashes the sender), or the connection was lost after the body. At settings.smtp.park_after the
+    crashes the sender), or the connection was lost after the body. At policy.park_after the
     delivery is parked, so such a message reaches its recipient at most that many times, one Message-ID."""
-    smtp = run.settings.smtp
+    policy = run.policy
     message_id = run.copies.message_id(target)
     unconfirmed, counted, data = target.unconfirmed, False, None
     last_loss = "the sender stopped while sending it"
-    for attempt in range(smtp.retries + 1):
+    for attempt in range(policy.retries + 1):
         if not counted:
-            if unconfirmed >= smtp.park_after:
+            if unconfirmed >= policy.park_after:
                 _park(run, owner, target, unconfirmed, last_loss)
                 return None
             if not statements.take(target.delivery_id, message_id):
@@ -260,7 +214,7 @@ def _send_one(
             run.count("failed")
             return None
         except DeliveryFailure as failure:
-            if failure.is_temporary and attempt < smtp.retries:
+            if failure.is_temporary and attempt < policy.retries:
                 run.count("retried")
                 run.sleep(run.options.backoff * 2**attempt)
                 continue
@@ -270,14 +224,14 @@ def _send_one(
         except UnconfirmedError as exc:
             connection.close()
             counted, last_loss = False, exc.message
-            if attempt >= smtp.retries:
+            if attempt >= policy.retries:
                 raise
             run.count("retried")
             run.sleep(run.options.backoff * 2**attempt)
             continue
         except TransportError:
             connection.close()
-            if attempt >= smtp.retries:
+            if attempt >= policy.retries:
                 with run.engine.begin() as conn:
                     store.settle(conn, target.delivery_id, owner)
                 raise
@@ -288,7 +242,7 @@ def _send_one(
     return None
 
 
-def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
+def _park(run: SendRun, owner: str, target: Target, times: int, last: str) -> None:
     reason = (
         f"parked: its message went out {times} times with no reply seen (the sender died while sending "
         f"it, or the connection was lost after its body, so it may have been delivered); last: {last}"
@@ -305,15 +259,13 @@ def _park(run: _Run, owner: str, target: Target, times: int, last: str) -> None:
     run.count("parked")
 
 
-def _return_path(run: _Run, target: Target) -> str | None:
+def _return_path(run: SendRun, target: Target) -> str | None:
     """This delivery's VERP envelope sender: a bounce to it names the issue and the subscriber."""
     return run.copies.return_path(target.subscriber_id)
 
 
-def _record_failure(run: _Run, owner: str, target: Target, error: str, *, bounce: bool) -> None:
+def _record_failure(run: SendRun, owner: str, target: Target, error: str, *, bounce: bool) -> None:
     # a transaction of its own (the worker's connection is in autocommit): the failure and the bounce count
     # are written together or not at all
     with run.engine.begin() as conn:
-        store.mark_failed(
-            conn, target, owner, error, bounce=bounce, hard_bounce_after=run.settings.smtp.hard_bounce_after
-        )
+        store.mark_failed(conn, target, owner, error, bounce=bounce, hard_bounce_after=run.policy.hard_bounce_after)

@@ -7,9 +7,9 @@ from datetime import datetime
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.issue import IssueContent
 from aggregator.digest.links import Links, preview_links
+from aggregator.digest.mail.base import Mailer
 from aggregator.digest.message import build_message, envelope_sender, new_nonce, slot_links
 from aggregator.digest.render import render_confirmation, render_digest
-from aggregator.digest.send import Mailer
 from aggregator.people.tokens import Tokens
 from aggregator.settings import Settings
 

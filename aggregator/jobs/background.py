@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.errors import TransportError
+from aggregator.digest.mail.factory import make_mailer as make_transport
 from aggregator.digest.send import Mailer, SendReport, Session, send_issue
 from aggregator.digest.sending import is_paused, send_progress
-from aggregator.digest.transport import make_transport
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -14,12 +14,14 @@ from sqlalchemy import Engine, or_, select
 from aggregator.classify.classifier import Classifier
 from aggregator.classify.label import LabelReport, classify_resources
 from aggregator.classify.learned import ModelError, load_model
-from aggregator.config.sources import Hints, SourceConfig
-from aggregator.config.taxonomy import load_taxonomy
+from aggregator.config.source_options import Hints
+from aggregator.config.sources import SourceConfig
+from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.db.schema import issues
 from aggregator.dedupe.merge import MergeReport, dedupe_resources
 from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.model import IssueStatus
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,9 +38,10 @@ class MonthlyReport:
     archive: object | None = None  # archive build report
 
 
-def build_classifier(settings: Settings) -> Classifier:
-    """The taxonomy's rules, plus the learned model when `aggregator classify retrain` has saved one."""
-    taxonomy = load_taxonomy(settings.taxonomy_file)
+def build_classifier(settings: Settings, taxonomy: Taxonomy | None = None) -> Classifier:
+    """The taxonomy's rules (default: read from settings.taxonomy_file), plus the learned model when
+    `aggregator classify retrain` has saved one."""
+    taxonomy = taxonomy or load_taxonomy(settings.taxonomy_file)
     model = None
     if settings.model_path.is_file():
         try:
@@ -95,8 +98,8 @@ def send_due_issues(
 ) -> list:
     """Send every issue editors approved whose send time has come (no time set: now), and resume any
     send that stopped part-way, unless an editor paused it."""
+    from aggregator.digest.mail.factory import make_mailer
     from aggregator.digest.send import send_issue
-    from aggregator.digest.transport import make_transport
 
     now = clock()
     with engine.connect() as conn:
@@ -104,8 +107,9 @@ def send_due_issues(
             select(issues.c.id, issues.c.month)
             .where(
                 or_(
-                    issues.c.status == "sending",
-                    (issues.c.status == "approved") & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
+                    issues.c.status == IssueStatus.SENDING,
+                    (issues.c.status == IssueStatus.APPROVED)
+                    & (issues.c.send_at.is_(None) | (issues.c.send_at <= now)),
                 ),
                 issues.c.paused_at.is_(None),  # an editor paused it in the web app: it waits for a resume
             )
@@ -120,7 +124,7 @@ def send_due_issues(
             send_issue(
                 engine,
                 issue.id,
-                make_transport(settings, issue.month),
+                make_mailer(settings, issue.month),
                 settings,
                 now=clock,
                 taxonomy=taxonomy,

@@ -10,36 +10,37 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import smtplib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Protocol
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, String, cast, func, select, text
+from sqlalchemy import Engine, select, text
 
 from aggregator.config.sources import SourceConfig
 from aggregator.db.private import make_private_dir
-from aggregator.db.schema import audit_log, issue_items, issues, sources
-from aggregator.digest.issue import REMOVED, prepare_draft
+from aggregator.db.schema import sources
 from aggregator.errors import AggregatorError
 from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch, utcnow
+from aggregator.jobs.draft import (  # noqa: F401 (re-exported)
+    DRAFT_ACTION,
+    DraftOutcome,
+    Notifier,
+    TransportNotifier,
+    draft_month_due,
+    draft_notice,
+    prepare_scheduled_draft,
+)
 from aggregator.jobs.monthly import send_due_issues, settle_resources
-from aggregator.review.lifecycle import record_audit
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)
-DRAFT_ACTION = "draft-scheduled"  # audit_log action: the schedule prepared (and announced) a month's draft
 # A fetch job firing a little before the stored last fetch + interval still counts as due (clock jitter,
 # last_fetch_at being the end of the previous fetch).
 TOLERANCE = timedelta(minutes=1)
@@ -50,20 +51,6 @@ class SchedulerBusy(AggregatorError):
     """Another scheduler holds the lock."""
 
     hint = "only one `aggregator schedule` may run per database: stop the other one first (or use cron instead)"
-
-
-class Notifier(Protocol):
-    """Sends the editors' notification; the digest transport or the outbox folder adapts to it."""
-
-    def send(self, message: EmailMessage) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DraftOutcome:
-    month: str
-    issue_id: int
-    items: int
-    notified: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,99 +112,6 @@ def due_sources(engine: Engine, configs: Sequence[SourceConfig], now: datetime) 
     return [c for c in configs if c.enabled and next_fetch_at(last.get(c.id), c.interval, now) <= now + TOLERANCE]
 
 
-def draft_month_due(engine: Engine, settings: Settings, now: datetime) -> str | None:
-    """The month (YYYY-MM, in the schedule's time zone) whose draft the schedule should prepare now:
-    from draft_day at draft_hour to the month's end, until the schedule has done it once."""
-    schedule = settings.schedule
-    local = now.astimezone(ZoneInfo(schedule.timezone))
-    if (local.day, local.hour) < (schedule.draft_day, schedule.draft_hour):
-        return None
-    month = f"{local:%Y-%m}"
-    done = (
-        select(audit_log.c.id)
-        .join(issues, audit_log.c.subject_id == cast(issues.c.id, String))
-        .where(audit_log.c.action == DRAFT_ACTION, audit_log.c.subject_type == "issue", issues.c.month == month)
-    )
-    with engine.connect() as conn:
-        return None if conn.execute(done.limit(1)).first() else month
-
-
-def prepare_scheduled_draft(
-    engine: Engine, settings: Settings, now: datetime, notifier: Notifier | None
-) -> DraftOutcome | None:
-    """Prepare the month's draft when it is due, record that in the audit log (in the same transaction,
-    so it happens once), then tell the editors. None when nothing was due."""
-    month = draft_month_due(engine, settings, now)
-    if month is None:
-        return None
-    with engine.begin() as conn:
-        issue_id = prepare_draft(conn, month, now)
-        items = conn.execute(
-            select(func.count())
-            .select_from(issue_items)
-            .where(issue_items.c.issue_id == issue_id, issue_items.c.section != REMOVED)
-        ).scalar_one()
-        record_audit(
-            conn,
-            user_id=None,
-            action=DRAFT_ACTION,
-            subject_type="issue",
-            subject_id=issue_id,
-            now=now,
-            detail={"month": month, "items": items},
-        )
-    logger.info("draft prepared for %s", month, extra={"issue_id": issue_id, "count": items})
-    notified = False
-    if settings.schedule.editors_email and notifier is not None:
-        try:
-            notifier.send(draft_notice(settings, month, items, now))
-            notified = True
-        except (OSError, smtplib.SMTPException, AggregatorError):  # the draft stands; the log says who to tell
-            logger.exception("editors not notified of the %s draft", month, extra={"issue_id": issue_id})
-    return DraftOutcome(month, issue_id, items, notified)
-
-
-def draft_notice(settings: Settings, month: str, items: int, now: datetime) -> EmailMessage:
-    """The editors' notification; every header is fixed text or comes from settings, never fetched text."""
-    month_name = date.fromisoformat(month + "-01").strftime("%B %Y")
-    message = EmailMessage()
-    message["From"] = settings.mail.from_address
-    message["To"] = settings.schedule.editors_email or ""
-    message["Subject"] = f"Digest draft for {month_name} ready for review"
-    message["Date"] = format_datetime(now.astimezone(UTC))
-    message["Message-ID"] = make_msgid(idstring=f"draft-{month}")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        f"The draft of the {month_name} digest has been prepared with {items} approved resource"
-        f"{'' if items == 1 else 's'}.\n\nReview, reorder and approve it in the web app:\n"
-        f"{settings.base_url.rstrip('/')}/\n\n-- the aggregator's scheduler\n"
-    )
-    return message
-
-
-class TransportNotifier:
-    """Sends notifications through the digest's transport: SMTP when a host is configured, else .eml files
-    in <outbox>/notifications/ (the embedded default)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def send(self, message: EmailMessage) -> None:
-        from aggregator.digest.transport import OutboxTransport, SMTPTransport
-
-        settings = self.settings
-        transport = (
-            SMTPTransport(settings.smtp)
-            if settings.smtp.host
-            else OutboxTransport(settings.outbox_dir / "notifications")
-        )
-        session = transport.open()
-        try:
-            session.send(parseaddr(settings.mail.from_address)[1], parseaddr(message["To"])[1], bytes(message))
-        finally:
-            session.close()
-
-
 def run_due(
     engine: Engine,
     settings: Settings,
@@ -244,10 +138,11 @@ def run_scheduler(
     notifier: Notifier | None,
     *,
     clock: Callable[[], datetime] = utcnow,
+    reload: Callable[[], Sequence[SourceConfig]] | None = None,
 ) -> None:
     """Run until interrupted (hold `scheduler_lock` around it). A stop lets the fetches in flight finish (each
     is bounded by the total deadline) before returning, since the caller then closes the fetcher under them."""
-    scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock)
+    scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock, reload=reload)
     logger.info("scheduler started", extra={"count": len(scheduler.get_jobs()) - 1})
     try:
         scheduler.start()
@@ -264,10 +159,15 @@ def make_scheduler(
     notifier: Notifier | None,
     *,
     clock: Callable[[], datetime] = utcnow,
+    reload: Callable[[], Sequence[SourceConfig]] | None = None,
 ) -> BlockingScheduler:
     """A BlockingScheduler (not started) with one job per enabled source, first run when the stored last
     fetch + interval says, one job for the draft day, also run at start so that a scheduler that
-    was down at the draft hour catches up, and one that sends approved issues when their time comes. Jobs live in memory: the database is the state."""
+    was down at the draft hour catches up, and one that sends approved issues when their time comes.
+    Jobs live in memory: the database is the state.
+
+    With `reload` (the AppContext's sources, re-read when sources.yaml changes), a job looks every minute
+    and replaces the fetch jobs of the sources that were added, changed or removed."""
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
@@ -275,6 +175,7 @@ def make_scheduler(
     )
     now, last = clock(), last_fetches(engine)
     settling = threading.Lock()
+    current = {"configs": tuple(configs)}  # swapped whole by the reload job
 
     def fetch_job(config: SourceConfig) -> None:
         current = clock()
@@ -285,18 +186,46 @@ def make_scheduler(
         outcomes = run_fetch(settings, [config], engine, fetcher, clock=clock)
         if any(o.outcome == "new-data" for o in outcomes):
             with settling:  # fetch jobs run in parallel threads; merging and labelling go one at a time
-                settle_resources(engine, settings, configs, clock())
+                settle_resources(engine, settings, current["configs"], clock())
+
+    def add_fetch_job(config: SourceConfig, last_fetch: datetime | None, at: datetime) -> None:
+        scheduler.add_job(
+            fetch_job,
+            IntervalTrigger(seconds=config.interval.total_seconds()),
+            args=[config],
+            id=f"fetch:{config.id}",
+            name=f"fetch {config.id}",
+            next_run_time=next_fetch_at(last_fetch, config.interval, at),
+            replace_existing=True,
+        )
 
     for config in configs:
         if config.enabled:
-            scheduler.add_job(
-                fetch_job,
-                IntervalTrigger(seconds=config.interval.total_seconds()),
-                args=[config],
-                id=f"fetch:{config.id}",
-                name=f"fetch {config.id}",
-                next_run_time=next_fetch_at(last.get(config.id), config.interval, now),
-            )
+            add_fetch_job(config, last.get(config.id), now)
+
+    def reload_job() -> None:
+        assert reload is not None
+        try:
+            fresh = tuple(reload())
+        except AggregatorError as exc:  # an edit in progress, or a mistake: keep running the sources we have
+            logger.warning("sources.yaml not reloaded: %s", exc)
+            return
+        if fresh == current["configs"]:
+            return
+        old, new = {c.id: c for c in current["configs"]}, {c.id: c for c in fresh}
+        changed = [source_id for source_id, c in old.items() if new.get(source_id) != c]
+        for source_id in changed:
+            if scheduler.get_job(f"fetch:{source_id}") is not None:
+                scheduler.remove_job(f"fetch:{source_id}")
+        at, stored = clock(), last_fetches(engine)
+        for config in fresh:
+            if config.enabled and old.get(config.id) != config:
+                add_fetch_job(config, stored.get(config.id), at)
+        current["configs"] = fresh
+        logger.info("sources.yaml reloaded", extra={"count": sum(1 for c in fresh if c.enabled)})
+
+    if reload is not None:
+        scheduler.add_job(reload_job, IntervalTrigger(minutes=1), id="reload-sources", name="reload sources.yaml")
 
     def draft_job() -> None:
         prepare_scheduled_draft(engine, settings, clock(), notifier)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, select
 
 from aggregator.db.schema import issues
 from aggregator.digest.issue import EVENTS, OTHER, IssueContent, load_issue
+from aggregator.model import IssueStatus
 from aggregator.publish.feeds.calendar import event_ics, event_ids
 from aggregator.publish.feeds.model import FORMATS, Feed, FeedEntry, tag_uri
 from aggregator.publish.feeds.query import EMPTY_FEED_UPDATED, FeedContext, load_context, to_second
@@ -62,7 +63,7 @@ def list_sent_issues(conn: Connection, *, limit: int | None = None) -> tuple[Arc
     """Sent issues, newest month first."""
     query = (
         select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro, issues.c.feed_guid)
-        .where(issues.c.status == "sent")
+        .where(issues.c.status == IssueStatus.SENT)
         .order_by(issues.c.month.desc())
     )
     rows = conn.execute(query.limit(limit) if limit else query).all()
@@ -75,7 +76,7 @@ def find_sent_issue(conn: Connection, month: str) -> ArchivedIssue | None:
     """The issue of `month` if it has been sent; None when there is none (drafts are not public)."""
     row = conn.execute(
         select(issues.c.id, issues.c.month, issues.c.sent_at, issues.c.intro).where(
-            issues.c.month == month, issues.c.status == "sent"
+            issues.c.month == month, issues.c.status == IssueStatus.SENT
         )
     ).one_or_none()
     return ArchivedIssue(row.id, row.month, row.sent_at or EMPTY_FEED_UPDATED, row.intro or "") if row else None

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from aggregator.config.sources import SourceConfig
 from aggregator.db.pauses import SITE_PAUSE, is_site_pause
 from aggregator.db.schema import entries, labels, merges, resources, sources
+from aggregator.model import ResourceStatus
 
 FAILURES_FOR_ALARM = 3
 
@@ -117,7 +118,7 @@ def list_resources(
         resources.c.title,
         resources.c.status,
         resources.c.off_topic,
-    ).where(resources.c.status != "merged")
+    ).where(resources.c.status != ResourceStatus.MERGED)
     if source_id:
         query = query.where(resources.c.id.in_(select(entries.c.resource_id).where(entries.c.source_id == source_id)))
     if status:

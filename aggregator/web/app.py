@@ -20,7 +20,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aggregator.config.sources import SourceConfig, public_names
-from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.context import AppContext
 from aggregator.people.users import Passwords
 from aggregator.settings import Settings
 from aggregator.text.sanitize import clean_html
@@ -39,16 +40,23 @@ def utcnow() -> datetime:
 class WebDeps:
     """What the views need, passed in at creation (reach it with `deps()`)."""
 
+    app: AppContext  # the process's wiring; taxonomy and sources come from it, re-read when their files change
     settings: Settings
     engine: Engine
-    taxonomy: Taxonomy
-    sources: tuple[SourceConfig, ...]
     passwords: Passwords
     clock: Callable[[], datetime]
     fetcher_factory: Callable[[Settings], Any] | None  # None: a real Fetcher (aggregator.ingest.fetch)
     csrf: OriginCheckingCSRF
     limiter: Limiter
     mailer: Any | None = None  # sends confirmation mail; None: SMTP when configured, else the outbox folder
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.app.taxonomy()
+
+    @property
+    def sources(self) -> tuple[SourceConfig, ...]:
+        return self.app.sources()
 
     def source_name(self, source_id: str) -> str:
         if source_id == "suggested":  # aggregator.ingest.suggest.SUGGESTED: a reader's or an editor's suggestion
@@ -86,20 +94,20 @@ def create_app(
     fetcher_factory: Callable[[Settings], Any] | None = None,
     passwords: Passwords | None = None,
     mailer: Any | None = None,
+    context: AppContext | None = None,
 ) -> Flask:
     """The web app over `engine` (default: the configured database, upgraded to the newest schema).
 
     Public blueprints (subscriptions, published) get the CSRFProtect at `app.extensions["csrf"]` (use
     `csrf.exempt(view)` for the one-click unsubscribe POST) and the Limiter at
     `app.extensions["aggregator"].limiter`; a blueprint module may define `init_app(app)`, called after it
-    is registered, to do that.
+    is registered, to do that. `context` is the process's AppContext (default: one made from `settings`
+    and `engine`); the taxonomy and sources files are checked here, at start.
     """
-    from aggregator.config.sources import load_sources
-
-    if engine is None:
-        from aggregator.cli import open_database
-
-        engine = open_database(settings)
+    context = context or AppContext.create(settings, engine=engine, clock=clock)
+    engine = context.engine
+    context.taxonomy()
+    context.sources()
     app = Flask(
         "aggregator.web", template_folder=str(TEMPLATES), static_folder=str(Path(__file__).resolve().parent / "static")
     )
@@ -120,11 +128,10 @@ def create_app(
     )
     csrf = OriginCheckingCSRF(app, trusted_origins=(origin_of(settings.base_url),))
     limiter = _limiter(app, settings, engine)
-    context = WebDeps(
+    web_deps = WebDeps(
+        context,
         settings,
         engine,
-        load_taxonomy(settings.taxonomy_file),
-        tuple(load_sources(settings.sources_file).sources),
         passwords or Passwords(),
         clock,
         fetcher_factory,
@@ -132,11 +139,11 @@ def create_app(
         limiter,
         mailer,
     )
-    app.extensions["aggregator"] = context
-    _register_template_helpers(app, context)
+    app.extensions["aggregator"] = web_deps
+    _register_template_helpers(app, web_deps)
     _register_errors(app)
     app.after_request(add_security_headers)
-    _register_blueprints(app, context)
+    _register_blueprints(app, web_deps)
     if settings.web.trusted_proxies:
         # behind nginx/Caddy: the client address (rate limits) and https come from X-Forwarded-*
         n = settings.web.trusted_proxies

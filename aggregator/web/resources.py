@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Connection
 
 from aggregator.errors import AggregatorError
-from aggregator.model import ResourceType
+from aggregator.model import ResourceStatus, ResourceType
 from aggregator.review.edits import ResourceEdit, Step, edit_resource, set_featured, set_status, undo
 from aggregator.review.queue import load_card, resource_title
 from aggregator.review.splits import split_resources
@@ -91,7 +91,7 @@ def approve(resource_id: int):
     title = _title(resource_id)
     run_action(
         lambda: f"Approved “{short(title)}”",
-        lambda conn: [set_status(conn, resource_id, "approved", user_id=g.user.id, now=deps().clock())],
+        lambda conn: [set_status(conn, resource_id, ResourceStatus.APPROVED, user_id=g.user.id, now=deps().clock())],
     )
     return back()
 
@@ -107,7 +107,9 @@ def reject(resource_id: int):
     run_action(
         lambda: f"Rejected “{short(title)}”",
         lambda conn: [
-            set_status(conn, resource_id, "rejected", user_id=g.user.id, now=deps().clock(), reason=form.reason)
+            set_status(
+                conn, resource_id, ResourceStatus.REJECTED, user_id=g.user.id, now=deps().clock(), reason=form.reason
+            )
         ],
     )
     return back()
@@ -118,7 +120,7 @@ def reopen(resource_id: int):
     title = _title(resource_id)
     run_action(
         lambda: f"Moved “{short(title)}” back to the queue",
-        lambda conn: [set_status(conn, resource_id, "pending", user_id=g.user.id, now=deps().clock())],
+        lambda conn: [set_status(conn, resource_id, ResourceStatus.PENDING, user_id=g.user.id, now=deps().clock())],
     )
     return back()
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, abort, flash, g, render_template, request, session, url_for
 
-from aggregator.model import ResourceType
+from aggregator.model import ResourceStatus, ResourceType
 from aggregator.review.edits import set_status
 from aggregator.review.queue import OFF_TOPIC, SORTS, STATUSES, CursorError, QueueFilter, queue_page
 from aggregator.web.app import deps
@@ -30,7 +30,7 @@ def read_filter() -> QueueFilter:
         return value if value in allowed else default
 
     return QueueFilter(
-        status=pick("status", STATUSES, "pending"),
+        status=pick("status", STATUSES, ResourceStatus.PENDING.value),
         source=pick("source", {s.id for s in context.sources}),
         theme=pick("theme", set(context.taxonomy.ids("theme"))),
         audience=pick("audience", set(context.taxonomy.ids("audience"))),
@@ -87,7 +87,7 @@ def bulk():
         flash(f"Nothing was changed: {message}", "error")
         return back()
     context = deps()
-    new = "approved" if form.action == "approve" else "rejected"
+    new = ResourceStatus.APPROVED if form.action == "approve" else ResourceStatus.REJECTED
     count = len(set(form.ids))
 
     def action(conn):
@@ -97,6 +97,6 @@ def bulk():
             for rid in sorted(set(form.ids))
         ]
 
-    verb = "Approved" if new == "approved" else "Rejected"
+    verb = "Approved" if new == ResourceStatus.APPROVED else "Rejected"
     run_action(lambda: f"{verb} {count} resource{'s' if count != 1 else ''}", action)
     return back()

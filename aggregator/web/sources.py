@@ -144,7 +144,9 @@ def fetch_now(source_id: str):
     with _route_fetcher() as fetcher:
         (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock, retry_now=True)
     if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
-        classify_resources(context.engine, build_classifier(settings), source_hints(context.sources), context.clock())
+        classify_resources(
+            context.engine, build_classifier(settings, context.taxonomy), source_hints(context.sources), context.clock()
+        )
     with context.engine.begin() as conn:
         record_audit(
             conn,
@@ -228,7 +230,7 @@ def doctor(source_id: str):
 @admin_required
 def add_form():
     """Recognise a site's platform from one of its pages and show its routes, richest first, with samples."""
-    from aggregator.config.sources import check_http_url
+    from aggregator.config.source_options import check_http_url
     from aggregator.errors import AggregatorError
     from aggregator.ingest.routes import discover_routes, suggest_id
 

@@ -6,18 +6,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Flask, Response, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.digest.errors import MailError
 from aggregator.digest.links import Links
-from aggregator.digest.send import Mailer
 from aggregator.digest.single import send_confirmation
-from aggregator.digest.transport import OutboxTransport, SMTPTransport
+from aggregator.model import SubscriberStatus
 from aggregator.people.subscribers import (
     EmailInputError,
     StaleLinkError,
@@ -32,31 +30,24 @@ from aggregator.people.subscribers import (
     unsubscribe,
     update_preferences,
 )
-from aggregator.people.tokens import TokenData, TokenError, Tokens
+from aggregator.people.tokens import TokenError
 from aggregator.settings import Settings
 from aggregator.web.app import deps
 from aggregator.web.forms import FormError, parse_form
+from aggregator.web.subscription_forms import (
+    PreferencesForm,
+    SubscribeForm,
+    choice_errors,
+    echo_input,
+    lookup_subscriber,
+    preferences_url,
+    read_token,
+    signing_tokens,
+)
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("subscriptions", __name__)
 PAGES = "web/public/"
-_Ids = list[str]
-
-
-class SubscribeForm(BaseModel):
-    """The subscribe form at the trust boundary; the address itself is checked by `normalize_email`."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    email: str = Field("", title="Email address")
-    audience: _Ids = Field(default_factory=list, max_length=100, title="Audiences")
-    theme: _Ids = Field(default_factory=list, max_length=100, title="Themes")
-
-
-class PreferencesForm(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    action: Literal["save", "pause", "resume", "unsubscribe"] = Field("save", title="Action")
-    audience: _Ids = Field(default_factory=list, max_length=100, title="Audiences")
-    theme: _Ids = Field(default_factory=list, max_length=100, title="Themes")
 
 
 def init_app(app: Flask) -> None:
@@ -87,17 +78,19 @@ def subscribe_post() -> Response:
         return _page(
             "subscribe.html",
             400,
-            email=_echo(request.form.get("email")),
+            email=echo_input(request.form.get("email")),
             chosen=(request.form.getlist("audience"), request.form.getlist("theme")),
             errors=exc.errors,
         )
-    errors = _choice_errors(form.audience, form.theme)
+    errors = choice_errors(form.audience, form.theme)
     try:
         email = normalize_email(form.email)
     except EmailInputError as exc:
         errors["email"] = exc.message
     if errors:
-        return _page("subscribe.html", 400, email=_echo(form.email), chosen=(form.audience, form.theme), errors=errors)
+        return _page(
+            "subscribe.html", 400, email=echo_input(form.email), chosen=(form.audience, form.theme), errors=errors
+        )
     now = context.clock()
     with context.engine.begin() as conn:
         outcome = subscribe(
@@ -107,22 +100,22 @@ def subscribe_post() -> Response:
     # The same page, status and (near enough) timing whatever happened: the mail goes out after the reply.
     response = _page("check_email.html")
     if outcome.should_mail and outcome.subscriber_id is not None:
-        token = _tokens().make("confirm", outcome.subscriber_id, outcome.token_version)
+        token = signing_tokens().make("confirm", outcome.subscriber_id, outcome.token_version)
         response.call_on_close(_confirmation_job(email, Links(context.settings.base_url).confirm(token), now))
     return response
 
 
 @bp.get("/subscribe/confirm/<token>")
 def confirm_page(token: str) -> Response:
-    subscriber = _lookup("confirm", token)
-    if subscriber.status == "pending":
+    subscriber = lookup_subscriber("confirm", token)
+    if subscriber.status == SubscriberStatus.PENDING:
         return _page("confirm.html", token=token)
     return _after_confirm(subscriber, changed=False)
 
 
 @bp.post("/subscribe/confirm/<token>")
 def confirm_post(token: str) -> Response:
-    data = _read("confirm", token)
+    data = read_token("confirm", token)
     context = deps()
     with context.engine.begin() as conn:
         change = confirm(conn, data, context.clock(), wording_version=context.settings.mail.wording_version)
@@ -130,8 +123,8 @@ def confirm_post(token: str) -> Response:
 
 
 def _after_confirm(subscriber: Subscriber, *, changed: bool) -> Response:
-    if subscriber.status in ("active", "paused"):
-        return _page("confirmed.html", already=not changed, preferences_url=_preferences_url(subscriber))
+    if subscriber.status in (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED):
+        return _page("confirmed.html", already=not changed, preferences_url=preferences_url(subscriber))
     # unsubscribed (or bounced) since this link was sent: it has been used up
     return _problem(
         "This link has already been used",
@@ -145,20 +138,20 @@ def _after_confirm(subscriber: Subscriber, *, changed: bool) -> Response:
 
 @bp.get("/preferences/<token>")
 def preferences_page(token: str) -> Response:
-    subscriber = _lookup("preferences", token)
-    if subscriber.status in ("unsubscribed", "bounced"):
+    subscriber = lookup_subscriber("preferences", token)
+    if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED):
         return _page("unsubscribed.html", already=True, preferences_url=None)
     return _preferences(subscriber, token)
 
 
 @bp.post("/preferences/<token>")
 def preferences_post(token: str) -> Response:
-    data = _read("preferences", token)
+    data = read_token("preferences", token)
     context = deps()
     now, wording = context.clock(), context.settings.mail.wording_version
     try:
         form = parse_form(PreferencesForm, request.form, lists=("audience", "theme"))
-        errors = _choice_errors(form.audience, form.theme)
+        errors = choice_errors(form.audience, form.theme)
     except FormError as exc:
         errors, form = exc.errors, None
     with context.engine.begin() as conn:
@@ -209,15 +202,15 @@ def _preferences(
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> Response:
-    subscriber = _lookup("unsubscribe", token)
-    return _page("unsubscribe.html", token=token, subscriber=subscriber, preferences_url=_preferences_url(subscriber))
+    subscriber = lookup_subscriber("unsubscribe", token)
+    return _page("unsubscribe.html", token=token, subscriber=subscriber, preferences_url=preferences_url(subscriber))
 
 
 @bp.post("/unsubscribe/<token>")
 def unsubscribe_post(token: str) -> Response:
     """One-click (RFC 8058 section 3.2: body `List-Unsubscribe=One-Click`, no cookie, no CSRF token) and the
     page's button alike. Answers 200, never a redirect; a repeat answers 200 and changes nothing."""
-    data = _read("unsubscribe", token)
+    data = read_token("unsubscribe", token)
     context = deps()
     origin = "one-click" if request.form.get("List-Unsubscribe") == "One-Click" else "link"
     with context.engine.begin() as conn:
@@ -293,55 +286,13 @@ def _problem(title: str, message: str, status: int) -> Response:
     return _page("problem.html", status, title=title, message=message)
 
 
-def _tokens() -> Tokens:
-    return Tokens(deps().settings.secret())
-
-
-def _read(purpose: str, token: str) -> TokenData:
-    return _tokens().read(purpose, token)
-
-
-def _lookup(purpose: str, token: str) -> Subscriber:
-    data = _read(purpose, token)
-    with deps().engine.connect() as conn:
-        return subscriber_for_token(conn, data)
-
-
-def _preferences_url(subscriber: Subscriber) -> str:
-    return Links(deps().settings.base_url).preferences(
-        _tokens().make("preferences", subscriber.id, subscriber.token_version)
-    )
-
-
-def _choice_errors(audiences: list[str], themes: list[str]) -> dict[str, str]:
-    taxonomy, errors = deps().taxonomy, {}
-    if not set(audiences) <= set(taxonomy.ids("audience")):
-        errors["audience"] = "Choose from the groups listed."
-    if not set(themes) <= set(taxonomy.ids("theme")):
-        errors["theme"] = "Choose from the topics listed."
-    return errors
-
-
-def _echo(value: str | None) -> str:
-    """What they typed, to correct it: one line, not overlong (it is escaped by the template)."""
-    text = "".join(c for c in (value or "") if c.isprintable())
-    return text[:320]
-
-
 def _list_name(settings: Settings) -> str:
     return parseaddr(settings.mail.from_address)[0] or "the monthly digest"
 
 
-def confirmation_mailer(settings: Settings) -> Mailer:
-    """SMTP when configured, else the outbox folder `<data_dir>/outbox/confirmations`."""
-    if settings.smtp.host:
-        return SMTPTransport(settings.smtp)
-    return OutboxTransport(settings.outbox_dir / "confirmations")
-
-
 def _confirmation_job(address: str, confirm_url: str, now: datetime) -> Callable[[], None]:
     settings = deps().settings
-    mailer = deps().mailer or confirmation_mailer(settings)
+    mailer = deps().mailer or deps().app.mailer("confirmations")  # SMTP when configured, else the outbox
 
     def job() -> None:
         try:

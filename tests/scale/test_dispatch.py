@@ -12,7 +12,7 @@ from aggregator.config.sources import SourceConfig
 from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.engine import create_db_engine, upgrade_database
 from aggregator.db.schema import issues
-from aggregator.digest.transport import SMTPTransport
+from aggregator.digest.mail.smtp import SMTPTransport
 from aggregator.ingest.run import utcnow
 from aggregator.jobs.queue.broker import source_message
 from aggregator.jobs.queue.config import QueueSettings

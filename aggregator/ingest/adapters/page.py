@@ -35,7 +35,7 @@ from types import MappingProxyType
 import soupsieve
 from bs4 import BeautifulSoup, Tag
 
-from aggregator.config.sources import PageSelectors, Selector
+from aggregator.config.source_options import PageSelectors, Selector
 from aggregator.errors import ConfigError, ParseError
 from aggregator.ingest.adapters.fields import absolute_url, unique_texts
 from aggregator.model import EMPTY, Event, RawEntry

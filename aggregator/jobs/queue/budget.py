@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from aggregator.digest.errors import TransportError
-from aggregator.digest.send import Mailer, Session
+from aggregator.digest.mail.base import Mailer, Session
 
 BUDGET_SPENT = "this send job's share of messages is sent; the rest is left to the next job"
 

@@ -16,6 +16,7 @@ from aggregator.config.sources import SourceConfig
 from aggregator.digest import deliveries as store
 from aggregator.ingest.run import run_fetch
 from aggregator.jobs.queue.jobs import WorkerContext, send_batch
+from aggregator.model import DeliveryStatus, IssueStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,8 @@ def plan_send(engine: Engine, issue_id: int, batch_size: int, now: datetime) -> 
     pending still gets one job, which marks it sent; a sent issue gets none."""
     with engine.begin() as conn:
         status = store.start_sending(conn, issue_id, now)
-        pending = store.count_by_status(conn, issue_id).get("pending", 0)
-    if status == "sent":
+        pending = store.count_by_status(conn, issue_id).get(DeliveryStatus.PENDING, 0)
+    if status == IssueStatus.SENT:
         return SendPlan(issue_id, 0, 0, batch_size)
     return SendPlan(issue_id, pending, max(1, math.ceil(pending / batch_size)), batch_size)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
-from aggregator.config.sources import SourceConfig, load_sources, public_names
-from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.config.sources import SourceConfig
+from aggregator.config.taxonomy import Taxonomy
 from aggregator.db.schema import issues
-from aggregator.digest.send import Mailer, SendReport, send_issue
-from aggregator.digest.transport import make_transport
+from aggregator.digest.mail import Mailer, make_mailer
+from aggregator.digest.send import SendReport, send_issue
 from aggregator.errors import ConfigError
 from aggregator.ingest.harvest import Fetcher
 from aggregator.ingest.run import SourceOutcome, run_fetch
@@ -37,27 +37,20 @@ class WorkerContext:
     fetcher: Fetcher
     taxonomy: Taxonomy
     source_names: Mapping[str, str]
-    make_mailer: Callable[[Settings, str], Mailer] = make_transport
+    make_mailer: Callable[[Settings, str], Mailer] = make_mailer
 
     @classmethod
     def open(cls, settings: Settings) -> WorkerContext:
+        """From the process's AppContext; the schema is not upgraded here (`aggregator worker` did it once)."""
+        from aggregator.context import AppContext
         from aggregator.db.engine import create_db_engine
 
+        app = AppContext.create(settings, engine=create_db_engine(settings.resolved_database_url))
         try:
-            names = public_names(load_sources(settings.sources_file).sources)
+            names = app.public_source_names()
         except ConfigError:  # a worker can send without sources.yaml; messages then show source ids
             names = {}
-        from aggregator.db.robots_store import DatabaseRobotsStore
-        from aggregator.ingest.fetch import Fetcher as HTTPFetcher
-
-        engine = create_db_engine(settings.resolved_database_url)
-        return cls(
-            settings,
-            engine,
-            HTTPFetcher(settings, robots_store=DatabaseRobotsStore(engine)),
-            load_taxonomy(settings.taxonomy_file),
-            names,
-        )
+        return cls(settings, app.engine, app.fetcher(), app.taxonomy(), names)
 
     def close(self) -> None:
         close = getattr(self.fetcher, "close", None)

@@ -18,8 +18,9 @@ from sqlalchemy import Engine
 
 from aggregator.config.sources import SourceConfig
 from aggregator.ingest.run import utcnow
+from aggregator.jobs.draft import Notifier, prepare_scheduled_draft
 from aggregator.jobs.queue.dispatch import Dispatcher, FetchJob, plan_fetch
-from aggregator.jobs.schedule import Notifier, due_sources, prepare_scheduled_draft
+from aggregator.jobs.schedule import due_sources
 from aggregator.settings import Settings
 
 logger = logging.getLogger(__name__)

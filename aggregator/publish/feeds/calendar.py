@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 from aggregator.db.schema import entries, labels, resources
 from aggregator.ingest.event_text import series_occurrence
 from aggregator.ingest.events import EventListing, calendar_to_ics, event_to_ics, is_upcoming
+from aggregator.model import ResourceStatus
 from aggregator.publish.feeds.model import FeedKey
 from aggregator.publish.feeds.query import FeedContext
 from aggregator.text.clean import outgoing_url
@@ -36,7 +37,9 @@ def event_ics(conn: Connection, resource_id: int, now: datetime, context: FeedCo
     """The .ics of one approved event resource (its next occurrence, for a series); None when there is none."""
     row = conn.execute(
         select(resources).where(
-            resources.c.id == resource_id, resources.c.status == "approved", resources.c.event_start.is_not(None)
+            resources.c.id == resource_id,
+            resources.c.status == ResourceStatus.APPROVED,
+            resources.c.event_start.is_not(None),
         )
     ).one_or_none()
     if row is None:
@@ -49,7 +52,7 @@ def upcoming_calendar(conn: Connection, key: FeedKey, now: datetime, context: Fe
     """The calendar feed `key`: approved events (in that theme or audience) that start after `now`."""
     if not context.has_feed(key):
         raise KeyError(f"no calendar {calendar_stem(key)}")
-    query = select(resources).where(resources.c.status == "approved", resources.c.event_start.is_not(None))
+    query = select(resources).where(resources.c.status == ResourceStatus.APPROVED, resources.c.event_start.is_not(None))
     if key.kind != "all":
         query = query.where(
             resources.c.id.in_(
@@ -70,7 +73,7 @@ def event_ids(conn: Connection) -> list[int]:
     return list(
         conn.execute(
             select(resources.c.id)
-            .where(resources.c.status == "approved", resources.c.event_start.is_not(None))
+            .where(resources.c.status == ResourceStatus.APPROVED, resources.c.event_start.is_not(None))
             .order_by(resources.c.id)
         ).scalars()
     )

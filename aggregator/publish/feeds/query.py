@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, select
 
 from aggregator.db.schema import entries, labels, resources
 from aggregator.errors import ConfigError
+from aggregator.model import ResourceStatus
 from aggregator.publish.feeds.model import (
     ALL,
     Feed,
@@ -103,7 +104,7 @@ def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
     if not context.has_feed(key):
         raise KeyError(f"no feed {key.stem}")
     newest = func.coalesce(resources.c.decided_at, resources.c.modified_at)
-    query = select(resources).where(resources.c.status == "approved")
+    query = select(resources).where(resources.c.status == ResourceStatus.APPROVED)
     if key.kind != "all":
         query = query.where(
             resources.c.id.in_(

@@ -1,18 +1,14 @@
-"""Ways out for messages: SMTP (STARTTLS/TLS, login, one connection per session) and the outbox folder of .eml files."""
+"""SMTP as a Mailer: STARTTLS/TLS, login, one connection per session; replies mapped to failure kinds."""
 
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
-import time
-import uuid
-from pathlib import Path
 
-from aggregator.db.private import make_private_dir, open_private
 from aggregator.digest.errors import DeliveryFailure, SenderRefusedError, TransportError, UnconfirmedError
-from aggregator.settings import Settings, SMTPSettings
+from aggregator.digest.mail.base import FailureKind
+from aggregator.settings import SMTPSettings
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +63,17 @@ class SMTPSession:
             self._client.sendmail(sender, [recipient], data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
-            raise DeliveryFailure(f"{code} {_text(reply)}", code=code, recipient_refused=code >= 500) from None
+            raise _refused(code, reply, recipient_refused=code >= 500) from None
         except smtplib.SMTPSenderRefused as exc:
             if 400 <= exc.smtp_code < 500:
-                raise DeliveryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code) from None
+                raise _refused(exc.smtp_code, exc.smtp_error) from None
             raise SenderRefusedError(
                 f"the server refused the sender {sender}: {exc.smtp_code} {_text(exc.smtp_error)}"
             ) from None
         except smtplib.SMTPServerDisconnected as exc:
             raise TransportError(f"the mail server closed the connection: {exc}") from None
         except smtplib.SMTPResponseException as exc:  # SMTPDataError and the rest carry a reply code
-            raise DeliveryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", code=exc.smtp_code) from None
+            raise _refused(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransportError(f"sending failed: {type(exc).__name__}: {exc}") from None
 
@@ -127,44 +123,15 @@ class SMTPTransport:
         return SMTPSession(client)
 
 
-class OutboxSession:
-    """Writes each message to its own .eml file, atomically (a killed process leaves no half file)."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-
-    def send(self, sender: str, recipient: str, data: bytes) -> None:
-        name = f"{time.time_ns()}-{uuid.uuid4().hex[:12]}"
-        partial = self._folder / f".{name}.tmp"
-        try:
-            with os.fdopen(open_private(partial), "wb") as handle:  # it holds the subscriber's own links
-                handle.write(data)
-            os.replace(partial, self._folder / f"{name}.eml")
-        except OSError as exc:
-            raise TransportError(
-                f"cannot write to the outbox {self._folder}: {exc}", hint="check that AGGREGATOR_DATA_DIR is writable"
-            ) from None
-
-    def close(self) -> None:
-        pass
-
-
-class OutboxTransport:
-    """The embedded default: messages become .eml files in a folder (settings.outbox_dir / <month>)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def open(self) -> OutboxSession:
-        make_private_dir(self.folder)
-        return OutboxSession(self.folder)
-
-
-def make_transport(settings: Settings, month: str) -> SMTPTransport | OutboxTransport:
-    """SMTP when a host is configured, else the outbox folder for `month`."""
-    if settings.smtp.host:
-        return SMTPTransport(settings.smtp)
-    return OutboxTransport(settings.outbox_dir / month)
+def _refused(code: int, reply: bytes | str, *, recipient_refused: bool = False) -> DeliveryFailure:
+    """A refusal in transport-neutral terms (RFC 5321 4.2.1: 4yz transient, 5yz permanent); the reply stays as text."""
+    if 400 <= code < 500:
+        kind = FailureKind.TEMPORARY
+    elif 500 <= code < 600:
+        kind = FailureKind.PERMANENT
+    else:
+        kind = FailureKind.UNKNOWN
+    return DeliveryFailure(f"{code} {_text(reply)}", kind=kind, recipient_refused=recipient_refused)
 
 
 def _text(reply: bytes | str) -> str:
