@@ -298,7 +298,7 @@ def test_an_edited_sources_file_replaces_the_fetch_jobs_of_what_changed(engine, 
     assert {job.id for job in scheduler.get_jobs()} == set(before)
     reload_job()
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"fetch:hourly", "fetch:daily", "fetch:new", "draft", "reload-sources"}
+    assert set(jobs) == {"fetch:hourly", "fetch:daily", "fetch:new", "draft", "send", "reload-sources"}
     assert jobs["fetch:hourly"].args[0].interval == timedelta(hours=2)
     assert jobs["fetch:daily"] is not None and jobs["fetch:daily"].args[0] == configs[1]
 
