@@ -158,7 +158,9 @@ def test_approve_send_now_watch_progress_and_see_the_numbers(served, browser, si
 
     # the numbers page: this issue's figures and the months' charts
     page.get_by_role("link", name="Numbers").click()
+    page.wait_for_url("**/editor/numbers/")
     row = page.locator("#issue-figures tbody tr").first
+    row.locator("td[data-figure]").first.wait_for()  # .all() does not wait: under load the page may still be loading
     figures = {cell.get_attribute("data-figure"): cell.inner_text() for cell in row.locator("td[data-figure]").all()}
     assert figures == {"recipients": "30", "delivered": "30", "failed": "0", "bounced": "0", "unsubscribed": "0"}
     assert page.locator("svg.chart").count() >= 3
