@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from aggregator.dedupe.normalize import fold_text
-from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match
+from aggregator.dedupe.values import DedupeConfig, DedupeRecord, Match, RecordId
 
 ROWS_PER_CHUNK = 2000  # rows of the similarity product made at once: bounds its memory
 
 
-def content_matches(records: Sequence[DedupeRecord], config: DedupeConfig = DedupeConfig()) -> list[Match]:
+def content_matches(
+    records: Sequence[DedupeRecord],
+    config: DedupeConfig = DedupeConfig(),
+    *,
+    new: Collection[RecordId] | None = None,
+) -> list[Match]:
     """Return pairs whose texts have a cosine of at least `config.content_similarity`, with titles sharing
-    words, the same type when both are known and dates no further apart than titles allow."""
+    words, the same type when both are known and dates no further apart than titles allow.
+
+    With `new`, only pairs holding one of those ids are scored (an incremental pass); the word weights
+    still come from every record's text."""
     with_text = [r for r in records if len(r.text) >= config.min_content_chars]
-    if len(with_text) < 2:
+    rows = [n for n, r in enumerate(with_text) if new is None or r.id in new]
+    if len(with_text) < 2 or not rows:
         return []
     # Imported here: records without text (bibliographic sets, most feeds) never load scikit-learn.
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -25,12 +34,18 @@ def content_matches(records: Sequence[DedupeRecord], config: DedupeConfig = Dedu
     vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32).fit_transform(
         r.text for r in with_text
     )
+    is_row = np.zeros(len(with_text), bool)
+    is_row[rows] = True
     matches = []
-    for begin in range(0, len(with_text), ROWS_PER_CHUNK):
-        block = (vectors[begin : begin + ROWS_PER_CHUNK] @ vectors.T).tocoo()
-        keep = (block.data >= config.content_similarity) & (block.row + begin < block.col)
-        for i, j, score in zip((block.row[keep] + begin).tolist(), block.col[keep].tolist(), block.data[keep].tolist()):
-            match = judge_content(with_text[i], with_text[j], score, config)
+    for begin in range(0, len(rows), ROWS_PER_CHUNK):
+        chunk = np.array(rows[begin : begin + ROWS_PER_CHUNK])
+        block = (vectors[chunk] @ vectors.T).tocoo()
+        firsts = chunk[block.row]
+        # each pair once: (row, later record) or (row, earlier record that is not itself a row)
+        keep = (block.data >= config.content_similarity) & ((firsts < block.col) | ~is_row[block.col])
+        for i, j, score in zip(firsts[keep].tolist(), block.col[keep].tolist(), block.data[keep].tolist()):
+            first, second = sorted((i, j))
+            match = judge_content(with_text[first], with_text[second], score, config)
             if match is not None:
                 matches.append(match)
     return matches
