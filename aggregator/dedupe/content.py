@@ -31,24 +31,54 @@ def content_matches(
     # Imported here: records without text (bibliographic sets, most feeds) never load scikit-learn.
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32).fit_transform(
-        r.text for r in with_text
+    # Words in more than `content_max_df` of the texts are dropped: they make every pair near and the
+    # product dense (a site's boilerplate, a field's vocabulary); rarer words decide.
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True,
+        stop_words="english",
+        dtype=np.float32,
+        max_df=config.content_max_df if len(with_text) > 50 else 1.0,
     )
-    is_row = np.zeros(len(with_text), bool)
-    is_row[rows] = True
+    try:
+        vectors = vectorizer.fit_transform(r.text for r in with_text)
+    except ValueError:  # every word dropped: nothing to match on
+        return []
+    near = near_pairs(vectors, rows, config.content_similarity)
+    # A pair is judged when either text is among the other's nearest: symmetric, so an incremental pass
+    # judges what a full one would; the partners' own neighbours are looked up for that.
+    partners = sorted({j for _, j, _ in near} - set(rows))
+    nearest = top_neighbours([*near, *near_pairs(vectors, partners, config.content_similarity)], config)
+    is_row = set(rows)
     matches = []
+    for i, j, score in near:
+        if (i > j and j in is_row) or not (j in nearest[i] or i in nearest.get(j, ())):
+            continue  # each pair once: (row, later record) or (row, record that is not a row)
+        first, second = sorted((i, j))
+        match = judge_content(with_text[first], with_text[second], score, config)
+        if match is not None:
+            matches.append(match)
+    return matches
+
+
+def near_pairs(vectors, rows: list[int], threshold: float) -> list[tuple[int, int, float]]:  # type: ignore[no-untyped-def]
+    """Return (row, other, cosine) for every other text at least `threshold` near one of `rows`."""
+    found = []
     for begin in range(0, len(rows), ROWS_PER_CHUNK):
         chunk = np.array(rows[begin : begin + ROWS_PER_CHUNK])
         block = (vectors[chunk] @ vectors.T).tocoo()
         firsts = chunk[block.row]
-        # each pair once: (row, later record) or (row, earlier record that is not itself a row)
-        keep = (block.data >= config.content_similarity) & ((firsts < block.col) | ~is_row[block.col])
-        for i, j, score in zip(firsts[keep].tolist(), block.col[keep].tolist(), block.data[keep].tolist()):
-            first, second = sorted((i, j))
-            match = judge_content(with_text[first], with_text[second], score, config)
-            if match is not None:
-                matches.append(match)
-    return matches
+        keep = (block.data >= threshold) & (firsts != block.col)
+        found += zip(firsts[keep].tolist(), block.col[keep].tolist(), block.data[keep].tolist(), strict=True)
+    return found
+
+
+def top_neighbours(near: list[tuple[int, int, float]], config: DedupeConfig) -> dict[int, set[int]]:
+    """Return each row's `content_neighbours` nearest others: a text near hundreds of others is a
+    template, and judging every pair would cost pairs x titles. Ties go to the earlier record."""
+    by_row: dict[int, list[tuple[float, int]]] = {}
+    for i, j, score in near:
+        by_row.setdefault(i, []).append((-score, j))
+    return {i: {j for _, j in sorted(found)[: config.content_neighbours]} for i, found in by_row.items()}
 
 
 def judge_content(a: DedupeRecord, b: DedupeRecord, score: float, config: DedupeConfig) -> Match | None:

@@ -41,6 +41,8 @@ class DedupeConfig:
     content_similarity: float = 0.8  # TF-IDF cosine of two texts for a match by content
     content_title_share: float = 50.0  # token-set similarity the titles of a match by content still need
     min_content_chars: int = 200  # shorter texts say too little to match on
+    content_max_df: float = 0.2  # words in more of the texts than this share are not weighed (sets over 50 texts)
+    content_neighbours: int = 5  # a text's nearest this-many texts at most are judged
     block_tokens: int = 3  # each record is blocked on its this-many rarest title tokens
     max_block_size: int = 400  # larger blocks hold common words only and are not compared
 
