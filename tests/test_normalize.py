@@ -112,3 +112,16 @@ def test_empty_title_falls_back_to_summary():
 )
 def test_a_title_is_plain_text_with_tags_stripped(title, plain):
     assert normalize_entry(RawEntry(url="https://e.org/t", title=title), SOURCE).title == plain
+
+
+@pytest.mark.parametrize(
+    ("url", "doi", "expected"),
+    [
+        ("https://journals.example/doi/10.1136/bmjq-2024-017/full/pdf?download=true", None, "10.1136/bmjq-2024-017"),
+        ("https://journals.example/doi/10.1136/bmjq-2024-017", "10.9999/own", "10.9999/own"),  # the entry's own wins
+        ("https://partner.example/news/kindness-2024", None, None),
+    ],
+)
+def test_a_landing_page_address_gives_the_doi(url, doi, expected):
+    config = SourceConfig(id="p", name="p", url="https://partner.example/feed", adapter="feed")
+    assert normalize_entry(RawEntry(url=url, title="A paper", doi=doi), config).doi == expected

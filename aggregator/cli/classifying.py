@@ -119,15 +119,22 @@ def classify_retrain() -> None:
 
 
 @dedupe_app.callback(invoke_without_command=True)
-def dedupe(ctx: typer.Context) -> None:
-    """Merge resources that several sources list (DOI, canonical URL, near-identical title)."""
+def dedupe(
+    ctx: typer.Context,
+    full: bool = typer.Option(
+        False, "--full", help="Compare every stored resource again, not only those new or changed since the last pass."
+    ),
+) -> None:
+    """Merge resources that several sources list (DOI, canonical URL, near-identical title or text)."""
     if ctx.invoked_subcommand is not None:
         return
     from aggregator.dedupe.merge import dedupe_resources
     from aggregator.ingest.run import utcnow
 
-    report = dedupe_resources(app_ctx().engine, utcnow())
-    console.print(f"merged {report.merged} duplicates among {report.compared} resources")
+    report = dedupe_resources(app_ctx().engine, utcnow(), full=full)
+    console.print(
+        f"merged {report.merged} duplicates; compared {report.compared} new or changed resources ({report.pairs} pairs)"
+    )
 
 
 @dedupe_app.command("eval")

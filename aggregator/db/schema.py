@@ -158,6 +158,11 @@ resources = Table(
     Column("proposed_title", Text, comment="a new source's title for a resource editors already decided on"),
     Column("featured", Boolean, nullable=False, default=False, server_default=false()),
     Column("rejection_reason", Text),
+    Column(
+        "deduped_at",
+        UTCDateTime,
+        comment="when de-duplication last compared it; NULL or older than modified_at: compare it again",
+    ),
     Column("decided_by", Integer, ForeignKey("users.id")),
     Column("decided_at", UTCDateTime),
     Column(

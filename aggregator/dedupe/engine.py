@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from aggregator.dedupe.content import content_matches
 from aggregator.dedupe.index import DedupeIndex
@@ -14,6 +15,29 @@ def find_duplicates(records: Sequence[DedupeRecord], *, config: DedupeConfig = D
     matches = DedupeIndex(config).match_batch(records)
     found = {frozenset((m.a, m.b)) for m in matches}
     return matches + [m for m in content_matches(records, config) if frozenset((m.a, m.b)) not in found]
+
+
+@dataclass(frozen=True, slots=True)
+class NewMatches:
+    """What an incremental pass found: its matches and how many candidate pairs it judged by title."""
+
+    matches: list[Match]
+    compared: int
+
+
+def find_new_duplicates(
+    stored: Sequence[DedupeRecord], new: Sequence[DedupeRecord], *, config: DedupeConfig = DedupeConfig()
+) -> NewMatches:
+    """Return the matches of `new` records with each other and with `stored` ones (already compared among
+    themselves): the index is rebuilt from the stored records' titles without judging any stored pair."""
+    if not new:
+        return NewMatches([], 0)
+    index = DedupeIndex(config)
+    index.extend(stored)
+    matches = index.match_batch(new)
+    found = {frozenset((m.a, m.b)) for m in matches}
+    by_content = content_matches([*stored, *new], config, new={r.id for r in new})
+    return NewMatches(matches + [m for m in by_content if frozenset((m.a, m.b)) not in found], index.compared)
 
 
 def match_new(index: DedupeIndex, new_records: Sequence[DedupeRecord]) -> list[Match]:

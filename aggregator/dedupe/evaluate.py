@@ -118,7 +118,21 @@ def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfi
 
     Pages are records as the pipeline would store them (title, canonical URL, a DOI the URL holds);
     as in `merging.dedupe_resources`, two pages of one site are never merged."""
-    records = [
+    records = page_records(pages)
+    site = {p.url: p.site for p in pages}
+    matches = [m for m in find_duplicates(records, config=config) if site[str(m.a)] != site[str(m.b)]]
+    predicted = pairs_of_groups(cluster_duplicates(records, matches))
+    scores = evaluate_pairs(predicted, _groups(pages, "dup_group"))
+    gold = pairs_of_groups(_groups(pages, "dup_group"))
+    named = pairs_of_groups(_groups(pages, "name_group")) - gold
+    titles = {p.url: p.title for p in pages}
+    wrong = tuple(sorted(tuple(sorted(titles[str(u)] for u in pair)) for pair in predicted - gold))
+    return PageSetScores(scores, len(named), len(named & predicted), wrong)
+
+
+def page_records(pages: Sequence[PageLike]) -> list[DedupeRecord]:
+    """Return a page set's pages as records the pipeline would store (title, canonical URL, a DOI the URL holds)."""
+    return [
         DedupeRecord(
             id=p.url,
             title=p.title,
@@ -130,15 +144,6 @@ def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfi
         )
         for p in pages
     ]
-    site = {p.url: p.site for p in pages}
-    matches = [m for m in find_duplicates(records, config=config) if site[str(m.a)] != site[str(m.b)]]
-    predicted = pairs_of_groups(cluster_duplicates(records, matches))
-    scores = evaluate_pairs(predicted, _groups(pages, "dup_group"))
-    gold = pairs_of_groups(_groups(pages, "dup_group"))
-    named = pairs_of_groups(_groups(pages, "name_group")) - gold
-    titles = {p.url: p.title for p in pages}
-    wrong = tuple(sorted(tuple(sorted(titles[str(u)] for u in pair)) for pair in predicted - gold))
-    return PageSetScores(scores, len(named), len(named & predicted), wrong)
 
 
 def _groups(pages: Sequence[PageLike], key: str) -> list[tuple[RecordId, ...]]:

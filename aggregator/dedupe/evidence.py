@@ -37,10 +37,13 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
         return None
     close = gap is not None and gap <= config.close_date_days
     tokens_a, tokens_b = set(a.tokens), set(b.tokens)
-    if min(len(tokens_a), len(tokens_b)) < config.min_informative_tokens:
+    shortest = min(len(tokens_a), len(tokens_b))
+    if shortest < config.min_generic_tokens:
         # "Introduction" or "Annual report" says nothing alone: the same people on the same day must.
         if not (near and authors and close):
             return None
+    elif shortest < config.min_informative_tokens and not (authors or close):
+        return None  # "Civility Saves Lives" on two sites: each organisation's own page, unless people or dates agree
     coverage = len(tokens_a & tokens_b) / max(len(tokens_a), len(tokens_b))
     # A short title inside a long one ("Intrapleural streptokinase for empyema?") needs shared authors.
     if coverage < config.min_coverage and not (near or authors):

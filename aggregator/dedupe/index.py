@@ -48,6 +48,7 @@ class DedupeIndex:
         # DOI, URL and normalised title -> the first record with it; the others with it, when there are any.
         self._first: dict[str, dict[str, int]] = {kind: {} for kind in EXACT_KINDS}
         self._others: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        self.compared = 0  # candidate pairs judged so far
 
     def __len__(self) -> int:
         return len(self._prepared)
@@ -55,6 +56,10 @@ class DedupeIndex:
     def add(self, record: DedupeRecord) -> None:
         """Add one record without matching it (`match_batch` matches and adds)."""
         self._add_prepared([prepare_record(record, self._vocabulary)])
+
+    def extend(self, records: Sequence[DedupeRecord]) -> None:
+        """Add records already compared with each other, without matching them (a later pass's stored ones)."""
+        self._add_prepared([prepare_record(r, self._vocabulary) for r in records])
 
     def candidates(self, record: DedupeRecord) -> list[RecordId]:
         """Return the ids of stored records that `record` would be compared with, in index order."""
@@ -80,6 +85,7 @@ class DedupeIndex:
         start = len(self._prepared)
         pairs = self._add_prepared([prepare_record(r, self._vocabulary) for r in records])
         pairs |= self._title_pairs(start)
+        self.compared += len(pairs)
         matches = []
         for i, j in sorted(pairs):
             match = judge_pair(self._prepared[i], self._prepared[j], self.config)

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from aggregator.db.schema import entries, merges, resources
-from aggregator.dedupe import DedupeConfig, DedupeRecord, Match, cluster_duplicates, find_duplicates
+from aggregator.dedupe import DedupeConfig, DedupeRecord, Match, cluster_duplicates
+from aggregator.dedupe.engine import find_new_duplicates
 from aggregator.errors import AggregatorError
 
 logger = logging.getLogger(__name__)
@@ -26,63 +27,102 @@ class MergeError(AggregatorError):
 
 @dataclass(frozen=True, slots=True)
 class MergeReport:
-    compared: int
+    compared: int  # resources compared: new or changed since the last pass (all of them with full=True)
     merged: int  # resources absorbed into another
+    pairs: int = 0  # candidate pairs judged by title
 
 
-def dedupe_resources(engine: Engine, now: datetime, *, config: DedupeConfig = DedupeConfig()) -> MergeReport:
-    """Find duplicates among live resources listed by different sources and merge each group into one."""
+def dedupe_resources(
+    engine: Engine, now: datetime, *, config: DedupeConfig = DedupeConfig(), full: bool = False
+) -> MergeReport:
+    """Find duplicates among live resources listed by different sources and merge each group into one.
+
+    Only resources new or changed since the last pass are compared (with each other and with every
+    stored one): stored pairs were judged when the later of them came. `full` re-compares every pair.
+    A pass with nothing new reads one count and stops.
+    """
     with engine.connect() as conn:
-        records, sources_of = _records(conn)
+        if not full and not conn.execute(select(func.count()).where(LIVE, CHANGED)).scalar_one():
+            return MergeReport(compared=0, merged=0)
+        records, sources_of, changed = _records(conn)
         split_pairs = {
             frozenset((r.kept_id, r.absorbed_id))
             for r in conn.execute(select(merges.c.kept_id, merges.c.absorbed_id).where(merges.c.split_at.is_not(None)))
         }
+    if full:
+        changed = {r.id for r in records}
+    found = find_new_duplicates(
+        [r for r in records if r.id not in changed], [r for r in records if r.id in changed], config=config
+    )
     matches = [
         m
-        for m in find_duplicates(records, config=config)
+        for m in found.matches
         if not sources_of[m.a] & sources_of[m.b]  # one source's own entries are never merged
         and frozenset((m.a, m.b)) not in split_pairs
     ]  # an editor split them: respect it
     merged = 0
     by_pair = {frozenset((m.a, m.b)): m for m in matches}
+    compared = set(changed)
     for group in cluster_duplicates([r.id for r in records], matches):
-        if len(group) < 2:
-            continue
         with engine.begin() as conn:
             merged += merge_group(conn, sorted(group), by_pair, now)
-    logger.info("de-duplicated resources", extra={"count": len(records), "merged": merged})
-    return MergeReport(compared=len(records), merged=merged)
+        compared.update(group)  # the kept resource's fields were refreshed: not a change to compare again
+    with engine.begin() as conn:
+        mark_deduped(conn, sorted(compared), now)
+    logger.info("de-duplicated resources", extra={"count": len(changed), "merged": merged, "pairs": found.compared})
+    return MergeReport(compared=len(changed), merged=merged, pairs=found.compared)
 
 
-def _records(conn: Connection) -> tuple[list[DedupeRecord], dict[int, set[str]]]:
+LIVE = resources.c.status != "merged"
+CHANGED = or_(resources.c.deduped_at.is_(None), resources.c.modified_at > resources.c.deduped_at)
+
+
+def mark_deduped(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+    """Record that `ids` were compared: deduped_at is now, or their modified_at when that is later (a
+    store's clock may run ahead of the pass's), so a later pass finds them unchanged."""
+    for begin in range(0, len(ids), 1000):
+        chunk = ids[begin : begin + 1000]
+        conn.execute(update(resources).where(resources.c.id.in_(chunk)).values(deduped_at=resources.c.modified_at))
+        conn.execute(
+            update(resources).where(resources.c.id.in_(chunk), resources.c.deduped_at < now).values(deduped_at=now)
+        )
+
+
+def _records(conn: Connection) -> tuple[list[DedupeRecord], dict[int, set[str]], set[int]]:
+    """Return the live resources as records, the sources listing each, and the ids new or changed."""
     sources_of: dict[int, set[str]] = defaultdict(set)
     for row in conn.execute(select(entries.c.resource_id, entries.c.source_id)):
         sources_of[row.resource_id].add(row.source_id)
-    records = [
-        DedupeRecord(
-            id=row.id,
-            title=row.title,
-            canonical_url=row.canonical_url,
-            doi=row.doi,
-            published=row.published_at.date() if row.published_at else None,
-            authors=tuple(row.authors or ()),
-            source_id=min(sources_of[row.id], default=None),
-            kind=row.type,
+    records, changed = [], set()
+    for row in conn.execute(
+        select(
+            resources.c.id,
+            resources.c.title,
+            resources.c.canonical_url,
+            resources.c.doi,
+            resources.c.published_at,
+            resources.c.authors,
+            resources.c.type,
+            resources.c.summary,
+            CHANGED.label("changed"),
+        ).where(LIVE)
+    ):
+        records.append(
+            DedupeRecord(
+                id=row.id,
+                title=row.title,
+                canonical_url=row.canonical_url,
+                doi=row.doi,
+                published=row.published_at.date() if row.published_at else None,
+                authors=tuple(row.authors or ()),
+                source_id=min(sources_of[row.id], default=None),
+                kind=row.type,
+                text=row.summary,
+            )
         )
-        for row in conn.execute(
-            select(
-                resources.c.id,
-                resources.c.title,
-                resources.c.canonical_url,
-                resources.c.doi,
-                resources.c.published_at,
-                resources.c.authors,
-                resources.c.type,
-            ).where(resources.c.status != "merged")
-        )
-    ]
-    return records, sources_of
+        if row.changed:
+            changed.add(row.id)
+    return records, sources_of, changed
 
 
 def merge_group(conn: Connection, group: Sequence[int], matches: dict[frozenset, Match], now: datetime) -> int:
@@ -160,6 +200,10 @@ def split_merge(conn: Connection, merge_id: int, *, editor: str | None, now: dat
         .values(status="pending", merged_into_id=None, modified_at=now)
     )
     conn.execute(update(merges).where(merges.c.id == merge_id).values(split_at=now, split_by=editor))
+    # both compared again next pass (with everything but each other: the split pair is respected)
+    conn.execute(
+        update(resources).where(resources.c.id.in_((merge.kept_id, merge.absorbed_id))).values(deduped_at=None)
+    )
     refresh_from_entries(conn, merge.kept_id, now)
     refresh_from_entries(conn, merge.absorbed_id, now)
     return merge.absorbed_id

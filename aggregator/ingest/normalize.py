@@ -61,7 +61,9 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
     resource_type = infer_entry_type(entry, source, summary=summary)
     authors = _unique([clean_text(a) for a in entry.authors])
     tags = _unique([*(clean_text(t) for t in entry.tags), *source.tags])
-    doi = normalize_doi(entry.doi)
+    # a publisher's landing page names its DOI in its address (".../doi/10.1136/bmj.n71/full"): dedupe
+    # then matches it with the same work listed elsewhere, as `dedupe eval --set` scores it
+    doi = normalize_doi(entry.doi) or normalize_doi(entry.url)
     extra = {k: clean_text(v) for k, v in entry.extra.items()} if entry.extra else EMPTY
     content_hash = _content_hash(
         url,

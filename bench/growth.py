@@ -1,0 +1,285 @@
+"""Growth curves: the monthly pass over 10/100/1,000 local sources and over 1k/10k/100k stored resources.
+
+Run: .venv/bin/python bench/growth.py [--sources 10 100 1000] [--stored 1000 10000 100000] [--repeat 3]
+                                      [--plot docs/growth.png]   (matplotlib: pip install -e '.[bench]')
+
+A loopback server (its own process, as in bench/pipeline_bench.py) serves each source's generated feed
+(20 entries, bench/synthetic_feeds.py) with an ETag, and answers 304 to a request that sends it back, so
+a second pass is "nothing new" exactly as at partners that support conditional requests.
+
+Each row is one fresh SQLite database: for the sources rows it starts empty; for the stored rows it is
+first filled with that many resources (titles as in bench/dedupe_bench.py, 50 archive sources), which are
+each with a summary of other titles' words, de-duplicated once and marked labelled, as a previous month would have left them; then 100 sources are
+passed over. A pass is the monthly pass's stages in run_monthly's order, each timed: fetch+store
+(run_fetch), dedupe, classify, and the rest (draft, feeds, archive). The second pass (all 304) is the
+median of --repeat passes. Prints the table and the load average (the machine may be shared: figures
+are only comparable within one run), and draws the table when --plot is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from dedupe_bench import make_base
+from pipeline_bench import ROBOTS, loopback, make_sources
+from sqlalchemy import update
+from synthetic_feeds import CONTENT_TYPE, generate_feeds
+
+from aggregator.classify.label import classify_resources
+from aggregator.config.sources import SourceConfig
+from aggregator.db.engine import create_db_engine, upgrade_database
+from aggregator.db.robots_store import DatabaseRobotsStore
+from aggregator.db.schema import resources
+from aggregator.db.store import store_resources, sync_sources
+from aggregator.dedupe.merge import dedupe_resources
+from aggregator.digest.issue import prepare_draft
+from aggregator.ingest.fetch import Fetcher, GuardedBackend, guarded_transport
+from aggregator.ingest.normalize import normalize_entry
+from aggregator.ingest.run import run_fetch
+from aggregator.jobs.monthly import build_classifier, source_hints
+from aggregator.model import RawEntry
+from aggregator.publish.archive import build_archive
+from aggregator.publish.feeds.build import build_feeds
+from aggregator.settings import FetchLimits, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("fetch+store", "dedupe", "classify", "rest")
+TARGETS = {"second pass, 100 sources, 100k stored": 1.5, "first pass, 1,000 sources": 35.0}
+
+
+class ConditionalProtocol(asyncio.Protocol):
+    """HTTP/1.1 keep-alive: /robots.txt and /feed/<n>.xml with an ETag; 304 when If-None-Match sends it back."""
+
+    def __init__(self, feeds: list[bytes]) -> None:
+        self._feeds = feeds
+        self._buffer = b""
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while b"\r\n\r\n" in self._buffer:
+            head, self._buffer = self._buffer.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            target = lines[0].split(" ")[1]
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            self._respond(target, headers.get("if-none-match"))
+
+    def _respond(self, target: str, etag: str | None) -> None:
+        assert self._transport is not None
+        extra = ""
+        if target == "/robots.txt":
+            status, body, kind = "200 OK", ROBOTS, "text/plain"
+        elif target.startswith("/feed/"):
+            number = int(target[6:].removesuffix(".xml"))
+            tag = f'"f{number}"'
+            status, body, kind = ("304 Not Modified", b"", CONTENT_TYPE) if etag == tag else ("200 OK", None, None)
+            if body is None:
+                body, kind = self._feeds[number], CONTENT_TYPE
+            extra = f"ETag: {tag}\r\n"
+        else:
+            status, body, kind = "404 Not Found", b"not found", "text/plain"
+        self._transport.write(
+            f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\n{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        )
+
+
+def run_server(sources: int, entries: int, ready: Connection) -> None:
+    feeds = generate_feeds(sources, entries)
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(
+            lambda: ConditionalProtocol(feeds), "127.0.0.1", 0, backlog=1024
+        )
+        ready.send(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def bench_settings(folder: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        allow_private_addresses=True,
+        data_dir=folder,
+        taxonomy_file=ROOT / "taxonomy.yaml",
+        fetch=FetchLimits(per_host_delay=0.0, max_workers=16, robots_txt=True),
+    )
+
+
+def seed_stored(engine, count: int, now: datetime) -> float:
+    """Store `count` resources from 50 archive sources, de-duplicate them once and mark them labelled;
+    return the seconds the first (full) de-duplication took."""
+    rng = random.Random(7)
+    archive = [
+        SourceConfig(id=f"a{n}", name=f"Archive {n}", url=f"https://a{n}.example/feed", adapter="feed")
+        for n in range(50)
+    ]
+    by_source: dict[str, list] = {c.id: [] for c in archive}
+    base = make_base(rng, count)
+    for record in base:
+        config = archive[int(record.id) % 50]
+        # a summary of a few hundred characters, as feeds give: other titles' words stand in for prose
+        summary = ". ".join(r.title for r in rng.sample(base, 4)) if count >= 4 else record.title
+        entry = RawEntry(
+            url=f"https://{config.id}.example/r/{record.id}",
+            title=record.title,
+            published=datetime.combine(record.published, datetime.min.time(), UTC) if record.published else None,
+            authors=record.authors,
+            doi=record.doi,
+            summary_html=f"<p>{summary}.</p>",
+        )
+        by_source[config.id].append(normalize_entry(entry, config))
+    with engine.begin() as conn:
+        sync_sources(conn, archive)
+        for config in archive:
+            store_resources(conn, config.id, by_source[config.id], now)
+    started = time.perf_counter()
+    dedupe_resources(engine, now)
+    seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(update(resources).values(classified_at=now))
+    return seconds
+
+
+def monthly_pass(settings: Settings, configs: list[SourceConfig], engine, port: int, now: datetime) -> dict[str, float]:
+    """Run the monthly pass's stages in run_monthly's order (sending aside); return seconds per stage."""
+    transport = guarded_transport(settings, backend=GuardedBackend(allow_private=True, resolve=loopback))
+    times = {}
+    started = time.perf_counter()
+    with Fetcher(settings, transport=transport, robots_store=DatabaseRobotsStore(engine)) as fetcher:
+        outcomes = run_fetch(settings, configs, engine, fetcher, clock=lambda: now)
+    failed = [o for o in outcomes if o.outcome not in ("new-data", "not-modified")]
+    assert not failed, failed[:3]
+    times["fetch+store"] = time.perf_counter() - started
+    started = time.perf_counter()
+    dedupe_resources(engine, now)
+    times["dedupe"] = time.perf_counter() - started
+    started = time.perf_counter()
+    classify_resources(engine, build_classifier(settings), source_hints(configs), now)
+    times["classify"] = time.perf_counter() - started
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        prepare_draft(conn, now.strftime("%Y-%m"), now)
+    build_feeds(engine, settings, now)
+    build_archive(engine, settings, now)
+    times["rest"] = time.perf_counter() - started
+    return times
+
+
+def measure_row(folder: Path, sources: int, stored: int, port: int, repeat: int) -> dict[str, object]:
+    settings = bench_settings(folder)
+    engine = create_db_engine(settings.resolved_database_url)
+    upgrade_database(engine)
+    configs = make_sources(sources, port)
+    with engine.begin() as conn:
+        sync_sources(conn, configs)
+    now = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    seed_dedupe = seed_stored(engine, stored, now - timedelta(days=30)) if stored else 0.0
+    first = monthly_pass(settings, configs, engine, port, now)
+    seconds = []
+    for n in range(repeat):
+        again = monthly_pass(settings, configs, engine, port, now + timedelta(days=31 * (n + 1)))
+        seconds.append(sum(again.values()))
+    engine.dispose()
+    return {"sources": sources, "stored": stored, "seed_dedupe": seed_dedupe, "first": first, "second": seconds}
+
+
+def format_row(row: dict[str, object]) -> str:
+    first = row["first"]
+    assert isinstance(first, dict)
+    stages = " / ".join(f"{first[s]:.2f}" for s in STAGES)
+    return (
+        f"| {row['sources']:>5} | {row['stored']:>7} | {sum(first.values()):7.2f} s | {stages} | "
+        f"{statistics.median(row['second']):6.2f} s |"  # type: ignore[arg-type]
+    )
+
+
+def draw(rows: list[dict[str, object]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key, label in ((axes[0], "sources", "sources (stored 0)"), (axes[1], "stored", "stored (100 sources)")):
+        chosen = [r for r in rows if (r["stored"] == 0) == (key == "sources")]
+        if not chosen:
+            continue
+        xs = [r[key] for r in chosen]
+        bottom = [0.0] * len(chosen)
+        for stage in STAGES:
+            heights = [r["first"][stage] for r in chosen]  # type: ignore[index]
+            ax.bar([str(x) for x in xs], heights, bottom=bottom, label=f"first pass: {stage}")
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        ax.plot(
+            [str(x) for x in xs], [statistics.median(r["second"]) for r in chosen], "ko-", label="second pass (304)"
+        )  # type: ignore[arg-type]
+        ax.set_xlabel(label)
+        ax.set_ylabel("seconds")
+    axes[0].legend(fontsize=8)
+    figure.suptitle("Monthly pass on one 2-core machine (loopback sources, SQLite)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, nargs="*", default=[10, 100, 1000])
+    parser.add_argument("--stored", type=int, nargs="*", default=[1000, 10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--plot", type=Path, help="write the figure here (PNG)")
+    args = parser.parse_args(argv)
+    plan = [(s, 0) for s in args.sources] + [(100, n) for n in args.stored]
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    server = context.Process(target=run_server, args=(max(s for s, _ in plan), 20, send), daemon=True)
+    server.start()
+    rows = []
+    try:
+        port = receive.recv()
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print("| sources | stored | first pass | fetch+store / dedupe / classify / rest | second pass (304, median) |")
+        print("|---|---|---|---|---|")
+        for sources, stored in plan:
+            with tempfile.TemporaryDirectory() as tmp:
+                row = measure_row(Path(tmp), sources, stored, port, args.repeat)
+            rows.append(row)
+            print(format_row(row), f"(archive's first dedupe {row['seed_dedupe']:.1f} s)" if stored else "", flush=True)
+    finally:
+        server.terminate()
+        server.join()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.plot:
+        draw(rows, args.plot)
+        print(f"wrote {args.plot}")
+    missed = [
+        f"second pass at 100 sources, 100k stored: {statistics.median(r['second']):.2f} s > 1.5 s"  # type: ignore[arg-type]
+        for r in rows
+        if r["sources"] == 100 and r["stored"] == 100_000 and statistics.median(r["second"]) > 1.5  # type: ignore[arg-type]
+    ] + [
+        f"first pass at 1,000 sources: {sum(r['first'].values()):.1f} s > 35 s"  # type: ignore[union-attr]
+        for r in rows
+        if r["sources"] == 1000 and r["stored"] == 0 and sum(r["first"].values()) > 35  # type: ignore[union-attr]
+    ]
+    for line in missed:
+        print(f"MISSED: {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
