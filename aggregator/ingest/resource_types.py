@@ -141,12 +141,16 @@ def infer_type(
         return T.RESEARCH
     if _VACANCY.search(f"{title}\n{summary}"):
         return T.NEWS
-    if (kind := type_from_path(url)) is not None:
-        return kind
+    section = type_from_path(url)
+    if section is not None and section is not T.NEWS:
+        return section
     if _is_event(title, f"{title}\n{summary}"):
         return T.EVENT
     if _NEWS_TITLE.search(title):
         return T.NEWS
+    if section is T.NEWS:
+        # a news or blog section also carries case studies and guides its title names; nothing weaker counts
+        return next((kind for kind, cue in _STRONG if cue.search(title)), T.NEWS)
     for cues in (_STRONG, _WEAK):
         for text in (title, summary):
             for kind, cue in cues:
