@@ -84,6 +84,17 @@ _WEAK: tuple[tuple[ResourceType, re.Pattern[str]], ...] = (
         ),
     ),
 )
+SUMMARY_WINDOW = 600
+# Section names only (a path segment before the last), so a slug that merely contains a word never counts.
+_PATH_TYPES = {
+    **dict.fromkeys(("events", "event", "webinars", "webinar", "whats-on", "seminars"), T.EVENT),
+    **dict.fromkeys(("case-studies", "case-study", "casestudies", "case_studies"), T.CASE_STUDY),
+    **dict.fromkeys(("news", "blog", "blogs", "press-releases", "press", "opinion", "comment", "newsroom"), T.NEWS),
+    **dict.fromkeys(("videos", "video", "podcasts", "podcast", "watch"), T.VIDEO),
+    **dict.fromkeys(("toolkits", "toolkit", "tools"), T.TOOLKIT),
+    # journal platforms and repositories (OJS, HighWire, PMC, EPrints)
+    **dict.fromkeys(("articles", "journals", "doi", "abs", "abstract", "eprint", "eprints"), T.RESEARCH),
+}
 _TAG_TYPES = {
     "event": T.EVENT,
     "events": T.EVENT,
@@ -111,12 +122,14 @@ def infer_type(
     type_hint: str | ResourceType | None = None,
     url: str | None = None,
     tags: Sequence[str] = (),
+    default: ResourceType = T.NEWS,
 ) -> ResourceType:
     """The platform's own type when it states one; else the URL, the partner's tags, then cues in the
-    title and the summary; a resource with no cue is news."""
+    title and the start of the summary; a resource with no cue is `default` (news; a report for a PDF)."""
     if type_hint:
         return ResourceType(type_hint)
-    title, summary, url = title.lower(), summary.lower(), url or ""
+    # A crawled page's text runs on into menus and related links: only its opening describes the resource.
+    title, summary, url = title.lower(), summary[:SUMMARY_WINDOW].lower(), url or ""
     host = _host(url)
     if host and any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS):
         return T.VIDEO
@@ -128,16 +141,38 @@ def infer_type(
         return T.RESEARCH
     if _VACANCY.search(f"{title}\n{summary}"):
         return T.NEWS
+    section = type_from_path(url)
+    if section is not None and section is not T.NEWS:
+        return section
     if _is_event(title, f"{title}\n{summary}"):
         return T.EVENT
     if _NEWS_TITLE.search(title):
         return T.NEWS
+    if section is T.NEWS:
+        # a news or blog section also carries case studies and guides its title names; nothing weaker counts
+        return next((kind for kind, cue in _STRONG if cue.search(title)), T.NEWS)
     for cues in (_STRONG, _WEAK):
         for text in (title, summary):
             for kind, cue in cues:
                 if cue.search(text):
                     return kind
-    return T.NEWS
+    return default
+
+
+def type_from_path(url: str) -> ResourceType | None:
+    """The type a site's URL path names by the usual section names (/events/, /case-studies/, /blog/), or None."""
+    path = _path(url)
+    for segment in path.split("/")[:-1] if not path.endswith("/") else path.split("/"):
+        if segment in _PATH_TYPES:
+            return _PATH_TYPES[segment]
+    return None
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path.lower()
+    except ValueError:  # a malformed IPv6 host
+        return ""
 
 
 def _host(url: str) -> str:
@@ -182,15 +217,20 @@ def _is_write_up(text: str) -> bool:
 def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | None = None) -> ResourceType:
     """`infer_type` for a RawEntry (`summary`: its plain text, when the caller already has it).
 
-    Precedence: the platform's type, an event date, the source's type hint, a DOI, then text cues."""
+    Precedence: what the platform or page says it is (schema.org, og:type, citation_*, an embed: `type_hint`),
+    an event date, the source's type hint, an audio or video enclosure, a DOI, then the URL and text cues;
+    a PDF (the entry's link or a feed's enclosure) with no cue is a report, anything else news."""
     if entry.type_hint is not None:
         return entry.type_hint
     if entry.event is not None and entry.event.start is not None and not is_vacancy(entry.title):
         return T.EVENT
     if source.hints.type is not None:
         return source.hints.type
+    if entry.extra.get("enclosure_type", "").startswith(("audio/", "video/")):
+        return T.VIDEO
     if entry.doi:
         return T.RESEARCH
     if summary is None:
         summary = html_to_text(entry.summary_html or entry.content_html or "")
-    return infer_type(entry.title, summary, None, entry.url, entry.tags)
+    is_pdf = "pdf_url" in entry.extra or _path(entry.url).endswith(".pdf")
+    return infer_type(entry.title, summary, None, entry.url, entry.tags, default=T.REPORT if is_pdf else T.NEWS)

@@ -84,7 +84,7 @@ def pick_media(
     enclosures: Iterable[tuple[str | None, str]],
     base_url: str,
 ) -> tuple[str | None, Mapping[str, str]]:
-    """The entry's image URL and its extra fields (a first audio/video enclosure), by one rule for all paths.
+    """The entry's image URL and its extra fields (a first audio/video enclosure, a first PDF), by one rule for all paths.
 
     `media` holds (url, type, medium) of media:content; `enclosures` holds (url, type).
     """
@@ -103,4 +103,6 @@ def pick_media(
         if absolute and "enclosure" not in extra and kind.startswith(("audio/", "video/")):
             extra["enclosure"] = absolute
             extra["enclosure_type"] = kind
+        if absolute and "pdf_url" not in extra and kind == "application/pdf":
+            extra["pdf_url"] = absolute
     return image, (MappingProxyType(extra) if extra else EMPTY)

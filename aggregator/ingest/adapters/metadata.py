@@ -13,7 +13,6 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -27,6 +26,21 @@ from lxml import etree
 from aggregator.errors import ParseError
 from aggregator.ingest.adapters.fields import unique_texts
 from aggregator.ingest.adapters.metadata_pick import pick_authors, pick_published, pick_title
+from aggregator.ingest.adapters.metadata_type import page_type
+from aggregator.ingest.adapters.metadata_values import (
+    canonical_link,
+    document_title,
+    dublin_core,
+    first_date,
+    first_doi,
+    first_text,
+    keywords,
+    many,
+    merge_dicts,
+    one,
+    plain,
+    plain_all,
+)
 from aggregator.ingest.adapters.page import is_html
 from aggregator.ingest.adapters.schema_org import (
     PROFILE_LINK,
@@ -42,30 +56,19 @@ from aggregator.ingest.adapters.schema_org import (
     node_types,
     node_values,
     page_nodes,
-    schema_type_hint,
 )
-from aggregator.ingest.normalize import normalize_doi
 from aggregator.model import Event, RawEntry, ResourceType
 from aggregator.text.dates import parse_date
-from aggregator.text.sanitize import clean_text, html_to_text
+from aggregator.text.sanitize import clean_text
 
 logger = logging.getLogger(__name__)
 
 SYNTAXES = ["json-ld", "microdata", "opengraph", "dublincore"]
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # every Highwire date, in priority order: the most precise of them wins (a month-only citation_date loses)
 _CITATION_DATES = ("citation_publication_date", "citation_date", "citation_online_date", "citation_cover_date")
 # schema.org nodes naming the site (an author equal to one of their names is no author)
 _SITE_NODES = frozenset({"WebSite", "Organization", "Corporation", "GovernmentOrganization", "NGO"})
-# Highwire tags that say what kind of work this is
-_CITATION_TYPES = (
-    ("citation_technical_report_institution", ResourceType.REPORT),
-    ("citation_technical_report_number", ResourceType.REPORT),
-    ("citation_journal_title", ResourceType.RESEARCH),
-    ("citation_conference_title", ResourceType.RESEARCH),
-    ("citation_dissertation_institution", ResourceType.RESEARCH),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,36 +97,36 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
     metas = read_metas(tree)
     nodes = find_schema_nodes([*data.get("json-ld", []), *data.get("microdata", [])])
     main = main_node(nodes)
-    og = _merge_dicts(data.get("opengraph", []))
-    dc = _dublin_core(data.get("dublincore", []))
+    og = merge_dicts(data.get("opengraph", []))
+    dc = dublin_core(data.get("dublincore", []))
     citation = {name: values for name, values in metas.items() if name.startswith("citation_")}
     date = functools.partial(parse_date, default_tz=default_tz)
     documents = (main, *page_nodes(nodes))  # a Yoast WebPage node carries the dates an Event node lacks
     site_names = [
-        _one(og, "og:site_name"),
+        one(og, "og:site_name"),
         *(node_text(n, "name") for n in nodes if node_types(n) & _SITE_NODES),
         *node_names(main, "publisher"),
     ]
 
     # A page that states only when it was modified (a WordPress page: Yoast's article:modified_time) has no
     # publication date; htmldate would take the modification for one.
-    updated = _first_date(
+    updated = first_date(
         date,
         *(node_text(n, "dateModified") for n in documents),
-        _one(og, "article:modified_time", "og:updated_time"),
-        _one(dc, "dcterms.modified", "dc.date.modified"),
+        one(og, "article:modified_time", "og:updated_time"),
+        one(dc, "dcterms.modified", "dc.date.modified"),
     )
     return PageMetadata(
-        title=_first_text(
+        title=first_text(
             pick_title(
                 [
-                    _plain(t)
+                    plain(t)
                     for t in (
-                        _one(citation, "citation_title"),
+                        one(citation, "citation_title"),
                         node_text(main, "headline", "name"),
-                        _one(og, "og:title"),
-                        _one(dc, "dc.title"),
-                        _document_title(tree),
+                        one(og, "og:title"),
+                        one(dc, "dc.title"),
+                        document_title(tree),
                     )
                 ],
                 site_names,
@@ -131,22 +134,22 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
                 tree,
             )
         ),
-        description=_first_text(
-            _one(citation, "citation_abstract"),
+        description=first_text(
+            one(citation, "citation_abstract"),
             node_text(main, "description"),
-            _one(og, "og:description"),
-            _one(dc, "dc.description", "dcterms.abstract"),
-            _one(metas, "description"),
+            one(og, "og:description"),
+            one(dc, "dc.description", "dcterms.abstract"),
+            one(metas, "description"),
         ),
         authors=pick_authors(
             [
-                _plain_all(names)
+                plain_all(names)
                 for names in (
                     citation.get("citation_author", ()),
                     node_names(main, "author", "creator"),
                     dc.get("dc.creator", ()),
                     metas.get("author", ()),
-                    [a for a in _many(og, "article:author") if not PROFILE_LINK.match(a)],
+                    [a for a in many(og, "article:author") if not PROFILE_LINK.match(a)],
                 )
             ],
             site_names,
@@ -155,10 +158,10 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
         ),
         published=pick_published(
             [
-                *(_one(citation, name) for name in _CITATION_DATES),
+                *(one(citation, name) for name in _CITATION_DATES),
                 *(node_text(n, "datePublished", "uploadDate", "dateCreated") for n in documents),
-                _one(og, "article:published_time", "article:published"),
-                _one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created"),
+                one(og, "article:published_time", "article:published"),
+                one(dc, "dcterms.issued", "dc.date.issued", "dc.date", "dcterms.created"),
             ],
             date,
             body,
@@ -166,31 +169,31 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
             guess=updated is None,
         ),
         updated=updated,
-        doi=_first_doi(
-            _one(citation, "citation_doi"),
+        doi=first_doi(
+            one(citation, "citation_doi"),
             *dc.get("dc.identifier", ()),
             *metas.get("prism.doi", ()),
             *node_values(main, "identifier", "sameAs", "url"),
         ),
         tags=unique_texts(
-            _keywords(
+            keywords(
                 citation.get("citation_keywords", ()),
                 node_values(main, "keywords"),
-                _many(og, "article:tag"),
+                many(og, "article:tag"),
                 dc.get("dc.subject", ()),
                 metas.get("keywords", ()),
             )
         ),
-        type_hint=_type_hint(citation, main, og),
-        url=first_url(url, _canonical_link(tree), _one(og, "og:url"), node_text(main, "url")),
-        image_url=first_url(url, _one(og, "og:image", "og:image:url"), node_image(main)),
-        site_name=_first_text(
-            _one(og, "og:site_name"),
+        type_hint=page_type(tree, nodes, main, og, citation),
+        url=first_url(url, canonical_link(tree), one(og, "og:url"), node_text(main, "url")),
+        image_url=first_url(url, one(og, "og:image", "og:image:url"), node_image(main)),
+        site_name=first_text(
+            one(og, "og:site_name"),
             *(node_text(n, "name") for n in nodes if "WebSite" in node_types(n)),
             *node_names(main, "publisher"),
         ),
         event=next((node_event(n, url, default_tz) for n in nodes if is_event_node(n)), None),
-        pdf_url=first_url(url, _one(citation, "citation_pdf_url"), node_pdf_url(main)),
+        pdf_url=first_url(url, one(citation, "citation_pdf_url"), node_pdf_url(main)),
     )
 
 
@@ -271,104 +274,3 @@ def read_metas(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:
         if name and content:
             metas.setdefault(name, []).append(content)
     return metas
-
-
-# --- picking values -----------------------------------------------------------------------------
-
-
-def _one(source: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        values = _many(source, name)
-        if values:
-            return values[0]
-    return None
-
-
-def _many(source: Mapping[str, Any], name: str) -> list[str]:
-    value = source.get(name)
-    values = value if isinstance(value, (list, tuple)) else [value]
-    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
-
-
-def _first_text(*candidates: str | None) -> str | None:
-    for candidate in candidates:
-        text = _plain(candidate)
-        if text:
-            return text
-    return None
-
-
-def _plain(value: str | None) -> str:
-    """Plain text of `value`; twice when it was HTML escaped once more (The Events Calendar's JSON-LD)."""
-    text = html_to_text(value)
-    return html_to_text(text) if _TAG.search(text) else text
-
-
-def _plain_all(names: Iterable[str]) -> list[str]:
-    # authors are not merged across sources: "West, Michael" and "Michael West" would both stay
-    return [_plain(name) for name in names]
-
-
-def _first_date(parse: Callable[[str], datetime | None], *candidates: str | None) -> datetime | None:
-    for candidate in candidates:
-        value = parse(candidate) if candidate else None
-        if value is not None:
-            return value
-    return None
-
-
-def _first_doi(*candidates: str | None) -> str | None:
-    return next((doi for doi in map(normalize_doi, candidates) if doi), None)
-
-
-def _keywords(*groups: Iterable[str]) -> list[str]:
-    """Keywords from every source; one string may hold several, split on ';' (Highwire) or ','."""
-    words: list[str] = []
-    for group in groups:
-        for value in group:
-            separator = ";" if ";" in value else ","
-            words.extend(part.strip() for part in value.split(separator))
-    return words
-
-
-def _type_hint(
-    citation: Mapping[str, list[str]], main: Mapping[str, Any], og: Mapping[str, Any]
-) -> ResourceType | None:
-    for name, kind in _CITATION_TYPES:
-        if citation.get(name):
-            return kind
-    if (kind := schema_type_hint(main)) is not None:
-        return kind
-    og_type = (_one(og, "@type") or "").lower()
-    return ResourceType.VIDEO if og_type.startswith("video") else None
-
-
-def _merge_dicts(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for item in items:
-        for key, value in item.items():
-            merged.setdefault(key, value)
-    return merged
-
-
-def _dublin_core(items: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """extruct's Dublin Core (elements and terms) as lower-cased name -> values; DCTERMS.x also as dcterms.x."""
-    found: dict[str, list[str]] = {}
-    for item in items:
-        for element in [*item.get("elements", []), *item.get("terms", [])]:
-            name, content = str(element.get("name", "")).lower(), clean_text(element.get("content"))
-            if name and content:
-                found.setdefault(name, []).append(content)
-    return found
-
-
-def _document_title(tree: lxml.html.HtmlElement) -> str | None:
-    title = tree.find(".//title")
-    return title.text_content() if title is not None else None
-
-
-def _canonical_link(tree: lxml.html.HtmlElement) -> str | None:
-    for link in tree.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            return link.get("href")
-    return None

@@ -61,6 +61,10 @@ _TYPE_HINTS = {
     "Legislation": ResourceType.POLICY,
     "LegislationObject": ResourceType.POLICY,
     "HowTo": ResourceType.TOOLKIT,
+    "Course": ResourceType.TOOLKIT,
+    "PodcastEpisode": ResourceType.VIDEO,
+    "AudioObject": ResourceType.VIDEO,
+    "JobPosting": ResourceType.NEWS,  # a vacancy: news by the taxonomy's rule, never an event
 }
 
 

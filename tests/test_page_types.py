@@ -1,0 +1,149 @@
+"""Type from what the page says it is: schema.org, og:type, citation_*, embeds, enclosures, URL sections (issue 14 item 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aggregator.config.sources import SourceConfig
+from aggregator.ingest.adapters.feed import parse_feed
+from aggregator.ingest.adapters.metadata import extract_metadata
+from aggregator.ingest.resource_types import infer_entry_type, infer_type, type_from_path
+from aggregator.model import RawEntry, ResourceType
+
+T = ResourceType
+HTMLDATE_PAGES = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus" / "html" / "htmldate" / "pages"
+SOURCE = SourceConfig(id="hub", name="Hub", url="https://hub.example.org/", adapter="feed")
+LONG = "<p>" + "A long write-up of the day, with quotes and links. " * 60 + "</p>"
+
+
+def page(head: str = "", body: str = "<p>Hello.</p>") -> bytes:
+    return f"<!doctype html><html><head><title>A page</title>{head}</head><body>{body}</body></html>".encode()
+
+
+def jsonld(node: dict) -> str:
+    return f'<script type="application/ld+json">{json.dumps({"@context": "https://schema.org", **node})}</script>'
+
+
+YOUTUBE = '<iframe src="https://www.youtube-nocookie.com/embed/abc123"></iframe>'
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (page(jsonld({"@type": "ScholarlyArticle", "headline": "A trial"})), T.RESEARCH),
+        (page(jsonld({"@type": "Report", "name": "Annual staff survey"})), T.REPORT),
+        (page(jsonld({"@type": "Course", "name": "Kindness in practice"})), T.TOOLKIT),
+        (page(jsonld({"@type": "JobPosting", "title": "Ward sister", "name": "Ward sister"})), T.NEWS),
+        (
+            page(
+                jsonld(
+                    {
+                        "@graph": [
+                            {"@type": "WebPage", "name": "Seminar"},
+                            {
+                                "@type": "EducationEvent",
+                                "name": "Schwartz Rounds seminar",
+                                "startDate": "2026-03-04T14:00:00Z",
+                                "location": {"@type": "Place", "name": "Leeds"},
+                            },
+                        ]
+                    }
+                )
+            ),
+            T.EVENT,
+        ),
+        (page('<meta property="og:type" content="video.other">'), T.VIDEO),
+        (page('<meta name="citation_title" content="X"><meta name="citation_doi" content="10.1/x">'), T.RESEARCH),
+        (page('<meta name="citation_technical_report_number" content="R-12">'), T.REPORT),
+        (page(body=f"<main><h1>Our film</h1>{YOUTUBE}</main>"), T.VIDEO),
+        # an embed in a long write-up, or og:type article, says nothing: text cues decide later
+        (page(body=f"<article><h1>The day</h1>{LONG}{YOUTUBE}</article>"), None),
+        (page('<meta property="og:type" content="article">'), None),
+    ],
+)
+def test_the_page_says_what_it_is(body: bytes, expected: ResourceType | None) -> None:
+    assert extract_metadata(body, "https://site.example/a/b").type_hint == expected
+
+
+def test_the_main_entity_wins_over_a_video_it_mentions() -> None:
+    body = page(jsonld({"@type": "NewsArticle", "headline": "Our new film"}), f"<main>{YOUTUBE}</main>")
+    assert extract_metadata(body, "https://site.example/news/film").type_hint == T.NEWS
+
+
+@pytest.mark.skipif(not HTMLDATE_PAGES.is_dir(), reason="the shared corpus is not checked out")
+def test_real_news_and_blog_pages_are_never_given_another_type_by_their_metadata() -> None:
+    # 69 real pages of as many sites (htmldate's test pages: news, blogs, shops, home pages); none is a
+    # video, paper, event or report, so whatever their metadata states must be news or nothing
+    hints = {}
+    for path in sorted(HTMLDATE_PAGES.glob("*.html")):
+        hints[path.name] = extract_metadata(path.read_bytes(), f"https://{path.stem}/").type_hint
+    assert len(hints) >= 60
+    assert {name: kind for name, kind in hints.items() if kind not in (None, T.NEWS)} == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://trust.example/events/schwartz-rounds-open-day", T.EVENT),
+        ("https://trust.example/our-work/case-studies/kinder-rotas", T.CASE_STUDY),
+        ("https://trust.example/blog/2024/05/kindness", T.NEWS),
+        ("https://trust.example/podcasts/episode-4", T.VIDEO),
+        ("https://trust.example/resources/toolkits/speaking-up", T.TOOLKIT),
+        # a slug is not a section: only segments before the last count
+        ("https://trust.example/resources/events", None),
+        ("https://trust.example/news-and-events-round-up", None),
+        ("http://[::1", None),
+    ],
+)
+def test_url_sections_name_a_type(url: str, expected: ResourceType | None) -> None:
+    assert type_from_path(url) == expected
+
+
+def test_a_url_section_wins_over_text_cues_but_not_over_a_doi() -> None:
+    assert infer_type("Staff survey report", "Findings.", url="https://a.example/news/survey") == T.NEWS
+    assert infer_type("Paper", "doi:10.1136/bmj.n1", url="https://a.example/news/paper") == T.RESEARCH
+
+
+def test_only_the_opening_of_a_long_page_text_gives_cues() -> None:
+    text = "We opened the new garden today. " * 40 + " Download the toolkit."
+    assert infer_type("A new garden", text) == T.NEWS
+
+
+def test_an_audio_enclosure_makes_a_video_and_a_pdf_with_no_cue_a_report() -> None:
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://hub.example.org/</link>
+    <item><title>Episode 4: Dr Ann Lee</title><link>https://hub.example.org/e4</link>
+      <enclosure url="https://hub.example.org/e4.mp3" type="audio/mpeg" length="1"/></item>
+    <item><title>Spring update</title><guid>urn:x</guid>
+      <enclosure url="https://hub.example.org/spring.pdf" type="application/pdf" length="1"/></item>
+    </channel></rss>"""
+    episode, document = parse_feed(feed, "https://hub.example.org/feed")
+    assert infer_entry_type(episode, SOURCE) == T.VIDEO
+    assert document.extra["pdf_url"] == "https://hub.example.org/spring.pdf"
+    assert infer_entry_type(document, SOURCE) == T.REPORT
+    assert infer_entry_type(RawEntry(url="https://hub.example.org/a", title="Spring update"), SOURCE) == T.NEWS
+
+
+CORPUS = HTMLDATE_PAGES.parents[2]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not checked out")
+def test_a_real_podcast_feed_is_all_video_by_its_enclosures() -> None:
+    # Giant Bomb's podcast feed (rss-parser's test suite): 730 episodes, each with an audio/mpeg enclosure;
+    # text cues alone called 140 of them video, the rest news, report, toolkit...
+    body = (CORPUS / "feeds" / "rss-parser" / "input" / "giantbomb-podcast.rss").read_bytes()
+    entries = parse_feed(body, "https://www.giantbomb.com/")
+    assert len(entries) > 700
+    assert {infer_entry_type(entry, SOURCE) for entry in entries} == {T.VIDEO}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not checked out")
+def test_real_event_pages_are_events_by_their_schema_org_event() -> None:
+    # Songkick concert and tour-date pages (extruct's test suite): schema.org MusicEvent with a date and a venue
+    pages = [p for p in sorted((CORPUS / "html" / "extruct" / "songkick").glob("*.html")) if "empty" not in p.name]
+    assert len(pages) == 6
+    for path in pages:
+        meta = extract_metadata(path.read_bytes(), "https://www.songkick.com/concerts/1")
+        assert (meta.type_hint, meta.event is not None) == (T.EVENT, True), path.name
