@@ -6,10 +6,8 @@ from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.learned import (
     LearnedModel,
     ModelError,
-    load_model,
     model_from_bytes,
     model_to_bytes,
-    save_model,
     train_model,
 )
 from aggregator.classify.rules import RuleWeights
@@ -45,9 +43,7 @@ __all__ = [
     "input_from_resource",
     "is_event",
     "load_labelled",
-    "load_model",
     "model_from_bytes",
     "model_to_bytes",
-    "save_model",
     "train_model",
 ]

@@ -31,8 +31,9 @@ def classify(
 
     settings = Settings()
     hints = source_hints(load_sources(settings.sources_file).sources)
+    engine = open_database(settings)
     report = classify_resources(
-        open_database(settings), build_classifier(settings), hints, utcnow(), everything=everything
+        engine, build_classifier(settings, engine, hints), hints, utcnow(), everything=everything
     )
     console.print(f"labelled {report.classified} resources ({report.off_topic} off-topic)")
 
@@ -59,12 +60,12 @@ def classify_eval(
 
     settings = Settings()
     taxonomy = load_taxonomy(settings.taxonomy_file)
-    old = load_labelled(settings.labelled_set)
-    pages = examples_of(load_page_set(settings.page_set, taxonomy))
+    old = load_labelled(settings.labelled_set_path)
+    pages = examples_of(load_page_set(settings.page_set_path, taxonomy))
     if labelled_file is not None:
         scored = examples_of(load_page_set(labelled_file, taxonomy))
         shipped = [*(e.as_training() for e in (*old, *pages)), *_corrections(settings)]
-        *reports, left_out = score_file(scored, shipped, taxonomy, str(labelled_file))
+        *reports, left_out = score_file(scored, shipped, taxonomy, str(labelled_file), cache_dir=settings.model_dir)
         note = (
             f"trained on {len(shipped) - left_out} shipped and corrected resources "
             f"({left_out} left out: their url is in {labelled_file})"
@@ -72,11 +73,12 @@ def classify_eval(
     else:
         reports = [
             *evaluate_by_site(pages, taxonomy, folds=folds, also_train=old),
-            *evaluate_both(old, taxonomy, folds=folds),
+            *evaluate_both(old, taxonomy, folds=folds, also_train=pages),
         ]
         note = (
-            f"{settings.page_set} cross-validated by site (the {len(old)} resources of {settings.labelled_set} "
-            f"join each fold's training), then {settings.labelled_set} on its own"
+            f"{settings.page_set_path} cross-validated by site (the {len(old)} resources of "
+            f"{settings.labelled_set_path} join each fold's training), then {settings.labelled_set_path} cross-validated (the pages join each fold's "
+            "training, as the shipped model is trained on both)"
         )
     if as_json:
         console.print_json(json.dumps({"note": note, "reports": [report_as_dict(r) for r in reports]}))
@@ -96,23 +98,19 @@ def _corrections(settings: Settings) -> list:
 
 @classify_app.command("retrain")
 def classify_retrain() -> None:
-    """Train the model on the labelled set plus every editor correction; rules keep applying."""
-    from aggregator.classify.label import corrected_examples
-    from aggregator.classify.labelled import load_labelled
-    from aggregator.classify.learned import save_model, train_model
-    from aggregator.config.sources import load_sources
+    """Train the model now on the shipped labelled sets plus every editor correction (labelling does this
+    by itself on first use and whenever the sets, the taxonomy or the corrections change)."""
+    from aggregator.classify.trained import load_or_train, model_path, shipped_examples
     from aggregator.config.taxonomy import load_taxonomy
-    from aggregator.jobs.monthly import source_hints
 
     settings = Settings()
-    seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
-    corrections = corrected_examples(open_database(settings), source_hints(load_sources(settings.sources_file).sources))
-    model = train_model([*seed, *corrections], load_taxonomy(settings.taxonomy_file))
-    settings.model_path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, settings.model_path)
-    console.print(
-        f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; saved {settings.model_path}"
-    )
+    taxonomy = load_taxonomy(settings.taxonomy_file)
+    seed = shipped_examples(settings.labelled_set_path, settings.page_set_path, taxonomy)
+    corrections = _corrections(settings)
+    training = [*seed, *corrections]
+    load_or_train(training, taxonomy, settings.model_dir, force=True)
+    path = model_path(settings.model_dir, training, taxonomy)
+    console.print(f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; saved {path}")
 
 
 @dedupe_app.callback(invoke_without_command=True)
