@@ -1,7 +1,6 @@
 """Labelling resources by audience and theme, with reasons, and inferring their type."""
 
 from aggregator.classify.classifier import Classifier, Thresholds
-from aggregator.classify.evaluate import EvalReport, cross_validate, evaluate, evaluate_both, format_report
 from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.learned import (
     LearnedModel,
@@ -47,3 +46,15 @@ __all__ = [
     "model_to_bytes",
     "train_model",
 ]
+
+
+_EVALUATION = {"EvalReport", "cross_validate", "evaluate", "evaluate_both", "format_report"}
+
+
+def __getattr__(name: str) -> object:
+    # scoring needs numpy and scikit-learn: imported when asked for, never by `import aggregator.classify`
+    if name in _EVALUATION:
+        from aggregator.classify import evaluate
+
+        return getattr(evaluate, name)
+    raise AttributeError(name)
