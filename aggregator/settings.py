@@ -162,14 +162,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/aggregator.db")
     sources_file: Path = Field(Path("sources.yaml"))
     taxonomy_file: Path = Field(Path("taxonomy.yaml"), description="audiences and themes, editable by editors")
-    labelled_set: Path = Field(
-        Path("tests/eval/classifier/resources.jsonl"),
-        description="labelled resources the classifier model is trained on, with corrections",
+    labelled_set: Path | None = Field(
+        None,
+        description="labelled resources the classifier model is trained on, with the page set and corrections "
+        "(default: the 162 shipped in the package)",
     )
-    page_set: Path = Field(
-        Path("tests/eval/real/pages.jsonl"),
-        description="real labelled pages from many sites: `classify eval` cross-validates on "
-        "them by site, and `classify eval --set` trains on them too",
+    page_set: Path | None = Field(
+        None,
+        description="real labelled pages from many sites the model is trained on; `classify eval` "
+        "cross-validates on them by site (default: the 755 shipped in the package)",
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="where trained classifier models are cached (default <data_dir>/models)"
     )
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = Field(
@@ -226,8 +230,20 @@ class Settings(BaseSettings):
         return path.read_text().strip()
 
     @property
-    def model_path(self) -> Path:
-        return self.data_dir / "classifier.model"
+    def model_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
+
+    @property
+    def labelled_set_path(self) -> Path:
+        from aggregator.classify.trained import shipped_labelled_set
+
+        return self.labelled_set or shipped_labelled_set()
+
+    @property
+    def page_set_path(self) -> Path:
+        from aggregator.classify.trained import shipped_page_set
+
+        return self.page_set or shipped_page_set()
 
     @property
     def feeds_dir(self) -> Path:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# One cache of trained classifier models for the whole suite, its workers and the commands they start: the
+# model is trained once per change of the labelled sets (its key), not once per `aggregator run` in a test.
+os.environ.setdefault(
+    "AGGREGATOR_MODEL_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"aggregator-test-models-{os.getuid()}")
+)
 CORPUS = Path(os.environ.get("AGGREGATOR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 SITES = ROOT / "tests" / "sites"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import icalendar
 import pytest
 from sqlalchemy import select
@@ -69,6 +71,8 @@ def test_list_show_split_ics_status(monthly_db):
 
 def test_retrain_then_classify_again(monthly_db, tmp_path):
     out = invoke("classify", "retrain")
-    assert "trained on" in out and (tmp_path / "classifier.model").is_file()
+    assert "trained on" in out
+    saved = Path(out.split("saved ", 1)[1].split()[0].strip())
+    assert saved.is_file() and saved.suffix == ".bin"
     out = invoke("classify", "--all")
     assert "labelled" in out

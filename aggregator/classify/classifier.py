@@ -1,26 +1,32 @@
-"""The classifier: rule signals and the learned model combined into labels with confidences and reasons."""
+"""The classifier: relevance first ("about health and care?"), then audiences and themes, from the rule
+signals and the learned model, with confidences and reasons."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from aggregator.classify.features import feature_tokens
 from aggregator.classify.learned import OFF_TOPIC, LearnedModel
 from aggregator.classify.rules import Evidence, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
 from aggregator.ingest.resource_types import infer_type
 
+if TYPE_CHECKING:
+    import numpy as np
+
+MAX_LABELS = 3  # of each kind, as the labelling guide gives
+
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """When a label is given, and when the model's opinion is shown or trusted."""
+    """When the rules alone give a label (without a model; with one, each label has its own learnt threshold)."""
 
     theme: float = 0.5
     audience: float = 0.5
-    model_reason: float = 0.25  # the model's probability is listed as a reason from here up
-    off_topic: float = 0.5  # the model's off-topic probability that overrides rule signals other than tags
 
 
 class Classifier:
@@ -39,53 +45,103 @@ class Classifier:
         self.rules = Rules(taxonomy, weights)
 
     def classify(self, item: ClassifyInput) -> Classification:
-        """Labels, off-topic flag and type for one resource."""
+        """Relevance, labels and type for one resource."""
         return self.classify_many((item,))[0]
 
     def classify_many(self, items: Sequence[ClassifyInput]) -> list[Classification]:
-        """As `classify`, with the model run once for the whole batch."""
-        predictions: list[Mapping[str, float]] = (
-            list(self.model.predict_many(items)) if self.model and items else [{} for _ in items]
-        )
-        return [self._combine(item, self.rules.collect_evidence(item), p) for item, p in zip(items, predictions)]
+        """As `classify` for a batch: each text normalised once, the rules applied once, and the model's
+        features and predictions computed for all rows at once."""
+        reads = [self.rules.read(item) for item in items]
+        evidence = [self.rules.collect_evidence(item, read) for item, read in zip(items, reads)]
+        if self.model is None or not items:
+            return [self._by_rules(item, found) for item, found in zip(items, evidence)]
+        documents = [feature_tokens(i, r, e) for i, r, e in zip(items, reads, evidence)]
+        probabilities = self.model.probabilities(documents)
+        return [self._by_model(i, e, p) for i, e, p in zip(items, evidence, probabilities)]
 
-    def _combine(
-        self, item: ClassifyInput, evidence: tuple[Evidence, ...], predicted: Mapping[str, float]
-    ) -> Classification:
-        by_label: dict[LabelRef, list[Evidence]] = defaultdict(list)
-        for found in evidence:
-            by_label[found.ref].append(found)
-        labels = [
-            label
-            for kind in KINDS
-            for label_id in self.taxonomy.ids(kind)
-            if (label := self._label(kind, label_id, by_label.get(LabelRef(kind, label_id), []), predicted))
-        ]
-        themes = [label for label in labels if label.kind == "theme"]
-        off_topic = not themes or self._model_says_off_topic(themes, predicted)
-        kept = () if off_topic else tuple(sorted(labels, key=lambda label: (label.kind, -label.confidence, label.id)))
-        kind = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
-        return Classification(kept, off_topic, kind)
+    def predict(self, item: ClassifyInput) -> dict[str, float]:
+        """The model's probability of every target for one resource (empty without a model)."""
+        if self.model is None:
+            return {}
+        read = self.rules.read(item)
+        row = self.model.probabilities([feature_tokens(item, read, self.rules.collect_evidence(item, read))])[0]
+        return {target: float(p) for target, p in zip(self.model.targets, row)}
 
-    def _label(
-        self, kind: Kind, label_id: str, evidence: list[Evidence], predicted: Mapping[str, float]
-    ) -> Label | None:
-        miss = 1.0
-        for found in evidence:
-            miss *= 1.0 - found.weight
-        reasons = [found.reason for found in sorted(evidence, key=lambda e: -e.weight)]
-        p = predicted.get(f"{kind}:{label_id}")
-        if p is not None:
-            miss *= 1.0 - p
-            if p >= self.thresholds.model_reason:
-                reasons.append(Reason("model", f"model p={p:.2f}"))
-        confidence = 1.0 - miss
-        threshold = self.thresholds.theme if kind == "theme" else self.thresholds.audience
-        if confidence < threshold:
-            return None
-        return Label(kind, label_id, round(confidence, 3), tuple(reasons))
+    # --- with the model -------------------------------------------------------------------------------
 
-    def _model_says_off_topic(self, themes: list[Label], predicted: Mapping[str, float]) -> bool:
-        # the model learnt what editors rejected; a partner's own theme tag still wins over it
-        tagged = any(r.signal == "partner-tag" for label in themes for r in label.reasons)
-        return not tagged and predicted.get(OFF_TOPIC, 0.0) >= self.thresholds.off_topic
+    def _by_model(self, item: ClassifyInput, evidence: tuple[Evidence, ...], row: np.ndarray) -> Classification:
+        model = self.model
+        assert model is not None
+        kind_of_type = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
+        relevance, off_topic = self._relevance(evidence, float(row[-1]), model.threshold(OFF_TOPIC))
+        if off_topic:
+            return Classification((), True, kind_of_type, relevance)
+        by_label = _group(evidence)
+        labels: list[Label] = []
+        for kind in KINDS:
+            scored = []
+            for label_id in self.taxonomy.ids(kind):
+                target = model.targets.index(f"{kind}:{label_id}")
+                found = by_label.get(LabelRef(kind, label_id), [])
+                p = float(row[target])
+                tagged = max((e.weight for e in found if e.reason.signal == "partner-tag"), default=0.0)
+                confidence = 1.0 - (1.0 - p) * (1.0 - tagged)  # a partner's own tag is the editors' word
+                scored.append((confidence >= model.thresholds[target], confidence, label_id, found, p))
+            scored.sort(key=lambda s: -s[1])
+            given = [s for s in scored if s[0]][:MAX_LABELS]
+            own = any(e.reason.signal != "source-hint" for s in scored for e in s[3])
+            if kind == "theme" and not given and not own:
+                # no theme's phrase or tag (a source's hint is a prior, not the resource's own word), and no
+                # theme the model is sure of: nothing here is ours
+                why = Reason("rules", "not about health and care: no theme's signal and no theme above its threshold")
+                return Classification((), True, kind_of_type, why)
+            # a relevant resource is about something and for someone: its best label of each kind at least
+            given = given or scored[:1]
+            labels += [_label(kind, label_id, conf, found, p) for _, conf, label_id, found, p in given]
+        return Classification(_ordered(labels), False, kind_of_type, relevance)
+
+    def _relevance(self, evidence: tuple[Evidence, ...], p_off: float, threshold: float) -> tuple[Reason, bool]:
+        tags = [e.reason for e in evidence if e.reason.signal == "partner-tag" and e.ref.kind == "theme"]
+        if tags:  # the partner filed it under one of our themes
+            return Reason("partner-tag", f"about health and care: {tags[0].detail} names a theme"), False
+        if p_off >= threshold:
+            return Reason("model", f"not about health and care: relevance model p(off-topic)={p_off:.2f}"), True
+        return Reason("model", f"about health and care: relevance model p(off-topic)={p_off:.2f}"), False
+
+    # --- rules only (a model could not be trained or read) ------------------------------------------------
+
+    def _by_rules(self, item: ClassifyInput, evidence: tuple[Evidence, ...]) -> Classification:
+        by_label = _group(evidence)
+        labels = []
+        for kind in KINDS:
+            threshold = self.thresholds.theme if kind == "theme" else self.thresholds.audience
+            for label_id in self.taxonomy.ids(kind):
+                found = by_label.get(LabelRef(kind, label_id), [])
+                miss = 1.0
+                for e in found:
+                    miss *= 1.0 - e.weight
+                if found and 1.0 - miss >= threshold:
+                    labels.append(_label(kind, label_id, 1.0 - miss, found, None))
+        kind_of_type = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
+        if not any(label.kind == "theme" for label in labels):
+            relevance = Reason("rules", "not about health and care: no theme's signals reached its threshold")
+            return Classification((), True, kind_of_type, relevance)
+        return Classification(_ordered(labels), False, kind_of_type, Reason("rules", "a theme's signals"))
+
+
+def _group(evidence: Sequence[Evidence]) -> Mapping[LabelRef, list[Evidence]]:
+    by_label: dict[LabelRef, list[Evidence]] = defaultdict(list)
+    for found in evidence:
+        by_label[found.ref].append(found)
+    return by_label
+
+
+def _label(kind: Kind, label_id: str, confidence: float, evidence: list[Evidence], p: float | None) -> Label:
+    reasons = [e.reason for e in sorted(evidence, key=lambda e: -e.weight)]
+    if p is not None:
+        reasons.append(Reason("model", f"model p={p:.2f}"))
+    return Label(kind, label_id, round(confidence, 3), tuple(reasons))
+
+
+def _ordered(labels: list[Label]) -> tuple[Label, ...]:
+    return tuple(sorted(labels, key=lambda label: (label.kind, -label.confidence, label.id)))

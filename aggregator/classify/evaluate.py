@@ -79,11 +79,14 @@ def cross_validate(
     seed: int = 0,
     thresholds: Thresholds = Thresholds(),
     weights: RuleWeights = RuleWeights(),
+    also_train: Sequence[LabelledExample] = (),
 ) -> EvalReport:
-    """Rules + model, each resource classified by a model trained on the folds that do not contain it."""
+    """Rules + model, each resource classified by a model trained on the folds that do not contain it
+    (and on `also_train`, as the shipped model is trained on both shipped sets)."""
     predicted: list[Classification | None] = [None] * len(examples)
+    extra = [e.as_training() for e in also_train]
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(np.arange(len(examples))):
-        model = train_model([examples[i].as_training() for i in train], taxonomy)
+        model = train_model([*(examples[i].as_training() for i in train), *extra], taxonomy)
         classifier = Classifier(taxonomy, model, thresholds, weights)
         for i, result in zip(test, classifier.classify_many([examples[i].input for i in test])):
             predicted[i] = result
@@ -99,10 +102,12 @@ def evaluate_both(
     folds: int = 5,
     thresholds: Thresholds = Thresholds(),
     weights: RuleWeights = RuleWeights(),
+    also_train: Sequence[LabelledExample] = (),
 ) -> tuple[EvalReport, EvalReport]:
     """Rules only, and rules + model cross-validated: what `aggregator classify eval` prints."""
     rules_only = evaluate(Classifier(taxonomy, None, thresholds, weights), examples, "rules only")
-    return rules_only, cross_validate(examples, taxonomy, folds=folds, thresholds=thresholds, weights=weights)
+    cv = cross_validate(examples, taxonomy, folds=folds, thresholds=thresholds, weights=weights, also_train=also_train)
+    return rules_only, cv
 
 
 def score_classifications(
@@ -175,7 +180,8 @@ def format_report(report: EvalReport, worst: int = 3) -> str:
 
     lines = [
         f"{report.name}: {report.count} resources",
-        f"  off-topic accuracy {shown('off_topic_accuracy', report.off_topic_accuracy)}   "
+        f"  relevance (about health and care?): off-topic accuracy "
+        f"{shown('off_topic_accuracy', report.off_topic_accuracy)}   "
         f"precision {shown('off_topic_precision', report.off_topic_precision)}   "
         f"recall {shown('off_topic_recall', report.off_topic_recall)}",
         f"  type accuracy {shown('type_accuracy', report.type_accuracy)}",

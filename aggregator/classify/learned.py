@@ -1,153 +1,181 @@
-"""The learned model: TF-IDF word and character n-grams, one logistic regression per label, trained on editors' labels."""
+"""The learned model: TF-IDF over the normalised text and the rule signals, one logistic regression per label
+(and one for "off-topic"), with each label's threshold chosen on cross-validation grouped by site."""
 
 from __future__ import annotations
 
 import io
 import pickle
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from aggregator.classify.features import Vocabulary, feature_tokens
+from aggregator.classify.rules import Rules
 from aggregator.classify.values import ClassifyInput, TrainingExample
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import AggregatorError
 
-# scikit-learn, numpy and scipy take about a second to import: they are imported when a model is trained,
-# read or used, so that a command that labels nothing never loads them
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy, scipy and scikit-learn load when a model is trained or used, never at start-up
     import numpy as np
-    from scipy.sparse import spmatrix
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion
+    from scipy.sparse import csr_matrix
 
-OFF_TOPIC = "off-topic"  # a target of its own: what editors rejected as off-topic looks alike
-_FORMAT = 1
+OFF_TOPIC = "off-topic"  # a target of its own: the relevance decision ("about health and care?")
+_FORMAT = 2
+_GRID = tuple(round(0.1 + 0.025 * n, 3) for n in range(33))  # thresholds tried: 0.1 .. 0.9
 
 
 class ModelError(AggregatorError):
     """A saved model could not be read."""
 
-    hint = "run `aggregator classify retrain` to train the model again"
+    hint = "delete the file: the model is trained again from the labelled set on next use"
 
 
 @dataclass(frozen=True, slots=True)
 class LearnedModel:
-    """A fitted model: its targets are "audience:<id>", "theme:<id>" and "off-topic"."""
+    """A fitted model: its targets are "audience:<id>", "theme:<id>" and "off-topic"; plain arrays, no
+    scikit-learn objects, so a saved model reads back whatever the library version."""
 
-    features: FeatureUnion
     targets: tuple[str, ...]
-    estimators: tuple[LogisticRegression | float, ...]  # a float when training had only one class
+    vocabulary: Vocabulary
+    weights: np.ndarray  # (features, targets)
+    bias: np.ndarray  # (targets,)
+    thresholds: np.ndarray  # (targets,): chosen on grouped cross-validation of the training examples
     trained_on: int
 
-    def predict(self, item: ClassifyInput) -> Mapping[str, float]:
-        """The probability of every target for one resource."""
-        return self.predict_many((item,))[0]
+    def probabilities(self, documents: Sequence[Sequence[str]]) -> np.ndarray:
+        """(documents, targets) probabilities for feature-token lists (`features.feature_tokens`): one
+        sparse matrix product for the whole batch."""
+        from scipy.special import expit
 
-    def predict_many(self, items: Sequence[ClassifyInput]) -> list[dict[str, float]]:
-        matrix = self.features.transform([text_for_model(item) for item in items])
-        columns = [_probability(estimator, matrix) for estimator in self.estimators]
-        return [{t: float(col[row]) for t, col in zip(self.targets, columns)} for row in range(len(items))]
+        return expit(self.vocabulary.transform(documents) @ self.weights + self.bias)
 
-
-def text_for_model(item: ClassifyInput) -> str:
-    """The text the model reads: the title twice (it says most), summary, tags, and source facts as tokens."""
-    facts = [f"zzsource{_token(item.source_id)}"] if item.source_id else []
-    facts += [f"zzhint{_token(x)}" for x in (*item.hints_audiences, *item.hints_themes)]
-    return "\n".join([item.title, item.title, item.summary, " ; ".join(item.tags), " ".join(facts)])
+    def threshold(self, target: str) -> float:
+        return float(self.thresholds[self.targets.index(target)])
 
 
-def train_model(examples: Sequence[TrainingExample], taxonomy: Taxonomy, *, c: float = 4.0) -> LearnedModel:
-    """Fit one regularised logistic regression per label of `taxonomy` (plus off-topic) on `examples`."""
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
-
-    if not examples:
-        raise ValueError("no training examples")
-    features = FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(
-                    ngram_range=(1, 2),
-                    sublinear_tf=True,
-                    min_df=1,
-                    stop_words="english",
-                    token_pattern=r"(?u)\b[^\W\d_][\w-]+\b",
-                ),
-            ),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=40_000
-                ),
-            ),
-        ]
-    )
-    matrix = features.fit_transform([text_for_model(e.input) for e in examples])
-    weights = np.array([e.weight for e in examples], dtype=float)
-    targets = (
+def targets_of(taxonomy: Taxonomy) -> tuple[str, ...]:
+    return (
         *(f"audience:{i}" for i in taxonomy.ids("audience")),
         *(f"theme:{i}" for i in taxonomy.ids("theme")),
         OFF_TOPIC,
     )
-    estimators = tuple(_fit_one(matrix, _column(examples, target), weights, c) for target in targets)
-    return LearnedModel(features, targets, estimators, len(examples))
 
 
-def _column(examples: Sequence[TrainingExample], target: str) -> np.ndarray:
+def documents_of(rules: Rules, items: Sequence[ClassifyInput]) -> list[list[str]]:
+    """Feature tokens of each item, its text normalised once and its rules applied once."""
+    reads = [rules.read(item) for item in items]
+    return [feature_tokens(i, r, rules.collect_evidence(i, r)) for i, r in zip(items, reads)]
+
+
+def train_model(
+    examples: Sequence[TrainingExample], taxonomy: Taxonomy, *, c: float = 16.0, folds: int = 4
+) -> LearnedModel:
+    """Fit one regularised logistic regression per target on `examples` (deterministic), and choose each
+    target's threshold on `folds`-fold cross-validation that keeps a site's examples on one side."""
     import numpy as np
 
-    def has(example: TrainingExample) -> bool:
-        if target == OFF_TOPIC:
-            return not example.themes
-        kind, _, label_id = target.partition(":")
-        return label_id in (example.audiences if kind == "audience" else example.themes)
+    if not examples:
+        raise ValueError("no training examples")
+    targets = targets_of(taxonomy)
+    documents = documents_of(Rules(taxonomy), [e.input for e in examples])
+    gold = np.array([[_has(e, t) for t in targets] for e in examples], dtype=int).reshape(-1, len(targets))
+    weights = np.array([e.weight for e in examples], dtype=float)
+    thresholds = _choose_thresholds(documents, gold, weights, [_group(e, n) for n, e in enumerate(examples)], c, folds)
+    vocabulary, coef, bias = _fit(documents, gold, weights, c)
+    return LearnedModel(targets, vocabulary, coef, bias, thresholds, len(examples))
 
-    return np.array([has(e) for e in examples], dtype=int)
+
+def _has(example: TrainingExample, target: str) -> bool:
+    if target == OFF_TOPIC:
+        return not example.themes
+    kind, _, label_id = target.partition(":")
+    return label_id in (example.audiences if kind == "audience" else example.themes)
 
 
-def _fit_one(matrix: spmatrix, y: np.ndarray, weights: np.ndarray, c: float) -> LogisticRegression | float:
+def _group(example: TrainingExample, n: int) -> str:
+    host = urlsplit(example.input.url or "").hostname
+    return example.site or (host.removeprefix("www.") if host else None) or example.input.source_id or f"#{n}"
+
+
+def _fit(
+    documents: Sequence[Sequence[str]], gold: np.ndarray, weights: np.ndarray, c: float
+) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
+    import numpy as np
+
+    vocabulary = Vocabulary.fit(documents)
+    matrix = vocabulary.transform(documents)
+    coef = np.zeros((matrix.shape[1], gold.shape[1]))
+    bias = np.zeros(gold.shape[1])
+    for j in range(gold.shape[1]):
+        coef[:, j], bias[j] = _fit_one(matrix, gold[:, j], weights, c)
+    return vocabulary, coef, bias
+
+
+def _fit_one(matrix: csr_matrix, y: np.ndarray, weights: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    if y.min() == y.max():
-        return float(y[0])
-    # balanced: most labels are rare, and missing a label costs an editor more than an extra suggestion
-    estimator = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
+    if y.min() == y.max():  # one class only: a constant (probability ~1 or ~0)
+        return np.zeros(matrix.shape[1]), 10.0 if y[0] else -10.0
+    # balanced: most labels are rare, and missing a label costs an editor more than an extra suggestion;
+    # dual: far fewer examples than features, where the dual problem is the fast one
+    estimator = LogisticRegression(
+        C=c, class_weight="balanced", solver="liblinear", dual=True, random_state=0, max_iter=5000
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator.fit(matrix, y, sample_weight=weights)
-    return estimator
+    return estimator.coef_[0], float(estimator.intercept_[0])
 
 
-def _probability(estimator: LogisticRegression | float, matrix: spmatrix) -> np.ndarray:
+def _choose_thresholds(
+    documents: Sequence[Sequence[str]],
+    gold: np.ndarray,
+    weights: np.ndarray,
+    groups: Sequence[str],
+    c: float,
+    folds: int,
+) -> np.ndarray:
+    """Each target's threshold with the best F1 on out-of-fold probabilities (folds grouped by site)."""
     import numpy as np
+    from sklearn.model_selection import GroupKFold
 
-    if isinstance(estimator, float):
-        return np.full(matrix.shape[0], estimator)
-    return estimator.predict_proba(matrix)[:, 1]
+    if len(set(groups)) < folds:
+        return np.full(gold.shape[1], 0.5)
+    predicted = np.zeros(gold.shape, dtype=float)
+    for train, test in GroupKFold(n_splits=folds).split(gold, groups=groups):
+        vocabulary, coef, bias = _fit([documents[i] for i in train], gold[train], weights[train], c)
+        from scipy.special import expit
+
+        predicted[test] = expit(vocabulary.transform([documents[i] for i in test]) @ coef + bias)
+    return np.array([_best_threshold(predicted[:, j], gold[:, j]) for j in range(gold.shape[1])])
 
 
-def _token(value: str) -> str:
-    return "".join(ch for ch in value.lower() if ch.isalnum())
+def _best_threshold(p: np.ndarray, y: np.ndarray, beta: float = 1.0) -> float:
+    best, chosen = -1.0, 0.5
+    positives = int(y.sum())
+    b2 = beta * beta
+    for t in _GRID:
+        given = p >= t
+        hits = int((given & (y == 1)).sum())
+        f1 = (1 + b2) * hits / (int(given.sum()) + b2 * positives) if positives else 0.0  # F-beta
+        if f1 > best + 1e-9:
+            best, chosen = f1, t
+    return chosen
 
 
 # --- saving: the caller chooses where ----------------------------------------------------------------
 
 
 def model_to_bytes(model: LearnedModel) -> bytes:
-    """Pickle the model with the format and scikit-learn versions it needs to be read back."""
-    import sklearn
-
-    return pickle.dumps({"format": _FORMAT, "sklearn": sklearn.__version__, "model": model})
+    """Pickle the model's arrays with its format version."""
+    return pickle.dumps({"format": _FORMAT, "model": model}, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def model_from_bytes(data: bytes) -> LearnedModel:
     """Read a model written by `model_to_bytes` (only ever load files this aggregator wrote: it is a pickle)."""
-    import sklearn
-
     try:
         saved = pickle.load(io.BytesIO(data))
     except Exception as exc:  # a truncated or foreign file
@@ -158,17 +186,4 @@ def model_from_bytes(data: bytes) -> LearnedModel:
         or not isinstance(saved.get("model"), LearnedModel)
     ):
         raise ModelError("the saved model has an unknown format")
-    if saved.get("sklearn") != sklearn.__version__:
-        raise ModelError(f"the model was saved with scikit-learn {saved.get('sklearn')}, this is {sklearn.__version__}")
     return saved["model"]
-
-
-def save_model(model: LearnedModel, path: Path) -> None:
-    path.write_bytes(model_to_bytes(model))
-
-
-def load_model(path: Path) -> LearnedModel:
-    try:
-        return model_from_bytes(path.read_bytes())
-    except FileNotFoundError:
-        raise ModelError(f"no saved model at {path}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aggregator.classify.text import PhraseMatcher
+from aggregator.classify.text import Normalised, PhraseMatcher
 from aggregator.classify.values import ClassifyInput, Reason
 from aggregator.config.taxonomy import Kind, LabelRef, Taxonomy
 
@@ -19,6 +19,15 @@ class RuleWeights:
     phrase_in_title: float = 0.6
     phrase_in_tags: float = 0.45
     phrase_in_summary: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class ReadInput:
+    """A resource's texts normalised once: what both the phrase rules and the model's features read."""
+
+    title: Normalised
+    summary: Normalised
+    tags: Normalised  # the partner's tags that map to no label, as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +47,16 @@ class Rules:
         self.weights = weights
         self.matcher = PhraseMatcher((*taxonomy.audiences, *taxonomy.themes))
 
-    def collect_evidence(self, item: ClassifyInput) -> tuple[Evidence, ...]:
+    def read(self, item: ClassifyInput) -> ReadInput:
+        """Normalise the item's texts once."""
+        unmapped = " ; ".join(tag for tag in item.tags if not self.taxonomy.labels_for_tag(tag))
+        normalise = self.matcher.normalise
+        return ReadInput(normalise(item.title), normalise(item.summary), normalise(unmapped))
+
+    def collect_evidence(self, item: ClassifyInput, read: ReadInput | None = None) -> tuple[Evidence, ...]:
         """Every rule signal for `item`; the same label may appear several times with different reasons."""
-        return (*self._from_tags(item), *self._from_hints(item), *self._from_phrases(item))
+        read = read or self.read(item)
+        return (*self._from_tags(item), *self._from_hints(item), *self._from_phrases(read))
 
     def _from_tags(self, item: ClassifyInput) -> Iterator[Evidence]:
         for tag in item.tags:
@@ -63,16 +79,15 @@ class Rules:
                         Reason("source-hint", f'{source} hints {kind} "{label_id}"'),
                     )
 
-    def _from_phrases(self, item: ClassifyInput) -> Iterator[Evidence]:
-        unmapped = " ; ".join(tag for tag in item.tags if not self.taxonomy.labels_for_tag(tag))
+    def _from_phrases(self, read: ReadInput) -> Iterator[Evidence]:
         seen: set[tuple[LabelRef, str]] = set()
         fields = (
-            ("title", item.title, self.weights.phrase_in_title),
-            ("tags", unmapped, self.weights.phrase_in_tags),
-            ("summary", item.summary, self.weights.phrase_in_summary),
+            ("title", read.title, self.weights.phrase_in_title),
+            ("tags", read.tags, self.weights.phrase_in_tags),
+            ("summary", read.summary, self.weights.phrase_in_summary),
         )
         for where, text, weight in fields:  # strongest place first: a phrase counts once, where it is strongest
-            for match in self.matcher.find(text):
+            for match in self.matcher.find_in(text):
                 ref = LabelRef(match.kind, match.label_id)
                 if (ref, match.phrase.casefold()) in seen:
                     continue

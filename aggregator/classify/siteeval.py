@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -14,6 +15,7 @@ from aggregator.classify.evaluate import EvalReport, score_classifications
 from aggregator.classify.labelled import LabelledExample
 from aggregator.classify.learned import train_model
 from aggregator.classify.rules import RuleWeights
+from aggregator.classify.trained import load_or_train
 from aggregator.classify.values import Classification, TrainingExample
 from aggregator.config.taxonomy import KINDS, Taxonomy
 
@@ -82,14 +84,21 @@ def evaluate_by_site(
 
 
 def score_file(
-    examples: Sequence[LabelledExample], shipped: Sequence[TrainingExample], taxonomy: Taxonomy, name: str
+    examples: Sequence[LabelledExample],
+    shipped: Sequence[TrainingExample],
+    taxonomy: Taxonomy,
+    name: str,
+    *,
+    cache_dir: Path | None = None,
 ) -> tuple[EvalReport, EvalReport, int]:
     """Rules only, and rules + a model trained on `shipped` (less any url of the scored file), on `examples`.
+    The model comes from `load_or_train`, as the one `aggregator run` labels with: with nothing left out
+    it is that very model.
 
     Returns the two reports and how many training examples were left out for sharing a url with the file."""
     scored_urls = {e.input.url for e in examples if e.input.url}
     training = [t for t in shipped if t.input.url not in scored_urls]
-    model = train_model(training, taxonomy)
+    model = load_or_train(training, taxonomy, cache_dir)
     reports = []
     for label, classifier in (("rules only", Classifier(taxonomy)), ("rules + model", Classifier(taxonomy, model))):
         predicted = classifier.classify_many([e.input for e in examples])

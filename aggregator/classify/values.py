@@ -43,11 +43,13 @@ class Label:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """Every label given to a resource; off_topic when no theme reached its threshold."""
+    """Every label given to a resource; an off-topic one (not about health and care) gets none, and
+    `relevance` says which signal decided either way."""
 
     labels: tuple[Label, ...]
     off_topic: bool
     type: ResourceType
+    relevance: Reason | None = None
 
     def ids(self, kind: Kind) -> tuple[str, ...]:
         return tuple(label.id for label in self.labels if label.kind == kind)
@@ -61,6 +63,7 @@ class TrainingExample:
     audiences: tuple[str, ...]
     themes: tuple[str, ...]
     weight: float = 1.0  # editors' corrections can count for more than the labelled set
+    site: str | None = None  # threshold choice keeps a site's examples on one side (default: the url's host)
 
 
 def input_from_resource(resource: Resource, hints: Hints = Hints()) -> ClassifyInput:

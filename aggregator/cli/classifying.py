@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console, open_database
+from aggregator.cli import app, app_ctx, console
 
 classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
 dedupe_app = typer.Typer(help="Merge the same resource listed by several sources; evaluate the matching.")
@@ -33,9 +33,10 @@ def classify(
 
     settings = app_ctx().settings
     hints = source_hints(app_ctx().sources_file().sources)
+    engine = app_ctx().engine
     report = classify_resources(
-        app_ctx().engine,
-        build_classifier(settings, app_ctx().taxonomy()),
+        engine,
+        build_classifier(settings, engine, hints, taxonomy=app_ctx().taxonomy()),
         hints,
         utcnow(),
         everything=everything,
@@ -64,12 +65,12 @@ def classify_eval(
 
     settings = app_ctx().settings
     taxonomy = app_ctx().taxonomy()
-    old = load_labelled(settings.labelled_set)
-    pages = examples_of(load_page_set(settings.page_set, taxonomy))
+    old = load_labelled(settings.labelled_set_path)
+    pages = examples_of(load_page_set(settings.page_set_path, taxonomy))
     if labelled_file is not None:
         scored = examples_of(load_page_set(labelled_file, taxonomy))
         shipped = [*(e.as_training() for e in (*old, *pages)), *_corrections(settings)]
-        *reports, left_out = score_file(scored, shipped, taxonomy, str(labelled_file))
+        *reports, left_out = score_file(scored, shipped, taxonomy, str(labelled_file), cache_dir=settings.model_dir)
         note = (
             f"trained on {len(shipped) - left_out} shipped and corrected resources "
             f"({left_out} left out: their url is in {labelled_file})"
@@ -77,11 +78,12 @@ def classify_eval(
     else:
         reports = [
             *evaluate_by_site(pages, taxonomy, folds=folds, also_train=old),
-            *evaluate_both(old, taxonomy, folds=folds),
+            *evaluate_both(old, taxonomy, folds=folds, also_train=pages),
         ]
         note = (
-            f"{settings.page_set} cross-validated by site (the {len(old)} resources of {settings.labelled_set} "
-            f"join each fold's training), then {settings.labelled_set} on its own"
+            f"{settings.page_set_path} cross-validated by site (the {len(old)} resources of "
+            f"{settings.labelled_set_path} join each fold's training), then {settings.labelled_set_path} cross-validated (the pages join each fold's "
+            "training, as the shipped model is trained on both)"
         )
     if as_json:
         console.print_json(json.dumps({"note": note, "reports": [report_as_dict(r) for r in reports]}))
@@ -93,29 +95,25 @@ def classify_eval(
 
 def _corrections(settings: Settings) -> list:
     from aggregator.classify.label import corrected_examples
-    from aggregator.config.sources import load_sources
     from aggregator.jobs.monthly import source_hints
 
-    return corrected_examples(open_database(settings), source_hints(load_sources(settings.sources_file).sources))
+    return corrected_examples(app_ctx().engine, source_hints(app_ctx().sources_file().sources))
 
 
 @classify_app.command("retrain")
 def classify_retrain() -> None:
-    """Train the model on the labelled set plus every editor correction; rules keep applying."""
-    from aggregator.classify.label import corrected_examples
-    from aggregator.classify.labelled import load_labelled
-    from aggregator.classify.learned import save_model, train_model
-    from aggregator.jobs.monthly import source_hints
+    """Train the model now on the shipped labelled sets plus every editor correction (labelling does this
+    by itself on first use and whenever the sets, the taxonomy or the corrections change)."""
+    from aggregator.classify.trained import load_or_train, model_path, shipped_examples
 
     settings = app_ctx().settings
-    seed = [e.as_training() for e in load_labelled(settings.labelled_set)]
-    corrections = corrected_examples(app_ctx().engine, source_hints(app_ctx().sources_file().sources))
-    model = train_model([*seed, *corrections], app_ctx().taxonomy())
-    settings.model_path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, settings.model_path)
-    console.print(
-        f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; saved {settings.model_path}"
-    )
+    taxonomy = app_ctx().taxonomy()
+    seed = shipped_examples(settings.labelled_set_path, settings.page_set_path, taxonomy)
+    corrections = _corrections(settings)
+    training = [*seed, *corrections]
+    load_or_train(training, taxonomy, settings.model_dir, force=True)
+    path = model_path(settings.model_dir, training, taxonomy)
+    console.print(f"trained on {len(seed)} labelled resources and {len(corrections)} corrected ones; saved {path}")
 
 
 @dedupe_app.callback(invoke_without_command=True)

@@ -33,7 +33,7 @@ def inspect_page(
     from aggregator.jobs.monthly import build_classifier
 
     meta = extract_metadata(file.read_bytes(), url)
-    labelled = build_classifier(app_ctx().settings, app_ctx().taxonomy()).classify(
+    labelled = build_classifier(app_ctx().settings, taxonomy=app_ctx().taxonomy()).classify(
         ClassifyInput(
             title=meta.title or "",
             summary=meta.description or "",

@@ -4,7 +4,7 @@ rebuild the feeds and the archive."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -13,7 +13,6 @@ from sqlalchemy import Engine, or_, select
 
 from aggregator.classify.classifier import Classifier
 from aggregator.classify.label import LabelReport, classify_resources
-from aggregator.classify.learned import ModelError, load_model
 from aggregator.config.source_options import Hints
 from aggregator.config.sources import SourceConfig
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
@@ -38,17 +37,24 @@ class MonthlyReport:
     archive: object | None = None  # archive build report
 
 
-def build_classifier(settings: Settings, taxonomy: Taxonomy | None = None) -> Classifier:
-    """The taxonomy's rules (default: read from settings.taxonomy_file), plus the learned model when
-    `aggregator classify retrain` has saved one."""
+def build_classifier(
+    settings: Settings,
+    engine: Engine | None = None,
+    hints: Mapping[str, Hints] | None = None,
+    *,
+    taxonomy: Taxonomy | None = None,
+) -> Classifier:
+    """The taxonomy's rules (default: read from settings.taxonomy_file) and the learned model, trained from
+    the shipped labelled sets and (given the database) the editors' corrections on first use, then read from
+    the cache until any of them changes."""
+    from aggregator.classify.label import corrected_examples
+    from aggregator.classify.trained import load_or_train, shipped_examples
+
     taxonomy = taxonomy or load_taxonomy(settings.taxonomy_file)
-    model = None
-    if settings.model_path.is_file():
-        try:
-            model = load_model(settings.model_path)
-        except ModelError as exc:  # e.g. saved by another scikit-learn: rules still work
-            logger.warning("classifier model not used: %s", exc)
-    return Classifier(taxonomy, model)
+    training = shipped_examples(settings.labelled_set_path, settings.page_set_path, taxonomy)
+    if engine is not None:
+        training += corrected_examples(engine, hints or {})
+    return Classifier(taxonomy, load_or_train(training, taxonomy, settings.model_dir))
 
 
 def source_hints(configs: Sequence[SourceConfig]) -> dict[str, Hints]:
@@ -60,7 +66,8 @@ def settle_resources(
 ) -> tuple[MergeReport, LabelReport]:
     """After a fetch: merge what several sources list, then label what is new or changed."""
     merges = dedupe_resources(engine, now)
-    labels = classify_resources(engine, build_classifier(settings), source_hints(configs), now)
+    hints = source_hints(configs)
+    labels = classify_resources(engine, build_classifier(settings, engine, hints), hints, now)
     return merges, labels
 
 

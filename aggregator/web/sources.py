@@ -144,9 +144,8 @@ def fetch_now(source_id: str):
     with _route_fetcher() as fetcher:
         (outcome,) = run_fetch(settings, [config], context.engine, fetcher, clock=context.clock, retry_now=True)
     if outcome.outcome == "new-data" and outcome.result.new + outcome.result.updated:
-        classify_resources(
-            context.engine, build_classifier(settings, context.taxonomy), source_hints(context.sources), context.clock()
-        )
+        hints = source_hints(context.sources)
+        classify_resources(context.engine, build_classifier(settings, context.engine, hints), hints, context.clock())
     with context.engine.begin() as conn:
         record_audit(
             conn,
