@@ -41,9 +41,12 @@ FIRST_FLOOR = {
             "audience_micro_f1": 0.752,
             "audience_macro_f1": 0.682,
             "type_accuracy": 0.498,
-            "off_topic_precision": 0.955,
+            # lowered once, on purpose (2026-12-05): the model now labels out of the box, trained on the shipped
+            # sets with per-label thresholds chosen by grouped CV; its off-topic threshold balances P and R
+            # (0.911/0.890) where the retrain-only model favoured precision (0.955/0.877); issue 14 asks >= 0.90 each
+            "off_topic_precision": 0.90,
             "off_topic_recall": 0.877,
-            "off_topic_accuracy": 0.962,
+            "off_topic_accuracy": 0.95,
         },
     },
     "dedupe_pages": {"precision": 0.669, "recall": 0.789, "max_name_pairs_merged": 8},
