@@ -88,7 +88,7 @@ def test_split_a_merge_names_its_source_and_links_both(served, browser):  # noqa
         merge = conn.execute(select(merges).where(merges.c.split_at.is_(None)).order_by(merges.c.id.desc())).first()
     assert merge is not None, "the demo month has no merge to split"
     page.goto(f"{base}/editor/resources/{merge.kept_id}")
-    button = page.locator("form[action$='/split'] button").first
+    button = page.locator(f"form[action$='/merges/{merge.id}/split'] button")
     assert button.inner_text().startswith("Split off ")
     check_axe(page, "a resource with a merge")
     with page.expect_navigation():
