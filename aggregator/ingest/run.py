@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -37,23 +37,17 @@ from aggregator.errors import (
     RobotsDisallowedError,
     TooManyRedirectsError,
 )
-from aggregator.ingest.event_text import find_dated_occasion, find_series
-from aggregator.ingest.events import find_event
+from aggregator.ingest.backoff import BACKOFF_FIRST, BACKOFF_MAX, backoff_delay  # noqa: F401 (re-exported)
+from aggregator.ingest.entry_events import with_event  # noqa: F401 (re-exported)
 from aggregator.ingest.harvest import Fetcher, Harvest, HarvestRequest, harvest_source
 from aggregator.ingest.normalize import normalize_entry
-from aggregator.ingest.resource_types import is_event
-from aggregator.model import Event, RawEntry, Resource
+from aggregator.model import Resource
 from aggregator.settings import Settings
-from aggregator.text.sanitize import html_to_text
 
 logger = logging.getLogger(__name__)
 DEFAULT_PAUSE = timedelta(hours=1)
 LOCKED_RETRY_PAUSES = (0.5, 1.0, 2.0)  # seconds before each new attempt when the database is busy
 MAX_PAUSE = timedelta(days=7)
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-BACKOFF_FIRST = timedelta(minutes=15)
-"""The wait after a source's first failure in a row; it doubles with each further failure."""
-BACKOFF_MAX = timedelta(days=1)
 
 
 def utcnow() -> datetime:
@@ -141,40 +135,6 @@ def run_fetch(
         for future in [pool.submit(work, group) for group in groups.values()]:
             future.result()
     return outcomes
-
-
-def with_event(entry: RawEntry, *, default_tz: str = "Europe/London") -> RawEntry:
-    """The entry with the event its own text announces, if any: labelled lines ("Date: ..."), else, in an
-    announcement that is not a job advert, the first dated occasion ("16 December 2026, 14:00-15:30 GMT") or
-    a monthly series ("third Thursday of every month, 6-7pm"; its rule goes into extra["recurrence"])."""
-    if entry.event is not None:
-        return entry
-    html = entry.content_html or entry.summary_html
-    event = find_event(html, default_tz=default_tz)
-    if event is not None:
-        return replace(entry, event=event)
-    body = html_to_text(html)
-    if not is_event(entry.title, body):
-        return entry
-    if series := find_series(f"{entry.title}\n{body}", after=entry.published or EPOCH, default_tz=default_tz):
-        rule, start, end = series
-        return replace(
-            entry, event=Event(start=start, end=end, timezone=default_tz), extra={**entry.extra, "recurrence": rule}
-        )
-    # the body first: it usually gives the time as well as the day the title names
-    occasion = find_dated_occasion(body, default_tz=default_tz) or find_dated_occasion(
-        entry.title, default_tz=default_tz
-    )
-    if occasion:
-        return replace(entry, event=Event(start=occasion[0], end=occasion[1], timezone=default_tz))
-    return entry
-
-
-def backoff_delay(failures: int, jitter: float) -> timedelta:
-    """The wait after `failures` failures in a row: doubling from BACKOFF_FIRST up to BACKOFF_MAX, half of it
-    fixed and half scaled by `jitter` in [0, 1), so that sources failing together do not return together."""
-    full = min(BACKOFF_FIRST * 2 ** min(failures - 1, 16), BACKOFF_MAX)
-    return full / 2 + full / 2 * jitter
 
 
 def failure_kind(exc: BaseException) -> str:
