@@ -60,7 +60,12 @@ def served(tmp_path_factory, sink) -> Iterator[tuple[str, object]]:
         engine = create_db_engine(url)
         now = datetime.now(UTC)
         with engine.begin() as conn:
-            for resource_id in conn.execute(select(resources.c.id).where(resources.c.status == "pending").limit(4)):
+            for resource_id in conn.execute(
+                select(resources.c.id)
+                .where(resources.c.status == "pending", resources.c.off_topic.is_(False))
+                .order_by(resources.c.id)
+                .limit(4)
+            ):
                 change_resource_status(conn, resource_id[0], "approved", user_id=None, now=now)
             conn.execute(
                 insert(subscribers),
