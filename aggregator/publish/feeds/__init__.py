@@ -3,10 +3,9 @@ Atom and JSON Feed 1.1, served by the web app and built as static files."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from aggregator.lazy import lazy_getattr
 
-# name -> the module that defines it, imported on first use: importing one submodule (or the package)
-# does not import every other, so a command loads only what it calls
+# name -> the module that defines it, imported on first use (aggregator/lazy.py)
 _EXPORTS = {
     "BuildReport": "aggregator.publish.feeds.build",
     "build_feeds": "aggregator.publish.feeds.build",
@@ -30,13 +29,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> object:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), _EXPORTS)
