@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,3 +157,16 @@ def check_axe(page, name: str, within: str | None = None) -> None:
         for v in result["violations"]
     ]
     assert not found, f"axe on {name}: {found}"
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app served on 127.0.0.1 by werkzeug's threaded server in a daemon thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

@@ -4,13 +4,11 @@ saved in tests/artifacts/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
@@ -18,7 +16,7 @@ from aggregator.db.schema import issue_items, issues, label_corrections, merges,
 from aggregator.ingest.fetch import guarded_transport
 from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, ROOT, add_account, fast_passwords, web_settings
+from tests.e2e.support import PASSWORD, ROOT, add_account, fast_passwords, serving, web_settings
 from tests.support.db import fresh_database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,13 +55,10 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
         passwords = fast_passwords()
         add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
         app = create_app(settings, engine, passwords=passwords)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}", engine
+            with serving(app) as base:
+                yield base, engine
         finally:
-            server.shutdown()
             engine.dispose()
 
 

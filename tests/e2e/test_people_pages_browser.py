@@ -5,12 +5,10 @@ per source with its sparkline, and suggesting a resource. Screenshots in tests/a
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
@@ -20,7 +18,7 @@ from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings
 from aggregator.people.subscribers import subscribe
 from aggregator.people.tokens import Tokens, make_preview
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, web_settings
+from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, serving, web_settings
 from tests.e2e.test_editor_journeys import ARGS, CHROMIUM, pytestmark, shot  # noqa: F401 (skip when no chromium)
 from tests.support.db import fresh_database
 
@@ -68,13 +66,10 @@ def app_served(tmp_path_factory) -> Iterator[tuple[str, object, object]]:
                 passwords=passwords,
                 fetcher_factory=lambda s: Fetcher(s, transport=RewritingTransport(guarded_transport(s), sites.origin)),
             )
-            server = make_server("127.0.0.1", 0, app, threaded=True)
-            thread = threading.Thread(target=server.serve_forever, daemon=True)
-            thread.start()
             try:
-                yield f"http://127.0.0.1:{server.server_port}", engine, app
+                with serving(app) as base:
+                    yield base, engine, app
             finally:
-                server.shutdown()
                 engine.dispose()
 
 

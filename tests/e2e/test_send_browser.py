@@ -5,13 +5,11 @@ page. axe-core finds no violations on the progress and numbers pages; screenshot
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
-from werkzeug.serving import make_server
 
 from aggregator.cli.fetching import pass_over_sources
 from aggregator.db.engine import create_db_engine
@@ -20,8 +18,8 @@ from aggregator.ingest.fetch import guarded_transport
 from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.review.lifecycle import change_resource_status
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, web_settings
-from tests.e2e.test_editor_journeys import ARGS, CHROMIUM, shot
+from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, serving, web_settings
+from tests.e2e.test_editor_journeys import CHROMIUM, browser, shot  # noqa: F401 (browser: a fixture)
 from tests.support.db import fresh_database
 from tests.test_send_helpers import Sink
 
@@ -85,24 +83,11 @@ def served(tmp_path_factory, sink) -> Iterator[tuple[str, object]]:
         passwords = fast_passwords()
         add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
         app = create_app(settings, engine, passwords=passwords)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}", engine
+            with serving(app) as base:
+                yield base, engine
         finally:
-            server.shutdown()
             engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_approve_send_now_watch_progress_and_see_the_numbers(served, browser, sink):
