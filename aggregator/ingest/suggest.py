@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,9 +16,8 @@ from aggregator.db.schema import entries, resources
 from aggregator.db.store import store_resources, sync_sources
 from aggregator.errors import AggregatorError
 from aggregator.ingest.adapters.base import HTML_ACCEPT, Fetcher
-from aggregator.ingest.adapters.metadata import extract_metadata
+from aggregator.ingest.adapters.metadata import extract_metadata, metadata_entry
 from aggregator.ingest.normalize import canonicalize, normalize_entry
-from aggregator.model import RawEntry
 
 logger = logging.getLogger(__name__)
 SUGGESTED = "suggested"  # the pseudo-source id every suggestion is listed by (not in sources.yaml, never fetched)
@@ -82,19 +80,10 @@ def suggest_resource(
     known = _known(engine, canonicalize(page.url))  # a redirect to a page we have
     if known is not None:
         return Suggestion(known[0], known[1], True)
-    description = meta.description or ""
-    entry = RawEntry(
-        url=page.url,  # where the page really is; a canonical link may name any site
+    entry = metadata_entry(
+        meta,
+        page.url,  # where the page really is; a canonical link may name any site
         title=meta.title or page.url,
-        summary_html=f"<p>{html.escape(description)}</p>" if description else None,
-        published=meta.published,
-        updated=meta.updated,
-        authors=meta.authors,
-        tags=meta.tags,
-        type_hint=meta.type_hint,
-        doi=meta.doi,
-        event=meta.event,
-        image_url=meta.image_url,
         extra={"suggested_by": suggested_by, **({"note": note[:NOTE_MAX]} if note else {})},
     )
     config = suggested_source(base_url)

@@ -4,7 +4,6 @@ A new adapter may keep its harvest function in its own module instead; either wa
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import datetime
 
@@ -22,7 +21,7 @@ from aggregator.ingest.adapters.base import (
 from aggregator.ingest.adapters.discover import discover_feeds
 from aggregator.ingest.adapters.feed import parse_feed
 from aggregator.ingest.adapters.govuk import content_api_url, parse_content_item
-from aggregator.ingest.adapters.metadata import extract_metadata
+from aggregator.ingest.adapters.metadata import extract_metadata, metadata_entry
 from aggregator.ingest.adapters.oaipmh import harvest_records
 from aggregator.ingest.adapters.page import parse_page
 from aggregator.ingest.adapters.wordpress import category_lookup_url, parse_category_id, parse_wp_posts, posts_url
@@ -80,20 +79,7 @@ def harvest_metadata(request: HarvestRequest, fetcher: Fetcher) -> Harvest:
     meta = extract_metadata(fetched.body, fetched.url)
     if not meta.title:
         raise ParseError(f"no title found in the page's metadata at {fetched.url}")
-    entry = RawEntry(
-        url=meta.url or fetched.url,
-        title=meta.title,
-        guid=meta.url or fetched.url,
-        summary_html=f"<p>{html.escape(meta.description)}</p>" if meta.description else None,
-        published=meta.published,
-        updated=meta.updated,
-        authors=meta.authors,
-        tags=meta.tags,
-        type_hint=meta.type_hint,
-        doi=meta.doi,
-        event=meta.event,
-        image_url=meta.image_url,
-    )
+    entry = metadata_entry(meta, meta.url or fetched.url, guid=meta.url or fetched.url)
     return harvested(fetched, [entry])
 
 

@@ -197,6 +197,25 @@ def extract_metadata(body: bytes, url: str, *, default_tz: str = "Europe/London"
     )
 
 
+def metadata_entry(meta: PageMetadata, url: str, **fields: Any) -> RawEntry:
+    """The entry a page's metadata describes, at `url`; `fields` give the rest (title, guid, extra) or
+    override what the metadata says."""
+    values: dict[str, Any] = {
+        "url": url,
+        "title": meta.title,
+        "summary_html": f"<p>{html.escape(meta.description)}</p>" if meta.description else None,
+        "published": meta.published,
+        "updated": meta.updated,
+        "authors": meta.authors,
+        "tags": meta.tags,
+        "type_hint": meta.type_hint,
+        "doi": meta.doi,
+        "event": meta.event,
+        "image_url": meta.image_url,
+    }
+    return RawEntry(**{**values, **fields})
+
+
 def enrich_entry(entry: RawEntry, meta: PageMetadata) -> RawEntry:
     """`entry` with its missing fields filled from `meta`; the entry's own values always win, tags are merged."""
     changes: dict[str, Any] = {}
