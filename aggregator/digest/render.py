@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.digest.issue import EVENTS, OTHER, IssueContent, IssueItem, personalise
 from aggregator.digest.links import Links, PersonalLinks
+from aggregator.digest.templating import finish_html, finish_text, mail_templates
 from aggregator.ingest.event_text import series_phrase
 from aggregator.settings import Settings
 from aggregator.text.clean import clean_summary, outgoing_url
 from aggregator.text.markdown import markdown_blocks, markdown_to_paragraphs
 from aggregator.text.sanitize import clean_text, is_http_url, truncate_text
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
 MONTH_NAMES = (
     "January",
     "February",
@@ -41,7 +36,6 @@ MONTH_NAMES = (
 )
 SUMMARY_CHARS = 200  # about three lines in the mail, read on a phone between shifts: a taste, then "Read more"
 PAST_EVENTS = "past-events"  # events whose start has passed by send time: their recordings and slides
-TEXT_WIDTH = 72
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -113,10 +107,10 @@ def render_digest(
         "list_name": _display_name(settings.mail.from_address),
         "preferences_chosen": bool(recipient and (recipient.audiences or recipient.themes)),
     }
-    env = _environment(str(TEMPLATES_DIR))
+    env = mail_templates()
     html = env.get_template("digest.html.j2").render(context)
     text = env.get_template("digest.txt.j2").render(context)
-    return RenderedMail(subject=context["subject"], html=_inline(html), text=_crlf_free(text))
+    return RenderedMail(subject=context["subject"], html=finish_html(html), text=finish_text(text))
 
 
 def _intro_class(block: str) -> str:
@@ -126,7 +120,7 @@ def _intro_class(block: str) -> str:
 
 def render_confirmation(*, confirm_url: str, settings: Settings) -> RenderedMail:
     """The double opt-in mail: one link to a page whose button confirms (a GET alone never does)."""
-    env = _environment(str(TEMPLATES_DIR))
+    env = mail_templates()
     list_name = _display_name(settings.mail.from_address)
     subject = _plain(f"Please confirm your subscription to {list_name}")
     context = {
@@ -137,8 +131,8 @@ def render_confirmation(*, confirm_url: str, settings: Settings) -> RenderedMail
     }
     return RenderedMail(
         subject=subject,
-        html=_inline(env.get_template("confirm.html.j2").render(context)),
-        text=_crlf_free(env.get_template("confirm.txt.j2").render(context)),
+        html=finish_html(env.get_template("confirm.html.j2").render(context)),
+        text=finish_text(env.get_template("confirm.txt.j2").render(context)),
     )
 
 
@@ -259,48 +253,3 @@ def _default_links(links: Links, recipient: Recipient | None, settings: Settings
     from aggregator.people.tokens import Tokens
 
     return personal_links(links, Tokens(settings.secret()), recipient.subscriber_id, recipient.token_version)
-
-
-def _wrap(text: str, indent: str = "") -> str:
-    return textwrap.fill(
-        text,
-        TEXT_WIDTH,
-        initial_indent=indent,
-        subsequent_indent=indent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-
-
-def _crlf_free(text: str) -> str:
-    """Plain text with \\n line ends, no trailing spaces and at most one blank line in a row."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip("\n") + "\n"
-
-
-@lru_cache(maxsize=4)
-def _environment(templates_dir: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(templates_dir),
-        autoescape=select_autoescape(["html.j2", "html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["wrap"] = _wrap
-    return env
-
-
-@lru_cache(maxsize=1)
-def _inliner() -> css_inline.CSSInliner:
-    # @media rules (dark mode, narrow screens) stay in a <style> for the clients that honour them
-    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-
-
-def _inline(html: str) -> str:
-    return _inliner().inline(html)
