@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aggregator.digest.errors import MailError
 from aggregator.digest.links import Links
+from aggregator.digest.single import send_confirmation
 from aggregator.people.subscribers import (
     Subscriber,
     subscriber_for_token,
@@ -14,6 +19,7 @@ from aggregator.people.subscribers import (
 from aggregator.people.tokens import TokenData, Tokens
 from aggregator.web.app import deps
 
+logger = logging.getLogger(__name__)
 _Ids = list[str]
 
 
@@ -66,3 +72,18 @@ def echo_input(value: str | None) -> str:
     """What they typed, to correct it: one line, not overlong (it is escaped by the template)."""
     text = "".join(c for c in (value or "") if c.isprintable())
     return text[:320]
+
+
+def confirmation_job(address: str, confirm_url: str, now: datetime) -> Callable[[], None]:
+    """Mail the confirmation link after the reply has gone (so every answer to the form looks and takes the same)."""
+    settings = deps().settings
+    mailer = deps().mailer or deps().app.mailer("confirmations")  # SMTP when configured, else the outbox
+
+    def job() -> None:
+        try:
+            send_confirmation(address, confirm_url, mailer, settings, now=now)
+        except MailError:
+            # the person saw "check your email" either way; they can ask again after the mail interval
+            logger.warning("confirmation mail not sent", exc_info=True)
+
+    return job

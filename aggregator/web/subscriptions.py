@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
@@ -12,9 +10,7 @@ from flask import Blueprint, Flask, Response, make_response, render_template, re
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 
-from aggregator.digest.errors import MailError
 from aggregator.digest.links import Links
-from aggregator.digest.single import send_confirmation
 from aggregator.model import SubscriberStatus
 from aggregator.people.subscribers import (
     EmailInputError,
@@ -38,6 +34,7 @@ from aggregator.web.subscription_forms import (
     PreferencesForm,
     SubscribeForm,
     choice_errors,
+    confirmation_job,
     echo_input,
     lookup_subscriber,
     preferences_url,
@@ -101,7 +98,7 @@ def subscribe_post() -> Response:
     response = _page("check_email.html")
     if outcome.should_mail and outcome.subscriber_id is not None:
         token = signing_tokens().make("confirm", outcome.subscriber_id, outcome.token_version)
-        response.call_on_close(_confirmation_job(email, Links(context.settings.base_url).confirm(token), now))
+        response.call_on_close(confirmation_job(email, Links(context.settings.base_url).confirm(token), now))
     return response
 
 
@@ -288,17 +285,3 @@ def _problem(title: str, message: str, status: int) -> Response:
 
 def _list_name(settings: Settings) -> str:
     return parseaddr(settings.mail.from_address)[0] or "the monthly digest"
-
-
-def _confirmation_job(address: str, confirm_url: str, now: datetime) -> Callable[[], None]:
-    settings = deps().settings
-    mailer = deps().mailer or deps().app.mailer("confirmations")  # SMTP when configured, else the outbox
-
-    def job() -> None:
-        try:
-            send_confirmation(address, confirm_url, mailer, settings, now=now)
-        except MailError:
-            # the person saw "check your email" either way; they can ask again after the mail interval
-            logger.warning("confirmation mail not sent", exc_info=True)
-
-    return job
