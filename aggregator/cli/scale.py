@@ -109,6 +109,7 @@ def enqueue_schedule() -> None:
     from aggregator.jobs.queue.config import QueueSettings
     from aggregator.jobs.queue.scheduler import make_queue_scheduler
     from aggregator.jobs.schedule import TransportNotifier, scheduler_lock
+    from aggregator.jobs.stopping import run_until_stopped
 
     settings = app_ctx().settings
     engine = app_ctx().engine
@@ -118,10 +119,7 @@ def enqueue_schedule() -> None:
         with scheduler_lock(engine, settings):
             scheduler = make_queue_scheduler(engine, settings, configs, dispatcher, TransportNotifier(settings))
             console.print(f"scheduling {len(configs)} sources onto the queue (Ctrl+C to stop)")
-            try:
-                scheduler.start()
-            except (KeyboardInterrupt, SystemExit):
-                scheduler.shutdown(wait=False)
+            run_until_stopped(scheduler, wait=False)
     finally:
         broker.close()
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select, text
@@ -140,15 +140,13 @@ def run_scheduler(
     clock: Callable[[], datetime] = utcnow,
     reload: Callable[[], Sequence[SourceConfig]] | None = None,
 ) -> None:
-    """Run until interrupted (hold `scheduler_lock` around it). A stop lets the fetches in flight finish (each
-    is bounded by the total deadline) before returning, since the caller then closes the fetcher under them."""
+    """Run until Ctrl-C or SIGTERM (hold `scheduler_lock` around it). A stop lets the fetches in flight finish
+    (each is bounded by the total deadline) before returning, since the caller then closes the fetcher under them."""
+    from aggregator.jobs.stopping import run_until_stopped
+
     scheduler = make_scheduler(engine, settings, configs, fetcher, notifier, clock=clock, reload=reload)
     logger.info("scheduler started", extra={"count": len(scheduler.get_jobs()) - 1})
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        logger.info("scheduler stopping: letting the jobs in flight finish")
-        scheduler.shutdown(wait=True)
+    run_until_stopped(scheduler)
 
 
 def make_scheduler(
@@ -160,15 +158,16 @@ def make_scheduler(
     *,
     clock: Callable[[], datetime] = utcnow,
     reload: Callable[[], Sequence[SourceConfig]] | None = None,
-) -> BlockingScheduler:
-    """A BlockingScheduler (not started) with one job per enabled source, first run when the stored last
-    fetch + interval says, one job for the draft day, also run at start so that a scheduler that
-    was down at the draft hour catches up, and one that sends approved issues when their time comes.
+) -> BackgroundScheduler:
+    """A scheduler (not started: `jobs.stopping.run_until_stopped` runs it) with one job per enabled source,
+    first run when the stored last fetch + interval says, one job for the draft day, also run at start so that
+    a scheduler that was down at the draft hour catches up, and one that sends approved issues when their
+    time comes.
     Jobs live in memory: the database is the state.
 
     With `reload` (the AppContext's sources, re-read when sources.yaml changes), a job looks every minute
     and replaces the fetch jobs of the sources that were added, changed or removed."""
-    scheduler = BlockingScheduler(
+    scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(min(4, settings.fetch.max_workers))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -178,9 +177,9 @@ def make_scheduler(
     current = {"configs": tuple(configs)}  # swapped whole by the reload job
 
     def fetch_job(config: SourceConfig) -> None:
-        current = clock()
-        due_at = next_fetch_at(last_fetches(engine).get(config.id), config.interval, current)
-        if due_at > current + TOLERANCE:  # fetched meanwhile (e.g. by `make run`): look again when due
+        at = clock()
+        due_at = next_fetch_at(last_fetches(engine).get(config.id), config.interval, at)
+        if due_at > at + TOLERANCE:  # fetched meanwhile (e.g. by `make run`): look again when due
             scheduler.modify_job(f"fetch:{config.id}", next_run_time=due_at)
             return
         outcomes = run_fetch(settings, [config], engine, fetcher, clock=clock)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
@@ -61,10 +61,10 @@ def make_queue_scheduler(
     notifier: Notifier | None,
     *,
     clock: Callable[[], datetime] = utcnow,
-) -> BlockingScheduler:
-    """A BlockingScheduler (not started): look for due sources every minute, prepare the draft on its day
-    (and once at start, to catch up). Hold aggregator.jobs.schedule.scheduler_lock while it runs."""
-    scheduler = BlockingScheduler(
+) -> BackgroundScheduler:
+    """A scheduler (not started: `jobs.stopping.run_until_stopped` runs it): look for due sources every
+    minute, prepare the draft on its day (and once at start, to catch up). Hold aggregator.jobs.schedule.scheduler_lock while it runs."""
+    scheduler = BackgroundScheduler(
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     )
     enqueue_due = DueEnqueuer(engine, settings, configs, dispatcher)
