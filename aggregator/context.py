@@ -43,7 +43,6 @@ class AppContext:
         self._engine = engine
         self._owns_engine = False
         self._lock = threading.Lock()
-        self._files: dict[str, Any] = {}
         self.clock = clock
         self._make_mailer = make_mailer
         self._make_fetcher = make_fetcher
@@ -77,15 +76,15 @@ class AppContext:
 
     def taxonomy(self) -> Taxonomy:
         """taxonomy.yaml, read once and again when it changes."""
-        from aggregator.config.taxonomy import load_taxonomy
+        from aggregator.config.taxonomy import read_taxonomy
 
-        return self._file_cache("taxonomy", load_taxonomy).get(self.settings.taxonomy_file)
+        return read_taxonomy(self.settings.taxonomy_file)
 
     def sources_file(self) -> SourcesFile:
         """sources.yaml, read once and again when it changes."""
-        from aggregator.config.sources import load_sources
+        from aggregator.config.sources import read_sources
 
-        return self._file_cache("sources", load_sources).get(self.settings.sources_file)
+        return read_sources(self.settings.sources_file)
 
     def sources(self) -> tuple[SourceConfig, ...]:
         return tuple(self.sources_file().sources)
@@ -126,12 +125,3 @@ class AppContext:
                 self._engine.dispose()
                 self._engine = None
                 self._owns_engine = False
-
-    def _file_cache(self, name: str, load: Callable) -> Any:
-        from aggregator.config.cache import FileCache
-
-        with self._lock:
-            cache = self._files.get(name)
-            if cache is None:
-                cache = self._files[name] = FileCache(load)
-            return cache

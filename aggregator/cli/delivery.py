@@ -31,11 +31,11 @@ def _issue_id(conn: Connection, issue: int | None, month: str | None) -> int:
 
 
 def _source_names(settings: Settings) -> dict[str, str]:
-    from aggregator.config.sources import load_sources, public_names
+    from aggregator.config.sources import public_names, read_sources
     from aggregator.errors import ConfigError
 
     try:
-        return public_names(load_sources(settings.sources_file).sources)
+        return public_names(read_sources(settings.sources_file).sources)
     except ConfigError:
         return {}
 

@@ -61,13 +61,13 @@ def demo_data_settings(settings: Settings) -> Settings:
 
 def pass_over_sources(settings: Settings, only: list[str] | None, *, monthly: bool, transport=None) -> None:
     """Fetch (and with `monthly`, de-duplicate and label), then print what happened."""
-    from aggregator.config.sources import load_sources
+    from aggregator.config.sources import read_sources
     from aggregator.db.robots_store import DatabaseRobotsStore
     from aggregator.ingest.fetch import Fetcher
     from aggregator.ingest.run import run_fetch
     from aggregator.jobs.monthly import run_monthly
 
-    sources_file = load_sources(settings.sources_file)
+    sources_file = read_sources(settings.sources_file)
     configs = [sources_file.get(s) for s in only] if only else list(sources_file.sources)
     engine = open_database(settings)
     robots_store = DatabaseRobotsStore(engine)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from aggregator.config.cache import FileCache
 from aggregator.config.source_options import (  # noqa: F401 (re-exported)
     GovukOptions,
     Hints,
@@ -228,3 +229,12 @@ def _fields_for(loc: Sequence[Any]) -> list[str]:
             break
         model = inner
     return list(model.model_fields)
+
+
+_READ = FileCache(load_sources)
+
+
+def read_sources(path: Path) -> SourcesFile:
+    """sources.yaml as this process last read it, read again only when the file changes (one read per process
+    for the pipeline's stages; the commands that edit the file use `load_sources`)."""
+    return _READ.get(path)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aggregator.config.cache import FileCache
 from aggregator.config.yamlfile import LocatedError, parse_yaml_model, unknown_key_hint
 from aggregator.errors import ConfigError
 
@@ -192,3 +193,12 @@ def _to_taxonomy(parsed: TaxonomyFile) -> Taxonomy:
             key = normalize_tag(tag)
             tags[key] = tags.get(key, ()) + refs
     return Taxonomy(labels("audience", parsed.audiences), labels("theme", parsed.themes), MappingProxyType(tags))
+
+
+_READ = FileCache(load_taxonomy)
+
+
+def read_taxonomy(path: Path) -> Taxonomy:
+    """taxonomy.yaml as this process last read it, read again only when the file changes (one read per process
+    for the pipeline's stages; the commands that edit the file use `load_taxonomy`)."""
+    return _READ.get(path)

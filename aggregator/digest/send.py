@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.config.taxonomy import Taxonomy, read_taxonomy
 from aggregator.digest import deliveries as store
 from aggregator.digest.compose import Copies
 from aggregator.digest.dkim import load_signer
@@ -76,7 +76,7 @@ def send_issue(
     if status == IssueStatus.SENT:
         return _report(engine, issue_id, Counter(), [], 0, finished=True)
     copies = Copies(
-        content, settings, taxonomy or load_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
+        content, settings, taxonomy or read_taxonomy(settings.taxonomy_file), signer=load_signer(settings.dkim)
     )
     policy = policy or send_policy(settings)
     run = SendRun(

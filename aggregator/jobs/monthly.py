@@ -15,7 +15,7 @@ from aggregator.classify.classifier import Classifier
 from aggregator.classify.label import LabelReport, classify_resources
 from aggregator.config.source_options import Hints
 from aggregator.config.sources import SourceConfig
-from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.config.taxonomy import Taxonomy, read_taxonomy
 from aggregator.db.schema import issues
 from aggregator.dedupe.merge import MergeReport, dedupe_resources
 from aggregator.ingest.harvest import Fetcher
@@ -50,7 +50,7 @@ def build_classifier(
     from aggregator.classify.label import corrected_examples
     from aggregator.classify.trained import load_or_train, shipped_examples
 
-    taxonomy = taxonomy or load_taxonomy(settings.taxonomy_file)
+    taxonomy = taxonomy or read_taxonomy(settings.taxonomy_file)
     training = shipped_examples(settings.labelled_set_path, settings.page_set_path, taxonomy)
     if engine is not None:
         training += corrected_examples(engine, hints or {})
@@ -122,7 +122,7 @@ def send_due_issues(
             )
             .order_by(issues.c.month)
         ).all()
-    taxonomy = load_taxonomy(settings.taxonomy_file)
+    taxonomy = read_taxonomy(settings.taxonomy_file)
     names = {c.id: c.name for c in configs}
     reports = []
     for issue in due:

@@ -77,14 +77,14 @@ class FeedContext:
 
 def load_context(settings: Settings, *, limit: int = DEFAULT_LIMIT) -> FeedContext:
     """The context from settings, taxonomy.yaml (label names) and sources.yaml (partner names)."""
-    from aggregator.config.sources import load_sources, public_names
-    from aggregator.config.taxonomy import load_taxonomy
+    from aggregator.config.sources import public_names, read_sources
+    from aggregator.config.taxonomy import read_taxonomy
 
-    taxonomy = load_taxonomy(settings.taxonomy_file)
+    taxonomy = read_taxonomy(settings.taxonomy_file)
     names = {("theme", t.id): t.name for t in taxonomy.themes}
     names.update({("audience", a.id): a.name for a in taxonomy.audiences})
     try:
-        sources = public_names(load_sources(settings.sources_file).sources)
+        sources = public_names(read_sources(settings.sources_file).sources)
     except ConfigError as exc:  # partner names are a nicety: show source ids rather than no feed
         logger.warning("sources.yaml not read, feeds show source ids: %s", exc)
         sources = {}
