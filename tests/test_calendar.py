@@ -25,7 +25,7 @@ SERIES = "FREQ=MONTHLY;BYDAY=+3TH;TIME=1800;LENGTH=60;TZID=Europe/London"
 def make_app(settings, engine, now=NOW) -> Flask:
     app = Flask(__name__)
     app.config.update(
-        TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine, AGGREGATOR_PUBLISHED_CACHE_SECONDS=0
+        TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine, AGGREGATOR_PUBLISHED_REBUILD_INLINE=True
     )
     app.register_blueprint(published.bp)
     app.register_blueprint(calendars.bp)

@@ -19,9 +19,9 @@ from tests.test_feeds import APPROVED, BASE, seed, settings  # noqa: F401 (a fix
 def make_app(settings, engine) -> Flask:
     """A minimal app with only this blueprint, configured the way the app factory does."""
     app = Flask(__name__)
-    # changes show at once here (the micro-cache is tested on its own)
+    # changes show at once here (the background rebuild is tested in test_public_pages_cache.py)
     app.config.update(
-        TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine, AGGREGATOR_PUBLISHED_CACHE_SECONDS=0
+        TESTING=True, AGGREGATOR_SETTINGS=settings, AGGREGATOR_ENGINE=engine, AGGREGATOR_PUBLISHED_REBUILD_INLINE=True
     )
     app.register_blueprint(bp)
     return app
@@ -114,22 +114,3 @@ def test_label_names_are_read_again_when_the_taxonomy_changes(engine, settings, 
     taxonomy.write_text(text)
     os.utime(taxonomy, ns=(1, 1))  # a different mtime even on a coarse clock
     assert b"Kindness in care digest: Everyday kindness<" in client.get("/feeds/theme/kindness.rss").data
-
-
-def test_micro_cache_keeps_a_build_for_its_ttl_then_builds_again():
-    from aggregator.publish.pages import MicroCache
-
-    now = [100.0]
-    cache = MicroCache(10.0, clock=lambda: now[0])
-    builds = []
-
-    def build():
-        builds.append(now[0])
-        return len(builds)
-
-    assert cache.get(("feed", "all"), build) == 1
-    now[0] = 109.0
-    assert cache.get(("feed", "all"), build) == 1  # within the TTL: no database work
-    assert cache.get(("feed", "theme"), build) == 2  # another key is its own entry
-    now[0] = 110.5
-    assert cache.get(("feed", "all"), build) == 3  # expired: built again

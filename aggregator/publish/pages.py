@@ -1,22 +1,19 @@
-"""The public pages' service: the feeds, their index and the archive, built from the store and kept in caches.
+"""The public pages' service: the feeds, their index, the calendars and the archive, built from the store and kept in caches.
 
-The feeds index and its OPML list read every feed (a cost that grows with the archive), so they are kept
-until their stamp changes: when the feeds were last built (the marker `build_feeds` writes), the newest
-editors' decision and the newest change to a resource (indexed maxima). Each gunicorn worker keeps its own copy and reads the stamp, which
-costs one indexed query, on every request; while one thread rebuilds a stale page the others answer with the
-old one. The feeds themselves are kept the same way; the archive pages and calendars, flat in cost, are
-kept a few seconds (`MicroCache`).
+Every page whose cost grows with the archive (the feeds index reads every feed, the calendars every event, the
+archive every sent issue) is kept until its stamp changes: the label and partner names' files, when the feeds
+were last built (the marker `build_feeds` writes), the newest editors' decision, the newest change to a
+resource and the newest sent issue (`newest_change`: indexed maxima). Each gunicorn worker keeps its own copy
+and reads the stamp, which costs two stat() calls and one indexed query, on every request; a stale page is
+built again in a background thread while every request, the one that noticed included, gets the old one.
+A calendar also depends on the time (events leave it once over): its stamp holds the hour too.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import Engine, select
 
@@ -31,25 +28,23 @@ from aggregator.publish.archive import (
     render_archive_index,
     render_issue_page,
 )
+from aggregator.publish.cache import RenderCache, Spawn, StampedCache, in_thread
 from aggregator.publish.feeds.build import BUILT_MARKER, feed_listings, render_index, render_opml
 from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.publish.feeds.model import Feed, FeedKey
-from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_change, newest_decision
+from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_change
 from aggregator.publish.feeds.render import render_feed
 from aggregator.settings import Settings
 
-T = TypeVar("T")
-MICRO_CACHE_SECONDS = 10.0  # well within the max-age promised to readers; absorbs bursts of polling
-
 
 class PublicPages:
-    """What the public blueprint serves, for one app (one per process: caches are not shared)."""
+    """What the public blueprint serves, for one app (one per process: caches are not shared). `spawn` runs
+    the rebuilds of stale pages (a background thread; `cache.inline` shows every change at once)."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, ttl: float = MICRO_CACHE_SECONDS) -> None:
+    def __init__(self, settings: Settings, engine: Engine, *, spawn: Spawn = in_thread) -> None:
         self.settings, self.engine = settings, engine
-        self.micro = MicroCache(ttl)
         self.rendered = RenderCache()
-        self.stamped = StampedCache()
+        self.stamped = StampedCache(spawn)
         self._names: tuple[tuple[int | None, ...], FeedContext] | None = None
 
     def names(self) -> FeedContext:
@@ -62,7 +57,7 @@ class PublicPages:
         return found[1]
 
     def stamp(self) -> tuple[Hashable, ...]:
-        """What the feeds depend on: the names, the last feeds build, the newest decision and edit."""
+        """What the public pages depend on: the names, the last feeds build, the newest decision, edit and sent issue."""
         with self.engine.connect() as conn:
             changed = newest_change(conn)
         self.names()
@@ -81,22 +76,30 @@ class PublicPages:
             feeds = [(key, load_feed(conn, key, context)) for key in context.keys()]
         return feed_listings(feeds, context), context
 
-    def feed(self, key: FeedKey, fmt: str) -> tuple[Feed, datetime]:
+    def feed(self, key: FeedKey) -> tuple[Feed, datetime]:
         """The feed and its Last-Modified: a resource leaving the feed (rejected) changes its ids but not its
         newest date, so the newest decision anywhere keeps Last-Modified moving for If-Modified-Since."""
+        stamp = self.stamp()
+        decided = stamp[2][0]
 
         def build() -> tuple[Feed, datetime]:
             with self.engine.connect() as conn:
                 feed = load_feed(conn, key, self.names())
-                decided = newest_decision(conn)
             return feed, (max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated)
 
-        return self.stamped.get(("feed", key), self.stamp(), build)
+        return self.stamped.get(("feed", key), stamp, build)
 
     def feed_body(self, etag: str, feed: Feed, fmt: str) -> bytes:
         """The feed's bytes, rendered once per version: the ETag hashes the whole feed, so a cached body can
-        never be stale, and readers polling an unchanged feed cost a query, not a render."""
+        never be stale, and readers polling an unchanged feed cost the stamp, not a render."""
         return self.rendered.get(etag, lambda: render_feed(feed, fmt))
+
+    def _sent_months(self, stamp: Hashable) -> frozenset[str]:
+        def build() -> frozenset[str]:
+            with self.engine.connect() as conn:
+                return frozenset(issue.month for issue in list_sent_issues(conn))
+
+        return self.stamped.get("sent months", stamp, build)
 
     def archive_index(self) -> bytes:
         def build() -> bytes:
@@ -104,9 +107,15 @@ class PublicPages:
                 archived = list_sent_issues(conn)
             return render_archive_index(archived, self.names()).encode("utf-8")
 
-        return self.micro.get(("archive",), build)
+        return self.stamped.get("archive", self.stamp(), build)
 
     def archive_issue(self, month: str) -> bytes | None:
+        """A sent issue's page; None when no issue of `month` was sent (drafts are not public). Only sent
+        months are kept, so asking for every month there could be does not fill the cache."""
+        stamp = self.stamp()
+        if month not in self._sent_months(stamp):
+            return None
+
         def build() -> bytes | None:
             context = self.names()
             with self.engine.connect() as conn:
@@ -116,11 +125,14 @@ class PublicPages:
                 content = load_archived_content(conn, issue, context)
             return render_issue_page(issue, content, context).encode("utf-8")
 
-        return self.micro.get(("archive", month), build)
+        return self.stamped.get(("archive", month), stamp, build)
 
     def archive_feed(self) -> Feed:
-        with self.engine.connect() as conn:
-            return archive_feed(conn, self.names())
+        def build() -> Feed:
+            with self.engine.connect() as conn:
+                return archive_feed(conn, self.names())
+
+        return self.stamped.get("archive feed", self.stamp(), build)
 
     def event_calendar(self, resource_id: int, now: datetime) -> bytes | None:
         """One approved event's .ics (a primary-key read), None when it is not a public event."""
@@ -128,13 +140,15 @@ class PublicPages:
             return event_ics(conn, resource_id, now, self.names())
 
     def upcoming_calendar(self, key: FeedKey, now: datetime) -> bytes:
-        """The upcoming events of a feed as a calendar, kept a few seconds like the feeds."""
+        """The upcoming events of a feed as a calendar, as of the start of `now`'s hour: the same bytes (and
+        ETag) from every worker within the hour, built again the hour after, as the events' own changes are."""
+        hour = now.replace(minute=0, second=0, microsecond=0)
 
         def build() -> bytes:
             with self.engine.connect() as conn:
-                return upcoming_calendar(conn, key, now, self.names())
+                return upcoming_calendar(conn, key, hour, self.names())
 
-        return self.micro.get(("calendar", key), build)
+        return self.stamped.get(("calendar", key), (self.stamp(), hour), build)
 
     def preview_page(self, issue_id: int, now: datetime) -> bytes | None:
         """A test copy's "read in your browser" page, before the issue is sent; None for no such issue."""
@@ -154,78 +168,3 @@ def _mtime(path: Path) -> int | None:
         return path.stat().st_mtime_ns
     except OSError:
         return None
-
-
-class StampedCache:
-    """Values kept until their stamp changes. While one thread rebuilds a stale value the others get the
-    old one (stale-while-rebuild); with nothing cached yet, they wait for the one build rather than each
-    building it too (which, under load, piles up)."""
-
-    def __init__(self) -> None:
-        self._items: dict[Hashable, tuple[Hashable, object]] = {}
-        self._building: set[Hashable] = set()
-        self._done = threading.Condition()
-
-    def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
-        with self._done:
-            while True:
-                found = self._items.get(key)
-                if found is not None and (found[0] == stamp or key in self._building):
-                    return found[1]  # type: ignore[return-value]
-                if key not in self._building:
-                    break
-                self._done.wait()  # the first build is under way: its value is what this request needs
-            self._building.add(key)
-        try:
-            value = build()
-            with self._done:
-                self._items[key] = (stamp, value)
-        finally:
-            with self._done:
-                self._building.discard(key)
-                self._done.notify_all()
-        return value
-
-
-class MicroCache:
-    """What a public page is built from, kept a few seconds: a change shows within `ttl` seconds."""
-
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic, size: int = 256) -> None:
-        self._items: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._ttl, self._clock, self._size = ttl, clock, size
-
-    def get(self, key: tuple, build: Callable[[], T]) -> T:
-        now = self._clock()
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None and found[0] > now:
-                return found[1]  # type: ignore[return-value]
-        value = build()
-        with self._lock:
-            self._items[key] = (now + self._ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-class RenderCache:
-    """A small thread-safe LRU of rendered bodies by ETag."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: str, render: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        body = render()  # outside the lock: two threads may render the same version; either is right
-        with self._lock:
-            self._items[key] = body
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return body

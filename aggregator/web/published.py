@@ -15,9 +15,10 @@ from werkzeug.http import is_resource_modified
 
 from aggregator.people.tokens import TokenError, Tokens, read_preview
 from aggregator.publish.archive import STYLESHEET, is_month
+from aggregator.publish.cache import in_thread, inline
 from aggregator.publish.feeds.model import ALL, FORMATS, FeedKey
 from aggregator.publish.feeds.render import feed_version, render_feed
-from aggregator.publish.pages import MICRO_CACHE_SECONDS, PublicPages
+from aggregator.publish.pages import PublicPages
 from aggregator.settings import Settings
 
 bp = Blueprint("published", __name__)
@@ -33,9 +34,10 @@ def _pages() -> PublicPages:
     """The app's public pages service and its caches, made on first use (one per process)."""
     found = current_app.extensions.get("published-pages")
     if found is None:
-        ttl = current_app.config.get("AGGREGATOR_PUBLISHED_CACHE_SECONDS", MICRO_CACHE_SECONDS)
+        # rebuilt in a background thread when stale; inline (every change shown at once) when the config asks
+        spawn = inline if current_app.config.get("AGGREGATOR_PUBLISHED_REBUILD_INLINE") else in_thread
         found = current_app.extensions.setdefault(
-            "published-pages", PublicPages(_settings(), current_app.config["AGGREGATOR_ENGINE"], ttl=ttl)
+            "published-pages", PublicPages(_settings(), current_app.config["AGGREGATOR_ENGINE"], spawn=spawn)
         )
     return found
 
@@ -135,7 +137,7 @@ def _feed_response(key: FeedKey, fmt: str) -> Response:
     pages = _pages()
     if not pages.names().has_feed(key):
         abort(404)
-    feed, last_modified = pages.feed(key, fmt)
+    feed, last_modified = pages.feed(key)
     etag = feed_version(feed, fmt)
     return _conditional(etag, last_modified, FORMATS[fmt].media_type, lambda: pages.feed_body(etag, feed, fmt))
 

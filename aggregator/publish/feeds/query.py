@@ -12,9 +12,9 @@ from types import MappingProxyType
 
 from sqlalchemy import Connection, func, select
 
-from aggregator.db.schema import entries, labels, resources
+from aggregator.db.schema import entries, issues, labels, resources
 from aggregator.errors import ConfigError
-from aggregator.model import ResourceStatus
+from aggregator.model import IssueStatus, ResourceStatus
 from aggregator.publish.feeds.model import (
     ALL,
     Feed,
@@ -134,16 +134,18 @@ def newest_decision(conn: Connection) -> datetime | None:
     return conn.execute(select(func.max(resources.c.decided_at))).scalar()
 
 
-def newest_change(conn: Connection) -> tuple[datetime | None, datetime | None]:
-    """The newest editors' decision and the newest change to any resource (an edit, a re-fetch): two
-    indexed maxima, cheap enough to read on every request as the feeds' cache stamp."""
+def newest_change(conn: Connection) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """The newest editors' decision, the newest change to any resource (an edit, a re-fetch) and the newest
+    change to a sent issue (one is sent): two indexed maxima and one over the issues (a row a month), cheap
+    enough to read on every request as the public pages' cache stamp."""
     row = conn.execute(
         select(
             select(func.max(resources.c.decided_at)).scalar_subquery(),
             select(func.max(resources.c.modified_at)).scalar_subquery(),
+            select(func.max(issues.c.updated_at)).where(issues.c.status == IssueStatus.SENT).scalar_subquery(),
         )
     ).one()
-    return row[0], row[1]
+    return row[0], row[1], row[2]
 
 
 def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], listed: Sequence[str]) -> FeedEntry:
