@@ -11,9 +11,11 @@ A calendar also depends on the time (events leave it once over): its stamp holds
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import Engine, select
 
@@ -31,10 +33,23 @@ from aggregator.publish.archive import (
 from aggregator.publish.cache import RenderCache, Spawn, StampedCache, in_thread
 from aggregator.publish.feeds.build import BUILT_MARKER, feed_listings, render_index, render_opml
 from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
-from aggregator.publish.feeds.model import Feed, FeedKey
+from aggregator.publish.feeds.model import FORMATS, Feed, FeedKey
 from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_change
-from aggregator.publish.feeds.render import render_feed
+from aggregator.publish.feeds.render import feed_version, render_feed
 from aggregator.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ServedFeed:
+    """A feed as served: its Last-Modified and its ETag in each format, hashed once per version, not per request."""
+
+    feed: Feed
+    last_modified: datetime
+    etags: Mapping[str, str]
+
+    @classmethod
+    def of(cls, feed: Feed, last_modified: datetime) -> ServedFeed:
+        return cls(feed, last_modified, MappingProxyType({fmt: feed_version(feed, fmt) for fmt in FORMATS}))
 
 
 class PublicPages:
@@ -76,16 +91,16 @@ class PublicPages:
             feeds = [(key, load_feed(conn, key, context)) for key in context.keys()]
         return feed_listings(feeds, context), context
 
-    def feed(self, key: FeedKey) -> tuple[Feed, datetime]:
+    def feed(self, key: FeedKey) -> ServedFeed:
         """The feed and its Last-Modified: a resource leaving the feed (rejected) changes its ids but not its
         newest date, so the newest decision anywhere keeps Last-Modified moving for If-Modified-Since."""
         stamp = self.stamp()
         decided = stamp[2][0]
 
-        def build() -> tuple[Feed, datetime]:
+        def build() -> ServedFeed:
             with self.engine.connect() as conn:
                 feed = load_feed(conn, key, self.names())
-            return feed, (max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated)
+            return ServedFeed.of(feed, max(feed.updated, decided.replace(microsecond=0)) if decided else feed.updated)
 
         return self.stamped.get(("feed", key), stamp, build)
 
@@ -127,10 +142,11 @@ class PublicPages:
 
         return self.stamped.get(("archive", month), stamp, build)
 
-    def archive_feed(self) -> Feed:
-        def build() -> Feed:
+    def archive_feed(self) -> ServedFeed:
+        def build() -> ServedFeed:
             with self.engine.connect() as conn:
-                return archive_feed(conn, self.names())
+                feed = archive_feed(conn, self.names())
+            return ServedFeed.of(feed, feed.updated)
 
         return self.stamped.get("archive feed", self.stamp(), build)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from html import escape
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -17,8 +18,7 @@ from aggregator.people.tokens import TokenError, Tokens, read_preview
 from aggregator.publish.archive import STYLESHEET, is_month
 from aggregator.publish.cache import in_thread, inline
 from aggregator.publish.feeds.model import ALL, FORMATS, FeedKey
-from aggregator.publish.feeds.render import feed_version, render_feed
-from aggregator.publish.pages import PublicPages
+from aggregator.publish.pages import PublicPages, ServedFeed
 from aggregator.settings import Settings
 
 bp = Blueprint("published", __name__)
@@ -79,8 +79,7 @@ def stylesheet() -> Response:
 
 @bp.get("/archive/feed.<any(rss, atom, json):fmt>")
 def archive_feed_route(fmt: str) -> Response:
-    feed = _pages().archive_feed()
-    return _conditional(feed_version(feed, fmt), feed.updated, FORMATS[fmt].media_type, lambda: render_feed(feed, fmt))
+    return _served(_pages().archive_feed(), fmt)
 
 
 @bp.get("/archive/preview/<token>")
@@ -137,9 +136,13 @@ def _feed_response(key: FeedKey, fmt: str) -> Response:
     pages = _pages()
     if not pages.names().has_feed(key):
         abort(404)
-    feed, last_modified = pages.feed(key)
-    etag = feed_version(feed, fmt)
-    return _conditional(etag, last_modified, FORMATS[fmt].media_type, lambda: pages.feed_body(etag, feed, fmt))
+    return _served(pages.feed(key), fmt)
+
+
+def _served(served: ServedFeed, fmt: str) -> Response:
+    etag = served.etags[fmt]
+    render = partial(_pages().feed_body, etag, served.feed, fmt)
+    return _conditional(etag, served.last_modified, FORMATS[fmt].media_type, render)
 
 
 def _conditional(etag: str, last_modified: datetime, media_type: str, render: Callable[[], bytes]) -> Response:
