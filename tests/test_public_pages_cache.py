@@ -89,6 +89,32 @@ def test_a_background_rebuild_in_a_thread_is_seen_once_settled():
     assert cache.get("index", 2, lambda: "never built") == "new"
 
 
+def test_pages_made_stale_together_are_rebuilt_one_at_a_time():
+    import threading
+
+    cache, together, running, most = StampedCache(), threading.Condition(), [0], [0]
+
+    def build(value: str):
+        def run() -> str:
+            with together:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+                together.notify_all()
+                together.wait_for(lambda: running[0] > 1, 0.02)  # room for a second build to start, if one could
+                running[0] -= 1
+            return value
+
+        return run
+
+    keys = [("feed", n) for n in range(20)]
+    for key in keys:
+        cache.get(key, 1, build("old"))
+    assert all(cache.get(key, 2, build("new")) in {"old", "new"} for key in keys)
+    assert cache.settle(30)
+    assert [cache.get(key, 2, build("never built")) for key in keys] == ["new"] * 20
+    assert most == [1]  # one database connection for rebuilds, whatever the number of stale pages
+
+
 def test_a_failed_rebuild_keeps_the_old_value_and_is_tried_again(caplog):
     cache = StampedCache(spawn=inline)
 

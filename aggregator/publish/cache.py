@@ -6,16 +6,19 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-Spawn = Callable[[Callable[[], None]], None]
+Spawn = Callable[[Callable[[], None]], object]
 
 
-def in_thread(work: Callable[[], None]) -> None:
-    """Run `work` in a daemon thread: a worker shutting down does not wait for a page nobody asked for yet."""
-    threading.Thread(target=work, name="public-page-rebuild", daemon=True).start()
+def one_thread() -> Spawn:
+    """Run rebuilds one at a time in one background thread: a change that makes every page stale costs one
+    database connection and one core at a time, never as many as there are pages (which would empty the
+    engine's pool under the requests' feet)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="public-page-rebuild").submit
 
 
 def inline(work: Callable[[], None]) -> None:
@@ -25,16 +28,16 @@ def inline(work: Callable[[], None]) -> None:
 
 class StampedCache:
     """Values kept until their stamp changes. A request that finds its value stale gets the old one and
-    starts one rebuild through `spawn` (a background thread by default), so no request waits on a query whose
+    starts one rebuild through `spawn` (`one_thread()` by default), so no request waits on a query whose
     cost grows with the archive; requests meanwhile get the old value too (stale-while-rebuild). With nothing
     cached yet there is nothing to serve: the first request builds it and the others wait for that one build
     rather than each building it too (which, under load, piles up)."""
 
-    def __init__(self, spawn: Spawn = in_thread) -> None:
+    def __init__(self, spawn: Spawn | None = None) -> None:
         self._items: dict[Hashable, tuple[Hashable, object]] = {}
         self._building: set[Hashable] = set()
         self._done = threading.Condition()
-        self._spawn = spawn
+        self._spawn = spawn or one_thread()
 
     def get(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
         with self._done:

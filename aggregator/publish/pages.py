@@ -4,9 +4,10 @@ Every page whose cost grows with the archive (the feeds index reads every feed, 
 archive every sent issue) is kept until its stamp changes: the label and partner names' files, when the feeds
 were last built (the marker `build_feeds` writes), the newest editors' decision, the newest change to a
 resource and the newest sent issue (`newest_change`: indexed maxima). Each gunicorn worker keeps its own copy
-and reads the stamp, which costs two stat() calls and one indexed query, on every request; a stale page is
-built again in a background thread while every request, the one that noticed included, gets the old one.
-A calendar also depends on the time (events leave it once over): its stamp holds the hour too.
+and reads the stamp, which costs three stat() calls and one indexed query, on every request; a stale page is
+built again in a background thread, one rebuild at a time, while every request (the one that noticed
+included) gets the old one. A calendar also depends on the time (events leave it once over): its stamp
+holds the hour too.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aggregator.publish.archive import (
     render_archive_index,
     render_issue_page,
 )
-from aggregator.publish.cache import RenderCache, Spawn, StampedCache, in_thread
+from aggregator.publish.cache import RenderCache, Spawn, StampedCache
 from aggregator.publish.feeds.build import BUILT_MARKER, feed_listings, render_index, render_opml
 from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.publish.feeds.model import FORMATS, Feed, FeedKey
@@ -54,9 +55,9 @@ class ServedFeed:
 
 class PublicPages:
     """What the public blueprint serves, for one app (one per process: caches are not shared). `spawn` runs
-    the rebuilds of stale pages (a background thread; `cache.inline` shows every change at once)."""
+    the rebuilds of stale pages (by default one background thread; `cache.inline` shows every change at once)."""
 
-    def __init__(self, settings: Settings, engine: Engine, *, spawn: Spawn = in_thread) -> None:
+    def __init__(self, settings: Settings, engine: Engine, *, spawn: Spawn | None = None) -> None:
         self.settings, self.engine = settings, engine
         self.rendered = RenderCache()
         self.stamped = StampedCache(spawn)

@@ -16,7 +16,7 @@ from werkzeug.http import is_resource_modified
 
 from aggregator.people.tokens import TokenError, Tokens, read_preview
 from aggregator.publish.archive import STYLESHEET, is_month
-from aggregator.publish.cache import in_thread, inline
+from aggregator.publish.cache import inline
 from aggregator.publish.feeds.model import ALL, FORMATS, FeedKey
 from aggregator.publish.pages import PublicPages, ServedFeed
 from aggregator.settings import Settings
@@ -35,7 +35,7 @@ def _pages() -> PublicPages:
     found = current_app.extensions.get("published-pages")
     if found is None:
         # rebuilt in a background thread when stale; inline (every change shown at once) when the config asks
-        spawn = inline if current_app.config.get("AGGREGATOR_PUBLISHED_REBUILD_INLINE") else in_thread
+        spawn = inline if current_app.config.get("AGGREGATOR_PUBLISHED_REBUILD_INLINE") else None
         found = current_app.extensions.setdefault(
             "published-pages", PublicPages(_settings(), current_app.config["AGGREGATOR_ENGINE"], spawn=spawn)
         )
