@@ -1,4 +1,6 @@
-"""Helpers shared by the web app's tests: settings over a test database, seeded resources, a signed-in client."""
+"""Helpers shared by the web app's tests: settings over a test database, seeded resources, a signed-in client; for
+the browser tests, the demo month served, a signed-in page, axe-core and screenshots (the browser fixture is in
+conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,15 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import insert, select
 
-from aggregator.db.schema import labels, resources
+from aggregator.db.schema import issue_items, labels, resources, subscribers
 from aggregator.model import RawEntry
 from aggregator.people.users import Passwords, add_user
 from aggregator.settings import Settings
@@ -20,6 +24,26 @@ from tests.support.resources import NOW, source, store
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
+ADMIN = "ada@example.org"
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+# every browser test module: `pytestmark = IN_BROWSER`
+IN_BROWSER = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
+    ),
+]
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -170,3 +194,97 @@ def serving(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+def shot(page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot of the page in tests/artifacts/screenshots/<name>.png, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def signed_in(browser, base: str, *, width: int = 1280, height: int = 900):
+    """A new browser context signed in as the admin, its confirm() dialogs accepted; (context, page)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)  # for axe only
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{base}/editor/login")
+    page.get_by_label("Email address").fill(ADMIN)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/editor/")
+    return context, page
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMonth:
+    settings: Settings
+    engine: object
+    passwords: Passwords
+    sites: object  # the FixtureSites, still serving
+
+
+@contextmanager
+def demo_month(tmp: Path, *, smtp: dict | None = None, **web) -> Iterator[DemoMonth]:
+    """A database filled by the monthly pass over the partner-site fixtures, with the admin account; the fixture
+    sites keep serving until the block ends. `smtp` updates the mail settings, `web` the web app's."""
+    from aggregator.cli.fetching import pass_over_sources
+    from aggregator.db.engine import create_db_engine
+    from aggregator.ingest.fetch import guarded_transport
+    from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+    from tests.support.db import fresh_database
+
+    with fresh_database(tmp) as url:
+        settings = demo_settings(web_settings(tmp, url, **web), sites_root())
+        update = {"fetch": settings.fetch.model_copy(update={"per_host_delay": 0})}
+        if smtp:
+            update["smtp"] = settings.smtp.model_copy(update=smtp)
+        settings = settings.model_copy(update=update)
+        with FixtureSites(sites_root()) as sites:
+            transport = RewritingTransport(guarded_transport(settings), sites.origin)
+            pass_over_sources(settings, None, monthly=True, transport=transport)
+            engine = create_db_engine(url)
+            passwords = fast_passwords()
+            add_account(engine, ADMIN, "admin", passwords, name="Ada Admin")
+            try:
+                yield DemoMonth(settings, engine, passwords, sites)
+            finally:
+                engine.dispose()
+
+
+def add_readers(engine, count: int, now: datetime) -> None:
+    """`count` active subscribers reader<n>@example.org; every third chose the kindness theme, the rest everything."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(subscribers),
+            [
+                {
+                    "email": f"reader{n}@example.org",
+                    "status": "active",
+                    "audiences": [],
+                    "themes": [] if n % 3 else ["kindness"],
+                    "created_at": now - timedelta(days=3),
+                    "confirmed_at": now - timedelta(days=3),
+                    "origin": "form",
+                }
+                for n in range(count)
+            ],
+        )
+
+
+def statuses(engine, ids) -> dict[int, str]:
+    """Resource id -> its status, for these ids."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(resources.c.id, resources.c.status).where(resources.c.id.in_(ids))).all())
+
+
+def layout(engine, issue_id: int) -> list[tuple[int, str]]:
+    """The issue's items in their stored order, the removed ones left out: (resource id, section)."""
+    with engine.connect() as conn:
+        return [
+            (r.resource_id, r.section)
+            for r in conn.execute(
+                select(issue_items.c.resource_id, issue_items.c.section)
+                .where(issue_items.c.issue_id == issue_id, issue_items.c.section != "removed")
+                .order_by(issue_items.c.position)
+            )
+        ]

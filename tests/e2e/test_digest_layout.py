@@ -5,46 +5,18 @@ widened the mail to 715 px on a 375 px phone). Screenshots go to tests/artifacts
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from aggregator.publish.archive import STYLESHEET, ArchivedIssue, render_issue_page
 from aggregator.publish.feeds.query import FeedContext
-from tests.e2e.support import ROOT
+from tests.e2e.support import IN_BROWSER, shot
 from tests.test_digest_golden import load_case, render_case
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 WIDTHS = (320, 375, 1200)
 SITE = "https://digest.example"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = IN_BROWSER
 
 
 def archive_page() -> str:
@@ -66,8 +38,7 @@ def overflow(browser, html: str, width: int, name: str) -> int:
 
         page.route("**/*", answer)
         page.set_content(html, wait_until="load")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"digest-{name}-{width}.png"), full_page=True)
+        shot(page, f"digest-{name}-{width}")
         return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     finally:
         page.close()

@@ -5,85 +5,28 @@ saved in tests/artifacts/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from aggregator.cli.fetching import pass_over_sources
-from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import issue_items, issues, label_corrections, merges, resources
-from aggregator.ingest.fetch import guarded_transport
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, ROOT, add_account, fast_passwords, serving, web_settings
-from tests.support.db import fresh_database
+from tests.e2e.support import ADMIN, IN_BROWSER, PASSWORD, demo_month, serving, shot, statuses
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium; .ci/run installs it)",
-    ),
-]
+pytestmark = IN_BROWSER
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
     """The app over a monthly pass of the fixture sites, served by werkzeug in a thread; (base URL, engine)."""
-    tmp = tmp_path_factory.mktemp("web-e2e")
-    with fresh_database(tmp) as url:
-        settings = demo_settings(web_settings(tmp, url), sites_root())
-        settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update={"per_host_delay": 0})})
-        with FixtureSites(sites_root()) as sites:
-            pass_over_sources(
-                settings, None, monthly=True, transport=RewritingTransport(guarded_transport(settings), sites.origin)
-            )
-        engine = create_db_engine(url)
-        passwords = fast_passwords()
-        add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
-        app = create_app(settings, engine, passwords=passwords)
-        try:
-            with serving(app) as base:
-                yield base, engine
-        finally:
-            engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-def shot(page, name: str, *, full_page: bool = True) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    with demo_month(tmp_path_factory.mktemp("web-e2e")) as month:
+        app = create_app(month.settings, month.engine, passwords=month.passwords)
+        with serving(app) as base:
+            yield base, month.engine
 
 
 def flash(page) -> str:
     return page.locator(".messages").inner_text()
-
-
-def statuses(engine, ids):
-    with engine.connect() as conn:
-        return dict(conn.execute(select(resources.c.id, resources.c.status).where(resources.c.id.in_(ids))).all())
 
 
 def test_editor_journey(served, browser):
@@ -96,7 +39,7 @@ def test_editor_journey(served, browser):
     # sign in (the queue sends a signed-out visitor to the sign-in page and back)
     page.goto(f"{base}/editor/")
     assert "/editor/login" in page.url
-    page.get_by_label("Email address").fill("ada@example.org")
+    page.get_by_label("Email address").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/editor/")
@@ -229,7 +172,7 @@ def test_queue_on_a_narrow_screen_without_javascript(served, browser):
     context = browser.new_context(viewport={"width": 375, "height": 800}, java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{base}/editor/login")
-    page.get_by_label("Email address").fill("ada@example.org")
+    page.get_by_label("Email address").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/editor/")

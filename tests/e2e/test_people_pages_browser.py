@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from aggregator.cli.fetching import pass_over_sources
-from aggregator.db.engine import create_db_engine
 from aggregator.db.schema import entries, issues, resources, subscribers
 from aggregator.ingest.fetch import Fetcher, guarded_transport
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.jobs.demo import RewritingTransport
 from aggregator.people.subscribers import subscribe
 from aggregator.people.tokens import Tokens, make_preview
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, serving, web_settings
-from tests.e2e.test_editor_journeys import ARGS, CHROMIUM, pytestmark, shot  # noqa: F401 (skip when no chromium)
-from tests.support.db import fresh_database
+from tests.e2e.support import IN_BROWSER, check_axe, demo_month, serving, shot, signed_in
+
+pytestmark = IN_BROWSER
 
 # GET routes that are not pages (files, feeds, downloads), or not ours to check: with the reason.
 NOT_PAGES = {
@@ -46,53 +45,18 @@ NOT_PAGES = {
 @pytest.fixture(scope="module")
 def app_served(tmp_path_factory) -> Iterator[tuple[str, object, object]]:
     """The app over a monthly pass of the fixture sites, with one subscriber; (base URL, engine, app)."""
-    tmp = tmp_path_factory.mktemp("web-people")
-    with fresh_database(tmp) as url:
-        settings = demo_settings(web_settings(tmp, url), sites_root())
-        settings = settings.model_copy(update={"fetch": settings.fetch.model_copy(update={"per_host_delay": 0})})
-        with FixtureSites(sites_root()) as sites:
-            transport = RewritingTransport(guarded_transport(settings), sites.origin)
-            pass_over_sources(settings, None, monthly=True, transport=transport)
-            engine = create_db_engine(url)
-            passwords = fast_passwords()
-            add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
-            from datetime import UTC, datetime
-
-            with engine.begin() as conn:
-                subscribe(conn, "nurse@example.org", [], ["kindness"], datetime.now(UTC), wording_version="2026-11")
-            app = create_app(
-                settings,
-                engine,
-                passwords=passwords,
-                fetcher_factory=lambda s: Fetcher(s, transport=RewritingTransport(guarded_transport(s), sites.origin)),
-            )
-            try:
-                with serving(app) as base:
-                    yield base, engine, app
-            finally:
-                engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def sign_in(browser, base: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{base}/editor/login")
-    page.get_by_label("Email address").fill("ada@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/editor/")
-    return context, page
+    with demo_month(tmp_path_factory.mktemp("web-people")) as month:
+        with month.engine.begin() as conn:
+            subscribe(conn, "nurse@example.org", [], ["kindness"], datetime.now(UTC), wording_version="2026-11")
+        origin = month.sites.origin
+        app = create_app(
+            month.settings,
+            month.engine,
+            passwords=month.passwords,
+            fetcher_factory=lambda s: Fetcher(s, transport=RewritingTransport(guarded_transport(s), origin)),
+        )
+        with serving(app) as base:
+            yield base, month.engine, app
 
 
 def page_urls(app, engine) -> tuple[list[str], list[str]]:
@@ -143,11 +107,11 @@ def page_urls(app, engine) -> tuple[list[str], list[str]]:
     return public, editors
 
 
-def test_axe_finds_no_violations_on_any_page(app_served, chromium):
+def test_axe_finds_no_violations_on_any_page(app_served, browser):
     base, engine, app = app_served
     public, editors = page_urls(app, engine)
     assert len(editors) >= 15 and len(public) >= 10
-    anonymous = chromium.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    anonymous = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
     page = anonymous.new_page()
     for path in public:
         reply = page.goto(base + path)
@@ -156,7 +120,7 @@ def test_axe_finds_no_violations_on_any_page(app_served, chromium):
     page.goto(base + "/no/such/page")
     assert "review queue" not in page.content()
     anonymous.close()
-    context, page = sign_in(chromium, base)
+    context, page = signed_in(browser, base)
     for path in editors:
         reply = page.goto(base + path)
         assert reply is not None and reply.status == 200, (path, reply and reply.status)
@@ -164,11 +128,11 @@ def test_axe_finds_no_violations_on_any_page(app_served, chromium):
     context.close()
 
 
-def test_preview_text_is_reachable_by_keyboard(app_served, chromium):
+def test_preview_text_is_reachable_by_keyboard(app_served, browser):
     base, engine, _ = app_served
     with engine.connect() as conn:
         issue_id = conn.execute(select(issues.c.id)).scalars().first()
-    context, page = sign_in(chromium, base)
+    context, page = signed_in(browser, base)
     page.goto(f"{base}/editor/issues/{issue_id}/preview")
     text = page.locator("pre.preview-text")
     assert text.get_attribute("tabindex") == "0" and text.get_attribute("aria-label")
@@ -177,9 +141,9 @@ def test_preview_text_is_reachable_by_keyboard(app_served, chromium):
     context.close()
 
 
-def test_subscribers_source_page_and_suggesting_in_the_browser(app_served, chromium):
+def test_subscribers_source_page_and_suggesting_in_the_browser(app_served, browser):
     base, engine, _ = app_served
-    context, page = sign_in(chromium, base)
+    context, page = signed_in(browser, base)
     page.get_by_role("link", name="Subscribers").click()
     page.wait_for_url(f"{base}/editor/subscribers/")
     page.get_by_label("Address contains").fill("nurse")
@@ -210,7 +174,7 @@ def test_subscribers_source_page_and_suggesting_in_the_browser(app_served, chrom
     assert page.locator(".sparkline svg polyline").count() == 1  # two fetches (new or unchanged): a line
     context.close()
 
-    reader = chromium.new_context(viewport={"width": 390, "height": 844})
+    reader = browser.new_context(viewport={"width": 390, "height": 844})
     page = reader.new_page()
     page.goto(f"{base}/suggest")
     trap = page.locator("#website")  # the honeypot: off screen and out of the tab order

@@ -8,28 +8,18 @@ import time
 
 from sqlalchemy import select
 
-from aggregator.db.schema import issue_items, labels, merges, resources
-from tests.e2e.support import PASSWORD, check_axe
-from tests.e2e.test_editor_journeys import browser, served, shot, statuses  # noqa: F401 (fixtures)
+from aggregator.db.schema import labels, merges, resources
+from tests.e2e.support import IN_BROWSER, check_axe, layout, shot, signed_in, statuses
+from tests.e2e.test_editor_journeys import served  # noqa: F401 (a fixture)
 
-
-def signed_in(browser, base: str):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{base}/editor/login")
-    page.get_by_label("Email address").fill("ada@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/editor/")
-    return context, page
+pytestmark = IN_BROWSER
 
 
 def current_id(page) -> int:
     return int(page.locator("[data-resource].is-current").get_attribute("data-resource"))
 
 
-def test_review_in_the_compact_list_by_keyboard(served, browser):  # noqa: F811
+def test_review_in_the_compact_list_by_keyboard(served, browser):
     base, engine = served
     context, page = signed_in(browser, base)
     check_axe(page, "the queue's cards")
@@ -81,7 +71,7 @@ def test_review_in_the_compact_list_by_keyboard(served, browser):  # noqa: F811
     context.close()
 
 
-def test_split_a_merge_names_its_source_and_links_both(served, browser):  # noqa: F811
+def test_split_a_merge_names_its_source_and_links_both(served, browser):
     base, engine = served
     context, page = signed_in(browser, base)
     with engine.connect() as conn:
@@ -105,19 +95,7 @@ def test_split_a_merge_names_its_source_and_links_both(served, browser):  # noqa
     context.close()
 
 
-def layout(engine, issue_id):
-    with engine.connect() as conn:
-        return [
-            (r.resource_id, r.section)
-            for r in conn.execute(
-                select(issue_items)
-                .where(issue_items.c.issue_id == issue_id, issue_items.c.section != "removed")
-                .order_by(issue_items.c.position)
-            )
-        ]
-
-
-def test_compose_by_drag_and_drop_and_by_buttons(served, browser):  # noqa: F811
+def test_compose_by_drag_and_drop_and_by_buttons(served, browser):
     base, engine = served
     context, page = signed_in(browser, base)
     with engine.begin() as conn:  # approve a month's worth to compose with

@@ -6,58 +6,28 @@ page. axe-core finds no violations on the progress and numbers pages; screenshot
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from aggregator.cli.fetching import pass_over_sources
-from aggregator.db.engine import create_db_engine
-from aggregator.db.schema import resources, subscribers
-from aggregator.ingest.fetch import guarded_transport
-from aggregator.jobs.demo import FixtureSites, RewritingTransport, demo_settings, sites_root
+from aggregator.db.schema import resources
 from aggregator.review.lifecycle import change_resource_status
 from aggregator.web import create_app
-from tests.e2e.support import PASSWORD, add_account, check_axe, fast_passwords, serving, web_settings
-from tests.e2e.test_editor_journeys import CHROMIUM, browser, shot  # noqa: F401 (browser: a fixture)
-from tests.support.db import fresh_database
-from tests.test_send_helpers import Sink
+from tests.e2e.support import IN_BROWSER, add_readers, check_axe, demo_month, serving, shot, signed_in
 
 PEOPLE = 30
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[Sink]:
-    with Sink() as server:
-        yield server
+pytestmark = IN_BROWSER
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, sink) -> Iterator[tuple[str, object]]:
     """The app over a monthly pass of the fixture sites, mailing through the SMTP sink at 5 messages a second (6 s for 30: time to pause)."""
-    tmp = tmp_path_factory.mktemp("web-send")
-    with fresh_database(tmp) as url:
-        settings = demo_settings(web_settings(tmp, url, allow_insecure_links=True), sites_root())
-        settings = settings.model_copy(
-            update={
-                "fetch": settings.fetch.model_copy(update={"per_host_delay": 0}),
-                "smtp": settings.smtp.model_copy(
-                    update={**sink.smtp_settings(), "rate_per_second": 5.0, "connections": 1}
-                ),
-            }
-        )
-        with FixtureSites(sites_root()) as sites:
-            pass_over_sources(
-                settings, None, monthly=True, transport=RewritingTransport(guarded_transport(settings), sites.origin)
-            )
-        engine = create_db_engine(url)
+    smtp = {**sink.smtp_settings(), "rate_per_second": 5.0, "connections": 1}
+    with demo_month(tmp_path_factory.mktemp("web-send"), smtp=smtp, allow_insecure_links=True) as month:
         now = datetime.now(UTC)
-        with engine.begin() as conn:
+        with month.engine.begin() as conn:
             for resource_id in conn.execute(
                 select(resources.c.id)
                 .where(resources.c.status == "pending", resources.c.off_topic.is_(False))
@@ -65,41 +35,15 @@ def served(tmp_path_factory, sink) -> Iterator[tuple[str, object]]:
                 .limit(4)
             ):
                 change_resource_status(conn, resource_id[0], "approved", user_id=None, now=now)
-            conn.execute(
-                insert(subscribers),
-                [
-                    {
-                        "email": f"reader{n}@example.org",
-                        "status": "active",
-                        "audiences": [],
-                        "themes": [] if n % 3 else ["kindness"],
-                        "created_at": now - timedelta(days=3),
-                        "confirmed_at": now - timedelta(days=3),
-                        "origin": "form",
-                    }
-                    for n in range(PEOPLE)
-                ],
-            )
-        passwords = fast_passwords()
-        add_account(engine, "ada@example.org", "admin", passwords, name="Ada Admin")
-        app = create_app(settings, engine, passwords=passwords)
-        try:
-            with serving(app) as base:
-                yield base, engine
-        finally:
-            engine.dispose()
+        add_readers(month.engine, PEOPLE, now)
+        app = create_app(month.settings, month.engine, passwords=month.passwords)
+        with serving(app) as base:
+            yield base, month.engine
 
 
 def test_approve_send_now_watch_progress_and_see_the_numbers(served, browser, sink):
     base, _ = served
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # for axe only
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{base}/editor/login")
-    page.get_by_label("Email address").fill("ada@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/editor/")
+    context, page = signed_in(browser, base)
 
     # approve: the panel says how many people it will mail, and by what they chose
     page.get_by_role("link", name="Issues").click()
