@@ -1,4 +1,4 @@
-// Keyboard shortcuts for the review queue, select-all and bulk counts, and confirmation of risky buttons.
+// Keyboard shortcuts for the review queue (and for acting on the selection), select-all and bulk counts, and confirmation of risky buttons.
 // Everything here is an enhancement: every action is a plain form that works without JavaScript.
 (function () {
   "use strict";
@@ -50,8 +50,20 @@
     counter.textContent = n ? n + " selected" : "";
   }
 
+  function bulkButton(action) {
+    var selected = document.querySelector("input[data-action=select]:checked");
+    return selected ? document.querySelector("#bulk button[value=" + action + "]") : null;
+  }
+
   document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    // Enter in the bulk bar's reason rejects the selection (a plain form would submit its first button: Approve).
+    if (event.key === "Enter" && event.target.id === "bulk-reason") {
+      var reject = bulkButton("reject");
+      if (reject) { reject.click(); event.preventDefault(); }
+      return;
+    }
+    if (isTyping(event.target)) { return; }
     var help = document.getElementById("shortcuts");
     var card;
     switch (event.key) {
@@ -60,6 +72,12 @@
         return;
       case "j": move(1); event.preventDefault(); return;
       case "k": move(-1); event.preventDefault(); return;
+      case "A":  // shift+a: approve every selected resource (the bulk bar's button, with its confirmation)
+        if (bulkButton("approve")) { bulkButton("approve").click(); event.preventDefault(); }
+        return;
+      case "R":  // shift+r: to the bulk bar's reason; Enter there rejects every selected resource
+        if (bulkButton("reject")) { document.getElementById("bulk-reason").focus(); event.preventDefault(); }
+        return;
       case "u":
         var undo = document.querySelector("[data-shortcut=u]");
         if (undo) { undo.click(); event.preventDefault(); }
