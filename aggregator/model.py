@@ -9,6 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
+SUGGESTED = "suggested"  # the pseudo-source every suggested resource is listed by (not in sources.yaml, never fetched)
 
 
 class ResourceType(str, enum.Enum):

@@ -311,10 +311,22 @@ def test_a_reader_suggests_a_page_and_it_waits_labelled_in_the_queue(site):
     with engine.connect() as conn:
         classified = conn.execute(select(resources.c.classified_at).where(resources.c.id == row.id)).scalar_one()
         assert classified is not None
-    card = signed_in(app, "ed@example.org").get(f"/editor/resources/{row.id}").get_data(as_text=True)
-    assert "Suggested" in card
+    editor = signed_in(app, "ed@example.org")
+    card = editor.get(f"/editor/resources/{row.id}").get_data(as_text=True)
+    assert "Suggested by a reader: <q>Lovely seminars</q>" in card
+    queue = editor.get("/editor/?off_topic=include").get_data(
+        as_text=True
+    )  # the queue card says who and why, like its own page
+    assert f'id="r-{row.id}"' in queue and "Suggested by a reader: <q>Lovely seminars</q>" in queue
     suggest(client, SEMINARS)  # the same page again: nothing new
     assert len(stored_suggestions(engine)) == 1
+
+
+def test_a_suggestion_note_is_shown_as_text(site):
+    app, engine = site
+    suggest(app.test_client(), SEMINARS, note='<img src=x onerror="alert(1)"> worth a look')
+    queue = signed_in(app, "ed@example.org").get("/editor/?off_topic=include").get_data(as_text=True)
+    assert "<q>&lt;img src=x onerror=&#34;alert(1)&#34;&gt; worth a look</q>" in queue
 
 
 def test_the_honeypot_is_thanked_and_ignored(site):
@@ -374,6 +386,9 @@ def test_an_editor_adds_by_url_audited_and_sees_the_resource(site):
     assert "to the review queue as suggested" in page
     (row,) = stored_suggestions(engine)
     assert row.extra["suggested_by"] == "Ed"
+    assert "Suggested by Ed</span>" in client.get("/editor/?view=list&off_topic=include").get_data(
+        as_text=True
+    )  # the compact row too
     assert audit_actions(engine)[-1] == "suggest"
     again = post(client, "/editor/suggest", {"url": SEMINARS}, page="/editor/suggest", follow_redirects=True)
     assert "already here" in again.get_data(as_text=True)

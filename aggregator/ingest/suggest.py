@@ -18,9 +18,9 @@ from aggregator.errors import AggregatorError
 from aggregator.ingest.adapters.base import HTML_ACCEPT, Fetcher
 from aggregator.ingest.adapters.metadata import extract_metadata, metadata_entry
 from aggregator.ingest.normalize import canonicalize, normalize_entry
+from aggregator.model import SUGGESTED
 
 logger = logging.getLogger(__name__)
-SUGGESTED = "suggested"  # the pseudo-source id every suggestion is listed by (not in sources.yaml, never fetched)
 NOTE_MAX = 500
 
 

@@ -6,10 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, exists, func, or_, select, tuple_
+from sqlalchemy import Connection, bindparam, case, exists, func, null, or_, select, tuple_
 
 from aggregator.db.schema import entries, labels, merges, resources
-from aggregator.model import ResourceStatus
+from aggregator.model import SUGGESTED, ResourceStatus
 from aggregator.review.cursor import (
     CursorError,
     decode_certainty_cursor,
@@ -21,6 +21,8 @@ from aggregator.review.cursor import (
 __all__ = ["CursorError", "QueueFilter", "QueuePage", "ResourceCard", "load_card", "queue_page", "resource_title"]
 
 PAGE_SIZE = 25
+# a suggestion's entry keeps who suggested it and their note in `extra`; no other entry's extra is read
+_SUGGESTION = case((entries.c.source_id == SUGGESTED, entries.c.extra), else_=null()).label("suggestion")
 COUNT_CAP = 1000  # counting 90k index entries costs ~18 ms a page; beyond this the page says "1,000+"
 STATUSES = tuple(s.value for s in (ResourceStatus.PENDING, ResourceStatus.APPROVED, ResourceStatus.REJECTED))
 OFF_TOPIC = ("hide", "include", "only")
@@ -48,6 +50,8 @@ class EntryView:
     title: str
     url: str
     id: int = 0
+    suggested_by: str = ""  # a suggestion's (source SUGGESTED): who suggested it, and why
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +206,13 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
         return ()
     entries_of: dict[int, list[EntryView]] = defaultdict(list)
     for e in conn.execute(
-        select(entries.c.id, entries.c.resource_id, entries.c.source_id, entries.c.title, entries.c.url)
+        select(entries.c.id, entries.c.resource_id, entries.c.source_id, entries.c.title, entries.c.url, _SUGGESTION)
         .where(entries.c.resource_id.in_(ids))
         .order_by(entries.c.id)
     ):
-        entries_of[e.resource_id].append(EntryView(e.source_id, e.title, e.url, e.id))
+        said = e.suggestion or {}
+        who, note = str(said.get("suggested_by", "")), str(said.get("note", ""))
+        entries_of[e.resource_id].append(EntryView(e.source_id, e.title, e.url, e.id, who, note))
     source_of = {e.id: e.source_id for listed in entries_of.values() for e in listed}
     labels_of: dict[int, list[LabelView]] = defaultdict(list)
     for lab in conn.execute(

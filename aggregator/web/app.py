@@ -22,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from aggregator.config.sources import SourceConfig, public_names
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.context import AppContext
+from aggregator.model import SUGGESTED
 from aggregator.people.users import Passwords
 from aggregator.settings import Settings
 from aggregator.text.sanitize import clean_html
@@ -59,7 +60,7 @@ class WebDeps:
         return self.app.sources()
 
     def source_name(self, source_id: str) -> str:
-        if source_id == "suggested":  # aggregator.ingest.suggest.SUGGESTED: a reader's or an editor's suggestion
+        if source_id == SUGGESTED:  # a reader's or an editor's suggestion
             return "Suggested"
         return next((s.name for s in self.sources if s.id == source_id), source_id)
 

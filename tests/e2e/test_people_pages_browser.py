@@ -192,3 +192,16 @@ def test_subscribers_source_page_and_suggesting_in_the_browser(app_served, brows
             "suggested_by": "a reader",
             "note": "Monthly seminars on kindness",
         }
+
+    # the editors see who suggested it and why, on its queue card
+    context, page = signed_in(browser, base)
+    with engine.connect() as conn:
+        suggested = conn.execute(select(entries.c.resource_id).where(entries.c.source_id == "suggested")).scalar_one()
+    page.goto(f"{base}/editor/?off_topic=include")
+    card = page.locator(f"#r-{suggested}")
+    assert (
+        card.locator(".suggestion").inner_text() == "Suggested by a reader: Monthly seminars on kindness"
+    )  # quoted by <q>
+    check_axe(page, "the queue with a suggestion")
+    shot(page, "suggested-in-queue", full_page=False)
+    context.close()
