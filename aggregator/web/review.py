@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, abort, flash, g, render_template, request, session, url_for
 
-from aggregator.model import ResourceStatus, ResourceType
+from aggregator.model import SUGGESTED, ResourceStatus, ResourceType
 from aggregator.review.edits import set_status
 from aggregator.review.queue import OFF_TOPIC, SORTS, STATUSES, CursorError, QueueFilter, queue_page
 from aggregator.web.app import deps
@@ -31,7 +31,7 @@ def read_filter() -> QueueFilter:
 
     return QueueFilter(
         status=pick("status", STATUSES, ResourceStatus.PENDING.value),
-        source=pick("source", {s.id for s in context.sources}),
+        source=pick("source", {s.id for s in context.sources} | {SUGGESTED}),
         theme=pick("theme", set(context.taxonomy.ids("theme"))),
         audience=pick("audience", set(context.taxonomy.ids("audience"))),
         type=pick("type", {t.value for t in ResourceType}),
@@ -72,6 +72,7 @@ def index():
         next_url=next_url,
         first_url=url_for("queue.index", **flt.as_query()) if cursor else None,
         sources=context.sources,
+        suggested=SUGGESTED,
         types=[t.value for t in ResourceType],
     )
 

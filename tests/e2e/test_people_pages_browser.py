@@ -198,6 +198,10 @@ def test_subscribers_source_page_and_suggesting_in_the_browser(app_served, brows
     with engine.connect() as conn:
         suggested = conn.execute(select(entries.c.resource_id).where(entries.c.source_id == "suggested")).scalar_one()
     page.goto(f"{base}/editor/?off_topic=include")
+    page.get_by_label("Source", exact=True).select_option(label="Suggested by readers and editors")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    assert page.locator("[data-resource]").count() == 1  # the queue filtered to suggestions
     card = page.locator(f"#r-{suggested}")
     assert (
         card.locator(".suggestion").inner_text() == "Suggested by a reader: Monthly seminars on kindness"
