@@ -318,6 +318,10 @@ def test_a_reader_suggests_a_page_and_it_waits_labelled_in_the_queue(site):
     queue = editor.get("/editor/?off_topic=include&source=suggested").get_data(as_text=True)
     assert f'id="r-{row.id}"' in queue and queue.count('<li class="card"') == 1
     assert "Suggested by a reader: <q>Lovely seminars</q>" in queue
+    # the default queue (probably off-topic pages hidden) still shows it: a person judged it on topic
+    with engine.begin() as conn:
+        conn.execute(update(resources).where(resources.c.id == row.id).values(off_topic=True))
+    assert f'id="r-{row.id}"' in editor.get("/editor/").get_data(as_text=True)
     suggest(client, SEMINARS)  # the same page again: nothing new
     assert len(stored_suggestions(engine)) == 1
 

@@ -177,8 +177,9 @@ def queue_page(conn: Connection, flt: QueueFilter, cursor: str | None = None, *,
 
 def _filtered(query, flt: QueueFilter):
     query = query.where(resources.c.status == flt.status)
-    if flt.off_topic == "hide":
-        query = query.where(resources.c.off_topic.is_(False))
+    if flt.off_topic == "hide":  # a page a person suggested is never hidden: they judged it on topic
+        suggested = exists().where(entries.c.resource_id == resources.c.id, entries.c.source_id == SUGGESTED)
+        query = query.where(or_(resources.c.off_topic.is_(False), suggested))
     elif flt.off_topic == "only":
         query = query.where(resources.c.off_topic.is_(True))
     if flt.type:
