@@ -9,9 +9,20 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from aggregator.config.sources import SourceConfig
 from aggregator.db.schema import entries, fetch_runs, resources, sources
+from aggregator.db.source_state import SourceState, load_source_state, load_source_states, sync_sources
 from aggregator.model import Event, Resource
+
+__all__ = [  # the source-state half lives in db/source_state.py; callers import both from here
+    "FetchRecord",
+    "SourceState",
+    "StoreResult",
+    "load_source_state",
+    "load_source_states",
+    "record_fetch",
+    "store_resources",
+    "sync_sources",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -23,73 +34,6 @@ class StoreResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SourceState:
-    """What the database remembers about a source between runs."""
-
-    id: str
-    url: str
-    etag: str | None
-    last_modified: str | None
-    harvest_cursor: str | None
-    last_fetch_at: datetime | None
-    consecutive_failures: int
-    best_count: int
-    disabled_reason: str | None
-    paused_until: datetime | None
-
-
-def sync_sources(conn: Connection, configs: Iterable[SourceConfig]) -> None:
-    """Make sure every configured source has a state row; a URL changed in sources.yaml wins over a
-    URL learnt from a redirect (the editor's word is newer)."""
-    existing = {row.id: row for row in conn.execute(select(sources.c.id, sources.c.configured_url))}
-    for config in configs:
-        row = existing.get(config.id)
-        if row is None:
-            conn.execute(
-                insert(sources).values(
-                    id=config.id,
-                    url=config.url,
-                    configured_url=config.url,
-                    consecutive_failures=0,
-                    best_count=0,
-                    drift_alarm=False,
-                )
-            )
-        elif row.configured_url != config.url:
-            logger.info("source URL changed in sources.yaml", extra={"source_id": config.id, "url": config.url})
-            conn.execute(
-                update(sources)
-                .where(sources.c.id == config.id)
-                .values(
-                    url=config.url,
-                    configured_url=config.url,
-                    etag=None,
-                    last_modified=None,
-                    disabled_reason=None,
-                    paused_until=None,
-                )
-            )
-
-
-def load_source_state(conn: Connection, source_id: str) -> SourceState:
-    row = conn.execute(
-        select(
-            sources.c.id,
-            sources.c.url,
-            sources.c.etag,
-            sources.c.last_modified,
-            sources.c.harvest_cursor,
-            sources.c.last_fetch_at,
-            sources.c.consecutive_failures,
-            sources.c.best_count,
-            sources.c.disabled_reason,
-            sources.c.paused_until,
-        ).where(sources.c.id == source_id)
-    ).one()
-    return SourceState(**row._mapping)
 
 
 _STORED_ENTRIES = select(

@@ -23,6 +23,7 @@ from aggregator.db.store import (
     SourceState,
     StoreResult,
     load_source_state,
+    load_source_states,
     record_fetch,
     store_resources,
     sync_sources,
@@ -100,7 +101,7 @@ def run_fetch(
     enabled = [c for c in configs if c.enabled]
     with engine.begin() as conn:
         sync_sources(conn, enabled)
-        states = {c.id: load_source_state(conn, c.id) for c in enabled}
+        states = load_source_states(conn, [c.id for c in enabled])
         paused = [c.id for c in enabled if states[c.id].paused_until is not None]
         pause_reasons = load_pause_reasons(conn, paused) if paused else {}
     outcomes: list[SourceOutcome] = []
