@@ -11,7 +11,7 @@ Each row is one fresh SQLite database: for the sources rows it starts empty; for
 first filled with that many resources (titles as in bench/dedupe_bench.py, 50 archive sources), which are
 each with a summary of other titles' words, de-duplicated once and marked labelled, as a previous month would have left them; then 100 sources are
 passed over. A pass is the monthly pass's stages in run_monthly's order, each timed: fetch+store
-(run_fetch), dedupe, classify, and the rest (draft, feeds, archive). The second pass (all 304) is the
+(run_fetch: fetch, parse, normalise, store), dedupe, classify, feeds (rebuilt) and the rest (draft, archive). The second pass (all 304) is the
 median of --repeat passes. Prints the table and the load average (the machine may be shared: figures
 are only comparable within one run), and draws the table when --plot is given.
 """
@@ -54,7 +54,7 @@ from aggregator.publish.feeds.build import build_feeds
 from aggregator.settings import FetchLimits, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("fetch+store", "dedupe", "classify", "rest")
+STAGES = ("fetch+store", "dedupe", "classify", "feeds", "rest")
 TARGETS = {"second pass, 100 sources, 100k stored": 1.5, "first pass, 1,000 sources": 35.0}
 
 
@@ -175,9 +175,13 @@ def monthly_pass(settings: Settings, configs: list[SourceConfig], engine, port: 
     started = time.perf_counter()
     with engine.begin() as conn:
         prepare_draft(conn, now.strftime("%Y-%m"), now)
+    rest = time.perf_counter() - started
+    started = time.perf_counter()
     build_feeds(engine, settings, now)
+    times["feeds"] = time.perf_counter() - started
+    started = time.perf_counter()
     build_archive(engine, settings, now)
-    times["rest"] = time.perf_counter() - started
+    times["rest"] = rest + time.perf_counter() - started
     return times
 
 
@@ -203,8 +207,11 @@ def format_row(row: dict[str, object]) -> str:
     first = row["first"]
     assert isinstance(first, dict)
     stages = " / ".join(f"{first[s]:.2f}" for s in STAGES)
+    total = sum(first.values())
+    per_source = 1000 * first["fetch+store"] / row["sources"]  # type: ignore[operator]
     return (
-        f"| {row['sources']:>5} | {row['stored']:>7} | {sum(first.values()):7.2f} s | {stages} | "
+        f"| {row['sources']:>5} | {row['stored']:>7} | {total:7.2f} s | {stages} | "
+        f"{100 * first['classify'] / total:3.0f}% | {per_source:5.1f} ms | "
         f"{statistics.median(row['second']):6.2f} s |"  # type: ignore[arg-type]
     )
 
@@ -237,13 +244,32 @@ def draw(rows: list[dict[str, object]], path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def missed_targets(rows: list[dict]) -> list[str]:
+    """The issue's targets this run missed: second pass at 100 sources and 100k stored under 1.5 s; first pass
+    at 1,000 sources under 35 s, labelling under a third of it."""
+    missed = []
+    for row in rows:
+        first, second = row["first"], statistics.median(row["second"])
+        if (row["sources"], row["stored"]) == (100, 100_000) and second > 1.5:
+            missed.append(f"second pass at 100 sources, 100k stored: {second:.2f} s > 1.5 s")
+        if (row["sources"], row["stored"]) == (1000, 0):
+            total = sum(first.values())
+            if total > TARGETS["first pass, 1,000 sources"]:
+                missed.append(f"first pass at 1,000 sources: {total:.1f} s > 35 s")
+            if 3 * first["classify"] > total:
+                missed.append(f"labelling at 1,000 sources: {first['classify']:.1f} s of {total:.1f} s, over a third")
+    return missed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, nargs="*", default=[10, 100, 1000])
     parser.add_argument("--stored", type=int, nargs="*", default=[1000, 10_000, 100_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="second passes per row (median), at least 1")
     parser.add_argument("--plot", type=Path, help="write the figure here (PNG)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     plan = [(s, 0) for s in args.sources] + [(100, n) for n in args.stored]
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
@@ -253,8 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         port = receive.recv()
         print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print("| sources | stored | first pass | fetch+store / dedupe / classify / rest | second pass (304, median) |")
-        print("|---|---|---|---|---|")
+        print(
+            "| sources | stored | first pass | fetch+store / dedupe / classify / feeds / rest | labelling share "
+            "| fetch+store per source | second pass (304, median) |"
+        )
+        print("|---|---|---|---|---|---|---|")
         for sources, stored in plan:
             with tempfile.TemporaryDirectory() as tmp:
                 row = measure_row(Path(tmp), sources, stored, port, args.repeat)
@@ -267,15 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         draw(rows, args.plot)
         print(f"wrote {args.plot}")
-    missed = [
-        f"second pass at 100 sources, 100k stored: {statistics.median(r['second']):.2f} s > 1.5 s"  # type: ignore[arg-type]
-        for r in rows
-        if r["sources"] == 100 and r["stored"] == 100_000 and statistics.median(r["second"]) > 1.5  # type: ignore[arg-type]
-    ] + [
-        f"first pass at 1,000 sources: {sum(r['first'].values()):.1f} s > 35 s"  # type: ignore[union-attr]
-        for r in rows
-        if r["sources"] == 1000 and r["stored"] == 0 and sum(r["first"].values()) > 35  # type: ignore[union-attr]
-    ]
+    missed = missed_targets(rows)
     for line in missed:
         print(f"MISSED: {line}", file=sys.stderr)
     return 1 if missed else 0
