@@ -5,32 +5,25 @@ from __future__ import annotations
 import asyncio
 from multiprocessing.connection import Connection
 
-from pipeline_bench import ROBOTS
+from pipeline_bench import ROBOTS, BenchProtocol
 from synthetic_feeds import CONTENT_TYPE, generate_feeds
 
 
-class ConditionalProtocol(asyncio.Protocol):
+class ConditionalProtocol(BenchProtocol):
     """HTTP/1.1 keep-alive: /robots.txt and /feed/<n>.xml with an ETag; 304 when If-None-Match sends it back."""
 
     def __init__(self, feeds: list[bytes]) -> None:
-        self._feeds = feeds
-        self._buffer = b""
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        super().__init__(feeds, delay=0.0)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         while b"\r\n\r\n" in self._buffer:
             head, self._buffer = self._buffer.split(b"\r\n\r\n", 1)
             lines = head.decode("latin-1").split("\r\n")
-            target = lines[0].split(" ")[1]
             headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-            self._respond(target, headers.get("if-none-match"))
+            self._answer(lines[0].split(" ")[1], headers.get("if-none-match"))
 
-    def _respond(self, target: str, etag: str | None) -> None:
+    def _answer(self, target: str, etag: str | None) -> None:
         assert self._transport is not None
         extra = ""
         if target == "/robots.txt":
