@@ -160,9 +160,9 @@ def test_unexpected_exception_is_recorded_as_internal_error(engine):
 
 
 def test_store_failure_rolls_back_only_that_source(engine, monkeypatch):
-    import aggregator.ingest.run as pipeline
+    import aggregator.ingest.recording as recording
 
-    real = pipeline.store_resources
+    real = recording.store_resources
 
     def flaky(conn, source_id, items, now):
         result = real(conn, source_id, items, now)
@@ -170,7 +170,7 @@ def test_store_failure_rolls_back_only_that_source(engine, monkeypatch):
             raise RuntimeError("disk full after writing")
         return result
 
-    monkeypatch.setattr(pipeline, "store_resources", flaky)
+    monkeypatch.setattr(recording, "store_resources", flaky)
     outcomes = run(engine, fetcher_with())
     assert outcomes["alpha"].outcome == "failed"
     with engine.connect() as conn:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import aggregator.ingest.run as pipeline
+import aggregator.ingest.recording as recording
 from aggregator.db.schema import entries, fetch_runs, resources
 from aggregator.ingest.run import run_fetch
 from aggregator.settings import Settings
@@ -57,7 +57,7 @@ def test_a_write_lock_held_elsewhere_is_waited_out(engine, database_url) -> None
 
 def _locked_once(monkeypatch, source_id: str) -> list[str]:
     """store_resources writes its rows, then SQLite reports a lock, once, for `source_id`."""
-    real = pipeline.store_resources
+    real = recording.store_resources
     calls: list[str] = []
 
     def flaky(conn, sid, items, now):
@@ -67,7 +67,7 @@ def _locked_once(monkeypatch, source_id: str) -> list[str]:
             raise OperationalError("INSERT INTO entries ...", {}, sqlite3.OperationalError("database is locked"))
         return result
 
-    monkeypatch.setattr(pipeline, "store_resources", flaky)
+    monkeypatch.setattr(recording, "store_resources", flaky)
     return calls
 
 
@@ -89,14 +89,14 @@ def test_database_locked_mid_store_is_retried(engine, monkeypatch) -> None:
 
 
 def test_crash_after_storing_resources_rolls_back_that_source_only(engine, monkeypatch) -> None:
-    real = pipeline.record_fetch
+    real = recording.record_fetch
 
     def crash_for_beta(conn, record, **changes):
         if record.source_id == "beta" and record.outcome != "failed":
             raise RuntimeError("killed between the resources and the fetch record")
         return real(conn, record, **changes)
 
-    monkeypatch.setattr(pipeline, "record_fetch", crash_for_beta)
+    monkeypatch.setattr(recording, "record_fetch", crash_for_beta)
     outcomes = run(engine)
     assert outcomes["beta"].outcome == "failed" and outcomes["beta"].internal_error
     assert stored_sources(engine) == {"alpha": 2, "gamma": 1}  # beta's stored rows went with its transaction
