@@ -113,11 +113,14 @@ def enqueue_schedule() -> None:
 
     settings = app_ctx().settings
     engine = app_ctx().engine
-    configs = list(app_ctx().sources_file().sources)
+    configs = app_ctx().sources()
     dispatcher, broker = open_queue_dispatcher(QueueSettings())
     try:
         with scheduler_lock(engine, settings):
-            scheduler = make_queue_scheduler(engine, settings, configs, dispatcher, TransportNotifier(settings))
+            # the sources are asked for at each look: an edited sources.yaml is followed without a restart
+            scheduler = make_queue_scheduler(
+                engine, settings, app_ctx().sources, dispatcher, TransportNotifier(settings)
+            )
             console.print(f"scheduling {len(configs)} sources onto the queue (Ctrl+C to stop)")
             run_until_stopped(scheduler, wait=False)
     finally:

@@ -145,6 +145,16 @@ def test_the_scheduler_enqueues_due_sources_once_while_their_jobs_wait(sqlite_en
     assert [j.config.id for j in enqueue_due(now + timedelta(minutes=31))] == ["b"]  # its guard is its interval
 
 
+def test_the_scale_scheduler_follows_an_edited_sources_file(sqlite_engine, tmp_path):
+    settings = settings_for(tmp_path)
+    current = [config("a", "https://a.example/f")]
+    enqueue_due = DueEnqueuer(sqlite_engine, settings, lambda: current, RecordingDispatcher())
+    now = utcnow()
+    assert [j.config.id for j in enqueue_due(now)] == ["a"]
+    current = [*current, config("new", "https://b.example/f")]  # an editor added a source
+    assert [j.config.id for j in enqueue_due(now + timedelta(minutes=1))] == ["new"]
+
+
 def test_scale_commands_have_help():
     from typer.testing import CliRunner
 

@@ -34,13 +34,20 @@ class DueEnqueuer:
     """Enqueues the sources due now, remembering what it enqueued so a queued job is not doubled."""
 
     def __init__(
-        self, engine: Engine, settings: Settings, configs: Sequence[SourceConfig], dispatcher: Dispatcher
+        self,
+        engine: Engine,
+        settings: Settings,
+        configs: Sequence[SourceConfig] | Callable[[], Sequence[SourceConfig]],
+        dispatcher: Dispatcher,
     ) -> None:
-        self._engine, self._settings, self._configs, self._dispatcher = engine, settings, configs, dispatcher
+        """`configs` may be a callable (the AppContext's sources, re-read when sources.yaml changes): asked at
+        each look, so an added, changed or removed source is followed without a restart."""
+        self._engine, self._settings, self._dispatcher = engine, settings, dispatcher
+        self._configs = configs if callable(configs) else (lambda: configs)
         self._enqueued: dict[str, datetime] = {}
 
     def __call__(self, now: datetime) -> list[FetchJob]:
-        due = [c for c in due_sources(self._engine, self._configs, now) if not self._is_waiting(c, now)]
+        due = [c for c in due_sources(self._engine, self._configs(), now) if not self._is_waiting(c, now)]
         jobs = plan_fetch(due, self._settings.fetch.per_host_delay)
         if jobs:
             self._dispatcher.fetch(jobs)
@@ -56,7 +63,7 @@ class DueEnqueuer:
 def make_queue_scheduler(
     engine: Engine,
     settings: Settings,
-    configs: Sequence[SourceConfig],
+    configs: Sequence[SourceConfig] | Callable[[], Sequence[SourceConfig]],
     dispatcher: Dispatcher,
     notifier: Notifier | None,
     *,
