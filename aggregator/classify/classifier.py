@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aggregator.classify.features import feature_tokens
 from aggregator.classify.learned import OFF_TOPIC, LearnedModel
@@ -14,9 +13,6 @@ from aggregator.classify.rules import Evidence, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
 from aggregator.ingest.resource_types import infer_type
-
-if TYPE_CHECKING:
-    import numpy as np
 
 MAX_LABELS = 3  # of each kind, as the labelling guide gives
 
@@ -56,8 +52,10 @@ class Classifier:
         if self.model is None or not items:
             return [self._by_rules(item, found) for item, found in zip(items, evidence)]
         documents = [feature_tokens(i, r, e) for i, r, e in zip(items, reads, evidence)]
-        probabilities = self.model.probabilities(documents)
-        return [self._by_model(i, e, p) for i, e, p in zip(items, evidence, probabilities)]
+        # plain floats, one list per row: indexing a numpy row per label costs more than the whole prediction
+        probabilities = self.model.probabilities(documents).tolist()
+        columns = _Columns.of(self.taxonomy, self.model)
+        return [self._by_model(i, e, p, columns) for i, e, p in zip(items, evidence, probabilities)]
 
     def predict(self, item: ClassifyInput) -> dict[str, float]:
         """The model's probability of every target for one resource (empty without a model)."""
@@ -69,24 +67,25 @@ class Classifier:
 
     # --- with the model -------------------------------------------------------------------------------
 
-    def _by_model(self, item: ClassifyInput, evidence: tuple[Evidence, ...], row: np.ndarray) -> Classification:
-        model = self.model
-        assert model is not None
+    def _by_model(
+        self, item: ClassifyInput, evidence: tuple[Evidence, ...], row: list[float], columns: _Columns
+    ) -> Classification:
         kind_of_type = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
-        relevance, off_topic = self._relevance(evidence, float(row[-1]), model.threshold(OFF_TOPIC))
+        relevance, off_topic = self._relevance(evidence, row[-1], columns.off_topic_threshold)
         if off_topic:
             return Classification((), True, kind_of_type, relevance)
-        by_label = _group(evidence)
+        by_target: dict[int, list[Evidence]] = defaultdict(list)
+        for found in evidence:
+            by_target[columns.target[found.ref]].append(found)
         labels: list[Label] = []
-        for kind in KINDS:
+        for kind, label_columns in columns.by_kind:
             scored = []
-            for label_id in self.taxonomy.ids(kind):
-                target = model.targets.index(f"{kind}:{label_id}")
-                found = by_label.get(LabelRef(kind, label_id), [])
-                p = float(row[target])
+            for label_id, target, threshold in label_columns:
+                found = by_target.get(target, [])
+                p = row[target]
                 tagged = max((e.weight for e in found if e.reason.signal == "partner-tag"), default=0.0)
                 confidence = 1.0 - (1.0 - p) * (1.0 - tagged)  # a partner's own tag is the editors' word
-                scored.append((confidence >= model.thresholds[target], confidence, label_id, found, p))
+                scored.append((confidence >= threshold, confidence, label_id, found, p))
             scored.sort(key=lambda s: -s[1])
             given = [s for s in scored if s[0]][:MAX_LABELS]
             own = any(e.reason.signal != "source-hint" for s in scored for e in s[3])
@@ -127,6 +126,26 @@ class Classifier:
             relevance = Reason("rules", "not about health and care: no theme's signals reached its threshold")
             return Classification((), True, kind_of_type, relevance)
         return Classification(_ordered(labels), False, kind_of_type, Reason("rules", "a theme's signals"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Where each label's probability and threshold sit in the model's rows, looked up once per batch."""
+
+    by_kind: tuple[tuple[Kind, tuple[tuple[str, int, float], ...]], ...]  # (label id, column, threshold)
+    target: Mapping[LabelRef, int]
+    off_topic_threshold: float
+
+    @classmethod
+    def of(cls, taxonomy: Taxonomy, model: LearnedModel) -> _Columns:
+        index = {target: n for n, target in enumerate(model.targets)}
+        thresholds = model.thresholds.tolist()
+        by_kind = tuple(
+            (kind, tuple((i, index[f"{kind}:{i}"], thresholds[index[f"{kind}:{i}"]]) for i in taxonomy.ids(kind)))
+            for kind in KINDS
+        )
+        target = {LabelRef(kind, i): n for kind, labels in by_kind for i, n, _ in labels}
+        return cls(by_kind, target, model.threshold(OFF_TOPIC))
 
 
 def _group(evidence: Sequence[Evidence]) -> Mapping[LabelRef, list[Evidence]]:

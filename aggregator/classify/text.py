@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import ahocorasick
 import regex
 import snowballstemmer
 
@@ -65,19 +66,21 @@ class PhraseMatcher:
                 norm = self.normalise(text)
                 if norm.words:
                     self._by_stems[norm.stems].append(_Phrase(label.kind, label.id, text, norm.words, norm.stems))
-        # the phrases' stem sequences by length: a text's n-grams are intersected with them as sets, so
-        # the per-word work happens in C and only the few hits are checked in Python
-        self._keys: dict[int, frozenset[tuple[str, ...]]] = {
-            n: frozenset(k for k in self._by_stems if len(k) == n) for n in {len(k) for k in self._by_stems}
-        }
+        # every phrase's stems, space-delimited, in one Aho-Corasick automaton: a text's stems are joined the
+        # same way and scanned once in C (every occurrence, overlapping ones too); only the hits reach Python
+        self._automaton = ahocorasick.Automaton()
+        for stems in self._by_stems:
+            self._automaton.add_word(f" {' '.join(stems)} ", stems)
+        self._automaton.make_automaton()
 
     def normalise(self, text: str) -> Normalised:
         """NFKC, case-folded, possessives dropped, split into words, each with its stem."""
         folded = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", text).casefold())
-        words = _WORD.findall(folded)
-        cache = self._stems
-        stems = [cache.get(word) or self._stem(word) for word in words]
-        return Normalised(tuple(words), tuple(stems))
+        words = tuple(_WORD.findall(folded))
+        stems = tuple(map(self._stems.get, words))  # a dict lookup per word, in C; new words are stemmed once
+        if None in stems:
+            stems = tuple(stem or self._stem(word) for word, stem in zip(words, stems))
+        return Normalised(words, stems)
 
     def _stem(self, word: str) -> str:
         stem = self._stems[word] = self._stemmer.stemWord(word)
@@ -96,19 +99,19 @@ class PhraseMatcher:
         """Every phrase in a normalised text; where phrases of one kind overlap, the longest wins (so
         "compassionate leadership" does not also count as "compassionate")."""
         words, stems = norm.words, norm.stems
+        if not stems:
+            return ()
+        joined = f" {' '.join(stems)} "
         found: list[tuple[int, int, _Phrase]] = []
-        for length, keys in self._keys.items():
-            grams = list(zip(*(stems[k:] for k in range(length))))
-            for gram in keys.intersection(grams):
-                start = -1
-                for _ in range(grams.count(gram)):
-                    start = grams.index(gram, start + 1)
-                    for phrase in self._by_stems[gram]:
-                        if all(
-                            _same_word(words[start + k], stems[start + k], w, s)
-                            for k, (w, s) in enumerate(zip(phrase.words, phrase.stems))
-                        ):
-                            found.append((start, start + length, phrase))
+        for last, gram in self._automaton.iter(joined):
+            end = joined.count(" ", 0, last)  # `last` is the closing space: the spaces before it count the words
+            start = end - len(gram)
+            for phrase in self._by_stems[gram]:
+                if all(
+                    _same_word(words[start + k], stems[start + k], w, s)
+                    for k, (w, s) in enumerate(zip(phrase.words, phrase.stems))
+                ):
+                    found.append((start, end, phrase))
         return tuple(PhraseMatch(p.kind, p.label_id, p.text) for p in _longest_first(found))
 
 
