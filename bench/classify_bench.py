@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from aggregator.classify.classifier import Classifier
-from aggregator.classify.features import feature_tokens
+from aggregator.classify.features import FeatureColumns
 from aggregator.classify.pageset import examples_of, load_page_set
 from aggregator.classify.trained import load_or_train, shipped_examples, shipped_labelled_set, shipped_page_set
 from aggregator.config.taxonomy import load_taxonomy
@@ -55,8 +55,7 @@ def main() -> int:
     def model_only() -> None:
         fresh = Classifier(taxonomy, model)
         reads = [fresh.rules.read(item) for item in items]
-        documents = [feature_tokens(i, r, ()) for i, r in zip(items, reads)]
-        model.probabilities(documents)
+        model.probabilities_of(FeatureColumns(model.vocabulary).matrix(items, reads, [()] * len(items)))
 
     def both() -> None:
         Classifier(taxonomy, model).classify_many(items)

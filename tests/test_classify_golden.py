@@ -5,6 +5,7 @@ Regenerate with AGGREGATOR_REGEN_GOLDEN=1 and review the diff: a change here is 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from pathlib import Path
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from aggregator.classify.classifier import Classifier
+from aggregator.classify.features import FeatureColumns, feature_tokens
 from aggregator.classify.labelled import load_labelled
+from aggregator.classify.learned import LearnedModel
 from aggregator.classify.pageset import examples_of, load_page_set
 from aggregator.classify.trained import load_or_train, shipped_examples
 from aggregator.classify.values import Classification, ClassifyInput
@@ -51,10 +54,16 @@ def _record(name: str, n: int, mode: str, result: Classification, p: dict[str, f
     }
 
 
+@functools.cache
+def shipped_model() -> tuple[Taxonomy, LearnedModel]:
+    """The model trained cold from both shipped sets (once per test session)."""
+    taxonomy = load_taxonomy(ROOT / "taxonomy.yaml")
+    return taxonomy, load_or_train(shipped_examples(OLD_SET, PAGES, taxonomy), taxonomy, None)
+
+
 def labelled_records(stride: int = STRIDE) -> list[str]:
     """One JSON line for the model's thresholds, then one per (resource, rules only | rules + model)."""
-    taxonomy = load_taxonomy(ROOT / "taxonomy.yaml")
-    model = load_or_train(shipped_examples(OLD_SET, PAGES, taxonomy), taxonomy, None)
+    taxonomy, model = shipped_model()
     lines = [json.dumps({"thresholds": [float(t) for t in model.thresholds]})]
     for name, every in labelled_sets(taxonomy).items():
         numbered = list(enumerate(every))[::stride]
@@ -83,3 +92,18 @@ def assert_same(got: dict, want: dict) -> None:
     assert got == want
     assert len(got_p) == len(want_p)
     assert all(abs(a - b) <= 2e-6 for a, b in zip(got_p, want_p)), (got["set"], got["n"], got["mode"])
+
+
+@pytest.mark.slow
+def test_batch_features_are_the_tokens_columns() -> None:
+    # the batch path finds columns without building word tokens: the same TF-IDF matrix, bit for bit
+    taxonomy, model = shipped_model()
+    rules = Classifier(taxonomy).rules
+    items = [item for every in labelled_sets(taxonomy).values() for item in every]
+    reads = [rules.read(item) for item in items]
+    evidence = [rules.collect_evidence(item, read) for item, read in zip(items, reads)]
+    fast = FeatureColumns(model.vocabulary).matrix(items, reads, evidence)
+    slow = model.vocabulary.transform([feature_tokens(*found) for found in zip(items, reads, evidence)])
+    assert fast.shape == slow.shape
+    assert (fast.indptr == slow.indptr).all() and (fast.indices == slow.indices).all()
+    assert (fast.data == slow.data).all()

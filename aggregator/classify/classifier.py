@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aggregator.classify.features import feature_tokens
+from aggregator.classify.features import FeatureColumns
 from aggregator.classify.learned import OFF_TOPIC, LearnedModel
-from aggregator.classify.rules import Evidence, Rules, RuleWeights
+from aggregator.classify.rules import Evidence, ReadInput, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
 from aggregator.ingest.resource_types import infer_type
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_LABELS = 3  # of each kind, as the labelling guide gives
 
@@ -39,6 +43,7 @@ class Classifier:
         self.model = model
         self.thresholds = thresholds
         self.rules = Rules(taxonomy, weights)
+        self._features: FeatureColumns | None = None
 
     def classify(self, item: ClassifyInput) -> Classification:
         """Relevance, labels and type for one resource."""
@@ -51,9 +56,8 @@ class Classifier:
         evidence = [self.rules.collect_evidence(item, read) for item, read in zip(items, reads)]
         if self.model is None or not items:
             return [self._by_rules(item, found) for item, found in zip(items, evidence)]
-        documents = [feature_tokens(i, r, e) for i, r, e in zip(items, reads, evidence)]
         # plain floats, one list per row: indexing a numpy row per label costs more than the whole prediction
-        probabilities = self.model.probabilities(documents).tolist()
+        probabilities = self._probabilities(items, reads, evidence).tolist()
         columns = _Columns.of(self.taxonomy, self.model)
         return [self._by_model(i, e, p, columns) for i, e, p in zip(items, evidence, probabilities)]
 
@@ -62,8 +66,17 @@ class Classifier:
         if self.model is None:
             return {}
         read = self.rules.read(item)
-        row = self.model.probabilities([feature_tokens(item, read, self.rules.collect_evidence(item, read))])[0]
+        row = self._probabilities((item,), (read,), (self.rules.collect_evidence(item, read),))[0]
         return {target: float(p) for target, p in zip(self.model.targets, row)}
+
+    def _probabilities(
+        self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], evidence: Sequence[Sequence[Evidence]]
+    ) -> np.ndarray:
+        """The model's (items, targets) probabilities: the batch's features in one matrix, one product."""
+        assert self.model is not None
+        if self._features is None:  # built on first use: numpy loads only when the model labels
+            self._features = FeatureColumns(self.model.vocabulary)
+        return self.model.probabilities_of(self._features.matrix(items, reads, evidence))
 
     # --- with the model -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
 from aggregator.classify.rules import Evidence, ReadInput
@@ -18,14 +19,21 @@ if TYPE_CHECKING:  # numpy and scipy are imported when a model is trained or use
 def feature_tokens(item: ClassifyInput, read: ReadInput, evidence: Sequence[Evidence]) -> list[str]:
     """What the model reads of one resource. The title's words are marked (they say most); word pairs keep
     "patient safety" apart from "patient" and "safety"; each rule signal is a token, so the model learns how
-    far to trust a phrase; the source and its hints are tokens too."""
+    far to trust a phrase; the source and its hints are tokens too. (`FeatureColumns` finds the same columns
+    for a whole batch without building the word tokens.)"""
     title, body = read.title.stems, read.summary.stems
     tokens = [f"t:{s}" for s in title]
     tokens += [f"t:{a} {b}" for a, b in zip(title, title[1:])]
     tokens += body
     tokens += [f"{a} {b}" for a, b in zip(body, body[1:])]
     tokens += [f"g:{s}" for s in read.tags.stems]
-    tokens += [f"r:{e.ref.kind}:{e.ref.id}:{e.weight}" for e in evidence]
+    tokens += signal_tokens(item, evidence)
+    return tokens
+
+
+def signal_tokens(item: ClassifyInput, evidence: Sequence[Evidence]) -> list[str]:
+    """The rule signals, the source and its hints as tokens."""
+    tokens = [f"r:{e.ref.kind}:{e.ref.id}:{e.weight}" for e in evidence]
     if item.source_id:
         tokens.append(f"s:{item.source_id}")
     tokens += [f"h:{x}" for x in (*item.hints_audiences, *item.hints_themes)]
@@ -54,8 +62,7 @@ class Vocabulary:
     def transform(self, documents: Sequence[Sequence[str]]) -> csr_matrix:
         """Sublinear TF-IDF rows, L2-normalised; unknown tokens are skipped with a dict lookup, not an exception."""
         import numpy as np
-        from scipy.sparse import csr_matrix, diags
-        from sklearn.preprocessing import normalize
+        from scipy.sparse import csr_matrix
 
         get = self.columns.get
         rows = [[c for c in map(get, doc) if c is not None] for doc in documents]
@@ -65,8 +72,95 @@ class Vocabulary:
         matrix = csr_matrix(
             (np.ones(len(indices)), indices, indptr), shape=(len(rows), len(self.columns)), dtype=np.float64
         )
+        return self.weigh(matrix)
+
+    def weigh(self, matrix: csr_matrix) -> csr_matrix:
+        """Token counts (documents, columns) -> sublinear TF-IDF rows, L2-normalised."""
+        import numpy as np
+        from scipy.sparse import diags
+        from sklearn.preprocessing import normalize
+
         matrix.sum_duplicates()
         np.log(matrix.data, out=matrix.data)
         matrix.data += 1.0
         matrix = matrix @ diags(self.idf)
         return normalize(matrix)
+
+
+class FeatureColumns:
+    """The columns of `feature_tokens` for a whole batch, with numpy: each stem becomes a number by one dict
+    lookup, and words and word pairs find their columns by array indexing and a sorted search, so no word
+    token is built. Gives the same matrix as `Vocabulary.transform` of the tokens (tests/test_classify_golden.py)."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        import numpy as np
+
+        self.vocabulary = vocabulary
+        parts: dict[str, list[tuple[tuple[str, ...], int]]] = {"t:": [], "g:": [], "": []}
+        for token, column in vocabulary.columns.items():
+            prefix = token[:2] if token[1:2] == ":" else ""
+            if prefix in parts:  # stems have no ":" nor " ": "t:a b" is a title pair, "a" a summary word
+                parts[prefix].append((tuple(token[len(prefix) :].split(" ")), column))
+        stems = sorted({stem for grams in parts.values() for gram, _ in grams for stem in gram})
+        self._ids = {stem: n for n, stem in enumerate(stems)}
+        self._unknown = len(stems)  # one id for every stem no column has; its table entries are -1
+        self._words: dict[str, np.ndarray] = {}
+        self._pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for prefix, grams in parts.items():
+            words = np.full(len(stems) + 1, -1, dtype=np.int64)
+            pairs = {}
+            for gram, column in grams:
+                if len(gram) == 1:
+                    words[self._ids[gram[0]]] = column
+                else:
+                    pairs[self._ids[gram[0]] * (len(stems) + 1) + self._ids[gram[1]]] = column
+            codes = np.array(sorted(pairs), dtype=np.int64)
+            self._words[prefix] = words
+            self._pairs[prefix] = (codes, np.array([pairs[c] for c in codes.tolist()], dtype=np.int64))
+
+    def matrix(
+        self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], evidence: Sequence[Sequence[Evidence]]
+    ) -> csr_matrix:
+        """The TF-IDF rows of a batch (as `Vocabulary.transform` of each resource's `feature_tokens`)."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        found = [
+            self._columns([r.title.stems for r in reads], "t:", pairs=True),
+            self._columns([r.summary.stems for r in reads], "", pairs=True),
+            self._columns([r.tags.stems for r in reads], "g:", pairs=False),
+        ]
+        get = self.vocabulary.columns.get
+        signals = [[c for c in map(get, signal_tokens(i, e)) if c is not None] for i, e in zip(items, evidence)]
+        lengths = np.fromiter(map(len, signals), dtype=np.int64, count=len(signals))
+        found.append((np.repeat(np.arange(len(signals)), lengths), np.fromiter(chain.from_iterable(signals), np.int64)))
+        width = len(self.vocabulary.columns)
+        # each (row, column) once with its count, sorted: the counts matrix in canonical CSR form directly
+        cells, counts = np.unique(np.concatenate([r * width + c for r, c in found]), return_counts=True)
+        per_row = np.bincount(cells // width, minlength=len(reads))
+        indptr = np.concatenate(([0], np.cumsum(per_row)))
+        matrix = csr_matrix((counts.astype(np.float64), cells % width, indptr), shape=(len(reads), width))
+        return self.vocabulary.weigh(matrix)
+
+    def _columns(self, texts: Sequence[Sequence[str]], prefix: str, *, pairs: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every word of `texts` that has a column, then of every word pair that has one."""
+        import numpy as np
+
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        stems = chain.from_iterable(texts)
+        ids = np.fromiter(map(self._ids.get, stems, repeat(self._unknown)), dtype=np.int64, count=int(lengths.sum()))
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        words = self._words[prefix][ids]
+        keep = words >= 0
+        row_parts, column_parts = [rows[keep]], [words[keep]]
+        codes, pair_columns = self._pairs[prefix]
+        if pairs and len(codes) and len(ids) > 1:
+            # only pairs of two known stems within one resource can have a column: search for those alone
+            known = ids < self._unknown
+            candidate = known[:-1] & known[1:] & (rows[:-1] == rows[1:])
+            wanted = ids[:-1][candidate] * (self._unknown + 1) + ids[1:][candidate]
+            at = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
+            hit = codes[at] == wanted
+            row_parts.append(rows[:-1][candidate][hit])
+            column_parts.append(pair_columns[at[hit]])
+        return np.concatenate(row_parts), np.concatenate(column_parts)

@@ -45,11 +45,14 @@ class LearnedModel:
     trained_on: int
 
     def probabilities(self, documents: Sequence[Sequence[str]]) -> np.ndarray:
-        """(documents, targets) probabilities for feature-token lists (`features.feature_tokens`): one
-        sparse matrix product for the whole batch."""
+        """(documents, targets) probabilities for feature-token lists (`features.feature_tokens`)."""
+        return self.probabilities_of(self.vocabulary.transform(documents))
+
+    def probabilities_of(self, matrix: csr_matrix) -> np.ndarray:
+        """(rows, targets) probabilities for TF-IDF rows: one sparse matrix product for the whole batch."""
         from scipy.special import expit
 
-        return expit(self.vocabulary.transform(documents) @ self.weights + self.bias)
+        return expit(matrix @ self.weights + self.bias)
 
     def threshold(self, target: str) -> float:
         return float(self.thresholds[self.targets.index(target)])
