@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aggregator.classify.text import Normalised, PhraseMatcher
+from aggregator.classify.text import Normalised, PhraseMatch, PhraseMatcher
 from aggregator.classify.values import ClassifyInput, Reason
 from aggregator.config.taxonomy import Kind, LabelRef, Taxonomy
 
@@ -46,6 +46,7 @@ class Rules:
         self.taxonomy = taxonomy
         self.weights = weights
         self.matcher = PhraseMatcher((*taxonomy.audiences, *taxonomy.themes))
+        self._made: dict[tuple[PhraseMatch, str], tuple[tuple[str, ...], Evidence]] = {}
 
     def read(self, item: ClassifyInput) -> ReadInput:
         """Normalise the item's texts once."""
@@ -80,7 +81,7 @@ class Rules:
                     )
 
     def _from_phrases(self, read: ReadInput) -> Iterator[Evidence]:
-        seen: set[tuple[LabelRef, str]] = set()
+        seen: set[tuple[str, ...]] = set()
         fields = (
             ("title", read.title, self.weights.phrase_in_title),
             ("tags", read.tags, self.weights.phrase_in_tags),
@@ -88,8 +89,17 @@ class Rules:
         )
         for where, text, weight in fields:  # strongest place first: a phrase counts once, where it is strongest
             for match in self.matcher.find_in(text):
-                ref = LabelRef(match.kind, match.label_id)
-                if (ref, match.phrase.casefold()) in seen:
-                    continue
-                seen.add((ref, match.phrase.casefold()))
-                yield Evidence(ref, weight, Reason("phrase", f'phrase "{match.phrase}" in {where}'))
+                key, evidence = self._phrase_evidence(match, where, weight)
+                if key not in seen:
+                    seen.add(key)
+                    yield evidence
+
+    def _phrase_evidence(self, match: PhraseMatch, where: str, weight: float) -> tuple[tuple[str, ...], Evidence]:
+        # the same phrase in the same place is the same (immutable) evidence: made once, not per resource
+        made = self._made.get((match, where))
+        if made is None:
+            evidence = Evidence(
+                LabelRef(match.kind, match.label_id), weight, Reason("phrase", f'phrase "{match.phrase}" in {where}')
+            )
+            made = self._made[(match, where)] = ((match.kind, match.label_id, match.phrase.casefold()), evidence)
+        return made

@@ -6,6 +6,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import ge
 
 import ahocorasick
 import regex
@@ -46,11 +47,11 @@ class PhraseMatch:
 
 @dataclass(frozen=True, slots=True)
 class _Phrase:
-    kind: Kind
-    label_id: str
-    text: str
-    words: tuple[str, ...]
-    stems: tuple[str, ...]
+    match: PhraseMatch
+    # the least length of each word of a text that has the phrase's stems: the phrase's own word, or a word of
+    # the same stem not shorter than it: "rounds" finds "round" and "nursing" finds "nurse", but "kind" does
+    # not find "kindness" nor "care" find "caring"
+    shortest: tuple[int, ...]
 
 
 class PhraseMatcher:
@@ -60,17 +61,18 @@ class PhraseMatcher:
     def __init__(self, labels: Iterable[LabelDef]) -> None:
         self._stemmer = snowballstemmer.stemmer("english")
         self._stems: dict[str, str] = {}  # stemming is the slow part of normalising: each word once
-        self._by_stems: dict[tuple[str, ...], list[_Phrase]] = defaultdict(list)
+        by_stems: dict[tuple[str, ...], list[_Phrase]] = defaultdict(list)
         for label in labels:
             for text in label.phrases:
                 norm = self.normalise(text)
                 if norm.words:
-                    self._by_stems[norm.stems].append(_Phrase(label.kind, label.id, text, norm.words, norm.stems))
+                    shortest = tuple(len(word) - 1 for word in norm.words)
+                    by_stems[norm.stems].append(_Phrase(PhraseMatch(label.kind, label.id, text), shortest))
         # every phrase's stems, space-delimited, in one Aho-Corasick automaton: a text's stems are joined the
         # same way and scanned once in C (every occurrence, overlapping ones too); only the hits reach Python
         self._automaton = ahocorasick.Automaton()
-        for stems in self._by_stems:
-            self._automaton.add_word(f" {' '.join(stems)} ", stems)
+        for stems, phrases in by_stems.items():
+            self._automaton.add_word(f" {' '.join(stems)} ", (len(stems), tuple(phrases)))
         self._automaton.make_automaton()
 
     def normalise(self, text: str) -> Normalised:
@@ -103,37 +105,29 @@ class PhraseMatcher:
             return ()
         joined = f" {' '.join(stems)} "
         found: list[tuple[int, int, _Phrase]] = []
-        for last, gram in self._automaton.iter(joined):
+        for last, (length, phrases) in self._automaton.iter(joined):
             end = joined.count(" ", 0, last)  # `last` is the closing space: the spaces before it count the words
-            start = end - len(gram)
-            for phrase in self._by_stems[gram]:
-                if all(
-                    _same_word(words[start + k], stems[start + k], w, s)
-                    for k, (w, s) in enumerate(zip(phrase.words, phrase.stems))
-                ):
-                    found.append((start, end, phrase))
-        return tuple(PhraseMatch(p.kind, p.label_id, p.text) for p in _longest_first(found))
-
-
-def _same_word(word: str, stem: str, wanted_word: str, wanted_stem: str) -> bool:
-    # Same stem, and not shorter than the phrase's word: "rounds" finds "round" and "nursing" finds
-    # "nurse", but "kind" does not find "kindness" nor "care" find "caring".
-    return word == wanted_word or (stem == wanted_stem and len(word) >= len(wanted_word) - 1)
+            start = end - length
+            lengths = tuple(map(len, words[start:end]))
+            found += [(start, end, phrase) for phrase in phrases if all(map(ge, lengths, phrase.shortest))]
+        return tuple(p.match for p in _longest_first(found))
 
 
 def _longest_first(found: list[tuple[int, int, _Phrase]]) -> list[_Phrase]:
+    if len(found) < 2:
+        return [phrase for _, _, phrase in found]
     taken: dict[Kind, list[tuple[int, int]]] = defaultdict(list)
     labelled: set[tuple[int, int, Kind, str]] = set()
     kept: list[_Phrase] = []
     for start, end, phrase in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
-        spans = taken[phrase.kind]
+        spans = taken[phrase.match.kind]
         # the same span may carry several labels ("just culture"); a shorter overlapping one may not,
         # and one label counts a span once ("nurses" is not also "nursing")
         if any(s < end and start < e and (s, e) != (start, end) for s, e in spans):
             continue
-        if (start, end, phrase.kind, phrase.label_id) in labelled:
+        if (start, end, phrase.match.kind, phrase.match.label_id) in labelled:
             continue
-        labelled.add((start, end, phrase.kind, phrase.label_id))
+        labelled.add((start, end, phrase.match.kind, phrase.match.label_id))
         spans.append((start, end))
         kept.append(phrase)
     return kept
