@@ -6,7 +6,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import ge
+from operator import ge, itemgetter
 
 import ahocorasick
 import regex
@@ -18,6 +18,7 @@ from aggregator.config.taxonomy import Kind, LabelDef
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
 # "patient's", "patients'" and "nurses’": the possessive ending goes, so the word matches its phrase.
 _POSSESSIVE = regex.compile(r"(?<=\p{L})['’](?:s\b|(?=\s|$))")
+_LONGEST_FIRST = itemgetter(0, 1)  # (-length, start): a stable sort keeps the phrases of one span in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,10 @@ class PhraseMatcher:
         """NFKC, case-folded, possessives dropped, split into words, each with its stem."""
         folded = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", text).casefold())
         words = tuple(_WORD.findall(folded))
-        stems = tuple(map(self._stems.get, words))  # a dict lookup per word, in C; new words are stemmed once
-        if None in stems:
-            stems = tuple(stem or self._stem(word) for word, stem in zip(words, stems))
+        try:  # a dict lookup per word, in C; new words are stemmed once
+            stems = tuple(map(self._stems.__getitem__, words))
+        except KeyError:
+            stems = tuple(self._stems.get(word) or self._stem(word) for word in words)
         return Normalised(words, stems)
 
     def _stem(self, word: str) -> str:
@@ -104,30 +106,36 @@ class PhraseMatcher:
         if not stems:
             return ()
         joined = f" {' '.join(stems)} "
-        found: list[tuple[int, int, _Phrase]] = []
+        found: list[tuple[int, int, int, _Phrase]] = []
         for last, (length, phrases) in self._automaton.iter(joined):
             end = joined.count(" ", 0, last)  # `last` is the closing space: the spaces before it count the words
             start = end - length
             lengths = tuple(map(len, words[start:end]))
-            found += [(start, end, phrase) for phrase in phrases if all(map(ge, lengths, phrase.shortest))]
+            found += [(start - end, start, end, p) for p in phrases if all(map(ge, lengths, p.shortest))]
         return tuple(p.match for p in _longest_first(found))
 
 
-def _longest_first(found: list[tuple[int, int, _Phrase]]) -> list[_Phrase]:
+def _longest_first(found: list[tuple[int, int, int, _Phrase]]) -> list[_Phrase]:
+    """The phrases of (-length, start, end, phrase) hits, longest first, without a shorter one of the same kind
+    overlapping a longer one."""
     if len(found) < 2:
-        return [phrase for _, _, phrase in found]
-    taken: dict[Kind, list[tuple[int, int]]] = defaultdict(list)
+        return [phrase for *_, phrase in found]
+    spans: set[tuple[int, int, Kind]] = set()
+    covered: dict[Kind, set[int]] = defaultdict(set)  # the word positions of each kind's kept spans
     labelled: set[tuple[int, int, Kind, str]] = set()
     kept: list[_Phrase] = []
-    for start, end, phrase in sorted(found, key=lambda f: (f[0] - f[1], f[0])):
-        spans = taken[phrase.match.kind]
-        # the same span may carry several labels ("just culture"); a shorter overlapping one may not,
-        # and one label counts a span once ("nurses" is not also "nursing")
-        if any(s < end and start < e and (s, e) != (start, end) for s, e in spans):
+    for _, start, end, phrase in sorted(found, key=_LONGEST_FIRST):
+        kind = phrase.match.kind
+        # the same span may carry several labels ("just culture"); a shorter overlapping one may not (a kept
+        # span never overlaps another kept one, so a span kept already needs no overlap check)
+        if (start, end, kind) not in spans:
+            if not covered[kind].isdisjoint(range(start, end)):
+                continue
+            spans.add((start, end, kind))
+            covered[kind].update(range(start, end))
+        # one label counts a span once ("nurses" is not also "nursing")
+        if (start, end, kind, phrase.match.label_id) in labelled:
             continue
-        if (start, end, phrase.match.kind, phrase.match.label_id) in labelled:
-            continue
-        labelled.add((start, end, phrase.match.kind, phrase.match.label_id))
-        spans.append((start, end))
+        labelled.add((start, end, kind, phrase.match.label_id))
         kept.append(phrase)
     return kept
