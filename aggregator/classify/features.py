@@ -93,7 +93,6 @@ class FeatureColumns:
     token is built. Gives the same matrix as `Vocabulary.transform` of the tokens (tests/test_classify_golden.py)."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
-        import numpy as np
 
         self.vocabulary = vocabulary
         parts: dict[str, list[tuple[tuple[str, ...], int]]] = {"t:": [], "g:": [], "": []}
@@ -103,20 +102,8 @@ class FeatureColumns:
                 parts[prefix].append((tuple(token[len(prefix) :].split(" ")), column))
         stems = sorted({stem for grams in parts.values() for gram, _ in grams for stem in gram})
         self._ids = {stem: n for n, stem in enumerate(stems)}
-        self._unknown = len(stems)  # one id for every stem no column has; its table entries are -1
-        self._words: dict[str, np.ndarray] = {}
-        self._pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for prefix, grams in parts.items():
-            words = np.full(len(stems) + 1, -1, dtype=np.int64)
-            pairs = {}
-            for gram, column in grams:
-                if len(gram) == 1:
-                    words[self._ids[gram[0]]] = column
-                else:
-                    pairs[self._ids[gram[0]] * (len(stems) + 1) + self._ids[gram[1]]] = column
-            codes = np.array(sorted(pairs), dtype=np.int64)
-            self._words[prefix] = words
-            self._pairs[prefix] = (codes, np.array([pairs[c] for c in codes.tolist()], dtype=np.int64))
+        self._unknown = len(stems)  # one id for every stem no column has (and for the end of each text)
+        self._parts = {prefix: _Part.of(grams, self._ids) for prefix, grams in parts.items()}
 
     def matrix(
         self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], evidence: Sequence[Sequence[Evidence]]
@@ -136,7 +123,9 @@ class FeatureColumns:
         found.append((np.repeat(np.arange(len(signals)), lengths), np.fromiter(chain.from_iterable(signals), np.int64)))
         width = len(self.vocabulary.columns)
         # each (row, column) once with its count, sorted: the counts matrix in canonical CSR form directly
-        cells, counts = np.unique(np.concatenate([r * width + c for r, c in found]), return_counts=True)
+        cells, counts = np.unique(
+            np.concatenate([r.astype(np.int64) * width + c for r, c in found]), return_counts=True
+        )
         per_row = np.bincount(cells // width, minlength=len(reads))
         indptr = np.concatenate(([0], np.cumsum(per_row)))
         matrix = csr_matrix((counts.astype(np.float64), cells % width, indptr), shape=(len(reads), width))
@@ -146,21 +135,49 @@ class FeatureColumns:
         """(row, column) of every word of `texts` that has a column, then of every word pair that has one."""
         import numpy as np
 
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        stems = chain.from_iterable(texts)
-        ids = np.fromiter(map(self._ids.get, stems, repeat(self._unknown)), dtype=np.int64, count=int(lengths.sum()))
-        rows = np.repeat(np.arange(len(texts)), lengths)
-        words = self._words[prefix][ids]
+        part = self._parts[prefix]
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+        stems = chain.from_iterable(text + _END for text in map(tuple, texts))  # a pair never spans two texts
+        ids = np.fromiter(map(self._ids.get, stems, repeat(self._unknown)), dtype=np.int32, count=int(lengths.sum()))
+        rows = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
+        words = part.words[ids]
         keep = words >= 0
         row_parts, column_parts = [rows[keep]], [words[keep]]
-        codes, pair_columns = self._pairs[prefix]
-        if pairs and len(codes) and len(ids) > 1:
-            # only pairs of two known stems within one resource can have a column: search for those alone
-            known = ids < self._unknown
-            candidate = known[:-1] & known[1:] & (rows[:-1] == rows[1:])
-            wanted = ids[:-1][candidate] * (self._unknown + 1) + ids[1:][candidate]
-            at = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
-            hit = codes[at] == wanted
-            row_parts.append(rows[:-1][candidate][hit])
-            column_parts.append(pair_columns[at[hit]])
+        if pairs:
+            # each word pair's column + 1 (0: none), read from the sparse stem x stem table: a short search
+            # within the first stem's row, in C
+            found = np.asarray(part.pairs[ids[:-1], ids[1:]]).ravel()
+            hit = np.flatnonzero(found)
+            row_parts.append(rows[hit])
+            column_parts.append(found[hit] - 1)
         return np.concatenate(row_parts), np.concatenate(column_parts)
+
+
+_END = ("",)  # no stem is empty: the end of a text has no column
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One part of the text's columns (title, summary or tags): stem id -> word column (or -1), and a sparse
+    stem id x stem id table of the word pairs' columns + 1."""
+
+    words: np.ndarray
+    pairs: csr_matrix
+
+    @classmethod
+    def of(cls, grams: Sequence[tuple[tuple[str, ...], int]], ids: dict[str, int]) -> _Part:
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        size = len(ids) + 1
+        words = np.full(size, -1, dtype=np.int32)
+        first, second, columns = [], [], []
+        for gram, column in grams:
+            if len(gram) == 1:
+                words[ids[gram[0]]] = column
+            else:
+                first.append(ids[gram[0]])
+                second.append(ids[gram[1]])
+                columns.append(column + 1)
+        pairs = csr_matrix((np.array(columns, dtype=np.int32), (first, second)), shape=(size, size))
+        return cls(words, pairs)
