@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aggregator.classify.features import FeatureColumns
-from aggregator.classify.learned import OFF_TOPIC, LearnedModel
+from aggregator.classify.learned import LearnedModel
+from aggregator.classify.ranking import Ranking, rank_labels
 from aggregator.classify.rules import Evidence, ReadInput, Rules, RuleWeights
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 MAX_LABELS = 3  # of each kind, as the labelling guide gives
+# Rows labelled together: enough that numpy's per-call cost is spread thin, few enough that a large batch's
+# normalised texts never all live at once (memory, and the garbage collector's passes over them)
+CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +55,19 @@ class Classifier:
 
     def classify_many(self, items: Sequence[ClassifyInput]) -> list[Classification]:
         """As `classify` for a batch: each text normalised once, the rules applied once, and the model's
-        features and predictions computed for all rows at once."""
+        features and predictions computed for a chunk of rows at once."""
+        if len(items) > CHUNK:  # a chunk's normalised texts are freed before the next is read
+            return [
+                found
+                for start in range(0, len(items), CHUNK)
+                for found in self.classify_many(items[start : start + CHUNK])
+            ]
         reads = [self.rules.read(item) for item in items]
         evidence = [self.rules.collect_evidence(item, read) for item, read in zip(items, reads)]
         if self.model is None or not items:
             return [self._by_rules(item, found) for item, found in zip(items, evidence)]
-        # plain floats, one list per row: indexing a numpy row per label costs more than the whole prediction
-        probabilities = self._probabilities(items, reads, evidence).tolist()
-        columns = _Columns.of(self.taxonomy, self.model)
-        return [self._by_model(i, e, p, columns) for i, e, p in zip(items, evidence, probabilities)]
+        ranking = rank_labels(self.taxonomy, self.model, self._probabilities(items, reads, evidence), evidence)
+        return [self._by_model(i, e, n, ranking) for n, (i, e) in enumerate(zip(items, evidence))]
 
     def predict(self, item: ClassifyInput) -> dict[str, float]:
         """The model's probability of every target for one resource (empty without a model)."""
@@ -81,35 +89,31 @@ class Classifier:
     # --- with the model -------------------------------------------------------------------------------
 
     def _by_model(
-        self, item: ClassifyInput, evidence: tuple[Evidence, ...], row: list[float], columns: _Columns
+        self, item: ClassifyInput, evidence: tuple[Evidence, ...], n: int, ranking: Ranking
     ) -> Classification:
         kind_of_type = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
-        relevance, off_topic = self._relevance(evidence, row[-1], columns.off_topic_threshold)
+        row = ranking.probabilities[n]
+        relevance, off_topic = self._relevance(evidence, row[ranking.off_topic], ranking.off_topic_threshold)
         if off_topic:
             return Classification((), True, kind_of_type, relevance)
         by_target: dict[int, list[Evidence]] = defaultdict(list)
         for found in evidence:
-            by_target[columns.target[found.ref]].append(found)
+            by_target[ranking.target[found.ref]].append(found)
+        own = {e.ref.kind for e in evidence if e.reason.signal != "source-hint"}
         labels: list[Label] = []
-        for kind, label_columns in columns.by_kind:
-            scored = []
-            for label_id, target, threshold in label_columns:
-                found = by_target.get(target, [])
-                p = row[target]
-                tagged = max((e.weight for e in found if e.reason.signal == "partner-tag"), default=0.0)
-                confidence = 1.0 - (1.0 - p) * (1.0 - tagged)  # a partner's own tag is the editors' word
-                scored.append((confidence >= threshold, confidence, label_id, found, p))
-            scored.sort(key=lambda s: -s[1])
-            given = [s for s in scored if s[0]][:MAX_LABELS]
-            own = any(e.reason.signal != "source-hint" for s in scored for e in s[3])
-            if kind == "theme" and not given and not own:
+        for ranked in ranking.kinds:
+            order, passed, confidence = ranked.order[n], ranked.passed[n], ranked.confidence[n]
+            given = [j for j in order if passed[j]][:MAX_LABELS]
+            if ranked.kind == "theme" and not given and ranked.kind not in own:
                 # no theme's phrase or tag (a source's hint is a prior, not the resource's own word), and no
                 # theme the model is sure of: nothing here is ours
                 why = Reason("rules", "not about health and care: no theme's signal and no theme above its threshold")
                 return Classification((), True, kind_of_type, why)
             # a relevant resource is about something and for someone: its best label of each kind at least
-            given = given or scored[:1]
-            labels += [_label(kind, label_id, conf, found, p) for _, conf, label_id, found, p in given]
+            for j in given or order[:1]:
+                target = ranked.targets[j]
+                found = by_target.get(target, [])
+                labels.append(_label(ranked.kind, ranked.label_ids[j], confidence[j], found, row[target]))
         return Classification(_ordered(labels), False, kind_of_type, relevance)
 
     def _relevance(self, evidence: tuple[Evidence, ...], p_off: float, threshold: float) -> tuple[Reason, bool]:
@@ -139,26 +143,6 @@ class Classifier:
             relevance = Reason("rules", "not about health and care: no theme's signals reached its threshold")
             return Classification((), True, kind_of_type, relevance)
         return Classification(_ordered(labels), False, kind_of_type, Reason("rules", "a theme's signals"))
-
-
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """Where each label's probability and threshold sit in the model's rows, looked up once per batch."""
-
-    by_kind: tuple[tuple[Kind, tuple[tuple[str, int, float], ...]], ...]  # (label id, column, threshold)
-    target: Mapping[LabelRef, int]
-    off_topic_threshold: float
-
-    @classmethod
-    def of(cls, taxonomy: Taxonomy, model: LearnedModel) -> _Columns:
-        index = {target: n for n, target in enumerate(model.targets)}
-        thresholds = model.thresholds.tolist()
-        by_kind = tuple(
-            (kind, tuple((i, index[f"{kind}:{i}"], thresholds[index[f"{kind}:{i}"]]) for i in taxonomy.ids(kind)))
-            for kind in KINDS
-        )
-        target = {LabelRef(kind, i): n for kind, labels in by_kind for i, n, _ in labels}
-        return cls(by_kind, target, model.threshold(OFF_TOPIC))
 
 
 def _group(evidence: Sequence[Evidence]) -> Mapping[LabelRef, list[Evidence]]:
