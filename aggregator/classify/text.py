@@ -110,8 +110,12 @@ class PhraseMatcher:
         for last, (length, phrases) in self._automaton.iter(joined):
             end = joined.count(" ", 0, last)  # `last` is the closing space: the spaces before it count the words
             start = end - length
-            lengths = tuple(map(len, words[start:end]))
-            found += [(start - end, start, end, p) for p in phrases if all(map(ge, lengths, p.shortest))]
+            if length == 1:  # most hits: one word, checked without building anything
+                size = len(words[start])
+                found += [(-1, start, end, p) for p in phrases if size >= p.shortest[0]]
+            else:
+                lengths = tuple(map(len, words[start:end]))
+                found += [(-length, start, end, p) for p in phrases if all(map(ge, lengths, p.shortest))]
         return tuple(p.match for p in _longest_first(found))
 
 
