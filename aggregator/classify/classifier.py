@@ -48,6 +48,7 @@ class Classifier:
         self.thresholds = thresholds
         self.rules = Rules(taxonomy, weights)
         self._features: FeatureColumns | None = None
+        self._reasons: dict[str, Reason] = {}
 
     def classify(self, item: ClassifyInput) -> Classification:
         """Relevance, labels and type for one resource."""
@@ -113,7 +114,8 @@ class Classifier:
             for j in given or order[:1]:
                 target = ranked.targets[j]
                 found = by_target.get(target, [])
-                labels.append(_label(ranked.kind, ranked.label_ids[j], confidence[j], found, row[target]))
+                why = self._model_reason(f"model p={row[target]:.2f}")
+                labels.append(_label(ranked.kind, ranked.label_ids[j], confidence[j], found, why))
         return Classification(_ordered(labels), False, kind_of_type, relevance)
 
     def _relevance(self, evidence: tuple[Evidence, ...], p_off: float, threshold: float) -> tuple[Reason, bool]:
@@ -121,8 +123,15 @@ class Classifier:
         if tags:  # the partner filed it under one of our themes
             return Reason("partner-tag", f"about health and care: {tags[0].detail} names a theme"), False
         if p_off >= threshold:
-            return Reason("model", f"not about health and care: relevance model p(off-topic)={p_off:.2f}"), True
-        return Reason("model", f"about health and care: relevance model p(off-topic)={p_off:.2f}"), False
+            return self._model_reason(f"not about health and care: relevance model p(off-topic)={p_off:.2f}"), True
+        return self._model_reason(f"about health and care: relevance model p(off-topic)={p_off:.2f}"), False
+
+    def _model_reason(self, detail: str) -> Reason:
+        # a hundred or so distinct texts: one shared (immutable) Reason each rather than one per label
+        reason = self._reasons.get(detail)
+        if reason is None:
+            reason = self._reasons[detail] = Reason("model", detail)
+        return reason
 
     # --- rules only (a model could not be trained or read) ------------------------------------------------
 
@@ -152,10 +161,10 @@ def _group(evidence: Sequence[Evidence]) -> Mapping[LabelRef, list[Evidence]]:
     return by_label
 
 
-def _label(kind: Kind, label_id: str, confidence: float, evidence: list[Evidence], p: float | None) -> Label:
+def _label(kind: Kind, label_id: str, confidence: float, evidence: list[Evidence], model: Reason | None) -> Label:
     reasons = [e.reason for e in sorted(evidence, key=lambda e: -e.weight)]
-    if p is not None:
-        reasons.append(Reason("model", f"model p={p:.2f}"))
+    if model is not None:
+        reasons.append(model)
     return Label(kind, label_id, round(confidence, 3), tuple(reasons))
 
 
