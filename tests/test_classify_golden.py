@@ -107,3 +107,12 @@ def test_batch_features_are_the_tokens_columns() -> None:
     assert fast.shape == slow.shape
     assert (fast.indptr == slow.indptr).all() and (fast.indices == slow.indices).all()
     assert (fast.data == slow.data).all()
+
+
+def test_ascii_words_are_the_unicode_words() -> None:
+    # text.py splits all-ASCII texts with a faster pattern: the same letters and digits, character by character
+    from aggregator.classify.text import _ASCII_WORD, _WORD
+
+    every = " ".join(chr(n) for n in range(128)).casefold()
+    assert _ASCII_WORD.findall(every) == _WORD.findall(every)
+    assert _ASCII_WORD.findall("co-production's 2nd_round") == _WORD.findall("co-production's 2nd_round")
