@@ -287,3 +287,14 @@ def test_infer_entry_type_fits_normalize_and_keeps_the_platform_first() -> None:
     assert infer_entry_type(entry, source) == ResourceType.CASE_STUDY
     hinted = RawEntry(url="https://community.example.org/b", title="Case study", type_hint=ResourceType.VIDEO)
     assert infer_entry_type(hinted, source) == ResourceType.VIDEO
+
+
+@pytest.mark.parametrize("title, summary", [("", ""), ("Kindness", ""), ("", "x")])
+def test_the_model_labels_a_resource_with_next_to_no_words(
+    taxonomy: Taxonomy, examples: tuple[LabelledExample, ...], title: str, summary: str
+) -> None:
+    """A batch of one text with no word pairs (a split-off resource with an empty summary, say) is labelled,
+    not a crash (the sparse pair table gives a sparse result when asked for no pairs)."""
+    model = train_model([e.as_training() for e in examples[:60]], taxonomy)
+    (result,) = Classifier(taxonomy, model).classify_many([ClassifyInput(title, summary)])
+    assert result.off_topic or result.labels

@@ -146,7 +146,8 @@ class FeatureColumns:
         if pairs:
             # each word pair's column + 1 (0: none), read from the sparse stem x stem table: a short search
             # within the first stem's row, in C
-            found = np.asarray(part.pairs[ids[:-1], ids[1:]]).ravel()
+            found = part.pairs[ids[:-1], ids[1:]]  # a dense 1 x n matrix, but sparse when n is 0 (no stems)
+            found = (found.toarray() if hasattr(found, "toarray") else np.asarray(found)).ravel()
             hit = np.flatnonzero(found)
             row_parts.append(rows[hit])
             column_parts.append(found[hit] - 1)
