@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import nh3
 
@@ -73,38 +73,30 @@ _TEXT_ONLY = nh3.Cleaner(tags=set(), strip_comments=True)
 MAX_PASSES = 3  # html5ever can build a tree that serialises into markup parsing into another: clean again
 
 
-def join_link(base_url: str, value: str) -> str | None:
-    """`value` made absolute against `base_url`; None (nh3 then drops the attribute) when that fails or
-    gives an http(s) URL without a host ("//:" -> "https://:"), which a second cleaning would drop anyway."""
-    try:
-        joined = urljoin(base_url, value)
-        parts = urlsplit(joined)
-        if parts.scheme in ("http", "https") and not parts.hostname:
-            return None
-    except ValueError:  # e.g. a malformed IPv6 host
-        return None
-    return joined
-
-
 def make_cleaner(base_url: str | None) -> nh3.Cleaner:
-    """An nh3 Cleaner with the project's allow-list, making links absolute against `base_url`.
+    """An nh3 Cleaner with the project's allow-list, making relative links absolute against `base_url`.
 
-    A Cleaner holds no per-call state: build it once (per feed) and share it between threads.
+    The links are resolved by nh3 itself (ammonia's `rewrite_with_base`, WHATWG URL rules), not by a Python
+    callback: a callback takes the GIL back for every link, so the fetch threads' sanitising ran one at a
+    time (and at half the speed). A Cleaner holds no per-call state: build it once (per feed) and share it.
     """
-
-    def filter_attribute(element: str, attribute: str, value: str) -> str | None:
-        if attribute in ("href", "src") and base_url:
-            return join_link(base_url, value)
-        return value
-
     return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
-        attribute_filter=filter_attribute if base_url else None,
+        url_relative=("rewrite_with_base", base_url) if base_url and _joinable(base_url) else None,
         strip_comments=True,
     )
+
+
+def _joinable(base_url: str) -> bool:
+    """Whether relative links can be resolved against `base_url` (an absolute http(s) URL with a host)."""
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 _CLEANER = make_cleaner(None)
