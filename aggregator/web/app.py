@@ -171,6 +171,8 @@ def _register_blueprints(app: Flask, context: WebDeps) -> None:
         calendars,
         composition,
         dashboard,
+        issue_editing,  # noqa: F401  (the issue's edits: views on composition.bp, added before it is registered)
+        issue_preview,  # noqa: F401  (its previews and test copies, on composition.bp too)
         published,
         resources,
         review,

@@ -225,7 +225,3 @@ def reopen(issue_id: int):
     else:
         flash("The issue is a draft again and will not be sent until it is approved.", "success")
     return redirect(url_for("issues.show", issue_id=issue_id), 303)
-
-
-# The composition's edits and its previews register their views on `bp` too (imported last: they import it).
-from aggregator.web import issue_editing, issue_preview  # noqa: E402, F401
