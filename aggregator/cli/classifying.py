@@ -10,7 +10,7 @@ import typer
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console
+from aggregator.cli.base import app, app_ctx, console
 
 classify_app = typer.Typer(help="Label resources by audience and theme; evaluate and retrain the classifier.")
 dedupe_app = typer.Typer(help="Merge the same resource listed by several sources; evaluate the matching.")

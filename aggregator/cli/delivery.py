@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console
+from aggregator.cli.base import app, app_ctx, console
 from aggregator.digest.errors import SendStateError
 
 issue_app = typer.Typer(help="The month's digest: check its links, preview a copy, send it.", no_args_is_help=True)

@@ -12,7 +12,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console, err_console, open_database
+from aggregator.cli.base import app, app_ctx, console, err_console, open_database
 
 OFFLINE_LINE = (
     "No source could be reached over the network: this machine seems to be offline. "

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from aggregator.cli import app, app_ctx, console
+from aggregator.cli.base import app, app_ctx, console
 
 inspect_app = typer.Typer(
     help="Show what the pipeline reads from saved material, without a database.", no_args_is_help=True

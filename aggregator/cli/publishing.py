@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from aggregator.cli import app, app_ctx, console, err_console
+from aggregator.cli.base import app, app_ctx, console, err_console
 
 feeds_app = typer.Typer(help="The public feeds (RSS 2.0, Atom, JSON Feed) of approved resources.", no_args_is_help=True)
 archive_app = typer.Typer(help="The public archive of sent issues.", no_args_is_help=True)

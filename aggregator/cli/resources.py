@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, app_ctx, console
+from aggregator.cli.base import app, app_ctx, console
 
 resources_app = typer.Typer(help="Look at stored resources, split wrong merges, export events.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)

@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console, open_database
+from aggregator.cli.base import app, app_ctx, console, open_database
 
 enqueue_app = typer.Typer(
     help="Put fetch and send jobs on the queue for `aggregator worker` (scale mode), "

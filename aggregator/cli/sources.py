@@ -14,7 +14,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console, err_console
+from aggregator.cli.base import app, app_ctx, console, err_console
 
 sources_app = typer.Typer(help="Check, inspect, import and export the sources in sources.yaml.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")

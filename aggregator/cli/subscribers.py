@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from aggregator.cli import app, app_ctx, console, err_console
+from aggregator.cli.base import app, app_ctx, console, err_console
 from aggregator.errors import ConfigError
 from aggregator.model import SubscriberStatus
 

@@ -11,7 +11,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from aggregator.settings import Settings
 
-from aggregator.cli import app, app_ctx, console, open_database
+from aggregator.cli.base import app, app_ctx, console, open_database
 
 users_app = typer.Typer(help="Editor and admin accounts of the web app.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
