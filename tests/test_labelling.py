@@ -13,6 +13,7 @@ from aggregator.config.sources import Hints
 from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.schema import label_corrections, labels, resources
 from aggregator.model import RawEntry
+from aggregator.review.queue import load_card
 from tests.support.resources import NOW, source, store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,14 @@ def test_labels_carry_reasons_and_off_topic_is_flagged(engine, classifier):
     assert ("audience", "frontline-staff") in found  # the partner's tag, mapped
     with engine.connect() as conn:
         flags = dict(conn.execute(select(resources.c.title, resources.c.off_topic)).all())
+        why = dict(conn.execute(select(resources.c.title, resources.c.relevance)).all())
+        car_park = conn.execute(select(resources.c.id).where(resources.c.title.startswith("Car park"))).scalar_one()
+        card = load_card(conn, car_park)
     assert flags["Car park closure on Saturday"] is True
+    # the deciding signal is kept, and the editor's card says it beside "probably off-topic"
+    assert why["Car park closure on Saturday"].startswith("not about health and care")
+    assert why["Schwartz Rounds: reflective practice for ward teams"]  # on topic: its deciding signal too
+    assert card is not None and card.relevance == why["Car park closure on Saturday"]
     # nothing changed since: nothing to classify again
     assert classify_resources(engine, classifier, HINTS, NOW).classified == 0
 

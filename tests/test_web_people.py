@@ -320,8 +320,12 @@ def test_a_reader_suggests_a_page_and_it_waits_labelled_in_the_queue(site):
     assert "Suggested by a reader: <q>Lovely seminars</q>" in queue
     # the default queue (probably off-topic pages hidden) still shows it: a person judged it on topic
     with engine.begin() as conn:
-        conn.execute(update(resources).where(resources.c.id == row.id).values(off_topic=True))
+        why = "not about health and care: relevance model p(off-topic)=0.91"
+        conn.execute(update(resources).where(resources.c.id == row.id).values(off_topic=True, relevance=why))
     assert f'id="r-{row.id}"' in editor.get("/editor/").get_data(as_text=True)
+    # and the card says why the classifier thought it off-topic
+    page = editor.get(f"/editor/resources/{row.id}").get_data(as_text=True)
+    assert 'probably off-topic</span> <span class="relevance">(relevance model p(off-topic)=0.91)</span>' in page
     suggest(client, SEMINARS)  # the same page again: nothing new
     assert len(stored_suggestions(engine)) == 1
 

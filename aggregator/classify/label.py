@@ -131,6 +131,7 @@ def write_classifications(conn: Connection, results: Sequence[tuple[int, Classif
                 "off_topic": result.off_topic,
                 "classified_at": now,
                 "certainty": round(min(best.values()), 4),
+                "relevance": result.relevance.detail if result.relevance else None,
             }
         )
     if rows:
@@ -139,7 +140,10 @@ def write_classifications(conn: Connection, results: Sequence[tuple[int, Classif
         update(resources)
         .where(resources.c.id == bindparam("rid"))
         .values(
-            off_topic=bindparam("off_topic"), classified_at=bindparam("classified_at"), certainty=bindparam("certainty")
+            off_topic=bindparam("off_topic"),
+            classified_at=bindparam("classified_at"),
+            certainty=bindparam("certainty"),
+            relevance=bindparam("relevance"),
         ),
         changes,
     )

@@ -107,6 +107,7 @@ class ResourceCard:
     merges: tuple[MergeView, ...]
     certainty: float = 0.0
     splits: tuple[SplitView, ...] = ()
+    relevance: str | None = None  # why the classifier judged it (off-)topic
 
     def labels_of(self, kind: str) -> tuple[LabelView, ...]:
         return tuple(label for label in self.labels if label.kind == kind)
@@ -134,6 +135,7 @@ _CARD_COLUMNS = (
     resources.c.created_at,
     resources.c.featured,
     resources.c.off_topic,
+    resources.c.relevance,
     resources.c.proposed_title,
     resources.c.rejection_reason,
     resources.c.event_start,
@@ -266,6 +268,7 @@ def _cards(conn: Connection, rows) -> tuple[ResourceCard, ...]:
             merges=tuple(merges_of[r.id]),
             certainty=r.certainty,
             splits=tuple(splits_of[r.id]),
+            relevance=r.relevance,
         )
         for r in rows
     )

@@ -106,6 +106,9 @@ resources = Table(
         server_default="0",
         comment="how sure the labels are: the lower of the best theme's and best audience's confidence (0: none)",
     ),
+    Column(
+        "relevance", Text, comment="why the classifier judged it about health and care or not (the deciding signal)"
+    ),
     Column("merged_into_id", Integer, ForeignKey("resources.id"), comment="set while merged into another resource"),
     Column("proposed_title", Text, comment="a new source's title for a resource editors already decided on"),
     Column("featured", Boolean, nullable=False, default=False, server_default=false()),
