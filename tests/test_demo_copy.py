@@ -133,3 +133,16 @@ def test_no_tracking_parameters_source_ids_or_feed_names_reach_the_reader(sent):
             assert f"Also listed on {config.id}" not in body and f", {config.id}" not in body
         assert "[…]" not in body and "Continue reading" not in body
     assert "Read more:" not in text  # the partner's tail; the mail's own "Read more" link has no colon
+
+
+def test_the_demo_finds_the_repository_taxonomy_from_any_folder(tmp_path, monkeypatch):
+    """`aggregator demo` started outside the checkout stopped with "taxonomy.yaml: file not found"."""
+    from aggregator.settings import Settings
+
+    monkeypatch.chdir(tmp_path)  # no taxonomy.yaml here: the default path is relative to the folder
+    settings = demo_settings(Settings(_env_file=None, data_dir=tmp_path / "var"), sites_root())
+    assert settings.taxonomy_file == sites_root().parents[1] / "taxonomy.yaml"
+    assert load_taxonomy(settings.taxonomy_file).themes
+    own = tmp_path / "taxonomy.yaml"
+    own.write_text(settings.taxonomy_file.read_text(encoding="utf-8"), encoding="utf-8")
+    assert demo_settings(Settings(_env_file=None, taxonomy_file=own), sites_root()).taxonomy_file == own

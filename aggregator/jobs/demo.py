@@ -271,13 +271,17 @@ class RewritingTransport(httpx.BaseTransport):
 
 
 def demo_settings(settings: Settings, root: Path) -> Settings:
-    """`settings` made fit for the local fixture server: loopback allowed, short per-host delay, repo sources.yaml."""
+    """`settings` made fit for the local fixture server: loopback allowed, short per-host delay, repo sources.yaml,
+    and the repo's taxonomy.yaml unless the configured one exists (so the demo runs from any folder)."""
     sources_file = root.parents[1] / "sources.yaml"
+    taxonomy_file = root.parents[1] / "taxonomy.yaml"
+    keep_taxonomy = settings.taxonomy_file.is_file() or not taxonomy_file.is_file()
     return settings.model_copy(
         update={
             "allow_private_addresses": True,  # the fixture server is on 127.0.0.1
             "fetch": settings.fetch.model_copy(update={"per_host_delay": min(settings.fetch.per_host_delay, 0.1)}),
             "sources_file": sources_file if sources_file.is_file() else settings.sources_file,
+            "taxonomy_file": settings.taxonomy_file if keep_taxonomy else taxonomy_file,
         }
     )
 
