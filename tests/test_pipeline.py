@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from aggregator.config.sources import parse_sources
@@ -176,3 +178,37 @@ def test_store_failure_rolls_back_only_that_source(engine, monkeypatch):
     with engine.connect() as conn:
         stored_sources = set(conn.execute(select(entries.c.source_id)).scalars())
     assert stored_sources == {"beta", "gamma"}  # alpha's half-written rows were rolled back
+
+
+def stored_resources(engine) -> list[tuple]:
+    columns = [c for c in resources.c if c.name not in ("id", "created_at", "modified_at", "merged_into_id")]
+    with engine.connect() as conn:
+        return sorted(tuple(row) for row in conn.execute(select(*columns)))
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the worker process is used only with a spare core")
+def test_entries_normalised_in_a_worker_process_are_stored_as_in_the_thread(engine, tmp_path, monkeypatch):
+    """A pass with many sources normalises in a worker process (ingest/entry_pool.py); the resources stored
+    are exactly those of a pass that normalises in its threads."""
+    import aggregator.ingest.entry_pool as entry_pool
+    from aggregator.db.engine import create_db_engine
+    from tests.support.db import fresh_database
+
+    inline = run_fetch(Settings(), SOURCES, engine, fetcher_with(), clock=lambda: NOW)
+
+    def not_here(*args):
+        raise AssertionError("normalised in this process, not in the worker")
+
+    # the worker imports its own copy of the module: only this process's function is replaced
+    monkeypatch.setattr(entry_pool, "normalize_entry", not_here)
+    with fresh_database(tmp_path / "pooled") as url:
+        pooled_engine = create_db_engine(url)
+        try:
+            pooled = run_fetch(Settings(), SOURCES, pooled_engine, fetcher_with(), clock=lambda: NOW, pool_from=1)
+            assert stored_resources(pooled_engine) == stored_resources(engine)
+        finally:
+            pooled_engine.dispose()
+    assert sorted((o.source_id, o.outcome, o.result) for o in pooled) == sorted(
+        (o.source_id, o.outcome, o.result) for o in inline
+    )
+    assert count(engine, resources) == 4

@@ -25,8 +25,8 @@ from aggregator.errors import (
 )
 from aggregator.ingest.backoff import BACKOFF_FIRST, BACKOFF_MAX, backoff_delay  # noqa: F401 (re-exported)
 from aggregator.ingest.entry_events import with_event  # noqa: F401 (re-exported)
+from aggregator.ingest.entry_pool import POOL_FROM, Normaliser, entry_normaliser, normalize_entries
 from aggregator.ingest.harvest import Fetcher, HarvestRequest, harvest_source
-from aggregator.ingest.normalize import normalize_entry
 from aggregator.ingest.recording import (  # noqa: F401 (SourceOutcome, failure_kind re-exported)
     DriftError,
     Harvested,
@@ -54,6 +54,7 @@ def run_fetch(
     on_done: Callable[[SourceOutcome], None] | None = None,
     jitter: Callable[[], float] = random.random,
     retry_now: bool = False,
+    pool_from: int = POOL_FROM,
 ) -> list[SourceOutcome]:
     """Fetch every enabled source in `configs`; one host's sources in turn, hosts in parallel.
 
@@ -62,7 +63,8 @@ def run_fetch(
     the GIL by the parsing workers (every SQLite call gives it up, and getting it back waits behind
     them), which made the whole pass as slow as one worker. `on_done` is called from the workers,
     one call at a time. `retry_now` (someone asked for these sources by name) fetches sources that are
-    backing off after failures; a site's own request to wait is still honoured.
+    backing off after failures; a site's own request to wait is still honoured. From `pool_from` due
+    sources on, the entries are normalised in a worker process (`entry_pool.py`), on another core.
     """
     enabled = [c for c in configs if c.enabled]
     with engine.begin() as conn:
@@ -87,19 +89,22 @@ def run_fetch(
         groups[urlsplit(states[config.id].url).netloc.lower()].append(config)
     done = threading.Lock()
 
-    def work(group: list[SourceConfig]) -> None:
+    def work(group: list[SourceConfig], normalise: Normaliser) -> None:
         for config in group:
-            harvested = _harvest_one(config, states[config.id], fetcher, settings, clock)
+            harvested = _harvest_one(config, states[config.id], fetcher, settings, clock, normalise)
             outcome = _store_one(engine, harvested, states[config.id], clock, jitter)
             with done:
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
 
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(settings.fetch.max_workers, len(groups) or 1)), thread_name_prefix="fetch"
-    ) as pool:
-        for future in [pool.submit(work, group) for group in groups.values()]:
+    with (
+        entry_normaliser(len(due), pool_from=pool_from) as normalise,
+        ThreadPoolExecutor(
+            max_workers=max(1, min(settings.fetch.max_workers, len(groups) or 1)), thread_name_prefix="fetch"
+        ) as pool,
+    ):
+        for future in [pool.submit(work, group, normalise) for group in groups.values()]:
             future.result()
     return outcomes
 
@@ -116,7 +121,12 @@ def _skip_reason(
 
 
 def _harvest_one(
-    config: SourceConfig, state: SourceState, fetcher: Fetcher, settings: Settings, clock: Callable[[], datetime]
+    config: SourceConfig,
+    state: SourceState,
+    fetcher: Fetcher,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    normalise: Normaliser = normalize_entries,
 ) -> Harvested:
     started = clock()
     request = HarvestRequest(
@@ -124,10 +134,7 @@ def _harvest_one(
     )
     try:
         harvest = harvest_source(request, fetcher)
-        items = tuple(
-            normalize_entry(with_event(e), config, summary_max_chars=settings.summary_max_chars)
-            for e in harvest.entries
-        )
+        items = normalise(harvest.entries, config, settings.summary_max_chars)
         return Harvested(config, started, harvest, items)
     except Exception as exc:  # recorded per source by the caller; unexpected ones are flagged as bugs
         if not isinstance(exc, AggregatorError):
