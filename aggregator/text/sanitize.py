@@ -78,25 +78,23 @@ def make_cleaner(base_url: str | None) -> nh3.Cleaner:
 
     The links are resolved by nh3 itself (ammonia's `rewrite_with_base`, WHATWG URL rules), not by a Python
     callback: a callback takes the GIL back for every link, so the fetch threads' sanitising ran one at a
-    time (and at half the speed). A Cleaner holds no per-call state: build it once (per feed) and share it.
+    time (and at half the speed). A base nh3 cannot parse (a feed's xml:base is fetched text) resolves
+    nothing, so relative links are dropped rather than the feed failing. A Cleaner holds no per-call state:
+    build it once (per feed) and share it.
     """
-    return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel="noopener noreferrer nofollow",
-        url_relative=("rewrite_with_base", base_url) if base_url and _joinable(base_url) else None,
-        strip_comments=True,
-    )
-
-
-def _joinable(base_url: str) -> bool:
-    """Whether relative links can be resolved against `base_url` (an absolute http(s) URL with a host)."""
+    options = {
+        "tags": set(ALLOWED_TAGS),
+        "attributes": {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        "url_schemes": set(URL_SCHEMES),
+        "link_rel": "noopener noreferrer nofollow",
+        "strip_comments": True,
+    }
+    if not base_url:
+        return nh3.Cleaner(**options)
     try:
-        parts = urlsplit(base_url)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+        return nh3.Cleaner(**options, url_relative=("rewrite_with_base", base_url))
+    except ValueError:  # e.g. "http://256.1.1.1/", "https://[::1": no link can be made absolute against it
+        return nh3.Cleaner(**options, url_relative="deny")
 
 
 _CLEANER = make_cleaner(None)

@@ -252,3 +252,17 @@ def test_ten_thousand_deep_nesting_is_bounded() -> None:
     text = html_to_text(deep)
     assert time.process_time() - started < 10
     assert "x" in cleaned and text == "x"
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://256.1.1.1/", "http://exa mple.com/", "https://[::1", "https://:80/", "javascript:alert(1)//"]
+)
+def test_a_base_no_link_can_be_resolved_against_drops_relative_links_and_keeps_the_rest(base_url: str) -> None:
+    """A feed's xml:base is fetched text: one the URL parser refuses must not fail the feed (the cleaner used
+    to raise ValueError for it) nor leave a relative link that points nowhere in a mail."""
+    cleaned = clean_html('<p><a href="/seminars/">Seminars</a> <a href="https://ok.example/r">Report</a></p>', base_url)
+    assert cleaned == (
+        '<p><a rel="noopener noreferrer nofollow">Seminars</a> '
+        '<a href="https://ok.example/r" rel="noopener noreferrer nofollow">Report</a></p>'
+    )
+    assert_inert(cleaned)
