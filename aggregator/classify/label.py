@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,32 +105,26 @@ def write_classifications(conn: Connection, results: Sequence[tuple[int, Classif
     rows, changes = [], []
     for resource_id, result in results:
         stands = kept.get(resource_id, {})
-        best = {"theme": 0.0, "audience": 0.0}
-        for (kind, _), confidence in stands.items():
-            if kind in best:
-                best[kind] = max(best[kind], confidence)
-        for label in result.labels:
-            if (label.kind, label.id) in stands or (label.kind, label.id) in removed.get(resource_id, ()):
-                continue
-            confidence = round(label.confidence, 4)
-            rows.append(
-                {
-                    "resource_id": resource_id,
-                    "kind": label.kind,
-                    "label_id": label.id,
-                    "confidence": confidence,
-                    "origin": "classifier",
-                    "reasons": [{"signal": r.signal, "detail": r.detail} for r in label.reasons],
-                }
-            )
-            if label.kind in best:
-                best[label.kind] = max(best[label.kind], confidence)
+        added = [
+            {
+                "resource_id": resource_id,
+                "kind": label.kind,
+                "label_id": label.id,
+                "confidence": round(label.confidence, 4),
+                "origin": "classifier",
+                "reasons": [{"signal": r.signal, "detail": r.detail} for r in label.reasons],
+            }
+            for label in result.labels
+            if (label.kind, label.id) not in stands and (label.kind, label.id) not in removed.get(resource_id, ())
+        ]
+        rows += added
+        confidences = [(kind, c) for (kind, _), c in stands.items()] + [(r["kind"], r["confidence"]) for r in added]
         changes.append(
             {
                 "rid": resource_id,
                 "off_topic": result.off_topic,
                 "classified_at": now,
-                "certainty": round(min(best.values()), 4),
+                "certainty": certainty_of(confidences),
                 "relevance": result.relevance.detail if result.relevance else None,
             }
         )
@@ -152,16 +146,20 @@ def write_classifications(conn: Connection, results: Sequence[tuple[int, Classif
 def refresh_certainty(conn: Connection, resource_id: int) -> float:
     """Store how sure the resource's labels are: the lower of its best theme's and best audience's
     confidence (an editor's label is 1.0; a kind with no label, 0). The queue's "least sure first" reads it."""
-    best = {"theme": 0.0, "audience": 0.0}
-    for row in conn.execute(
-        select(labels.c.kind, labels.c.confidence).where(
-            labels.c.resource_id == resource_id, labels.c.kind.in_(tuple(best))
-        )
-    ):
-        best[row.kind] = max(best[row.kind], row.confidence)
-    certainty = round(min(best.values()), 4)
+    stored = conn.execute(select(labels.c.kind, labels.c.confidence).where(labels.c.resource_id == resource_id))
+    certainty = certainty_of(stored)
     conn.execute(update(resources).where(resources.c.id == resource_id).values(certainty=certainty))
     return certainty
+
+
+def certainty_of(confidences: Iterable[tuple[str, float]]) -> float:
+    """The lower of the best theme's and the best audience's confidence among (kind, confidence) pairs; a kind
+    with no label counts 0."""
+    best = {"theme": 0.0, "audience": 0.0}
+    for kind, confidence in confidences:
+        if kind in best:
+            best[kind] = max(best[kind], confidence)
+    return round(min(best.values()), 4)
 
 
 def label_resources(

@@ -70,7 +70,8 @@ def make_queue_scheduler(
     clock: Callable[[], datetime] = utcnow,
 ) -> BackgroundScheduler:
     """A scheduler (not started: `jobs.stopping.run_until_stopped` runs it): look for due sources every
-    minute, prepare the draft on its day (and once at start, to catch up). Hold aggregator.jobs.schedule.scheduler_lock while it runs."""
+    minute, prepare the draft on its day (and once at start, to catch up). Hold
+    aggregator.jobs.schedule.scheduler_lock while it runs."""
     scheduler = BackgroundScheduler(
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     )
