@@ -34,14 +34,6 @@ class Normalised:
 
 
 @dataclass(frozen=True, slots=True)
-class Token:
-    """One word of a text: as written (lower-cased) and its Snowball stem."""
-
-    word: str
-    stem: str
-
-
-@dataclass(frozen=True, slots=True)
 class PhraseMatch:
     """A taxonomy phrase found in a text."""
 
@@ -93,11 +85,6 @@ class PhraseMatcher:
     def _stem(self, word: str) -> str:
         stem = self._stems[word] = self._stemmer.stemWord(word)
         return stem
-
-    def tokenize(self, text: str) -> tuple[Token, ...]:
-        """Lower-cased words with their stems ("Schwartz Rounds" -> schwartz/schwartz, rounds/round)."""
-        norm = self.normalise(text)
-        return tuple(Token(w, s) for w, s in zip(norm.words, norm.stems))
 
     def find(self, text: str) -> tuple[PhraseMatch, ...]:
         """Every phrase in `text` (see `find_in`)."""
