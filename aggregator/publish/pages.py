@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from sqlalchemy import Engine, select
 
@@ -35,9 +36,17 @@ from aggregator.publish.cache import RenderCache, Spawn, StampedCache
 from aggregator.publish.feeds.build import BUILT_MARKER, feed_listings, render_index, render_opml
 from aggregator.publish.feeds.calendar import event_ics, upcoming_calendar
 from aggregator.publish.feeds.model import FORMATS, Feed, FeedKey
-from aggregator.publish.feeds.query import FeedContext, load_context, load_feed, newest_change
+from aggregator.publish.feeds.query import Changes, FeedContext, load_context, load_feed, newest_change
 from aggregator.publish.feeds.render import feed_version, render_feed
 from aggregator.settings import Settings
+
+
+class PageStamp(NamedTuple):
+    """A public page is current while this is unchanged."""
+
+    names: Hashable  # taxonomy.yaml's and sources.yaml's modification times
+    built: int | None  # the feeds' `.built` marker's modification time
+    changed: Changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +81,13 @@ class PublicPages:
             found = self._names = (stamp, load_context(self.settings))
         return found[1]
 
-    def stamp(self) -> tuple[Hashable, ...]:
+    def stamp(self) -> PageStamp:
         """What the public pages depend on: the names, the last feeds build, the newest decision, edit and sent issue."""
         with self.engine.connect() as conn:
             changed = newest_change(conn)
         self.names()
         names_stamp = self._names[0] if self._names else None
-        return (names_stamp, _mtime(self.settings.feeds_dir / BUILT_MARKER), changed)
+        return PageStamp(names_stamp, _mtime(self.settings.feeds_dir / BUILT_MARKER), changed)
 
     def feeds_index(self) -> bytes:
         return self.stamped.get("index", self.stamp(), lambda: render_index(*self._listings()).encode("utf-8"))
@@ -96,7 +105,7 @@ class PublicPages:
         """The feed and its Last-Modified: a resource leaving the feed (rejected) changes its ids but not its
         newest date, so the newest decision anywhere keeps Last-Modified moving for If-Modified-Since."""
         stamp = self.stamp()
-        decided = stamp[2][0]
+        decided = stamp.changed.decided
 
         def build() -> ServedFeed:
             with self.engine.connect() as conn:

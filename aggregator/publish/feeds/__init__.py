@@ -20,7 +20,6 @@ _EXPORTS = {
     "FeedContext": "aggregator.publish.feeds.query",
     "load_context": "aggregator.publish.feeds.query",
     "load_feed": "aggregator.publish.feeds.query",
-    "newest_decision": "aggregator.publish.feeds.query",
     "feed_version": "aggregator.publish.feeds.render",
     "render_atom": "aggregator.publish.feeds.render",
     "render_feed": "aggregator.publish.feeds.render",

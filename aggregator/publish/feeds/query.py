@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from types import MappingProxyType
+from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
@@ -129,15 +130,18 @@ def load_feed(conn: Connection, key: FeedKey, context: FeedContext) -> Feed:
     )
 
 
-def newest_decision(conn: Connection) -> datetime | None:
-    """When editors last approved, rejected or reopened anything: a resource leaving a feed changes it."""
-    return conn.execute(select(func.max(resources.c.decided_at))).scalar()
+class Changes(NamedTuple):
+    """The newest of each kind of change the public pages depend on."""
+
+    decided: datetime | None  # an editor approved, rejected or reopened something: a resource left a feed
+    modified: datetime | None  # a resource was edited or fetched again
+    sent: datetime | None  # an issue was sent (or a sent one changed)
 
 
-def newest_change(conn: Connection) -> tuple[datetime | None, datetime | None, datetime | None]:
-    """The newest editors' decision, the newest change to any resource (an edit, a re-fetch) and the newest
-    change to a sent issue (one is sent): two indexed maxima and one over the issues (a row a month), cheap
-    enough to read on every request as the public pages' cache stamp."""
+def newest_change(conn: Connection) -> Changes:
+    """The newest editors' decision, the newest change to any resource and the newest change to a sent
+    issue: two indexed maxima and one over the issues (a row a month), cheap enough to read on every request
+    as the public pages' cache stamp."""
     row = conn.execute(
         select(
             select(func.max(resources.c.decided_at)).scalar_subquery(),
@@ -145,7 +149,7 @@ def newest_change(conn: Connection) -> tuple[datetime | None, datetime | None, d
             select(func.max(issues.c.updated_at)).where(issues.c.status == IssueStatus.SENT).scalar_subquery(),
         )
     ).one()
-    return row[0], row[1], row[2]
+    return Changes(*row)
 
 
 def _entry(row, context: FeedContext, categories: tuple[FeedCategory, ...], listed: Sequence[str]) -> FeedEntry:
