@@ -122,3 +122,6 @@ class Resource:
     image_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     content_hash: str = ""  # hash of the stored fields: an unchanged entry costs no write
+    # the page or platform stated the type (schema.org, a GOV.UK document type, an event date, a DOI...);
+    # False: normalising guessed it from the text, and the classifier's type model decides it at labelling
+    type_stated: bool = True

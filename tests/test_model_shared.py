@@ -16,12 +16,13 @@ from aggregator.classify import learned, trained
 from aggregator.classify.label import classify_resources, correct_label
 from aggregator.classify.pageset import examples_of, load_page_set
 from aggregator.classify.trained import model_key, shipped_examples, shipped_labelled_set, shipped_page_set
+from aggregator.classify.values import ClassifyInput
 from aggregator.cli import app
 from aggregator.config.sources import Hints
 from aggregator.config.taxonomy import load_taxonomy
 from aggregator.db.schema import labels, resources
 from aggregator.jobs.monthly import build_classifier
-from aggregator.model import RawEntry
+from aggregator.model import RawEntry, ResourceType
 from aggregator.settings import Settings
 from tests.support.resources import NOW, source, store
 
@@ -146,6 +147,7 @@ def test_aggregator_run_labels_exactly_as_classify_eval_measures(settings, engin
             for url, rid in ids.items()
         }
         off = dict(conn.execute(select(resources.c.url, resources.c.off_topic)).all())
+        types = {r.url: (r.type, r.type_stated) for r in conn.execute(select(resources))}
 
     labelled = tmp_path / "mine.jsonl"
     labelled.write_text("".join(json.dumps(p) + "\n" for p in PAGES))
@@ -160,6 +162,30 @@ def test_aggregator_run_labels_exactly_as_classify_eval_measures(settings, engin
     for example, got in zip(examples, scored):
         assert stored[example.id] == sorted((x.kind, x.id, round(x.confidence, 4)) for x in got.labels), example.id
         assert off[example.id] is got.off_topic
+        # no page stated its type: the run path stored the type model's decision, as the eval scores it
+        assert types[example.id] == (got.type.value, False), example.id
         assert got.relevance is not None and got.relevance.detail
     assert off["https://newsite.example/car-park"] is True
     assert off["https://newsite.example/kindness-ward"] is False
+
+
+def test_a_stated_type_stands_and_a_guessed_one_is_the_type_models(settings, engine, monkeypatch) -> None:
+    """A type the page stated (schema.org, a GOV.UK document type...) is kept at labelling; a type normalising
+    could only guess from the text is replaced by the classifier's, the one `classify eval` scores."""
+    count_training(monkeypatch)
+    page = PAGES[0]
+    stated = RawEntry(url=page["url"], title=page["title"], summary_html=page["text"], type_hint=ResourceType.VIDEO)
+    guessed = RawEntry(url=PAGES[2]["url"], title=PAGES[2]["title"], summary_html=PAGES[2]["text"])
+    store(engine, SRC, [stated, guessed])
+    with engine.connect() as conn:
+        before = {r.url: (r.type, r.type_stated) for r in conn.execute(select(resources))}
+    assert before[stated.url] == ("video", True)
+    assert before[guessed.url][1] is False
+    classifier = build_classifier(settings, engine, {})
+    classify_resources(engine, classifier, {}, NOW)
+    with engine.connect() as conn:
+        after = {r.url: (r.type, r.type_stated) for r in conn.execute(select(resources))}
+    assert after[stated.url] == ("video", True)
+    assert classifier.model is not None and classifier.model.types is not None
+    item = ClassifyInput(title=guessed.title, summary=PAGES[2]["text"], url=guessed.url)
+    assert after[guessed.url] == (classifier.classify(item).type.value, False)

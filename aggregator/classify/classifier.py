@@ -12,12 +12,13 @@ from aggregator.classify.features import FeatureColumns
 from aggregator.classify.learned import LearnedModel
 from aggregator.classify.ranking import Ranking, rank_labels
 from aggregator.classify.rules import Evidence, ReadInput, Rules, RuleWeights
+from aggregator.classify.typemodel import decide_type
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
-from aggregator.ingest.resource_types import infer_type
+from aggregator.model import ResourceType
 
 if TYPE_CHECKING:
-    import numpy as np
+    from scipy.sparse import csr_matrix
 
 MAX_LABELS = 3  # of each kind, as the labelling guide gives
 # Rows labelled together: enough that numpy's per-call cost is spread thin, few enough that a large batch's
@@ -66,33 +67,49 @@ class Classifier:
         reads = [self.rules.read(item) for item in items]
         evidence = [self.rules.collect_evidence(item, read) for item, read in zip(items, reads)]
         if self.model is None or not items:
-            return [self._by_rules(item, found) for item, found in zip(items, evidence)]
-        ranking = rank_labels(self.taxonomy, self.model, self._probabilities(items, reads, evidence), evidence)
-        return [self._by_model(i, e, n, ranking) for n, (i, e) in enumerate(zip(items, evidence))]
+            return [self._by_rules(item, found, decide_type(item, None)) for item, found in zip(items, evidence)]
+        matrix = self._matrix(items, reads, evidence)
+        ranking = rank_labels(self.taxonomy, self.model, self.model.probabilities_of(matrix), evidence)
+        guesses = self._type_guesses(items, matrix)
+        return [
+            self._by_model(i, e, n, ranking, decide_type(i, guesses[n]))
+            for n, (i, e) in enumerate(zip(items, evidence))
+        ]
 
     def predict(self, item: ClassifyInput) -> dict[str, float]:
         """The model's probability of every target for one resource (empty without a model)."""
         if self.model is None:
             return {}
         read = self.rules.read(item)
-        row = self._probabilities((item,), (read,), (self.rules.collect_evidence(item, read),))[0]
+        matrix = self._matrix((item,), (read,), (self.rules.collect_evidence(item, read),))
+        row = self.model.probabilities_of(matrix)[0]
         return {target: float(p) for target, p in zip(self.model.targets, row)}
 
-    def _probabilities(
+    def _matrix(
         self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], evidence: Sequence[Sequence[Evidence]]
-    ) -> np.ndarray:
-        """The model's (items, targets) probabilities: the batch's features in one matrix, one product."""
+    ) -> csr_matrix:
+        """The batch's features in one matrix (the label model's and the type model's input)."""
         assert self.model is not None
         if self._features is None:  # built on first use: numpy loads only when the model labels
             self._features = FeatureColumns(self.model.vocabulary)
-        return self.model.probabilities_of(self._features.matrix(items, reads, evidence))
+        return self._features.matrix(items, reads, evidence)
+
+    def _type_guesses(self, items: Sequence[ClassifyInput], matrix: csr_matrix) -> Sequence[ResourceType | None]:
+        """The type model's guess for each item none is stated for (None where one is, or with no type model)."""
+        assert self.model is not None
+        guessing = [n for n, item in enumerate(items) if not item.type_hint]
+        if self.model.types is None or not guessing:
+            return [None] * len(items)
+        guesses: list[ResourceType | None] = [None] * len(items)
+        for n, kind in zip(guessing, self.model.types.predict(matrix[guessing], [items[n] for n in guessing])):
+            guesses[n] = kind
+        return guesses
 
     # --- with the model -------------------------------------------------------------------------------
 
     def _by_model(
-        self, item: ClassifyInput, evidence: tuple[Evidence, ...], n: int, ranking: Ranking
+        self, item: ClassifyInput, evidence: tuple[Evidence, ...], n: int, ranking: Ranking, kind_of_type: ResourceType
     ) -> Classification:
-        kind_of_type = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
         row = ranking.probabilities[n]
         relevance, off_topic = self._relevance(evidence, row[ranking.off_topic], ranking.off_topic_threshold)
         if off_topic:
@@ -135,7 +152,9 @@ class Classifier:
 
     # --- rules only (a model could not be trained or read) ------------------------------------------------
 
-    def _by_rules(self, item: ClassifyInput, evidence: tuple[Evidence, ...]) -> Classification:
+    def _by_rules(
+        self, item: ClassifyInput, evidence: tuple[Evidence, ...], kind_of_type: ResourceType
+    ) -> Classification:
         by_label = _group(evidence)
         labels = []
         for kind in KINDS:
@@ -147,7 +166,6 @@ class Classifier:
                     miss *= 1.0 - e.weight
                 if found and 1.0 - miss >= threshold:
                     labels.append(_label(kind, label_id, 1.0 - miss, found, None))
-        kind_of_type = infer_type(item.title, item.summary, item.type_hint, item.url, item.tags)
         if not any(label.kind == "theme" for label in labels):
             relevance = Reason("rules", "not about health and care: no theme's signals reached its threshold")
             return Classification((), True, kind_of_type, relevance)

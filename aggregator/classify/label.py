@@ -19,6 +19,17 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
+# what the classifier reads of a stored resource (with its entries' tags and sources, `_inputs`)
+_READ = (
+    resources.c.id,
+    resources.c.title,
+    resources.c.summary,
+    resources.c.type,
+    resources.c.type_stated,
+    resources.c.url,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LabelReport:
     """What a classification pass did."""
@@ -31,7 +42,7 @@ def classify_resources(
     engine: Engine, classifier: Classifier, hints: Mapping[str, Hints], now: datetime, *, everything: bool = False
 ) -> LabelReport:
     """Label pending resources not classified since they last changed (or every live one)."""
-    query = select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type, resources.c.url)
+    query = select(*_READ)
     query = query.where(resources.c.status != "merged")
     if not everything:
         query = query.where(
@@ -75,7 +86,7 @@ def _inputs(conn: Connection, rows: Sequence, hints: Mapping[str, Hints]) -> dic
             source_id=source_ids[0] if source_ids else None,
             hints_audiences=tuple(dict.fromkeys(a for h in merged for a in h.audiences)),
             hints_themes=tuple(dict.fromkeys(t for h in merged for t in h.themes)),
-            type_hint=row.type,
+            type_hint=row.type if row.type_stated else None,  # a guessed type: the classifier decides it
             url=row.url,
         )
     return inputs
@@ -126,6 +137,7 @@ def write_classifications(conn: Connection, results: Sequence[tuple[int, Classif
                 "classified_at": now,
                 "certainty": certainty_of(confidences),
                 "relevance": result.relevance.detail if result.relevance else None,
+                "type": result.type.value,  # the stated type as it was, or the type model's decision
             }
         )
     if rows:
@@ -138,6 +150,7 @@ def write_classifications(conn: Connection, results: Sequence[tuple[int, Classif
             classified_at=bindparam("classified_at"),
             certainty=bindparam("certainty"),
             relevance=bindparam("relevance"),
+            type=bindparam("type"),
         ),
         changes,
     )
@@ -166,11 +179,7 @@ def label_resources(
     conn: Connection, resource_ids: Sequence[int], classifier: Classifier, hints: Mapping[str, Hints], now: datetime
 ) -> None:
     """Classify these resources now (a resource split off a merge, whose entries changed), in `conn`'s transaction."""
-    rows = conn.execute(
-        select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type, resources.c.url)
-        .where(resources.c.id.in_(list(resource_ids)))
-        .order_by(resources.c.id)
-    ).all()
+    rows = conn.execute(select(*_READ).where(resources.c.id.in_(list(resource_ids))).order_by(resources.c.id)).all()
     if not rows:
         return
     inputs = _inputs(conn, rows, hints)
@@ -215,11 +224,7 @@ def corrected_examples(engine: Engine, hints: Mapping[str, Hints], *, weight: fl
         ids = sorted(set(conn.execute(select(label_corrections.c.resource_id)).scalars()))
         if not ids:
             return []
-        rows = conn.execute(
-            select(resources.c.id, resources.c.title, resources.c.summary, resources.c.type, resources.c.url).where(
-                resources.c.id.in_(ids)
-            )
-        ).all()
+        rows = conn.execute(select(*_READ).where(resources.c.id.in_(ids))).all()
         inputs = _inputs(conn, rows, hints)
         current: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"audience": [], "theme": []})
         for label in conn.execute(

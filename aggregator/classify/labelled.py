@@ -28,7 +28,7 @@ class LabelledExample:
     site: str | None = None  # what grouped cross-validation keeps on one side: a page set's site, else the source
 
     def as_training(self, weight: float = 1.0) -> TrainingExample:
-        return TrainingExample(self.input, self.audiences, self.themes, weight, self.site)
+        return TrainingExample(self.input, self.audiences, self.themes, weight, self.site, self.type)
 
 
 class _Strict(BaseModel):

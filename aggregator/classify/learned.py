@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from aggregator.classify.features import Vocabulary, feature_tokens
 from aggregator.classify.rules import Rules
+from aggregator.classify.typemodel import TypeModel, train_type_model
 from aggregator.classify.values import ClassifyInput, TrainingExample
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import AggregatorError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # numpy, scipy and scikit-learn load when a model is trained 
     from scipy.sparse import csr_matrix
 
 OFF_TOPIC = "off-topic"  # a target of its own: the relevance decision ("about health and care?")
-_FORMAT = 2
+_FORMAT = 3
 _GRID = tuple(round(0.1 + 0.025 * n, 3) for n in range(33))  # thresholds tried: 0.1 .. 0.9
 
 
@@ -43,6 +44,7 @@ class LearnedModel:
     bias: np.ndarray  # (targets,)
     thresholds: np.ndarray  # (targets,): chosen on grouped cross-validation of the training examples
     trained_on: int
+    types: TypeModel | None = None  # the type when the page does not state it (`typemodel.py`)
 
     def probabilities(self, documents: Sequence[Sequence[str]]) -> np.ndarray:
         """(documents, targets) probabilities for feature-token lists (`features.feature_tokens`)."""
@@ -87,7 +89,9 @@ def train_model(
     weights = np.array([e.weight for e in examples], dtype=float)
     thresholds = _choose_thresholds(documents, gold, weights, [_group(e, n) for n, e in enumerate(examples)], c, folds)
     vocabulary, coef, bias = _fit(documents, gold, weights, c)
-    return LearnedModel(targets, vocabulary, coef, bias, thresholds, len(examples))
+    inputs = [e.input for e in examples]
+    types = train_type_model(vocabulary.transform(documents), inputs, [e.type for e in examples])
+    return LearnedModel(targets, vocabulary, coef, bias, thresholds, len(examples), types)
 
 
 def _has(example: TrainingExample, target: str) -> bool:

@@ -64,12 +64,14 @@ class TrainingExample:
     themes: tuple[str, ...]
     weight: float = 1.0  # editors' corrections can count for more than the labelled set
     site: str | None = None  # threshold choice keeps a site's examples on one side (default: the url's host)
+    type: ResourceType | None = None  # the labelled type (None: unknown, as in editors' label corrections)
 
 
 def input_from_resource(resource: Resource, hints: Hints = Hints()) -> ClassifyInput:
     """What the classifier sees of a stored resource, with its source's hints from sources.yaml.
 
-    The resource's type was settled at normalising, so it is passed on as the type hint."""
+    A type its page or platform stated at normalising is passed on as the type hint; a guessed one is not,
+    so the classifier decides it (as `aggregator run` labels stored resources)."""
     return ClassifyInput(
         title=resource.title,
         summary=resource.summary,
@@ -77,6 +79,6 @@ def input_from_resource(resource: Resource, hints: Hints = Hints()) -> ClassifyI
         source_id=resource.source_id,
         hints_audiences=hints.audiences,
         hints_themes=hints.themes,
-        type_hint=resource.type.value,
+        type_hint=resource.type.value if resource.type_stated else None,
         url=resource.url,
     )

@@ -96,6 +96,7 @@ RESOURCE_COLUMNS = (
     "event_location",
     "event_online",
     "registration_url",
+    "type_stated",
 )
 ENTRY_COLUMNS = (
     "url",
@@ -137,6 +138,7 @@ def _resource_row(item: Resource) -> tuple:
         event.location,
         event.online,
         event.registration_url,
+        item.type_stated,
     )
 
 

@@ -130,15 +130,9 @@ def infer_type(
         return ResourceType(type_hint)
     # A crawled page's text runs on into menus and related links: only its opening describes the resource.
     title, summary, url = title.lower(), summary[:SUMMARY_WINDOW].lower(), url or ""
-    host = _host(url)
-    if host and any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS):
-        return T.VIDEO
-    for tag in tags:
-        if tag.strip().casefold() in _TAG_TYPES:
-            return _TAG_TYPES[tag.strip().casefold()]
-    # A DOI match contains "10." whatever its prefix.
-    if host == "doi.org" or ("10." in summary and _DOI.search(summary)) or ("10." in url and _DOI.search(url)):
-        return T.RESEARCH
+    named = _named_type(summary, url, tags)
+    if named is not None:
+        return named
     if _VACANCY.search(f"{title}\n{summary}"):
         return T.NEWS
     section = type_from_path(url)
@@ -157,6 +151,31 @@ def infer_type(
                 if cue.search(text):
                     return kind
     return default
+
+
+def structural_type(summary: str, url: str | None, tags: Sequence[str] = ()) -> ResourceType | None:
+    """The type the resource's address or partner tags name, before any text cue: a video host, a partner tag
+    naming a type, a DOI, or a site section other than news (/events/, /case-studies/); None otherwise."""
+    url = url or ""
+    named = _named_type(summary[:SUMMARY_WINDOW].lower(), url, tags)
+    if named is not None:
+        return named
+    section = type_from_path(url)
+    return section if section is not T.NEWS else None
+
+
+def _named_type(summary: str, url: str, tags: Sequence[str]) -> ResourceType | None:
+    # `summary`: its opening, lower-cased
+    host = _host(url)
+    if host and any(host == h or host.endswith("." + h) for h in _VIDEO_HOSTS):
+        return T.VIDEO
+    for tag in tags:
+        if tag.strip().casefold() in _TAG_TYPES:
+            return _TAG_TYPES[tag.strip().casefold()]
+    # A DOI match contains "10." whatever its prefix.
+    if host == "doi.org" or ("10." in summary and _DOI.search(summary)) or ("10." in url and _DOI.search(url)):
+        return T.RESEARCH
+    return None
 
 
 def type_from_path(url: str) -> ResourceType | None:
@@ -214,12 +233,12 @@ def _is_write_up(text: str) -> bool:
     return bool(_WRITE_UP.search(text))
 
 
-def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | None = None) -> ResourceType:
-    """`infer_type` for a RawEntry (`summary`: its plain text, when the caller already has it).
+def stated_entry_type(entry: RawEntry, source: SourceConfig) -> ResourceType | None:
+    """What the platform, the page or the source says an entry is, or None when only its text can tell.
 
-    Precedence: what the platform or page says it is (schema.org, og:type, citation_*, an embed: `type_hint`),
-    an event date, the source's type hint, an audio or video enclosure, a DOI, then the URL and text cues;
-    a PDF (the entry's link or a feed's enclosure) with no cue is a report, anything else news."""
+    Precedence: the page's or platform's statement (schema.org, og:type, citation_*, an embed, a GOV.UK
+    document type: `type_hint`), an event date, the source's type hint, an audio or video enclosure, a DOI,
+    then a PDF (the entry's link or a feed's enclosure): a document, so a report."""
     if entry.type_hint is not None:
         return entry.type_hint
     if entry.event is not None and entry.event.start is not None and not is_vacancy(entry.title):
@@ -230,7 +249,21 @@ def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | No
         return T.VIDEO
     if entry.doi:
         return T.RESEARCH
+    return None
+
+
+def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | None = None) -> ResourceType:
+    """`infer_type` for a RawEntry (`summary`: its plain text, when the caller already has it): what
+    `stated_entry_type` finds, else the URL and text cues; a PDF with no cue is a report, anything else news."""
+    stated = stated_entry_type(entry, source)
+    if stated is not None:
+        return stated
     if summary is None:
         summary = html_to_text(entry.summary_html or entry.content_html or "")
-    is_pdf = "pdf_url" in entry.extra or _path(entry.url).endswith(".pdf")
-    return infer_type(entry.title, summary, None, entry.url, entry.tags, default=T.REPORT if is_pdf else T.NEWS)
+    default = T.REPORT if is_pdf_entry(entry) else T.NEWS
+    return infer_type(entry.title, summary, None, entry.url, entry.tags, default=default)
+
+
+def is_pdf_entry(entry: RawEntry) -> bool:
+    """The entry is a PDF document (its link, or a feed enclosure)."""
+    return "pdf_url" in entry.extra or _path(entry.url).endswith(".pdf")

@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import false, true
 
 from aggregator.db.schema.base import UTCDateTime, metadata
 
@@ -108,6 +108,14 @@ resources = Table(
     ),
     Column(
         "relevance", Text, comment="why the classifier judged it about health and care or not (the deciding signal)"
+    ),
+    Column(
+        "type_stated",
+        Boolean,
+        nullable=False,
+        default=True,
+        server_default=true(),
+        comment="the type was stated by the page or platform (false: guessed, the classifier decides)",
     ),
     Column("merged_into_id", Integer, ForeignKey("resources.id"), comment="set while merged into another resource"),
     Column("proposed_title", Text, comment="a new source's title for a resource editors already decided on"),
