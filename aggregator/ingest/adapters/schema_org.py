@@ -57,6 +57,24 @@ _TYPE_HINTS = {
     "Report": ResourceType.REPORT,
     "VideoObject": ResourceType.VIDEO,
     "NewsArticle": ResourceType.NEWS,
+    # NewsArticle's subtypes
+    **dict.fromkeys(
+        (
+            "AnalysisNewsArticle",
+            "AskPublicNewsArticle",
+            "BackgroundNewsArticle",
+            "OpinionNewsArticle",
+            "ReportageNewsArticle",
+            "ReviewNewsArticle",
+        ),
+        ResourceType.NEWS,
+    ),
+    # software is a tool to use, as a toolkit is
+    **dict.fromkeys(
+        ("SoftwareApplication", "WebApplication", "MobileApplication", "SoftwareSourceCode"), ResourceType.TOOLKIT
+    ),
+    "LearningResource": ResourceType.TOOLKIT,
+    **dict.fromkeys(("Episode", "RadioEpisode", "TVEpisode"), ResourceType.VIDEO),
     "GovernmentService": ResourceType.POLICY,
     "Legislation": ResourceType.POLICY,
     "LegislationObject": ResourceType.POLICY,
