@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aggregator.classify.pagetypes import load_type_set
+from aggregator.classify.pagetypes import TypedPageRecord, load_type_set, score_page_types
+from aggregator.classify.values import Classification, ClassifyInput
 from aggregator.cli import app
 from aggregator.errors import ConfigError
 from aggregator.model import ResourceType
@@ -51,6 +52,30 @@ def test_a_bad_line_is_refused_naming_it(tmp_path: Path, line: str, problem: str
     with pytest.raises(ConfigError, match=problem) as caught:
         load_type_set(path)
     assert caught.value.line == 2
+
+
+class Always:
+    """A classifier that gives the type hint when there is one, else `kind`."""
+
+    def __init__(self, kind: ResourceType) -> None:
+        self.kind = kind
+
+    def classify(self, item: ClassifyInput) -> Classification:
+        return Classification((), False, ResourceType(item.type_hint) if item.type_hint else self.kind)
+
+
+def test_scores_count_the_hint_alone_and_list_the_misses(tmp_path: Path) -> None:
+    (tmp_path / "video.html").write_text('<html><head><meta property="og:type" content="video.other"></head></html>')
+    (tmp_path / "post.html").write_text("<html><head><title>A post</title></head><body><p>Hi.</p></body></html>")
+    records = [
+        TypedPageRecord(file="video.html", url="https://a.example/v", type=ResourceType.VIDEO, reason="x"),
+        TypedPageRecord(file="post.html", url="https://a.example/p", type=ResourceType.REPORT, reason="x"),
+    ]
+    scores = score_page_types(records, tmp_path, Always(ResourceType.NEWS))
+    assert (scores.accuracy, len(scores.hinted), scores.hint_accuracy) == (0.5, 1, 1.0)
+    assert scores.confusion() == [(ResourceType.REPORT, ResourceType.NEWS, 1)]
+    with pytest.raises(ConfigError, match="no such page"):
+        score_page_types(records, tmp_path / "elsewhere", Always(ResourceType.NEWS))
 
 
 def test_the_floor_only_rises() -> None:

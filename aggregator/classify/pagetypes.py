@@ -118,7 +118,13 @@ def score_page_types(records: Sequence[TypedPageRecord], html_dir: Path, classif
 
     results = []
     for record in records:
-        meta = extract_metadata((html_dir / record.file).read_bytes(), record.url)
+        path = html_dir / record.file
+        if not path.is_file():
+            raise ConfigError(
+                f"{record.file}: no such page under {html_dir}",
+                hint="give --pages the folder the set's files are under (../shared/corpus/html)",
+            )
+        meta = extract_metadata(path.read_bytes(), record.url)
         given = classifier.classify(input_of_metadata(meta, record.url)).type
         results.append(PageTypeResult(record.file, record.url, record.type, meta.type_hint, given))
     return PageTypeScores(tuple(results))
