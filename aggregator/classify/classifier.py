@@ -12,7 +12,7 @@ from aggregator.classify.features import FeatureColumns
 from aggregator.classify.learned import LearnedModel
 from aggregator.classify.ranking import Ranking, rank_labels
 from aggregator.classify.rules import Evidence, ReadInput, Rules, RuleWeights
-from aggregator.classify.typemodel import decide_type
+from aggregator.classify.typemodel import decide_type, known_share
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
 from aggregator.model import ResourceType
@@ -70,7 +70,7 @@ class Classifier:
             return [self._by_rules(item, found, decide_type(item, None)) for item, found in zip(items, evidence)]
         matrix = self._matrix(items, reads, evidence)
         ranking = rank_labels(self.taxonomy, self.model, self.model.probabilities_of(matrix), evidence)
-        guesses = self._type_guesses(items, matrix)
+        guesses = self._type_guesses(items, reads, matrix)
         return [
             self._by_model(i, e, n, ranking, decide_type(i, guesses[n]))
             for n, (i, e) in enumerate(zip(items, evidence))
@@ -94,14 +94,19 @@ class Classifier:
             self._features = FeatureColumns(self.model.vocabulary)
         return self._features.matrix(items, reads, evidence)
 
-    def _type_guesses(self, items: Sequence[ClassifyInput], matrix: csr_matrix) -> Sequence[ResourceType | None]:
+    def _type_guesses(
+        self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], matrix: csr_matrix
+    ) -> Sequence[ResourceType | None]:
         """The type model's guess for each item none is stated for (None where one is, or with no type model)."""
         assert self.model is not None
         guessing = [n for n, item in enumerate(items) if not item.type_hint]
         if self.model.types is None or not guessing:
             return [None] * len(items)
+        vocabulary = self.model.vocabulary
+        known = [known_share((*reads[n].title.stems, *reads[n].summary.stems), vocabulary) for n in guessing]
         guesses: list[ResourceType | None] = [None] * len(items)
-        for n, kind in zip(guessing, self.model.types.predict(matrix[guessing], [items[n] for n in guessing])):
+        chosen = self.model.types.predict(matrix[guessing], [items[n] for n in guessing], known)
+        for n, kind in zip(guessing, chosen):
             guesses[n] = kind
         return guesses
 
