@@ -12,7 +12,15 @@ from aggregator.classify.features import Vocabulary
 from aggregator.classify.learned import documents_of, model_from_bytes, model_to_bytes
 from aggregator.classify.rules import Rules
 from aggregator.classify.trained import load_or_train, shipped_examples, shipped_labelled_set, shipped_page_set
-from aggregator.classify.typemodel import decide_type, train_type_model, type_tokens
+from aggregator.classify.typemodel import (
+    MIN_KNOWN,
+    SURE,
+    TypeModel,
+    stated_type,
+    text_cue,
+    train_type_model,
+    type_tokens,
+)
 from aggregator.classify.values import ClassifyInput
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.model import ResourceType as T
@@ -32,31 +40,53 @@ def taxonomy() -> Taxonomy:
 
 def test_a_stated_type_wins_over_everything() -> None:
     stated = ClassifyInput(title=WEBINAR.title, summary=WEBINAR.summary, url=WEBINAR.url, type_hint="report")
-    assert decide_type(stated, T.EVENT) is T.REPORT
+    assert stated_type(stated) is T.REPORT
 
 
-def test_what_the_address_names_comes_before_the_models_guess() -> None:
+def test_what_the_address_or_tags_name_is_taken_as_stated() -> None:
     video = ClassifyInput(title="Kindness in care", summary="", url="https://www.youtube.com/watch?v=abc")
     research = ClassifyInput(title="Burnout", summary="doi: 10.1136/bmjoq-2021-001234", url="https://x.org/a")
     section = ClassifyInput(title="Our ward", summary="", url="https://trust.nhs.uk/case-studies/our-ward/")
-    assert decide_type(video, T.NEWS) is T.VIDEO
-    assert decide_type(research, T.NEWS) is T.RESEARCH
-    assert decide_type(section, T.NEWS) is T.CASE_STUDY
+    tagged = ClassifyInput(title="Our ward", summary="", url="https://trust.nhs.uk/our-ward/", tags=("Toolkit",))
+    assert stated_type(video) is T.VIDEO
+    assert stated_type(research) is T.RESEARCH
+    assert stated_type(section) is T.CASE_STUDY
+    assert stated_type(tagged) is T.TOOLKIT
 
 
 def test_a_news_section_is_no_statement_so_the_model_decides() -> None:
     # a blog or news section also carries case studies and guides
     blog = ClassifyInput(title="How we did it", summary="", url="https://trust.nhs.uk/news/how-we-did-it/")
-    assert decide_type(blog, T.CASE_STUDY) is T.CASE_STUDY
+    assert stated_type(blog) is None
 
 
-def test_without_a_model_the_text_cues_decide() -> None:
-    assert decide_type(WEBINAR, None) is T.EVENT
+def test_without_a_model_the_text_cues_decide(taxonomy: Taxonomy) -> None:
+    assert text_cue(WEBINAR) is T.EVENT
+    assert Classifier(taxonomy).classify(WEBINAR).type is T.EVENT
+
+
+def test_the_model_leaves_a_page_to_its_cue_when_unsure_or_the_words_are_unknown() -> None:
+    """A page in another language or field: the model knows too few of its words (or no type is likely
+    enough), so its text cue stands rather than the type the model's bias favours."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    extra = Vocabulary({"u:elsewhere": 0}, np.ones(1))
+    text = csr_matrix(np.zeros((1, 1)))
+    favours_research = TypeModel(("news", "research", "report"), extra, np.zeros((2, 3)), np.array([-3.0, 2.0, -3.0]))
+    unsure = TypeModel(("news", "research", "report"), extra, np.zeros((2, 3)), np.array([-3.0, -1.0, -3.0]))
+    for known, model, want in (
+        (0.9, favours_research, T.RESEARCH),
+        (0.2, favours_research, T.NEWS),
+        (0.9, unsure, T.NEWS),
+    ):
+        assert model.predict(text, [WEBINAR], [known], [T.NEWS]) == [want]
+    assert MIN_KNOWN == 0.5 and SURE == 0.4
 
 
 def test_type_tokens_are_the_address_words_and_the_cue_never_the_stated_type() -> None:
     stated = ClassifyInput(title=WEBINAR.title, summary=WEBINAR.summary, url=WEBINAR.url, type_hint="report")
-    tokens = type_tokens(stated)
+    tokens = type_tokens(stated, text_cue(stated))
     assert "u:compassionate" in tokens and "c:event" in tokens and "c:report" not in tokens
 
 

@@ -12,7 +12,7 @@ from aggregator.classify.features import FeatureColumns
 from aggregator.classify.learned import LearnedModel
 from aggregator.classify.ranking import Ranking, rank_labels
 from aggregator.classify.rules import Evidence, ReadInput, Rules, RuleWeights
-from aggregator.classify.typemodel import decide_type, known_share
+from aggregator.classify.typemodel import known_share, stated_type, text_cue
 from aggregator.classify.values import Classification, ClassifyInput, Label, Reason
 from aggregator.config.taxonomy import KINDS, Kind, LabelRef, Taxonomy
 from aggregator.model import ResourceType
@@ -67,14 +67,12 @@ class Classifier:
         reads = [self.rules.read(item) for item in items]
         evidence = [self.rules.collect_evidence(item, read) for item, read in zip(items, reads)]
         if self.model is None or not items:
-            return [self._by_rules(item, found, decide_type(item, None)) for item, found in zip(items, evidence)]
+            types = self._types(items, reads, None)
+            return [self._by_rules(item, found, kind) for item, found, kind in zip(items, evidence, types)]
         matrix = self._matrix(items, reads, evidence)
         ranking = rank_labels(self.taxonomy, self.model, self.model.probabilities_of(matrix), evidence)
-        guesses = self._type_guesses(items, reads, matrix)
-        return [
-            self._by_model(i, e, n, ranking, decide_type(i, guesses[n]))
-            for n, (i, e) in enumerate(zip(items, evidence))
-        ]
+        types = self._types(items, reads, matrix)
+        return [self._by_model(i, e, n, ranking, types[n]) for n, (i, e) in enumerate(zip(items, evidence))]
 
     def predict(self, item: ClassifyInput) -> dict[str, float]:
         """The model's probability of every target for one resource (empty without a model)."""
@@ -94,21 +92,22 @@ class Classifier:
             self._features = FeatureColumns(self.model.vocabulary)
         return self._features.matrix(items, reads, evidence)
 
-    def _type_guesses(
-        self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], matrix: csr_matrix
-    ) -> Sequence[ResourceType | None]:
-        """The type model's guess for each item none is stated for (None where one is, or with no type model)."""
-        assert self.model is not None
-        guessing = [n for n, item in enumerate(items) if not item.type_hint]
-        if self.model.types is None or not guessing:
-            return [None] * len(items)
-        vocabulary = self.model.vocabulary
-        known = [known_share((*reads[n].title.stems, *reads[n].summary.stems), vocabulary) for n in guessing]
-        guesses: list[ResourceType | None] = [None] * len(items)
-        chosen = self.model.types.predict(matrix[guessing], [items[n] for n in guessing], known)
-        for n, kind in zip(guessing, chosen):
-            guesses[n] = kind
-        return guesses
+    def _types(
+        self, items: Sequence[ClassifyInput], reads: Sequence[ReadInput], matrix: csr_matrix | None
+    ) -> list[ResourceType]:
+        """Each item's type: the stated one or the one its address names (`stated_type`), else the type model's
+        when it is sure and knows the words, else the text cues' (`typemodel.py`)."""
+        found = [stated_type(item) for item in items]
+        open_rows = [n for n, kind in enumerate(found) if kind is None]
+        chosen = [text_cue(items[n]) for n in open_rows]
+        types = self.model.types if self.model is not None else None
+        if open_rows and types is not None and matrix is not None:
+            vocabulary = self.model.vocabulary  # type: ignore[union-attr]
+            known = [known_share((*reads[n].title.stems, *reads[n].summary.stems), vocabulary) for n in open_rows]
+            chosen = types.predict(matrix[open_rows], [items[n] for n in open_rows], known, chosen)
+        for n, kind in zip(open_rows, chosen):
+            found[n] = kind
+        return [kind for kind in found if kind is not None]
 
     # --- with the model -------------------------------------------------------------------------------
 

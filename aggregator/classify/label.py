@@ -87,6 +87,7 @@ def _inputs(conn: Connection, rows: Sequence, hints: Mapping[str, Hints]) -> dic
             hints_audiences=tuple(dict.fromkeys(a for h in merged for a in h.audiences)),
             hints_themes=tuple(dict.fromkeys(t for h in merged for t in h.themes)),
             type_hint=row.type if row.type_stated else None,  # a guessed type: the classifier decides it
+            type_guess=None if row.type_stated else row.type,
             url=row.url,
         )
     return inputs

@@ -1,7 +1,7 @@
 """The resource's type when neither its page nor its platform states it: what the page or platform says
 comes first (at normalising: schema.org, og:type, citation_*, an event's date, a media enclosure, a DOI; here:
 a video host, a partner tag naming a type, a DOI in the text, a site section such as /events/), then a learned
-model over the text and the address, and the text cues (`infer_type`) only when no model could be trained."""
+model over the text and the address, and the text cues (`infer_type`) when the model is unsure or absent."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ _SURE_SCORE = math.log(SURE / (1 - SURE))  # the same bound on the score (a logi
 
 @dataclass(frozen=True, slots=True)
 class TypeModel:
-    """A multinomial logistic regression over the label model's TF-IDF rows and a few address and cue
-    columns of its own; plain arrays, like `LearnedModel`."""
+    """One logistic regression per type (against the rest) over the label model's TF-IDF rows and a few
+    address and cue columns of its own; plain arrays, like `LearnedModel`."""
 
     classes: tuple[str, ...]  # ResourceType values
     extra: Vocabulary  # the address's words ("u:events") and the text cues' type ("c:report")
@@ -50,26 +50,30 @@ class TypeModel:
     bias: np.ndarray  # (classes,)
 
     def predict(
-        self, text: csr_matrix, items: Sequence[ClassifyInput], known: Sequence[float]
-    ) -> list[ResourceType | None]:
-        """The likeliest type of each row (`text`: the label model's rows of the same items), or None where
-        it is unsure (below `SURE`) or knows less than `MIN_KNOWN` of the item's words (`known`, from
-        `known_share`): a page in another language or field is left to the text cues, not given the type the
-        model's bias favours."""
+        self,
+        text: csr_matrix,
+        items: Sequence[ClassifyInput],
+        known: Sequence[float],
+        cues: Sequence[ResourceType],
+    ) -> list[ResourceType]:
+        """The likeliest type of each row (`text`: the label model's rows of the same items; `cues`: the type
+        their text cues give), or its cue where the model is unsure (below `SURE`) or knows less than
+        `MIN_KNOWN` of the item's words (`known`, from `known_share`): a page in another language or field is
+        left to the text cues, not given the type the model's bias favours."""
         import numpy as np
 
-        scores = np.asarray(self._matrix(text, items) @ self.weights + self.bias)
+        scores = np.asarray(self._matrix(text, items, cues) @ self.weights + self.bias)
         best = scores.argmax(axis=1)
         sure = scores[np.arange(len(best)), best] >= _SURE_SCORE
         return [
-            ResourceType(self.classes[j]) if ok and share >= MIN_KNOWN else None
-            for j, ok, share in zip(best, sure, known)
+            ResourceType(self.classes[j]) if ok and share >= MIN_KNOWN else cue
+            for j, ok, share, cue in zip(best, sure, known, cues)
         ]
 
-    def _matrix(self, text: csr_matrix, items: Sequence[ClassifyInput]) -> csr_matrix:
+    def _matrix(self, text: csr_matrix, items: Sequence[ClassifyInput], cues: Sequence[ResourceType]) -> csr_matrix:
         from scipy.sparse import hstack
 
-        extra = self.extra.transform([type_tokens(i) for i in items]) * EXTRA_WEIGHT
+        extra = self.extra.transform([type_tokens(i, c) for i, c in zip(items, cues)]) * EXTRA_WEIGHT
         return hstack([text, extra], format="csr")
 
 
@@ -81,16 +85,22 @@ def known_share(words: Sequence[str], vocabulary: Vocabulary) -> float:
     return sum(1 for w in words if w in columns) / len(words)
 
 
-def type_tokens(item: ClassifyInput) -> list[str]:
+def text_cue(item: ClassifyInput) -> ResourceType:
+    """The type the text cues give (`infer_type` without the stated type), as normalising found it when it
+    passed it on."""
+    if item.type_guess:
+        return ResourceType(item.type_guess)
+    return infer_type(item.title, item.summary, None, item.url, item.tags)
+
+
+def type_tokens(item: ClassifyInput, cue: ResourceType) -> list[str]:
     """The address's words and the type the text cues give (never the stated type: the model learns what
     the text says, and a stated type is used as it is)."""
     try:
         path = urlsplit(item.url or "").path.lower()
     except ValueError:  # a malformed IPv6 host
         path = ""
-    words = [f"u:{w}" for w in _WORD.findall(path)[:_PATH_WORDS]]
-    cue = infer_type(item.title, item.summary, None, item.url, item.tags)
-    return [*words, f"c:{cue.value}"]
+    return [*(f"u:{w}" for w in _WORD.findall(path)[:_PATH_WORDS]), f"c:{cue.value}"]
 
 
 def train_type_model(
@@ -106,8 +116,9 @@ def train_type_model(
     if len(classes) < 3:  # one against the rest needs three types to give a column to each
         return None
     rows = [items[n] for n in known]
-    extra = Vocabulary.fit([type_tokens(i) for i in rows])
-    matrix = TypeModel(tuple(classes), extra, np.zeros(0), np.zeros(0))._matrix(text[known], rows)
+    cues = [text_cue(i) for i in rows]
+    extra = Vocabulary.fit([type_tokens(i, c) for i, c in zip(rows, cues)])
+    matrix = TypeModel(tuple(classes), extra, np.zeros(0), np.zeros(0))._matrix(text[known], rows, cues)
     y = np.array([types[n].value for n in known])  # type: ignore[union-attr]
     # one type against the rest, each balanced (news outnumbers case studies ten to one, and a case study
     # called news is lost to editors); liblinear's dual solver: a fraction of a second, where the multinomial
@@ -124,11 +135,9 @@ def train_type_model(
     return TypeModel(tuple(str(k) for k in estimator.classes_), extra, weights, bias)
 
 
-def decide_type(item: ClassifyInput, guess: ResourceType | None) -> ResourceType:
-    """The stated type; else what the address or tags name; else the model's `guess`; else the text cues."""
+def stated_type(item: ClassifyInput) -> ResourceType | None:
+    """The type stated by the page or platform (the type hint), else the one its address or tags name
+    (`structural_type`), else None: the type model or the text cues decide."""
     if item.type_hint:
         return ResourceType(item.type_hint)
-    named = structural_type(item.summary, item.url, item.tags)
-    if named is not None:
-        return named
-    return guess if guess is not None else infer_type(item.title, item.summary, None, item.url, item.tags)
+    return structural_type(item.summary, item.url, item.tags)

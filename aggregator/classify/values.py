@@ -21,6 +21,9 @@ class ClassifyInput:
     hints_themes: tuple[str, ...] = ()
     type_hint: str | None = None  # a ResourceType value stated by the platform (GOV.UK document type, ...)
     url: str | None = None
+    # the type normalising guessed from the text cues when none was stated (a stored resource's type with
+    # type_stated false): the same `infer_type` result, passed on rather than computed twice
+    type_guess: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,5 +83,6 @@ def input_from_resource(resource: Resource, hints: Hints = Hints()) -> ClassifyI
         hints_audiences=hints.audiences,
         hints_themes=hints.themes,
         type_hint=resource.type.value if resource.type_stated else None,
+        type_guess=None if resource.type_stated else resource.type.value,
         url=resource.url,
     )
