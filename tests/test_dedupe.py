@@ -23,7 +23,7 @@ from aggregator.dedupe import (
 )
 from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
 from aggregator.dedupe.index import SmallBlocks
-from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record
+from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record, stated_doi
 
 FLOOR_FILE = Path(__file__).parent / "eval" / "dedupe_floor.json"
 ISSUE_FLOOR = {"precision": 0.98, "recall": 0.90}  # issue 3's starting floor: the pinned file may only rise
@@ -332,3 +332,28 @@ def test_near_texts_with_titles_sharing_words_are_duplicates() -> None:
     )
     pairs = {frozenset((m.a, m.b)) for m in find_duplicates([report, copy, other])}
     assert pairs == {frozenset((1, 2))}
+
+
+# --- issue 14 part 6: evidence from the texts ---------------------------------------------------------------------
+
+
+def page(rid: int, title: str, text: str, kind: str | None = "research", **fields: object) -> DedupeRecord:
+    return DedupeRecord(id=rid, title=title, text=text, kind=kind, **fields)  # type: ignore[arg-type]
+
+
+def test_a_doi_stated_in_both_texts_links_titles_sharing_words() -> None:
+    doi = "https://doi.org/10.1136/BMJOQ-2023-002651."
+    article = page(1, "Compassion and leadership in healthcare systems: a narrative review", f"Open access. {doi}")
+    mirror = page(2, "Abstract: compassion and leadership", "Indexed record (DOI 10.1136/bmjoq-2023-002651)")
+    other = page(3, "Annual staff survey results", f"We cite {doi}", kind="report")
+    matches = find_duplicates([article, mirror, other])
+    assert [(m.a, m.b, m.reason.split(" +")[0]) for m in matches] == [(1, 2, "doi in text")]
+    # a stated DOI never tells two records apart: different ones leave the titles to decide
+    twin = page(4, "Compassion and leadership in healthcare systems: a narrative review", "See 10.1000/other")
+    assert [(m.a, m.b) for m in find_duplicates([article, twin])] == [(1, 4)]
+
+
+def test_stated_doi_reads_the_first_doi_bare_and_lower_case() -> None:
+    assert stated_doi("Published (doi: 10.1542/PEDS.2016-2305). Cited 12 times.") == "10.1542/peds.2016-2305"
+    assert stated_doi("Open https://doi.org/10.1108/JMHTEP-03-2021-0030, then 10.1/x") == "10.1108/jmhtep-03-2021-0030"
+    assert stated_doi("Version 10.2 of the guide") is None

@@ -280,8 +280,9 @@ NO_POSITIONS = np.zeros(0, np.int64)
 
 
 def exact_keys_by_kind(p: Prepared) -> tuple[str | None, str | None, str]:
-    """Return a record's exact identifiers in EXACT_KINDS order: DOI, canonical URL, normalised title."""
-    return p.record.doi, p.url, p.text
+    """Return a record's exact identifiers in EXACT_KINDS order: DOI (its own or its text's), canonical URL,
+    normalised title."""
+    return p.doi, p.url, p.text
 
 
 def exact_keys(p: Prepared) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ STOP_WORDS = frozenset(
     "de del des du el en et la le les los y".split()
 )
 _NON_WORD = re.compile(r"[\W_]+")
+_STATED_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"'<>]+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://(www\.)?", re.IGNORECASE)
 # For ASCII text the regex fold is a byte mapping: letters to lower case, digits kept, the rest to spaces.
 _ASCII_FOLD = bytes(
@@ -36,6 +37,7 @@ class Prepared:
     sorted_text: str  # the distinct tokens sorted: a subset title is a subsequence of its superset
     tokens: tuple[int, ...]  # distinct informative tokens, as Vocabulary ids, in title order
     url: str | None  # canonical URL as normalize_url gives it
+    doi: str | None  # the record's DOI, else the first DOI its text states (a landing page prints its own)
 
 
 class Vocabulary(dict[str, int]):
@@ -97,6 +99,12 @@ def container_of(record: DedupeRecord) -> str:
     return " ".join(t for t in fold_words(record.container or "") if t not in STOP_WORDS)
 
 
+def stated_doi(text: str) -> str | None:
+    """Return the first DOI a text states, bare and lower-case, closing punctuation left out; None without one."""
+    found = _STATED_DOI.search(text) if "10." in text else None
+    return found.group(0).rstrip(".,;:)]").lower() if found else None
+
+
 def normalize_url(url: str | None) -> str | None:
     """Return a URL compared loosely: scheme, "www." and a trailing slash ignored; None stays None."""
     if not url:
@@ -117,4 +125,5 @@ def prepare_record(record: DedupeRecord, vocabulary: Vocabulary) -> Prepared:
         " ".join(sorted(map(word, distinct))),
         distinct,
         normalize_url(record.canonical_url),
+        record.doi or stated_doi(record.text),
     )
