@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from aggregator.dedupe import (
 from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
 from aggregator.dedupe.index import SmallBlocks
 from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record, stated_doi
+from aggregator.dedupe.passage import has_same_core, shared_passage
 
 FLOOR_FILE = Path(__file__).parent / "eval" / "dedupe_floor.json"
 ISSUE_FLOOR = {"precision": 0.98, "recall": 0.90}  # issue 3's starting floor: the pinned file may only rise
@@ -334,11 +336,82 @@ def test_near_texts_with_titles_sharing_words_are_duplicates() -> None:
     assert pairs == {frozenset((1, 2))}
 
 
-# --- issue 14 part 6: evidence from the texts ---------------------------------------------------------------------
+# --- issue 14 part 6: evidence from the texts and from the titles' parts ----------------------------------------
+
+ABSTRACT = (
+    "Background: ward teams in two acute trusts met monthly to reflect on the emotional side of care. "
+    "Methods: we interviewed forty nurses and healthcare assistants before and after a year of sessions. "
+    "Results: staff reported feeling less isolated, more able to ask for help and more confident in "
+    "difficult conversations with families; managers noticed fewer requests for sickness leave."
+)
 
 
 def page(rid: int, title: str, text: str, kind: str | None = "research", **fields: object) -> DedupeRecord:
     return DedupeRecord(id=rid, title=title, text=text, kind=kind, **fields)  # type: ignore[arg-type]
+
+
+def test_a_shared_passage_confirms_a_short_title_inside_a_long_one() -> None:
+    # The repository page drops the subtitle; both print the abstract, which two organisations' pages
+    # about one programme would not. Their other words differ enough that the texts are not near as a whole.
+    journal = page(
+        1,
+        "Reflecting together on the ward: monthly sessions in acute trusts",
+        "Journal of Nursing Management, volume 31, issue 4. Open access. Cite this article. Metrics. " + ABSTRACT,
+    )
+    repository = page(
+        2,
+        "Reflecting together on the ward",
+        "University research repository. Item type: article. Deposited by the library team. Files: PDF. " + ABSTRACT,
+    )
+    matches = find_duplicates([journal, repository])
+    assert [(m.a, m.b) for m in matches] == [(1, 2)]
+    assert matches[0].reason.endswith("passage")
+    own_words = replace(repository, text="Our trust runs its own reflective sessions for ward staff each month. " * 5)
+    assert find_duplicates([journal, own_words]) == []
+
+
+def test_a_passage_inside_the_titles_is_not_counted() -> None:
+    title = "Reflecting together: monthly sessions for ward teams in acute trusts and community services"
+    a = DedupeRecord(id=1, title=title, text=f"{title}. Our own introduction to the programme. " * 6)
+    b = DedupeRecord(id=2, title=title, text=f"{title}. What the network offers its members. " * 6)
+    assert shared_passage(a, b, 8) == 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        # a subtitle or an annotation only one title has is set aside
+        ("Peer support after harm for midwives (PubMed abstract)", "Peer support after harm for midwives", True),
+        ("Peer support after harm for midwives: a realist evaluation", "Peer support after harm for midwives", True),
+        # a reworded subtitle still agrees
+        (
+            "Schwartz rounds for staff wellbeing: an evaluation",
+            "Schwartz Rounds for staff wellbeing - evaluation report",
+            True,
+        ),
+        # parts in another order
+        (
+            "East Kent maternity services: 'Reading the signals'",
+            "'Reading the signals': East Kent maternity services",
+            True,
+        ),
+        # words added to the main title make another work of it
+        ("Beyond the snowy white peaks of the NHS?", "The snowy white peaks of the NHS", False),
+        ("The impact of rudeness on ward team performance", "Rudeness and ward team performance", False),
+    ],
+)
+def test_titles_agree_but_for_whole_parts(a: str, b: str, expected: bool) -> None:
+    assert has_same_core(a, b, DedupeConfig().near_identical) is expected
+    assert has_same_core(b, a, DedupeConfig().near_identical) is expected
+
+
+def test_with_only_titles_a_title_with_words_added_is_another_work() -> None:
+    original = rec(1, "The snowy white peaks of the NHS: a survey of discrimination in governance")
+    sequel = rec(2, "Beyond the snowy white peaks of the NHS: a survey of discrimination in governance")
+    assert find_duplicates([original, sequel]) == []
+    # the same people on the same day say it is one work after all
+    dated = [replace(original, authors=ALICE, published=D), replace(sequel, authors=ALICE, published=D)]
+    assert len(find_duplicates(dated)) == 1
 
 
 def test_a_doi_stated_in_both_texts_links_titles_sharing_words() -> None:

@@ -1,11 +1,12 @@
 """Judge one candidate pair: exact DOI (its own or one its text states) or URL, else title similarity confirmed by
-dates and authors."""
+dates, authors or a passage both texts share, or titles agreeing but for whole parts."""
 
 from __future__ import annotations
 
 from rapidfuzz import fuzz
 
 from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
+from aggregator.dedupe.passage import has_same_core, shared_passage
 from aggregator.dedupe.values import DedupeConfig, Match
 
 
@@ -27,7 +28,8 @@ def judge_pair(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
 
 
 def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None:
-    """Return a Match when the titles are near-duplicates and dates and authors do not contradict it."""
+    """Return a Match when the titles are near-duplicates, dates and authors do not contradict it and, where
+    the titles alone say too little, a close date, shared authors or a shared passage confirm it."""
     if not a.text or not b.text or has_kind_conflict(a, b) or has_number_conflict(a, b):
         return None
     if has_container_conflict(a, b, config):
@@ -47,15 +49,38 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
     shortest = min(len(tokens_a), len(tokens_b))
     if shortest < config.min_generic_tokens:
         # "Introduction" or "Annual report" says nothing alone: the same people on the same day must.
-        if not (near and authors and close):
-            return None
-    elif shortest < config.min_informative_tokens and not (authors or close):
-        return None  # "Civility Saves Lives" on two sites: each organisation's own page, unless people or dates agree
-    coverage = len(tokens_a & tokens_b) / max(len(tokens_a), len(tokens_b))
+        return match_titles(a, b, set_score, gap, authors) if near and authors and close else None
+    # With nothing but the titles to go on, a title of few words names a programme every organisation has
+    # its own page about ("Civility Saves Lives"), and titles must agree but for whole parts only one has
+    # (a subtitle, an "(abstract)"): words added among a title's own make another work ("Beyond the snowy
+    # white peaks of the NHS?").
+    weak = not (authors or close) and (
+        shortest < config.min_informative_tokens
+        or not has_same_core(a.record.title, b.record.title, config.near_identical)
+    )
     # A short title inside a long one ("Intrapleural streptokinase for empyema?") needs shared authors.
-    if coverage < config.min_coverage and not (near or authors):
-        return None
-    return Match(a.record.id, b.record.id, round(set_score / 100, 3), describe_evidence(set_score, gap, authors))
+    coverage = len(tokens_a & tokens_b) / max(len(tokens_a), len(tokens_b))
+    thin = coverage < config.min_coverage and not (near or authors)
+    if not (weak or thin):
+        return match_titles(a, b, set_score, gap, authors)
+    # A passage both texts hold beyond their titles says the same document as shared authors would.
+    return match_titles(a, b, set_score, gap, authors, passage=True) if has_shared_passage(a, b, config) else None
+
+
+def match_titles(
+    a: Prepared, b: Prepared, set_score: float, gap: int | None, authors: bool | None, *, passage: bool = False
+) -> Match:
+    """Return the Match of two records judged by their titles, with the evidence that decided it."""
+    reason = describe_evidence(set_score, gap, authors) + (" + passage" if passage else "")
+    return Match(a.record.id, b.record.id, round(set_score / 100, 3), reason)
+
+
+def has_shared_passage(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
+    """Return True when both texts are long enough to judge and share `min_shared_passage` runs of words."""
+    ra, rb = a.record, b.record
+    if min(len(ra.text), len(rb.text)) < config.min_content_chars:
+        return False
+    return shared_passage(ra, rb, config.passage_words) >= config.min_shared_passage
 
 
 def has_kind_conflict(a: Prepared, b: Prepared) -> bool:

@@ -38,6 +38,11 @@ class DedupeConfig:
     # a programme every organisation has its own page about (3 -> 4: page-set pairs P 0.83 -> 0.87 at the same
     # recall, and better or equal on each third of its groups).
     min_informative_tokens: int = 4
+    # Runs of this many words two texts share beyond their titles (a copied abstract or press release) count as
+    # evidence like shared authors; 10 of them needed (page set: the same P/R from 8 to 30, 5 lets in two papers
+    # of one team whose abstracts share phrasing).
+    passage_words: int = 8
+    min_shared_passage: int = 10
     max_date_gap_days: int = 180  # both dated further apart than this: different resources
     close_date_days: int = 31  # dated within this many days counts as supporting evidence
     prefilter_share: float = 0.8  # longest common subsequence / shorter sorted title, to reach judging

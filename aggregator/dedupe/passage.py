@@ -1,0 +1,59 @@
+"""Title and text evidence beyond word overlap: a passage two texts share, and a title's core without its subtitles."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from aggregator.dedupe.normalize import STOP_WORDS, fold_words
+from aggregator.dedupe.values import DedupeRecord
+
+# Where a title splits into parts: a colon, brackets, a question or exclamation mark, a dash or bar between
+# spaces, a full stop or comma before a space ("Caring to change: how ...", "... (PubMed abstract)").
+_SEGMENT_BREAK = re.compile(r"[:;()\[\]?!|\u2013\u2014]|\s-\s|[.,]\s")
+
+
+def shingles_of(words: list[str], size: int) -> set[tuple[str, ...]]:
+    """Return the runs of `size` consecutive words."""
+    return {tuple(words[n : n + size]) for n in range(len(words) - size + 1)}
+
+
+def shared_passage(a: DedupeRecord, b: DedupeRecord, size: int) -> int:
+    """Return how many runs of `size` words both texts hold, runs inside either title not counted.
+
+    Two pages of one document copy its sentences; two organisations writing about the same programme
+    share its name and topic words but rarely a run of eight words beyond the title.
+    """
+    titles = shingles_of(fold_words(a.title), size) | shingles_of(fold_words(b.title), size)
+    return len((shingles_of(fold_words(a.text), size) & shingles_of(fold_words(b.text), size)) - titles)
+
+
+def title_segments(title: str) -> list[list[str]]:
+    """Return the informative words of each part of a title, parts in title order, empty parts left out."""
+    parts = ([w for w in fold_words(part) if is_informative(w)] for part in _SEGMENT_BREAK.split(title))
+    return [words for words in parts if words]
+
+
+def is_informative(word: str) -> bool:
+    """Return True for a word the matcher weighs: not a stop word, not a single letter (digits count)."""
+    return (len(word) > 1 or word.isdigit()) and word not in STOP_WORDS
+
+
+def title_core(title: str, other: set[str]) -> list[str]:
+    """Return what `title` names in common with the `other` title's words: parts mostly absent from it (a
+    subtitle, a "(PubMed abstract)", a site's name) are set aside; of the rest, the first (the main title)
+    keeps every word and the later ones their shared words, so a reworded subtitle still agrees."""
+    kept = [part for part in title_segments(title) if 2 * sum(w in other for w in part) >= len(part)]
+    return kept[0] + [w for part in kept[1:] for w in part if w in other] if kept else []
+
+
+def has_same_core(a: str, b: str, threshold: float) -> bool:
+    """Return True when the two titles, less the parts only one of them has, name the same words
+    (sorted, so reordered parts agree; rapidfuzz's ratio, so a typo does too)."""
+    words_a = {w for part in title_segments(a) for w in part}
+    words_b = {w for part in title_segments(b) for w in part}
+    core_a, core_b = sorted(set(title_core(a, words_b))), sorted(set(title_core(b, words_a)))
+    if not core_a or not core_b:
+        return False
+    return fuzz.ratio(" ".join(core_a), " ".join(core_b)) >= threshold
