@@ -25,7 +25,7 @@ from aggregator.dedupe import (
 from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
 from aggregator.dedupe.index import SmallBlocks
 from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record, stated_doi
-from aggregator.dedupe.passage import has_same_core, shared_passage
+from aggregator.dedupe.passage import has_same_core, shared_passage, without_notes
 
 FLOOR_FILE = Path(__file__).parent / "eval" / "dedupe_floor.json"
 ISSUE_FLOOR = {"precision": 0.98, "recall": 0.90}  # issue 3's starting floor: the pinned file may only rise
@@ -430,3 +430,20 @@ def test_stated_doi_reads_the_first_doi_bare_and_lower_case() -> None:
     assert stated_doi("Published (doi: 10.1542/PEDS.2016-2305). Cited 12 times.") == "10.1542/peds.2016-2305"
     assert stated_doi("Open https://doi.org/10.1108/JMHTEP-03-2021-0030, then 10.1/x") == "10.1108/jmhtep-03-2021-0030"
     assert stated_doi("Version 10.2 of the guide") is None
+
+
+def test_bracketed_notes_do_not_outweigh_the_shared_title() -> None:
+    # What each site appends in brackets says which page it is, not which work.
+    figures = rec(1, "Mindfulness training to reduce burnout in junior doctors (figures page)")
+    abstract = rec(2, "Mindfulness training to reduce burnout in junior doctors (PubMed abstract)")
+    ebook = rec(3, "Mindfulness training to reduce burnout in junior doctors [ebook]")
+    pairs = {frozenset((m.a, m.b)) for m in find_duplicates([figures, abstract, ebook])}
+    assert pairs == {frozenset((1, 2)), frozenset((1, 3)), frozenset((2, 3))}
+    # a year in the note still names another edition
+    editions = [
+        rec(4, "Staff survey guidance for trusts (2023 edition)"),
+        rec(5, "Staff survey guidance for trusts (2024 edition)"),
+    ]
+    assert find_duplicates(editions) == []
+    assert without_notes("Kindness at work (video) [transcript]") == "kindness work"
+    assert without_notes("Kindness at work") is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
-from aggregator.dedupe.passage import has_same_core, shared_passage
+from aggregator.dedupe.passage import has_same_core, shared_passage, without_notes
 from aggregator.dedupe.values import DedupeConfig, Match
 
 
@@ -35,6 +35,7 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
     if has_container_conflict(a, b, config):
         return None
     set_score = fuzz.token_set_ratio(a.text, b.text, score_cutoff=config.title_threshold)
+    set_score = set_score or title_score_without_notes(a, b, config)
     if not set_score:
         return None
     near = fuzz.ratio(a.text, b.text) >= config.near_identical
@@ -65,6 +66,15 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
         return match_titles(a, b, set_score, gap, authors)
     # A passage both texts hold beyond their titles says the same document as shared authors would.
     return match_titles(a, b, set_score, gap, authors, passage=True) if has_shared_passage(a, b, config) else None
+
+
+def title_score_without_notes(a: Prepared, b: Prepared, config: DedupeConfig) -> float:
+    """Return the titles' token-set similarity with their bracketed notes left out (0 below the threshold,
+    or when neither has a note)."""
+    bare_a, bare_b = without_notes(a.record.title), without_notes(b.record.title)
+    if bare_a is None and bare_b is None:
+        return 0.0
+    return fuzz.token_set_ratio(bare_a or a.text, bare_b or b.text, score_cutoff=config.title_threshold)
 
 
 def match_titles(

@@ -12,6 +12,7 @@ from aggregator.dedupe.values import DedupeRecord
 # Where a title splits into parts: a colon, brackets, a question or exclamation mark, a dash or bar between
 # spaces, a full stop or comma before a space ("Caring to change: how ...", "... (PubMed abstract)").
 _SEGMENT_BREAK = re.compile(r"[:;()\[\]?!|\u2013\u2014]|\s-\s|[.,]\s")
+_NOTE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 def shingles_of(words: list[str], size: int) -> set[tuple[str, ...]]:
@@ -33,6 +34,16 @@ def title_segments(title: str) -> list[list[str]]:
     """Return the informative words of each part of a title, parts in title order, empty parts left out."""
     parts = ([w for w in fold_words(part) if is_informative(w)] for part in _SEGMENT_BREAK.split(title))
     return [words for words in parts if words]
+
+
+def without_notes(title: str) -> str | None:
+    """Return the informative words of a title without its bracketed notes, None when it has none.
+
+    A note in brackets says which page or format this is ("(PubMed abstract)", "(figures page)", "[PDF]",
+    "(ebook)"), not which work: two notes must not outweigh the words the titles share."""
+    if "(" not in title and "[" not in title:
+        return None
+    return " ".join(w for w in fold_words(_NOTE.sub(" ", title)) if is_informative(w))
 
 
 def is_informative(word: str) -> bool:
