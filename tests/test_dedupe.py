@@ -395,6 +395,12 @@ def test_a_passage_inside_the_titles_is_not_counted() -> None:
             "'Reading the signals': East Kent maternity services",
             True,
         ),
+        # a subtitle word the other title has only in a part set aside does not count against it
+        (
+            "East Kent maternity services: 'Reading the signals' report and survey",
+            "'Reading the signals': East Kent maternity services - the report of the independent investigation",
+            True,
+        ),
         # words added to the main title make another work of it
         ("Beyond the snowy white peaks of the NHS?", "The snowy white peaks of the NHS", False),
         ("The impact of rudeness on ward team performance", "Rudeness and ward team performance", False),

@@ -51,20 +51,26 @@ def is_informative(word: str) -> bool:
     return (len(word) > 1 or word.isdigit()) and word not in STOP_WORDS
 
 
-def title_core(title: str, other: set[str]) -> list[str]:
-    """Return what `title` names in common with the `other` title's words: parts mostly absent from it (a
-    subtitle, a "(PubMed abstract)", a site's name) are set aside; of the rest, the first (the main title)
-    keeps every word and the later ones their shared words, so a reworded subtitle still agrees."""
-    kept = [part for part in title_segments(title) if 2 * sum(w in other for w in part) >= len(part)]
+def kept_parts_of(parts: list[list[str]], other: set[str]) -> list[list[str]]:
+    """Return the parts of a title whose words mostly appear among the `other` title's words: a subtitle, a
+    "(PubMed abstract)" or a site's name that only one title carries is set aside."""
+    return [part for part in parts if 2 * sum(w in other for w in part) >= len(part)]
+
+
+def title_core(kept: list[list[str]], other: set[str]) -> list[str]:
+    """Return the first kept part (the main title) whole and the later ones' words found in `other` (the
+    other title's kept words), so a reworded subtitle still agrees."""
     return kept[0] + [w for part in kept[1:] for w in part if w in other] if kept else []
 
 
 def has_same_core(a: str, b: str, threshold: float) -> bool:
     """Return True when the two titles, less the parts only one of them has, name the same words
     (sorted, so reordered parts agree; rapidfuzz's ratio, so a typo does too)."""
-    words_a = {w for part in title_segments(a) for w in part}
-    words_b = {w for part in title_segments(b) for w in part}
-    core_a, core_b = sorted(set(title_core(a, words_b))), sorted(set(title_core(b, words_a)))
+    parts_a, parts_b = title_segments(a), title_segments(b)
+    kept_a = kept_parts_of(parts_a, {w for part in parts_b for w in part})
+    kept_b = kept_parts_of(parts_b, {w for part in parts_a for w in part})
+    words_a, words_b = {w for part in kept_a for w in part}, {w for part in kept_b for w in part}
+    core_a, core_b = sorted(set(title_core(kept_a, words_b))), sorted(set(title_core(kept_b, words_a)))
     if not core_a or not core_b:
         return False
     return fuzz.ratio(" ".join(core_a), " ".join(core_b)) >= threshold
