@@ -1,4 +1,4 @@
-"""Title and text evidence beyond word overlap: a passage two texts share, and a title's core without its subtitles."""
+"""Title and text evidence beyond word overlap: a passage two texts share, a title's parts and bracketed notes."""
 
 from __future__ import annotations
 
