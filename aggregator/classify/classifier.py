@@ -105,9 +105,8 @@ class Classifier:
             vocabulary = self.model.vocabulary  # type: ignore[union-attr]
             known = [known_share((*reads[n].title.stems, *reads[n].summary.stems), vocabulary) for n in open_rows]
             chosen = types.predict(matrix[open_rows], [items[n] for n in open_rows], known, chosen)
-        for n, kind in zip(open_rows, chosen):
-            found[n] = kind
-        return [kind for kind in found if kind is not None]
+        by_row = dict(zip(open_rows, chosen))
+        return [kind if kind is not None else by_row[n] for n, kind in enumerate(found)]
 
     # --- with the model -------------------------------------------------------------------------------
 

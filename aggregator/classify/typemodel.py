@@ -106,7 +106,7 @@ def type_tokens(item: ClassifyInput, cue: ResourceType) -> list[str]:
 def train_type_model(
     text: csr_matrix, items: Sequence[ClassifyInput], types: Sequence[ResourceType | None], *, c: float = 16.0
 ) -> TypeModel | None:
-    """Fit on the rows whose type is known (deterministic); None when fewer than two types are known."""
+    """Fit on the rows whose type is known (deterministic); None when fewer than three types are known."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier

@@ -12,7 +12,7 @@ import courlan
 from w3lib.url import canonicalize_url
 
 from aggregator.config.sources import SourceConfig
-from aggregator.ingest.resource_types import infer_entry_type, is_pdf_entry, stated_entry_type
+from aggregator.ingest.resource_types import guessed_entry_type, is_pdf_entry, stated_entry_type
 from aggregator.model import EMPTY, Event, RawEntry, Resource
 from aggregator.text.clean import clean_summary
 from aggregator.text.sanitize import clean_text, html_to_text, truncate_text
@@ -58,10 +58,11 @@ def normalize_entry(entry: RawEntry, source: SourceConfig, *, summary_max_chars:
     title = truncate_text(plain_title(entry.title) or truncate_text(summary, 120) or canonical, 500)
     guid = clean_text(entry.guid)
     url = entry.url.strip()
-    resource_type = infer_entry_type(entry, source, summary=summary)
+    stated = stated_entry_type(entry, source)
+    resource_type = stated if stated is not None else guessed_entry_type(entry, summary=summary)
     # a PDF is a document, a report unless stated otherwise; a type read only from the text is a guess the
     # classifier's type model replaces when it labels the resource
-    type_stated = stated_entry_type(entry, source) is not None or is_pdf_entry(entry)
+    type_stated = stated is not None or is_pdf_entry(entry)
     authors = _unique([clean_text(a) for a in entry.authors])
     tags = _unique([*(clean_text(t) for t in entry.tags), *source.tags])
     # a publisher's landing page names its DOI in its address (".../doi/10.1136/bmj.n71/full"): dedupe

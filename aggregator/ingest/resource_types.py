@@ -237,8 +237,8 @@ def stated_entry_type(entry: RawEntry, source: SourceConfig) -> ResourceType | N
     """What the platform, the page or the source says an entry is, or None when only its text can tell.
 
     Precedence: the page's or platform's statement (schema.org, og:type, citation_*, an embed, a GOV.UK
-    document type: `type_hint`), an event date, the source's type hint, an audio or video enclosure, a DOI,
-    then a PDF (the entry's link or a feed's enclosure): a document, so a report."""
+    document type: `type_hint`), an event date, the source's type hint, an audio or video enclosure, a DOI.
+    (A PDF with no statement is typed by `guessed_entry_type`, a report unless its text says otherwise.)"""
     if entry.type_hint is not None:
         return entry.type_hint
     if entry.event is not None and entry.event.start is not None and not is_vacancy(entry.title):
@@ -256,8 +256,12 @@ def infer_entry_type(entry: RawEntry, source: SourceConfig, *, summary: str | No
     """`infer_type` for a RawEntry (`summary`: its plain text, when the caller already has it): what
     `stated_entry_type` finds, else the URL and text cues; a PDF with no cue is a report, anything else news."""
     stated = stated_entry_type(entry, source)
-    if stated is not None:
-        return stated
+    return stated if stated is not None else guessed_entry_type(entry, summary=summary)
+
+
+def guessed_entry_type(entry: RawEntry, *, summary: str | None = None) -> ResourceType:
+    """The type the entry's URL and text cues give, for an entry `stated_entry_type` finds nothing for; a PDF
+    with no cue is a report, anything else news."""
     if summary is None:
         summary = html_to_text(entry.summary_html or entry.content_html or "")
     default = T.REPORT if is_pdf_entry(entry) else T.NEWS
