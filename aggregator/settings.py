@@ -170,7 +170,7 @@ class Settings(BaseSettings):
     page_set: Path | None = Field(
         None,
         description="real labelled pages from many sites the model is trained on; `classify eval` "
-        "cross-validates on them by site (default: the 755 shipped in the package)",
+        "cross-validates on them by site (default: the pages shipped in the package)",
     )
     model_cache_dir: Path | None = Field(
         None, description="where trained classifier models are cached (default <data_dir>/models)"

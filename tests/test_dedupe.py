@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from aggregator.dedupe import (
     match_new,
     pairs_of_groups,
 )
-from aggregator.dedupe.evaluate import evaluate_set, load_bib_set
+from aggregator.dedupe.evaluate import evaluate_pages, evaluate_set, load_bib_set
 from aggregator.dedupe.index import SmallBlocks
 from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record, stated_doi
 from aggregator.dedupe.passage import has_same_core, shared_passage, without_notes
@@ -453,3 +453,29 @@ def test_bracketed_notes_do_not_outweigh_the_shared_title() -> None:
     assert find_duplicates(editions) == []
     assert without_notes("Kindness at work (video) [transcript]") == "kindness work"
     assert without_notes("Kindness at work") is None
+
+
+def test_page_set_pairs_are_pairs_of_different_sites() -> None:
+    """A dup_group's two pages of one site are not a gold pair (the pipeline never merges within a site); its
+    page on another site still pairs with each."""
+
+    @dataclass(frozen=True)
+    class Page:
+        url: str
+        site: str
+        title: str
+        type: str = "report"
+        text: str = ""
+        dup_group: str | None = "g"
+        name_group: str | None = None
+
+    title = "Freedom to Speak Up: an independent review into creating an open and honest reporting culture in the NHS"
+    pages = [
+        Page("https://a.example/review", "a.example", title),
+        Page("https://a.example/news/review-published", "a.example", "Review of whistleblowing published"),
+        Page("https://b.example/ftsu", "b.example", title),
+    ]
+    result = evaluate_pages(pages)
+    # gold: a/review-b and a/news-b; the pair within a.example is not counted either way
+    assert (result.scores.tp, result.scores.fn) == (1, 1)
+    assert result.scores.precision == 1.0
