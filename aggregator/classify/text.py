@@ -17,9 +17,11 @@ from aggregator.config.taxonomy import Kind, LabelDef
 
 # Letters and digits; hyphens and slashes split words, so "co-production" is two words on both sides.
 _WORD = regex.compile(r"[\p{L}\p{N}]+")
-# The same words in a text that is all ASCII (most are, once case-folded), where the only letters and digits are
-# these: the standard library's engine finds them in about half the time
+# The same words in a text whose only letters and digits are ASCII (most texts, once case-folded: the rest of
+# their non-ASCII characters are punctuation such as ’ “ – •): the standard library's engine finds them in about
+# half the time
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+_OTHER_LETTER = regex.compile(r"[^\x00-\x7f](?<=[\p{L}\p{N}])")  # a letter or digit outside ASCII
 # "patient's", "patients'" and "nurses’": the possessive ending goes, so the word matches its phrase.
 _POSSESSIVE = regex.compile(r"(?<=\p{L})['’](?:s\b|(?=\s|$))")
 _LONGEST_FIRST = itemgetter(0, 1)  # (-length, start): a stable sort keeps the phrases of one span in order
@@ -31,6 +33,9 @@ class Normalised:
 
     words: tuple[str, ...]
     stems: tuple[str, ...]
+
+
+_NO_WORDS = Normalised((), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +79,13 @@ class PhraseMatcher:
 
     def normalise(self, text: str) -> Normalised:
         """NFKC, case-folded, possessives dropped, split into words, each with its stem."""
-        folded = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", text).casefold())
-        words = tuple((_ASCII_WORD if folded.isascii() else _WORD).findall(folded))
+        if not text:
+            return _NO_WORDS
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        if "'" in folded or "’" in folded:
+            folded = _POSSESSIVE.sub("", folded)
+        ascii_words = folded.isascii() or _OTHER_LETTER.search(folded) is None
+        words = tuple((_ASCII_WORD if ascii_words else _WORD).findall(folded))
         try:  # a dict lookup per word, in C; new words are stemmed once
             stems = tuple(map(self._stems.__getitem__, words))
         except KeyError:
@@ -98,8 +108,11 @@ class PhraseMatcher:
             return ()
         joined = f" {' '.join(stems)} "
         found: list[tuple[int, int, int, _Phrase]] = []
-        for last, (length, phrases) in self._automaton.iter(joined):
-            end = joined.count(" ", 0, last)  # `last` is the closing space: the spaces before it count the words
+        end = counted = 0
+        for last, (length, phrases) in self._automaton.iter(joined):  # hits come in the order they end
+            # `last` is the closing space: the spaces before it count the words (counted on from the last hit)
+            end += joined.count(" ", counted, last)
+            counted = last
             start = end - length
             if length == 1:  # most hits: one word, checked without building anything
                 size = len(words[start])
