@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from aggregator.classify import (
 from aggregator.classify.evaluate import EvalReport, evaluate_both, format_report
 from aggregator.classify.labelled import LabelledExample, load_labelled
 from aggregator.classify.pageset import examples_of, load_page_set
-from aggregator.classify.text import PhraseMatcher
+from aggregator.classify.text import _POSSESSIVE, _WORD, PhraseMatcher
 from aggregator.classify.trained import shipped_page_set
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
 from aggregator.model import ResourceType
@@ -108,6 +109,29 @@ def test_a_phrase_gives_its_label_with_the_phrase_as_reason(
 def test_phrase_matching_does_not_overreach(taxonomy: Taxonomy, text: str, absent: str) -> None:
     matcher = PhraseMatcher((*taxonomy.audiences, *taxonomy.themes))
     assert absent not in {m.phrase for m in matcher.find(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Nurses’ “Schwartz rounds” – a guide…", ("nurses", "schwartz", "rounds", "a", "guide")),  # punctuation only
+        ("Café talks: Łódź and 東京", ("café", "talks", "łódź", "and", "東京")),  # letters outside ASCII
+        ("The patient's ward", ("the", "patient", "ward")),
+        ("", ()),
+    ],
+)
+def test_normalising_splits_words_at_any_punctuation(taxonomy: Taxonomy, text: str, words: tuple[str, ...]) -> None:
+    assert PhraseMatcher(taxonomy.themes).normalise(text).words == words
+
+
+def test_normalising_gives_the_unicode_scans_words_for_every_shipped_page(taxonomy: Taxonomy) -> None:
+    # most texts are read by the ASCII scan (their only non-ASCII characters are punctuation): on real pages it
+    # gives the same words as the Unicode letters-and-digits scan of the case-folded, NFKC text
+    matcher = PhraseMatcher(taxonomy.themes)
+    pages = [e.input for e in examples_of(load_page_set(shipped_page_set(), taxonomy))]
+    for text in (t for page in pages for t in (page.title, page.summary)):
+        folded = _POSSESSIVE.sub("", unicodedata.normalize("NFKC", text).casefold())
+        assert matcher.normalise(text).words == tuple(_WORD.findall(folded))
 
 
 def test_a_source_hint_is_a_weaker_prior_that_shows_as_a_reason(taxonomy: Taxonomy) -> None:

@@ -113,7 +113,7 @@ class Classifier:
     def _by_model(
         self, item: ClassifyInput, evidence: tuple[Evidence, ...], n: int, ranking: Ranking, kind_of_type: ResourceType
     ) -> Classification:
-        row = ranking.probabilities[n]
+        row = ranking.row(n)
         relevance, off_topic = self._relevance(evidence, row[ranking.off_topic], ranking.off_topic_threshold)
         if off_topic:
             return Classification((), True, kind_of_type, relevance)
@@ -123,7 +123,7 @@ class Classifier:
         own = {e.ref.kind for e in evidence if e.reason.signal != "source-hint"}
         labels: list[Label] = []
         for ranked in ranking.kinds:
-            order, passed, confidence = ranked.order[n], ranked.passed[n], ranked.confidence[n]
+            order, passed, confidence = ranked.row(n)
             given = [j for j in order if passed[j]][:MAX_LABELS]
             if ranked.kind == "theme" and not given and ranked.kind not in own:
                 # no theme's phrase or tag (a source's hint is a prior, not the resource's own word), and no

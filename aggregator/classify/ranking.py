@@ -17,25 +17,35 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class KindRanking:
-    """One kind's labels for every row of a batch, as plain lists (read per resource, never per cell in numpy)."""
+    """One kind's labels for every row of a batch; `row` gives one row's as plain lists (read per resource,
+    never per cell in numpy, and made as each resource is labelled: a batch's lists all alive at once are
+    what the garbage collector's full passes walk)."""
 
     kind: Kind
     label_ids: tuple[str, ...]  # the taxonomy's order
     targets: tuple[int, ...]  # each label's column in the model's rows
-    confidence: list[list[float]]  # (rows, labels)
-    passed: list[list[bool]]  # confidence >= the label's threshold
-    order: list[list[int]]  # each row's label positions, highest confidence first (ties in the taxonomy's order)
+    confidence: np.ndarray  # (rows, labels)
+    passed: np.ndarray  # confidence >= the label's threshold
+    order: np.ndarray  # each row's label positions, highest confidence first (ties in the taxonomy's order)
+
+    def row(self, n: int) -> tuple[list[int], list[bool], list[float]]:
+        """Row `n`'s label order, which labels passed, and their confidences."""
+        return self.order[n].tolist(), self.passed[n].tolist(), self.confidence[n].tolist()
 
 
 @dataclass(frozen=True, slots=True)
 class Ranking:
     """The model's view of a batch."""
 
-    probabilities: list[list[float]]  # (rows, targets)
+    probabilities: np.ndarray  # (rows, targets)
     kinds: tuple[KindRanking, ...]
     target: dict[LabelRef, int]  # a label's column
     off_topic: int
     off_topic_threshold: float
+
+    def row(self, n: int) -> list[float]:
+        """Row `n`'s probability of every target."""
+        return self.probabilities[n].tolist()
 
 
 def rank_labels(
@@ -61,6 +71,6 @@ def rank_labels(
         columns = [target[LabelRef(kind, i)] for i in ids]
         mine = confidence[:, columns]
         order = np.argsort(-mine, axis=1, kind="stable")  # as a stable sort by -confidence
-        kinds.append(KindRanking(kind, ids, tuple(columns), mine.tolist(), passed[:, columns].tolist(), order.tolist()))
+        kinds.append(KindRanking(kind, ids, tuple(columns), mine, passed[:, columns], order))
     off = index[OFF_TOPIC]
-    return Ranking(probabilities.tolist(), tuple(kinds), target, off, float(model.thresholds[off]))
+    return Ranking(probabilities, tuple(kinds), target, off, float(model.thresholds[off]))

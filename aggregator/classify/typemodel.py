@@ -81,8 +81,7 @@ def known_share(words: Sequence[str], vocabulary: Vocabulary) -> float:
     """The share of `words` (a text's stems) that have a column in `vocabulary` (1.0 for no words)."""
     if not words:
         return 1.0
-    columns = vocabulary.columns
-    return sum(1 for w in words if w in columns) / len(words)
+    return sum(map(vocabulary.columns.__contains__, words)) / len(words)
 
 
 def text_cue(item: ClassifyInput) -> ResourceType:
