@@ -121,14 +121,11 @@ class FeatureColumns:
         signals = [[c for c in map(get, signal_tokens(i, e)) if c is not None] for i, e in zip(items, evidence)]
         lengths = np.fromiter(map(len, signals), dtype=np.int64, count=len(signals))
         found.append((np.repeat(np.arange(len(signals)), lengths), np.fromiter(chain.from_iterable(signals), np.int64)))
-        width = len(self.vocabulary.columns)
-        # each (row, column) once with its count, sorted: the counts matrix in canonical CSR form directly
-        cells, counts = np.unique(
-            np.concatenate([r.astype(np.int64) * width + c for r, c in found]), return_counts=True
-        )
-        per_row = np.bincount(cells // width, minlength=len(reads))
-        indptr = np.concatenate(([0], np.cumsum(per_row)))
-        matrix = csr_matrix((counts.astype(np.float64), cells % width, indptr), shape=(len(reads), width))
+        rows, columns = np.concatenate([r for r, _ in found]), np.concatenate([c for _, c in found])
+        # one 1 per (row, column) found: scipy's COO to CSR conversion sums the repeats into counts and sorts each
+        # row's columns (the canonical form), a sort within each row rather than one of the whole batch's cells
+        shape = (len(reads), len(self.vocabulary.columns))
+        matrix = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
         return self.vocabulary.weigh(matrix)
 
     def _columns(self, texts: Sequence[Sequence[str]], prefix: str, *, pairs: bool) -> tuple[np.ndarray, np.ndarray]:
