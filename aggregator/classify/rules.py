@@ -71,6 +71,8 @@ class Rules:
             ("theme", item.hints_themes),
         )
         for kind, ids in kinds:
+            if not ids:  # most sources give no hints
+                continue
             known = self.taxonomy.ids(kind)
             for label_id in ids:
                 if label_id in known:  # a hint naming a label that was since removed is ignored
