@@ -116,10 +116,14 @@ class PhraseMatcher:
             start = end - length
             if length == 1:  # most hits: one word, checked without building anything
                 size = len(words[start])
-                found += [(-1, start, end, p) for p in phrases if size >= p.shortest[0]]
+                for p in phrases:
+                    if size >= p.shortest[0]:
+                        found.append((-1, start, end, p))
             else:
                 lengths = tuple(map(len, words[start:end]))
-                found += [(-length, start, end, p) for p in phrases if all(map(ge, lengths, p.shortest))]
+                for p in phrases:
+                    if all(map(ge, lengths, p.shortest)):
+                        found.append((-length, start, end, p))
         return tuple(p.match for p in _longest_first(found))
 
 
