@@ -25,7 +25,7 @@ from aggregator.dedupe import (
 from aggregator.dedupe.evaluate import evaluate_pages, evaluate_set, load_bib_set
 from aggregator.dedupe.index import SmallBlocks
 from aggregator.dedupe.normalize import Vocabulary, fold_unicode_words, fold_words, prepare_record, stated_doi
-from aggregator.dedupe.passage import has_same_core, shared_passage, without_notes
+from aggregator.dedupe.passage import has_same_core, shared_passage, text_overlap, without_notes
 
 FLOOR_FILE = Path(__file__).parent / "eval" / "dedupe_floor.json"
 ISSUE_FLOOR = {"precision": 0.98, "recall": 0.90}  # issue 3's starting floor: the pinned file may only rise
@@ -479,3 +479,25 @@ def test_page_set_pairs_are_pairs_of_different_sites() -> None:
     # gold: a/review-b and a/news-b; the pair within a.example is not counted either way
     assert (result.scores.tp, result.scores.fn) == (1, 1)
     assert result.scores.precision == 1.0
+
+
+def test_a_short_title_on_two_organisations_pages_needs_texts_that_agree() -> None:
+    """Issue 14 item 6: "Patient and Family Advisory Council" is each hospital's own page; a copy of one page
+    shares its wording, another hospital's page of that name does not."""
+    title = "Patient and Family Advisory Council"
+    first = (
+        "The council brings together patients, families and staff of the children's hospital who meet monthly "
+        "to review how wards welcome families, advise on new buildings and read letters from parents. Members "
+        "have shaped the bedside handover, the sibling play scheme and the way the trust answers complaints."
+    )
+    other = (
+        "Our volunteers advise the cancer centre in Ontario on discharge leaflets, parking, interpreters and the "
+        "radiotherapy waiting room; members serve two-year terms after an interview with the recruitment team. "
+        "Applications close in March and successful candidates receive an orientation binder and a badge."
+    )
+    page = DedupeRecord(id=1, title=title, text=first, source_id="a", kind="news")
+    copy = DedupeRecord(id=2, title=title, text=f"Home > About us\n{first}", source_id="b", kind="news")
+    elsewhere = DedupeRecord(id=3, title=title, text=other, source_id="c", kind="news")
+    pairs = {frozenset((m.a, m.b)) for m in find_duplicates([page, copy, elsewhere])}
+    assert pairs == {frozenset((1, 2))}
+    assert text_overlap(page, elsewhere) < DedupeConfig().min_text_overlap <= text_overlap(page, copy)

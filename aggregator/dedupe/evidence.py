@@ -1,12 +1,13 @@
 """Judge one candidate pair: exact DOI (its own or one its text states) or URL, else title similarity confirmed by
-dates, authors or a passage both texts share, or titles agreeing but for whole parts."""
+dates, authors or a passage both texts share, or titles agreeing but for whole parts (a short title's two long
+texts must also share some of their wording)."""
 
 from __future__ import annotations
 
 from rapidfuzz import fuzz
 
 from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
-from aggregator.dedupe.passage import has_same_core, shared_passage, without_notes
+from aggregator.dedupe.passage import has_same_core, shared_passage, text_overlap, without_notes
 from aggregator.dedupe.values import DedupeConfig, Match
 
 
@@ -63,6 +64,8 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
     coverage = len(tokens_a & tokens_b) / max(len(tokens_a), len(tokens_b))
     thin = coverage < config.min_coverage and not (near or authors)
     if not (weak or thin):
+        if not (authors or close) and shortest <= config.short_title_tokens and has_different_texts(a, b, config):
+            return None
         return match_titles(a, b, set_score, gap, authors)
     # A passage both texts hold beyond their titles says the same document as shared authors would.
     return match_titles(a, b, set_score, gap, authors, passage=True) if has_shared_passage(a, b, config) else None
@@ -91,6 +94,15 @@ def has_shared_passage(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
     if min(len(ra.text), len(rb.text)) < config.min_content_chars:
         return False
     return shared_passage(ra, rb, config.passage_words) >= config.min_shared_passage
+
+
+def has_different_texts(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
+    """Return True when both texts are long enough to judge and share less than `min_text_overlap` of their
+    words beyond the titles: two organisations' own pages of one short name."""
+    ra, rb = a.record, b.record
+    if min(len(ra.text), len(rb.text)) < config.min_content_chars:
+        return False
+    return text_overlap(ra, rb) < config.min_text_overlap
 
 
 def has_kind_conflict(a: Prepared, b: Prepared) -> bool:

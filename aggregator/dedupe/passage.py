@@ -1,4 +1,5 @@
-"""Title and text evidence beyond word overlap: a passage two texts share, a title's parts and bracketed notes."""
+"""Title and text evidence beyond word overlap: a passage two texts share, how much of their wording two texts share
+beyond their titles, a title's parts and bracketed notes."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def shared_passage(a: DedupeRecord, b: DedupeRecord, size: int) -> int:
     """
     titles = shingles_of(fold_words(a.title), size) | shingles_of(fold_words(b.title), size)
     return len((shingles_of(fold_words(a.text), size) & shingles_of(fold_words(b.text), size)) - titles)
+
+
+def text_overlap(a: DedupeRecord, b: DedupeRecord) -> float:
+    """Return the Jaccard share of the informative words the two texts hold beyond both titles (1.0 when
+    either holds none: nothing to tell them apart)."""
+    titles = {*fold_words(a.title), *fold_words(b.title)}
+    words_a = {w for w in fold_words(a.text) if is_informative(w)} - titles
+    words_b = {w for w in fold_words(b.text) if is_informative(w)} - titles
+    if not words_a or not words_b:
+        return 1.0
+    return len(words_a & words_b) / len(words_a | words_b)
 
 
 def title_segments(title: str) -> list[list[str]]:
