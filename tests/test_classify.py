@@ -322,3 +322,25 @@ def test_the_model_labels_a_resource_with_next_to_no_words(
     model = train_model([e.as_training() for e in examples[:60]], taxonomy)
     (result,) = Classifier(taxonomy, model).classify_many([ClassifyInput(title, summary)])
     assert result.off_topic or result.labels
+
+
+def test_token_counts_slice_to_what_fit_and_transform_give(taxonomy: Taxonomy) -> None:
+    """Cross-validation counts the tokens once (`TokenCounts`); a fold's vocabulary and rows are slices of
+    it, equal to `Vocabulary.fit` on the fold's documents and `transform` of any document, on real pages."""
+    import numpy as np
+
+    from aggregator.classify.features import TokenCounts, Vocabulary
+    from aggregator.classify.learned import documents_of
+    from aggregator.classify.rules import Rules
+
+    pages = [e.input for e in examples_of(load_page_set(shipped_page_set(), taxonomy))][:300]
+    documents = documents_of(Rules(taxonomy), pages)
+    counts = TokenCounts.of(documents)
+    train, test = np.arange(0, 300, 3), np.setdiff1d(np.arange(300), np.arange(0, 300, 3))
+    vocabulary, kept = counts.vocabulary(train)
+    fitted = Vocabulary.fit([documents[i] for i in train])
+    assert vocabulary.columns == fitted.columns and np.array_equal(vocabulary.idf, fitted.idf)
+    for rows in (train, test):
+        expected = fitted.transform([documents[i] for i in rows])
+        got = counts.matrix(vocabulary, kept, rows)
+        assert got.shape == expected.shape and (got != expected).nnz == 0

@@ -87,6 +87,45 @@ class Vocabulary:
         return normalize(matrix)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """Every document's token counts over every token the documents hold (sorted), counted once: the
+    vocabulary `Vocabulary.fit` gives for some of the documents, and `transform`'s rows of any of them, are
+    slices of it, so cross-validating a model walks the tokens once instead of twice a fold."""
+
+    tokens: tuple[str, ...]
+    counts: csr_matrix  # (documents, tokens), canonical: each row's columns sorted, no repeats
+
+    @classmethod
+    def of(cls, documents: Sequence[Sequence[str]]) -> TokenCounts:
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        tokens = sorted({token for doc in documents for token in doc})
+        get = {token: n for n, token in enumerate(tokens)}.__getitem__
+        lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
+        columns = np.fromiter(map(get, chain.from_iterable(documents)), dtype=np.int64, count=int(lengths.sum()))
+        rows = np.repeat(np.arange(len(documents)), lengths)
+        counts = csr_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(documents), len(tokens)))
+        counts.sum_duplicates()
+        return cls(tuple(tokens), counts)
+
+    def vocabulary(self, rows: np.ndarray, min_df: int = 2) -> tuple[Vocabulary, np.ndarray]:
+        """What `Vocabulary.fit` gives for the documents `rows`, and the columns of `counts` it keeps."""
+        import numpy as np
+
+        df = np.bincount(self.counts[rows].indices, minlength=len(self.tokens))
+        kept = np.flatnonzero(df >= min_df)
+        count = len(rows)
+        # smoothed idf, as scikit-learn's TfidfTransformer computes it (one value at a time, as `fit` does)
+        idf = np.array([np.log((1 + count) / (1 + int(df[j]))) + 1.0 for j in kept])
+        return Vocabulary({self.tokens[j]: n for n, j in enumerate(kept)}, idf), kept
+
+    def matrix(self, vocabulary: Vocabulary, kept: np.ndarray, rows: np.ndarray) -> csr_matrix:
+        """`vocabulary.transform` of the documents `rows` (`kept`: the columns `vocabulary` came from)."""
+        return vocabulary.weigh(self.counts[rows][:, kept])
+
+
 class FeatureColumns:
     """The columns of `feature_tokens` for a whole batch, with numpy: each stem becomes a number by one dict
     lookup, and words and word pairs find their columns by array indexing and a sorted search, so no word

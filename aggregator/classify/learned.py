@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from aggregator.classify.features import Vocabulary, feature_tokens
+from aggregator.classify.features import TokenCounts, Vocabulary, feature_tokens
 from aggregator.classify.rules import Rules
 from aggregator.classify.typemodel import TypeModel, train_type_model
 from aggregator.classify.values import ClassifyInput, TrainingExample
@@ -87,10 +87,13 @@ def train_model(
     documents = documents_of(Rules(taxonomy), [e.input for e in examples])
     gold = np.array([[_has(e, t) for t in targets] for e in examples], dtype=int).reshape(-1, len(targets))
     weights = np.array([e.weight for e in examples], dtype=float)
-    thresholds = _choose_thresholds(documents, gold, weights, [_group(e, n) for n, e in enumerate(examples)], c, folds)
-    vocabulary, coef, bias = _fit(documents, gold, weights, c)
-    inputs = [e.input for e in examples]
-    types = train_type_model(vocabulary.transform(documents), inputs, [e.type for e in examples])
+    counts = TokenCounts.of(documents)
+    thresholds = _choose_thresholds(counts, gold, weights, [_group(e, n) for n, e in enumerate(examples)], c, folds)
+    every = np.arange(len(examples))
+    vocabulary, kept = counts.vocabulary(every)
+    matrix = counts.matrix(vocabulary, kept, every)
+    coef, bias = _fit(matrix, gold, weights, c)
+    types = train_type_model(matrix, [e.input for e in examples], [e.type for e in examples])
     return LearnedModel(targets, vocabulary, coef, bias, thresholds, len(examples), types)
 
 
@@ -106,18 +109,15 @@ def _group(example: TrainingExample, n: int) -> str:
     return example.site or (host.removeprefix("www.") if host else None) or example.input.source_id or f"#{n}"
 
 
-def _fit(
-    documents: Sequence[Sequence[str]], gold: np.ndarray, weights: np.ndarray, c: float
-) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
+def _fit(matrix: csr_matrix, gold: np.ndarray, weights: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each target's weights and bias on the TF-IDF rows `matrix`."""
     import numpy as np
 
-    vocabulary = Vocabulary.fit(documents)
-    matrix = vocabulary.transform(documents)
     coef = np.zeros((matrix.shape[1], gold.shape[1]))
     bias = np.zeros(gold.shape[1])
     for j in range(gold.shape[1]):
         coef[:, j], bias[j] = _fit_one(matrix, gold[:, j], weights, c)
-    return vocabulary, coef, bias
+    return coef, bias
 
 
 def _fit_one(matrix: csr_matrix, y: np.ndarray, weights: np.ndarray, c: float) -> tuple[np.ndarray, float]:
@@ -138,7 +138,7 @@ def _fit_one(matrix: csr_matrix, y: np.ndarray, weights: np.ndarray, c: float) -
 
 
 def _choose_thresholds(
-    documents: Sequence[Sequence[str]],
+    counts: TokenCounts,
     gold: np.ndarray,
     weights: np.ndarray,
     groups: Sequence[str],
@@ -152,11 +152,12 @@ def _choose_thresholds(
     if len(set(groups)) < folds:
         return np.full(gold.shape[1], 0.5)
     predicted = np.zeros(gold.shape, dtype=float)
-    for train, test in GroupKFold(n_splits=folds).split(gold, groups=groups):
-        vocabulary, coef, bias = _fit([documents[i] for i in train], gold[train], weights[train], c)
-        from scipy.special import expit
+    from scipy.special import expit
 
-        predicted[test] = expit(vocabulary.transform([documents[i] for i in test]) @ coef + bias)
+    for train, test in GroupKFold(n_splits=folds).split(gold, groups=groups):
+        vocabulary, kept = counts.vocabulary(train)  # each fold's vocabulary from its own training rows
+        coef, bias = _fit(counts.matrix(vocabulary, kept, train), gold[train], weights[train], c)
+        predicted[test] = expit(counts.matrix(vocabulary, kept, test) @ coef + bias)
     return np.array([_best_threshold(predicted[:, j], gold[:, j]) for j in range(gold.shape[1])])
 
 
