@@ -128,7 +128,7 @@ def _fit_one(matrix: csr_matrix, y: np.ndarray, weights: np.ndarray, c: float) -
         return np.zeros(matrix.shape[1]), 10.0 if y[0] else -10.0
     # balanced: most labels are rare, and missing a label costs an editor more than an extra suggestion;
     # dual: far fewer examples than features, where the dual problem is the fast one; tol 1e-3 (scikit-learn's
-    # default 1e-4, LIBLINEAR's own 0.1): on the 2,736 pages the same grouped figures to three decimals, and a
+    # default 1e-4, LIBLINEAR's own 0.1): on the 2,736 pages the same grouped figures to four decimals, and a
     # quarter less training time (cold training is what the first `aggregator run` waits for)
     estimator = LogisticRegression(
         C=c, class_weight="balanced", solver="liblinear", dual=True, random_state=0, max_iter=5000, tol=1e-3

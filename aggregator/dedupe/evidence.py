@@ -90,19 +90,20 @@ def match_titles(
 
 def has_shared_passage(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
     """Return True when both texts are long enough to judge and share `min_shared_passage` runs of words."""
-    ra, rb = a.record, b.record
-    if min(len(ra.text), len(rb.text)) < config.min_content_chars:
-        return False
-    return shared_passage(ra, rb, config.passage_words) >= config.min_shared_passage
+    return texts_to_judge(a, b, config) and (
+        shared_passage(a.record, b.record, config.passage_words) >= config.min_shared_passage
+    )
 
 
 def has_different_texts(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
     """Return True when both texts are long enough to judge and share less than `min_text_overlap` of their
     words beyond the titles: two organisations' own pages of one short name."""
-    ra, rb = a.record, b.record
-    if min(len(ra.text), len(rb.text)) < config.min_content_chars:
-        return False
-    return text_overlap(ra, rb) < config.min_text_overlap
+    return texts_to_judge(a, b, config) and text_overlap(a.record, b.record) < config.min_text_overlap
+
+
+def texts_to_judge(a: Prepared, b: Prepared, config: DedupeConfig) -> bool:
+    """Return True when both records' texts are long enough (`min_content_chars`) to say anything."""
+    return min(len(a.record.text), len(b.record.text)) >= config.min_content_chars
 
 
 def has_kind_conflict(a: Prepared, b: Prepared) -> bool:
