@@ -73,7 +73,7 @@ def test_scores_count_the_hint_alone_and_list_the_misses(tmp_path: Path) -> None
     ]
     scores = score_page_types(records, tmp_path, Always(ResourceType.NEWS))
     assert (scores.accuracy, len(scores.hinted), scores.hint_accuracy) == (0.5, 1, 1.0)
-    assert scores.confusion() == [(ResourceType.REPORT, ResourceType.NEWS, 1)]
+    assert scores.confusion() == ((ResourceType.REPORT, ResourceType.NEWS, 1),)
     with pytest.raises(ConfigError, match="no such page"):
         score_page_types(records, tmp_path / "elsewhere", Always(ResourceType.NEWS))
 

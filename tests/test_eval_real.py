@@ -190,6 +190,10 @@ def test_classify_eval_scores_a_labelled_file_as_json(tmp_path: Path) -> None:
     assert rules["count"] == model["count"] == 40
     assert {"theme_micro_f1", "off_topic_precision", "type_accuracy"} <= set(model["figures"])
     assert "theme_micro_f1" in model["intervals"]
+    # every type mistake is in the confusion, once: its counts add up to the pages the type accuracy misses
+    mistakes = sum(c["count"] for c in model["type_confusion"])
+    assert mistakes == round((1 - model["figures"]["type_accuracy"]) * 40)
+    assert all(c["labelled"] != c["given"] for c in model["type_confusion"])
 
 
 def test_dedupe_eval_scores_a_labelled_file() -> None:

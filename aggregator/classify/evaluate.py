@@ -12,9 +12,11 @@ from sklearn.model_selection import KFold
 from aggregator.classify.classifier import Classifier, Thresholds
 from aggregator.classify.labelled import LabelledExample
 from aggregator.classify.learned import train_model
+from aggregator.classify.pagetypes import format_confusion, type_confusion
 from aggregator.classify.rules import RuleWeights
 from aggregator.classify.values import Classification
 from aggregator.config.taxonomy import Kind, Taxonomy
+from aggregator.model import ResourceType
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class EvalReport:
     type_accuracy: float
     off_topic_precision: float = 0.0  # of the resources called off-topic, the share that are
     off_topic_recall: float = 0.0  # of the off-topic resources, the share called off-topic
+    # (labelled, given, count) of every type mistake, most first (`pagetypes.type_confusion`)
+    type_confusion: tuple[tuple[ResourceType, ResourceType, int], ...] = ()
     # 95% bootstrap intervals by figure name (and "theme:<id>" / "audience:<id>" for a label's F1)
     intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -124,6 +128,7 @@ def score_classifications(
         themes=_score_set("theme", [(set(e.themes), set(p.ids("theme"))) for e, p in pairs]),
         off_topic_accuracy=_mean([e.off_topic == p.off_topic for e, p in pairs]),
         type_accuracy=_mean([e.type == p.type for e, p in pairs]),
+        type_confusion=type_confusion((e.type, p.type) for e, p in pairs),
         off_topic_precision=_ratio(
             sum(e.off_topic and p.off_topic for e, p in pairs), sum(p.off_topic for _, p in pairs)
         ),
@@ -186,6 +191,8 @@ def format_report(report: EvalReport, worst: int = 3) -> str:
         f"recall {shown('off_topic_recall', report.off_topic_recall)}",
         f"  type accuracy {shown('type_accuracy', report.type_accuracy)}",
     ]
+    if report.type_confusion:
+        lines.append(f"    {format_confusion(report.type_confusion, 'resources', most=8)}")
     for title, scores in (("audiences", report.audiences), ("themes", report.themes)):
         key = title[:-1]
         lines.append(

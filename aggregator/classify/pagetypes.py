@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -75,10 +75,27 @@ class PageTypeScores:
     def misses(self) -> tuple[PageTypeResult, ...]:
         return tuple(r for r in self.results if r.given != r.expected)
 
-    def confusion(self) -> list[tuple[ResourceType, ResourceType, int]]:
-        """(labelled, given, pages) for every pair that differs, most pages first."""
-        pairs = Counter((r.expected, r.given) for r in self.misses)
-        return [(e, g, n) for (e, g), n in sorted(pairs.items(), key=lambda item: (-item[1], item[0]))]
+    def confusion(self) -> tuple[tuple[ResourceType, ResourceType, int], ...]:
+        return type_confusion((r.expected, r.given) for r in self.results)
+
+
+def type_confusion(
+    pairs: Iterable[tuple[ResourceType, ResourceType]],
+) -> tuple[tuple[ResourceType, ResourceType, int], ...]:
+    """(labelled, given, count) for every (labelled, given) pair that differs, most first."""
+    counted = Counter((labelled, given) for labelled, given in pairs if labelled != given)
+    return tuple((e, g, n) for (e, g), n in sorted(counted.items(), key=lambda item: (-item[1], item[0])))
+
+
+def format_confusion(confusion: Sequence[tuple[ResourceType, ResourceType, int]], unit: str, most: int = 0) -> str:
+    """ "confusion (labelled -> given: pages): toolkit -> news: 3, ..." (the `most` commonest when given)."""
+    shown = confusion[:most] if most else confusion
+    more = f", and {len(confusion) - len(shown)} more" if len(shown) < len(confusion) else ""
+    return (
+        f"confusion (labelled -> given: {unit}): "
+        + ", ".join(f"{e.value} -> {g.value}: {n}" for e, g, n in shown)
+        + more
+    )
 
 
 def load_type_set(path: Path) -> tuple[TypedPageRecord, ...]:
@@ -156,10 +173,7 @@ def format_scores(scores: PageTypeScores) -> str:
         + (f"accuracy {scores.hint_accuracy:.3f}" if scores.hinted else "no accuracy"),
     ]
     if scores.misses:
-        lines.append(
-            "confusion (labelled -> given: pages): "
-            + ", ".join(f"{e.value} -> {g.value}: {n}" for e, g, n in scores.confusion())
-        )
+        lines.append(format_confusion(scores.confusion(), "pages"))
         lines += [
             f"  {r.file}: labelled {r.expected.value}, given {r.given.value}"
             + (f" (hint {r.hint.value})" if r.hint else "")

@@ -185,6 +185,7 @@ def report_as_dict(report: EvalReport) -> dict[str, object]:
         "count": report.count,
         "figures": report.figures(),
         "intervals": {k: list(v) for k, v in report.intervals.items()},
+        "type_confusion": [{"labelled": e.value, "given": g.value, "count": n} for e, g, n in report.type_confusion],
         "labels": {
             kind: [
                 {"id": s.id, "precision": s.precision, "recall": s.recall, "f1": s.f1, "support": s.support}
