@@ -1,6 +1,6 @@
 """Benchmark labelling in batch: resources per second for the rules, the model and both, on real texts.
 
-The shipped page set (2,736 real pages) is repeated to about 20,000 resources, none with a stated type, so the
+The shipped page set (4,690 real pages) is repeated to about 20,000 resources, none with a stated type, so the
 type model types every one, each with the type normalising guessed from its text as the run path passes it
 (the costlier case; `--stated` gives each a stated type instead). Prints the cold training time (CPU seconds), then the medians of several runs
 of (CPU seconds, so a loaded machine counts less): rules only (normalise + phrases), the model (normalise + features + predictions), and the whole classifier, each

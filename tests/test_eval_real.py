@@ -25,31 +25,32 @@ FLOOR = ROOT / "tests" / "eval" / "real_floor.json"
 # The floors committed with the set (issue 14, before any classifier work): the file may rise, never fall below.
 # Re-based once, on purpose (2026-12-06), when the set grew from 755 to 2,736 pages (parts d to t, 1,818 new
 # sites, see tests/eval/README.md): figures on a larger, harder set are not comparable with the old ones, so the
-# first floors are what the whole pipeline measured on the new set that day.
+# first floors are what the whole pipeline measured on the new set that day. Re-based again the same day when it
+# grew to 4,690 pages (parts u to ag), for the same reason.
 FIRST_FLOOR = {
     "classify_by_site": {
         "rules_only": {
-            "theme_micro_f1": 0.628,
-            "theme_macro_f1": 0.619,
-            "audience_micro_f1": 0.425,
-            "audience_macro_f1": 0.401,
-            "type_accuracy": 0.562,
-            "off_topic_precision": 0.592,
-            "off_topic_recall": 0.686,
-            "off_topic_accuracy": 0.754,
+            "theme_micro_f1": 0.609,
+            "theme_macro_f1": 0.597,
+            "audience_micro_f1": 0.404,
+            "audience_macro_f1": 0.38,
+            "type_accuracy": 0.568,
+            "off_topic_precision": 0.563,
+            "off_topic_recall": 0.681,
+            "off_topic_accuracy": 0.724,
         },
         "rules_and_model": {
-            "theme_micro_f1": 0.78,
-            "theme_macro_f1": 0.774,
-            "audience_micro_f1": 0.734,
-            "audience_macro_f1": 0.726,
-            "type_accuracy": 0.744,
-            "off_topic_precision": 0.816,
-            "off_topic_recall": 0.859,
-            "off_topic_accuracy": 0.895,
+            "theme_micro_f1": 0.791,
+            "theme_macro_f1": 0.786,
+            "audience_micro_f1": 0.73,
+            "audience_macro_f1": 0.718,
+            "type_accuracy": 0.771,
+            "off_topic_precision": 0.84,
+            "off_topic_recall": 0.87,
+            "off_topic_accuracy": 0.904,
         },
     },
-    "dedupe_pages": {"precision": 0.95, "recall": 0.645, "max_name_pairs_merged": 5},
+    "dedupe_pages": {"precision": 0.928, "recall": 0.638, "max_name_pairs_merged": 21},
 }
 runner = CliRunner()
 
