@@ -17,7 +17,7 @@ from aggregator.config.taxonomy import Taxonomy
 
 logger = logging.getLogger(__name__)
 _DATA = resources.files("aggregator.classify") / "data"
-FORMAT = "4"  # part of the key: a change to features or training gives a new key
+FORMAT = "5"  # part of the key: a change to features or training gives a new key
 
 
 def shipped_page_set() -> Path:
