@@ -3,6 +3,7 @@ then what the address or tags name, then the learned type model, and the text cu
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -74,14 +75,15 @@ def test_the_model_leaves_a_page_to_its_cue_when_unsure_or_the_words_are_unknown
     extra = Vocabulary({"u:elsewhere": 0}, np.ones(1))
     text = csr_matrix(np.zeros((1, 1)))
     favours_research = TypeModel(("news", "research", "report"), extra, np.zeros((2, 3)), np.array([-3.0, 2.0, -3.0]))
-    unsure = TypeModel(("news", "research", "report"), extra, np.zeros((2, 3)), np.array([-3.0, -1.0, -3.0]))
+    below = math.log(SURE / (1 - SURE)) - 0.5  # the best type's score just under the sureness bound
+    unsure = TypeModel(("news", "research", "report"), extra, np.zeros((2, 3)), np.array([-3.0, below, -3.0]))
     for known, model, want in (
         (0.9, favours_research, T.RESEARCH),
         (0.2, favours_research, T.NEWS),
         (0.9, unsure, T.NEWS),
     ):
         assert model.predict(text, [WEBINAR], [known], [T.NEWS]) == [want]
-    assert MIN_KNOWN == 0.5 and SURE == 0.4
+    assert MIN_KNOWN == 0.5 and SURE == 0.2
 
 
 def test_type_tokens_are_the_address_words_and_the_cue_never_the_stated_type() -> None:
