@@ -120,6 +120,13 @@ def test_real_pages_metadata_states_their_labelled_type_or_nothing() -> None:
         ("https://trust.example/resources/events", None),
         ("https://trust.example/news-and-events-round-up", None),
         ("http://[::1", None),
+        # "/articles/" is research before an identifier or a repository's item type, not before a CMS's slug
+        ("https://pmc.ncbi.nlm.nih.gov/articles/PMC8151650", T.RESEARCH),
+        ("https://bmcnurs.biomedcentral.com/articles/10.1186/s12912-021-00700-0", T.RESEARCH),
+        ("https://www.nature.com/articles/s41586-020-2649-2", T.RESEARCH),
+        ("https://sussex.figshare.com/articles/journal_contribution/Controlled_interventions/1", T.RESEARCH),
+        ("https://trust.example/articles/2023_annual_report/summary", None),
+        ("https://trust.example/articles/ways-to-thank-healthcare-workers", None),
     ],
 )
 def test_url_sections_name_a_type(url: str, expected: ResourceType | None) -> None:

@@ -92,7 +92,7 @@ _PATH_TYPES = {
     **dict.fromkeys(("news", "blog", "blogs", "press-releases", "press", "opinion", "comment", "newsroom"), T.NEWS),
     **dict.fromkeys(("videos", "video", "podcasts", "podcast", "watch"), T.VIDEO),
     **dict.fromkeys(("toolkits", "toolkit", "tools"), T.TOOLKIT),
-    # journal platforms and repositories (OJS, HighWire, PMC, EPrints); "articles" only as `_ARTICLE` reads it
+    # journal platforms and repositories (OJS, HighWire, PMC, EPrints); "articles" only as `_is_identifier` reads it
     **dict.fromkeys(("journals", "doi", "abs", "abstract", "eprint", "eprints"), T.RESEARCH),
 }
 # "/articles/" is a journal platform's section when an identifier follows it (PMC's /articles/PMC8151650, BMC's
@@ -100,9 +100,9 @@ _PATH_TYPES = {
 # item type (figshare's /articles/journal_contribution/...); a CMS's "articles" section, followed by a slug of
 # words (/articles/ways-to-thank-healthcare-workers), is its news and features, and names no type. On the
 # labelled pages, "/articles/" alone stated research for 133 pages of which 48 were not research.
-_ARTICLE = re.compile(
-    r"(?:pmc\d+|10\.\d{4,}|[a-z]{0,3}\d[\w.-]*|journal_contribution|conference_contribution|thesis|preprint)"
-)
+_IDENTIFIER = re.compile(r"pmc\d+|10\.\d{4,}|[a-z]{0,3}\d[\w.-]*")  # with no word of four letters or more
+_WORD = re.compile(r"[a-z]{4,}")
+_REPOSITORY_ITEM_TYPES = frozenset(("journal_contribution", "conference_contribution", "thesis", "preprint"))
 _TAG_TYPES = {
     "event": T.EVENT,
     "events": T.EVENT,
@@ -199,9 +199,9 @@ def type_from_path(url: str) -> ResourceType | None:
 
 def _is_identifier(segment: str) -> bool:
     """A path segment that is an identifier (no word of four letters or more) or a repository's item type."""
-    return _ARTICLE.fullmatch(segment) is not None and (
-        "_" in segment or segment in ("thesis", "preprint") or re.search(r"[a-z]{4,}", segment) is None
-    )
+    if segment in _REPOSITORY_ITEM_TYPES:
+        return True
+    return _IDENTIFIER.fullmatch(segment) is not None and _WORD.search(segment) is None
 
 
 def _path(url: str) -> str:
