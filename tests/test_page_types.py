@@ -127,6 +127,12 @@ def test_real_pages_metadata_states_their_labelled_type_or_nothing() -> None:
         ("https://sussex.figshare.com/articles/journal_contribution/Controlled_interventions/1", T.RESEARCH),
         ("https://trust.example/articles/2023_annual_report/summary", None),
         ("https://trust.example/articles/ways-to-thank-healthcare-workers", None),
+        # a year after "/articles/" starts a CMS's dated path (two labelled pages' real addresses)
+        ("https://www.octanner.com/in/insights/articles/2023/1/24/ways-to-thank-healthcare-workers.html", None),
+        (
+            "https://www.bevanbrittan.com/insights/articles/2018/improving-learning-and-communication-between-nhs-trusts-and-bereaved-families/",
+            None,
+        ),
     ],
 )
 def test_url_sections_name_a_type(url: str, expected: ResourceType | None) -> None:

@@ -102,6 +102,8 @@ _PATH_TYPES = {
 # labelled pages, "/articles/" alone stated research for 133 pages of which 48 were not research.
 _IDENTIFIER = re.compile(r"pmc\d+|10\.\d{4,}|[a-z]{0,3}\d[\w.-]*")  # with no word of four letters or more
 _WORD = re.compile(r"[a-z]{4,}")
+# ... but a year is a CMS's dated path (/insights/articles/2023/1/24/ways-to-thank-healthcare-workers.html)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _REPOSITORY_ITEM_TYPES = frozenset(("journal_contribution", "conference_contribution", "thesis", "preprint"))
 _TAG_TYPES = {
     "event": T.EVENT,
@@ -198,9 +200,12 @@ def type_from_path(url: str) -> ResourceType | None:
 
 
 def _is_identifier(segment: str) -> bool:
-    """A path segment that is an identifier (no word of four letters or more) or a repository's item type."""
+    """A path segment that is an identifier (no word of four letters or more, not a year) or a repository's item
+    type."""
     if segment in _REPOSITORY_ITEM_TYPES:
         return True
+    if _YEAR.fullmatch(segment):
+        return False
     return _IDENTIFIER.fullmatch(segment) is not None and _WORD.search(segment) is None
 
 
