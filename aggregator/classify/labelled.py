@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from aggregator.classify.values import ClassifyInput, TrainingExample
+from aggregator.classify.values import Classification, ClassifyInput, Label, Reason, TrainingExample
 from aggregator.config.sources import Hints
 from aggregator.errors import ConfigError
 from aggregator.model import ResourceType
@@ -29,6 +29,14 @@ class LabelledExample:
 
     def as_training(self, weight: float = 1.0) -> TrainingExample:
         return TrainingExample(self.input, self.audiences, self.themes, weight, self.site, self.type)
+
+    def as_classification(self, by: str) -> Classification:
+        """The labels as if a classifier had given them, each with the reason `by` (a labeller's file), so a
+        second labeller can be scored against the set the way the classifier is."""
+        reason = (Reason("labeller", by),)
+        labels = [Label("audience", i, 1.0, reason) for i in self.audiences]
+        labels += [Label("theme", i, 1.0, reason) for i in self.themes]
+        return Classification(tuple(labels), self.off_topic, self.type)
 
 
 class _Strict(BaseModel):

@@ -107,6 +107,18 @@ def score_file(
     return reports[0], reports[1], len(shipped) - len(training)
 
 
+def score_agreement(
+    reference: Sequence[LabelledExample], other: Sequence[LabelledExample], taxonomy: Taxonomy, name: str
+) -> EvalReport:
+    """`other`'s labels scored against `reference`'s on the pages both label (by url), with the same figures and
+    intervals as the classifier's: a second labeller's file against the shipped set says how far the labelling
+    guide reproduces, the bar a model trained on it can hope to reach."""
+    given = {e.input.url: e for e in other}
+    shared = [e for e in reference if e.input.url in given]
+    predicted = [given[e.input.url].as_classification(name) for e in shared]
+    return with_intervals(score_classifications(shared, predicted, name), shared, predicted, taxonomy)
+
+
 def with_intervals(
     report: EvalReport,
     examples: Sequence[LabelledExample],

@@ -93,6 +93,36 @@ def classify_eval(
         console.print(format_report(report), highlight=False, soft_wrap=True)
 
 
+@classify_app.command("agree")
+def classify_agree(
+    labelled_file: Path = typer.Argument(..., help="A second labeller's JSON Lines file of pages (the eval format)."),
+    reference: Path | None = typer.Option(
+        None, "--against", help="The file to agree with; default the shipped real pages."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Score one labeller's labels against another's on the pages both label, as `classify eval` scores the
+    classifier: how far the labelling guide reproduces."""
+    import json
+
+    from aggregator.classify.evaluate import format_report
+    from aggregator.classify.pageset import examples_of, load_page_set
+    from aggregator.classify.siteeval import report_as_dict, score_agreement
+
+    taxonomy = app_ctx().taxonomy()
+    reference = reference or app_ctx().settings.page_set_path
+    report = score_agreement(
+        examples_of(load_page_set(reference, taxonomy)),
+        examples_of(load_page_set(labelled_file, taxonomy)),
+        taxonomy,
+        f"{labelled_file} against {reference}",
+    )
+    if as_json:
+        console.print_json(json.dumps(report_as_dict(report)))
+    else:
+        console.print(format_report(report), highlight=False, soft_wrap=True)
+
+
 def _corrections(settings: Settings) -> list:
     from aggregator.classify.label import corrected_examples
     from aggregator.jobs.monthly import source_hints
