@@ -15,6 +15,8 @@ from aggregator.classify.pageset import examples_of, load_page_set
 from aggregator.classify.siteeval import score_agreement
 from aggregator.cli import app
 from aggregator.config.taxonomy import Taxonomy, load_taxonomy
+from aggregator.dedupe.evaluate import Judgement, load_judgements, score_judgements
+from aggregator.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "tests" / "eval" / "real" / "pages.jsonl"
@@ -86,3 +88,66 @@ def test_classify_agree_prints_the_recorded_figures(name: str, args: list[str]) 
         recorded["figures"][name] = figures
         RECORDED.write_text(json.dumps(recorded, indent=1) + "\n", encoding="utf-8")
     assert figures == recorded["figures"][name]
+
+
+# --- the same resource? two judges' pairs ---------------------------------------------------------------------
+
+JUDGED = [FOLDER / "pairs-1.jsonl", FOLDER / "pairs-2.jsonl"]
+
+
+def test_the_judged_pairs_are_pages_of_the_set_judged_once(shipped) -> None:
+    first, second = (load_judgements(path) for path in JUDGED)
+    assert len(first) == len(second) == 189
+    assert [j.pair for j in first] == [j.pair for j in second]
+    assert all(j.pair <= shipped.keys() for j in first)
+
+
+def test_score_judgements_counts_on_the_judged_pairs_only() -> None:
+    pairs = [frozenset((f"u{n}", f"v{n}")) for n in range(4)]
+    judged = [
+        Judgement(pairs[0], True),
+        Judgement(pairs[1], True),
+        Judgement(pairs[2], False),
+        Judgement(pairs[3], False),
+    ]
+    truth = {pairs[0], pairs[2]}.__contains__
+    scores = score_judgements(judged, truth)
+    assert (scores.tp, scores.fp, scores.fn) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"a": "https://x.example/1", "b": "https://y.example/2"}', "not a judged pair"),
+        ('{"a": "https://x.example/1", "b": "https://x.example/1", "same": true}', "two different urls"),
+        ('{"a": "https://x.example/1", "b": "https://y.example/2", "same": "yes"}', "'same' true or false"),
+        ("not json", "not a judged pair"),
+    ],
+)
+def test_a_bad_judged_line_is_refused_with_its_line(tmp_path: Path, line: str, problem: str) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"a": "https://x.example/0", "b": "https://y.example/0", "same": false}\n' + line + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_judgements(path)
+    assert caught.value.line == 2 and problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "recorded_line"),
+    [
+        ("pairs-1", [str(JUDGED[0])], "against the dup_groups"),
+        ("pairs-2", [str(JUDGED[1])], "against the dup_groups"),
+        ("pairs-2 against pairs-1", [str(JUDGED[1]), "--against", str(JUDGED[0])], "pairs-1.jsonl ("),
+    ],
+)
+def test_dedupe_agree_prints_the_recorded_figures(name: str, args: list[str], recorded_line: str) -> None:
+    result = runner.invoke(app, ["dedupe", "agree", *args])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    judged = next(line for line in lines if recorded_line in line).split(": ", 1)[1]
+    assert "the engine against" in result.output
+    recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
+    if os.environ.get("AGGREGATOR_REGEN_GOLDEN"):
+        recorded["pairs"][name] = judged
+        RECORDED.write_text(json.dumps(recorded, indent=1) + "\n", encoding="utf-8")
+    assert judged == recorded["pairs"][name]

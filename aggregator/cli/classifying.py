@@ -187,3 +187,40 @@ def dedupe_eval(
     labelled = load_bib_set(folder or DEFAULT_DEDUPE_SET)
     scores = evaluate_set(labelled)
     console.print(f"{len(labelled.records)} records, {len(labelled.gold_groups)} gold groups: {scores.describe()}")
+
+
+@dedupe_app.command("agree")
+def dedupe_agree(
+    judged_file: Path = typer.Argument(
+        ..., help='A judge\'s JSON Lines file of pairs: {"a": url, "b": url, "same": true}.'
+    ),
+    other: Path | None = typer.Option(None, "--against", help="Another judge's file of the same pairs."),
+) -> None:
+    """Score one judge's pairs against the real pages' dup_groups (or another judge), and the engine against
+    the judge: how far "the same resource" reproduces, and how far the engine is from a judge."""
+    from aggregator.classify.pageset import load_page_set
+    from aggregator.dedupe.evaluate import Judgement, load_judgements, page_pairs, score_judgements
+
+    judgements = load_judgements(judged_file)
+    pages = [p.record for p in load_page_set(app_ctx().settings.page_set_path, app_ctx().taxonomy())]
+    known = {p.url for p in pages}
+    judgements = [j for j in judgements if j.pair <= known]
+    predicted, gold = page_pairs(pages)
+    judge = {j.pair: j.same for j in judgements}
+    engine = [Judgement(j.pair, j.pair in predicted) for j in judgements]
+    lines = [f"{len(judgements)} pairs of the real pages judged in {judged_file}"]
+    if other is not None:
+        second = {j.pair: j.same for j in load_judgements(other)}
+        both = [j for j in judgements if j.pair in second]
+        lines.append(
+            f"  {judged_file} against {other} ({len(both)} pairs): {score_judgements(both, second.__getitem__).describe()}"
+        )
+    else:
+        lines.append(
+            f"  {judged_file} against the dup_groups: {score_judgements(judgements, gold.__contains__).describe()}"
+        )
+    lines.append(f"  the engine against {judged_file}: {score_judgements(engine, judge.__getitem__).describe()}")
+    lines.append(
+        f"  the engine against the dup_groups on these pairs: {score_judgements(engine, gold.__contains__).describe()}"
+    )
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from aggregator.dedupe.engine import cluster_duplicates, find_duplicates
 from aggregator.dedupe.values import DedupeConfig, DedupeRecord, RecordId
+from aggregator.errors import ConfigError
 from aggregator.ingest.normalize import canonicalize, normalize_doi
 
 Pair = frozenset[RecordId]
@@ -118,6 +120,16 @@ def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfi
 
     Pages are records as the pipeline would store them (title, canonical URL, a DOI the URL holds);
     as in `merging.dedupe_resources`, two pages of one site are never merged."""
+    predicted, gold = page_pairs(pages, config)
+    scores = evaluate_pairs(predicted, [tuple(pair) for pair in gold])
+    named = pairs_of_groups(_groups(pages, "name_group")) - gold
+    titles = {p.url: p.title for p in pages}
+    wrong = tuple(sorted(tuple(sorted(titles[str(u)] for u in pair)) for pair in predicted - gold))
+    return PageSetScores(scores, len(named), len(named & predicted), wrong)
+
+
+def page_pairs(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfig()) -> tuple[set[Pair], set[Pair]]:
+    """Return the pairs of pages of different sites the engine merges, and those the page set's dup_groups hold."""
     records = page_records(pages)
     site = {p.url: p.site for p in pages}
     matches = [m for m in find_duplicates(records, config=config) if site[str(m.a)] != site[str(m.b)]]
@@ -125,12 +137,56 @@ def evaluate_pages(pages: Sequence[PageLike], config: DedupeConfig = DedupeConfi
     # a group's pages of one site (a trust's news item and its training page about one film) are not a pair:
     # the guide groups the same resource on different sites, and the pipeline never merges within a site
     gold = {pair for pair in pairs_of_groups(_groups(pages, "dup_group")) if len({site[str(u)] for u in pair}) > 1}
-    predicted = {pair for pair in predicted if len({site[str(u)] for u in pair}) > 1}
-    scores = evaluate_pairs(predicted, [tuple(pair) for pair in gold])
-    named = pairs_of_groups(_groups(pages, "name_group")) - gold
-    titles = {p.url: p.title for p in pages}
-    wrong = tuple(sorted(tuple(sorted(titles[str(u)] for u in pair)) for pair in predicted - gold))
-    return PageSetScores(scores, len(named), len(named & predicted), wrong)
+    return {pair for pair in predicted if len({site[str(u)] for u in pair}) > 1}, gold
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One judge's answer on one pair of pages: the same resource or not."""
+
+    pair: Pair
+    same: bool
+
+
+def load_judgements(path: Path) -> list[Judgement]:
+    """Read a judge's JSON Lines file, one pair a line: {"a": url, "b": url, "same": true|false, "reason": ...};
+    ConfigError with the line on a bad one."""
+    judgements, seen = [], set()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="give the path of a judged pairs file") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            pair, same = frozenset((str(row["a"]), str(row["b"]))), row["same"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"not a judged pair: {exc}",
+                path=str(path),
+                line=number,
+                hint='write {"a": url, "b": url, "same": true}',
+            ) from exc
+        if not isinstance(same, bool) or len(pair) != 2 or pair in seen:
+            raise ConfigError(
+                "a pair needs two different urls, judged once, and 'same' true or false",
+                path=str(path),
+                line=number,
+                hint="fix or remove the line",
+            )
+        seen.add(pair)
+        judgements.append(Judgement(pair, same))
+    return judgements
+
+
+def score_judgements(judgements: Sequence[Judgement], truth: Callable[[Pair], bool]) -> Scores:
+    """Precision and recall of "same" in `judgements` against `truth`, on the judged pairs only (a sample)."""
+    judged = {j.pair: j.same for j in judgements}
+    return evaluate_pairs(
+        [pair for pair, same in judged.items() if same], [tuple(pair) for pair in judged if truth(pair)]
+    )
 
 
 def page_records(pages: Sequence[PageLike]) -> list[DedupeRecord]:
