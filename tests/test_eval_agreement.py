@@ -151,3 +151,22 @@ def test_dedupe_agree_prints_the_recorded_figures(name: str, args: list[str], re
         recorded["pairs"][name] = judged
         RECORDED.write_text(json.dumps(recorded, indent=1) + "\n", encoding="utf-8")
     assert judged == recorded["pairs"][name]
+
+
+def test_files_with_nothing_in_common_are_refused_in_words(tmp_path: Path) -> None:
+    page = json.loads(FILES[0].read_text(encoding="utf-8").splitlines()[0])
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text(json.dumps({**page, "url": "https://nowhere.example/page"}) + "\n", encoding="utf-8")
+    # the command line prints a ConfigError as "error: ... fix: ..." and exits with 2 (cli/base.py main)
+    result = runner.invoke(app, ["classify", "agree", str(elsewhere)])
+    assert isinstance(result.exception, ConfigError) and "no page is in both files" in str(result.exception)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"a": "https://x.example/1", "b": "https://y.example/2", "same": true}\n', encoding="utf-8")
+    result = runner.invoke(app, ["dedupe", "agree", str(pairs)])
+    assert isinstance(result.exception, ConfigError) and "no judged pair is of two pages" in str(result.exception)
+    one = tmp_path / "one.jsonl"
+    one.write_text(JUDGED[0].read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    other = tmp_path / "other.jsonl"
+    other.write_text(JUDGED[0].read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["dedupe", "agree", str(one), "--against", str(other)])
+    assert isinstance(result.exception, ConfigError) and "judge no pair in common" in str(result.exception)

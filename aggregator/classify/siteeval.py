@@ -18,6 +18,7 @@ from aggregator.classify.rules import RuleWeights
 from aggregator.classify.trained import load_or_train
 from aggregator.classify.values import Classification, TrainingExample
 from aggregator.config.taxonomy import KINDS, Taxonomy
+from aggregator.errors import ConfigError
 
 BOOTSTRAP_ROUNDS = 1000
 
@@ -115,6 +116,11 @@ def score_agreement(
     guide reproduces, the bar a model trained on it can hope to reach."""
     given = {e.input.url: e for e in other}
     shared = [e for e in reference if e.input.url in given]
+    if not shared:
+        raise ConfigError(
+            f"{name}: no page is in both files",
+            hint="agreement is measured on the pages both files label: give the same pages' urls in each",
+        )
     predicted = [given[e.input.url].as_classification(name) for e in shared]
     return with_intervals(score_classifications(shared, predicted, name), shared, predicted, taxonomy)
 

@@ -200,18 +200,31 @@ def dedupe_agree(
     the judge: how far "the same resource" reproduces, and how far the engine is from a judge."""
     from aggregator.classify.pageset import load_page_set
     from aggregator.dedupe.evaluate import Judgement, load_judgements, page_pairs, score_judgements
+    from aggregator.errors import ConfigError
 
-    judgements = load_judgements(judged_file)
-    pages = [p.record for p in load_page_set(app_ctx().settings.page_set_path, app_ctx().taxonomy())]
+    judged = load_judgements(judged_file)
+    page_set = app_ctx().settings.page_set_path
+    pages = [p.record for p in load_page_set(page_set, app_ctx().taxonomy())]
     known = {p.url for p in pages}
-    judgements = [j for j in judgements if j.pair <= known]
+    judgements = [j for j in judged if j.pair <= known]
+    if not judgements:
+        raise ConfigError(
+            f"{judged_file}: no judged pair is of two pages of {page_set}",
+            hint="judge pairs of the real pages' urls, as tests/eval/agreement/pairs-1.jsonl does",
+        )
     predicted, gold = page_pairs(pages)
     judge = {j.pair: j.same for j in judgements}
     engine = [Judgement(j.pair, j.pair in predicted) for j in judgements]
     lines = [f"{len(judgements)} pairs of the real pages judged in {judged_file}"]
+    if len(judgements) < len(judged):
+        lines[0] += f" ({len(judged) - len(judgements)} left out: a page not in {page_set})"
     if other is not None:
         second = {j.pair: j.same for j in load_judgements(other)}
         both = [j for j in judgements if j.pair in second]
+        if not both:
+            raise ConfigError(
+                f"{judged_file} and {other} judge no pair in common", hint="give two judges' files of the same pairs"
+            )
         lines.append(
             f"  {judged_file} against {other} ({len(both)} pairs): {score_judgements(both, second.__getitem__).describe()}"
         )
